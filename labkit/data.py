@@ -1,0 +1,78 @@
+"""Bundled sample data by name.
+
+Every file under ``data/`` is listed in a ``MANIFEST.tsv`` in its folder (columns
+``name``, ``file``, ``made_by``, ``description``), written by the tool that made it.
+Notebooks, tests and the command line ask for data by name, so they run the same
+under JupyterLab, nbval, papermill and the CLI::
+
+    >>> from labkit import data
+    >>> data.path("ringback_amrwb")          # doctest: +SKIP
+    PosixPath('.../data/lab/ringback_amrwb.pcap')
+"""
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from labkit.errors import LabkitError
+
+__all__ = ["DataFile", "data_dir", "path", "manifest", "names"]
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One bundled file: its registry name, path, the command that made it, and what it holds."""
+
+    name: str
+    path: Path
+    made_by: str
+    description: str
+
+
+def data_dir() -> Path:
+    """Folder holding the bundled data (``$LABKIT_DATA`` or the repository's ``data/``)."""
+    env = os.environ.get("LABKIT_DATA")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "data"
+
+
+@lru_cache(maxsize=None)
+def _manifest(root: str) -> dict[str, DataFile]:
+    files: dict[str, DataFile] = {}
+    for tsv in sorted(Path(root).glob("**/MANIFEST.tsv")):
+        with open(tsv, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                name = row["name"]
+                if name in files:
+                    raise LabkitError(f"data name {name!r} is listed twice", str(tsv),
+                                      "give every bundled file a unique name")
+                files[name] = DataFile(name, tsv.parent / row["file"], row.get("made_by", ""),
+                                       row.get("description", ""))
+    return files
+
+
+def manifest() -> dict[str, DataFile]:
+    """All bundled files, keyed by name."""
+    return dict(_manifest(str(data_dir())))
+
+
+def names() -> list[str]:
+    """Sorted names of all bundled files."""
+    return sorted(_manifest(str(data_dir())))
+
+
+def path(name: str) -> Path:
+    """Path of the bundled file called `name`.
+
+    Raises
+    ------
+    LabkitError
+        If no bundled file has that name, listing the names that exist.
+    """
+    files = _manifest(str(data_dir()))
+    if name not in files:
+        raise LabkitError(f"no bundled data called {name!r}", str(data_dir()),
+                          f"use one of: {', '.join(sorted(files)) or '(none; run make data)'}")
+    return files[name].path

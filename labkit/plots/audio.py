@@ -1,0 +1,2 @@
+"""Plots for the audio notebooks."""
+__all__: list[str] = []

@@ -1,0 +1,2 @@
+"""Plots for the negotiation notebooks."""
+__all__: list[str] = []

@@ -1,0 +1,2 @@
+"""Plots for the rtp notebooks."""
+__all__: list[str] = []

@@ -1,0 +1,2 @@
+"""Plots for the sms notebooks."""
+__all__: list[str] = []

@@ -1,0 +1,2 @@
+"""Widgets for the audio notebooks."""
+__all__: list[str] = []

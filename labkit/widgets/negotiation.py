@@ -1,0 +1,2 @@
+"""Widgets for the negotiation notebooks."""
+__all__: list[str] = []

@@ -1,0 +1,2 @@
+"""Widgets for the rtp notebooks."""
+__all__: list[str] = []

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# One-time, idempotent set-up for `make lab` and `make test`:
+#  1. the Debian/Ubuntu packages labkit needs (installed with apt when run as root,
+#     otherwise one message saying exactly what to install);
+#  2. a virtual environment in .venv with `pip install -e .[lab,test]`.
+# A second run checks and returns in about a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# tshark/sharkd: the Wireshark oracle and the signalling view.
+# baresip-core, kamailio, rtpengine-daemon: the real-software lab (tools/lab).
+# libvo-amrwbenc0: the AMR-WB encoder used by the synthetic capture builder.
+# chromium: the browser test of `make lab`.
+PACKAGES="tshark wireshark-common baresip-core kamailio kamailio-extra-modules rtpengine-daemon libvo-amrwbenc0 chromium"
+
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" = "0" ]; then
+        echo "setup: installing system packages:$missing"
+        echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    else
+        echo "setup: missing system packages:$missing" >&2
+        echo "setup: run: sudo apt-get install -y$missing   (then run make again)" >&2
+        exit 1
+    fi
+fi
+
+PY=${PYTHON:-python3}
+stamp=.venv/.labkit-stamp
+want=$(cat pyproject.toml | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x .venv/bin/python ]; then
+    exit 0
+fi
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".[lab,test]"
+echo "$want" > "$stamp"
+echo "setup: .venv ready"

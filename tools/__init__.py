@@ -1,0 +1,1 @@
+"""Scripts that regenerate data/ (run all with `make data`)."""

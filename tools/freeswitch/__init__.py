@@ -1,0 +1,1 @@
+"""FreeSWITCH configuration and log samples."""

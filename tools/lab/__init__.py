@@ -1,0 +1,1 @@
+"""Real-software lab: baresip, kamailio, rtpengine on loopback / in namespaces."""

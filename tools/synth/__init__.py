@@ -1,0 +1,1 @@
+"""Deterministic synthetic capture builders (real encoders, labkit.frames)."""

@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 # baresip-core, kamailio, rtpengine-daemon: the real-software lab (tools/lab).
 # libvo-amrwbenc0: the AMR-WB encoder used by the synthetic capture builder.
 # chromium: the browser test of `make lab`.
-PACKAGES="tshark wireshark-common baresip-core kamailio kamailio-extra-modules rtpengine-daemon libvo-amrwbenc0 chromium"
+# espeak-ng: the spoken caller source of the real-software lab captures (tools/lab).
+PACKAGES="tshark wireshark-common baresip-core kamailio kamailio-extra-modules rtpengine-daemon libvo-amrwbenc0 chromium espeak-ng"
 
 missing=""
 for p in $PACKAGES; do

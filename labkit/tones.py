@@ -1,0 +1,533 @@
+"""Call-progress tones: a table of ringback plans, a detector and a cadence matcher.
+
+The question this module answers: "is there a ringback tone in this audio, which one,
+how loud, and when?". It works on int16 PCM at any rate (8 kHz AMR, 16 kHz AMR-WB).
+
+Method
+------
+1. The audio is cut into 20 ms frames (the AMR frame length, 3GPP TS 26.101 / 26.201).
+   A frame is a tone *candidate* when at least `BAND_RATIO` of its energy lies in the
+   ringback band 250-650 Hz (every plan below has all its spectral lines in 384-480 Hz;
+   a 20 ms Hann window leaks about +/-100 Hz) and its level is above `MIN_TONE_DBFS`.
+2. Candidate frames are joined into runs (gaps up to 40 ms, e.g. a lost AMR frame, are
+   bridged). Each run is then checked on its whole length with one FFT of 1 Hz or finer
+   resolution (Goertzel-like narrow-band energy): a real tone puts at least
+   `LINE_RATIO` of the run's energy within +/-6 Hz of at most three spectral lines.
+   Speech, whose pitch moves, does not. The lines found are the tone's frequencies.
+3. The on/off durations of the runs are compared with each plan's cadence (any phase;
+   a run cut by the start or end of the audio only has to be shorter than expected),
+   with tolerance `max(0.1 s, 15 %)`; among plans whose cadence fits, the one whose
+   frequencies fit best wins (UK and Australia share their cadence and differ only by
+   Australia's 425 Hz carrier).
+
+Levels are in dBFS relative to a full-scale sine (AES17): a sine of peak 32767 is
+0 dBFS, so ``level = 20 log10(rms * sqrt(2) / 32768)``.
+
+References
+----------
+ITU-T Recommendation E.180 (03/1998) "Technical characteristics of tones for the
+telephone service" and its Supplement 2 "Various tones used in national networks"
+(published as an annex to the ITU Operational Bulletin, list per country: frequency in
+Hz, ``a+b`` = two tones added, ``a*b`` = tone a modulated by b Hz, cadence in seconds).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from labkit.errors import LabkitError
+
+__all__ = ["TonePlan", "TONE_PLANS", "RingbackResult", "ToneRun", "tone_plan", "level_dbfs",
+           "frame_levels", "band_ratios", "goertzel_power", "tone_runs", "match_cadence",
+           "match_plan", "detect_ringback", "dtx_frames", "observed_cadence", "synthesize_tone", "FRAME_S"]
+
+FRAME_S = 0.020          # [s] analysis frame = one AMR frame
+BAND = (250.0, 650.0)    # [Hz] ringback band incl. window leakage
+BAND_RATIO = 0.80        # min. fraction of frame energy in BAND for a tone candidate
+MIN_TONE_DBFS = -60.0    # [dBFS] quieter frames are never tone
+LINE_RATIO = 0.60        # min. fraction of a run's energy in its spectral lines
+MIN_RUN_S = 0.10         # [s] shorter runs are ignored
+BRIDGE_S = 0.040         # [s] gaps up to this inside a run are bridged (a lost frame)
+FULL_SCALE = 32768.0
+
+
+@dataclass(frozen=True)
+class TonePlan:
+    """One national ringing-tone ("ringback") plan.
+
+    Attributes
+    ----------
+    key : str
+        Short name used in parameters ("europe", "uk", ...).
+    name : str
+        Human name ("Europe (CEPT)").
+    frequencies : tuple of float
+        Spectral lines expected [Hz] (for a modulated tone: carrier and side bands).
+    cadence : tuple of float
+        On, off, on, off, ... durations of one period [s].
+    notation : str
+        The plan as written in E.180 Supplement 2 ("425", "400+450", "400*16").
+    source : str
+        Where the figures come from.
+    """
+
+    key: str
+    name: str
+    frequencies: tuple[float, ...]
+    cadence: tuple[float, ...]
+    notation: str
+    source: str
+
+    @property
+    def label(self) -> str:
+        """E.g. ``"Europe 425 Hz 1.0/4.0 s"``."""
+        cad = "/".join(f"{c:.1f}" for c in self.cadence)
+        return f"{self.name} {self.notation} Hz {cad} s"
+
+
+_E180 = "ITU-T E.180 Supplement 2, Various tones used in national networks"
+TONE_PLANS: dict[str, TonePlan] = {p.key: p for p in [
+    TonePlan("europe", "Europe", (425.0,), (1.0, 4.0), "425",
+             f"{_E180} (CEPT common ringing tone; e.g. Germany 'Ringing tone I: 425, "
+             "1.0 on 4.0 off'); ETSI TR 101 041-2"),
+    TonePlan("uk", "UK", (400.0, 450.0), (0.4, 0.2, 0.4, 2.0), "400+450",
+             f"{_E180} (United Kingdom: 400+450, 0.4-0.2-0.4-2.0); BT SIN 350"),
+    TonePlan("north_america", "North America", (440.0, 480.0), (2.0, 4.0), "440+480",
+             f"{_E180} (United States/Canada: 440+480, 2.0 on 4.0 off)"),
+    TonePlan("australia", "Australia", (400.0, 425.0, 450.0), (0.4, 0.2, 0.4, 2.0), "425*25",
+             f"{_E180} (Australia: 400+425/450 i.e. 425 Hz modulated by 25 Hz, "
+             "0.4-0.2-0.4-2.0)"),
+    TonePlan("japan", "Japan", (384.0, 400.0, 416.0), (1.0, 2.0), "400*16",
+             f"{_E180} (Japan: 400 Hz modulated by 16 Hz, 1.0 on 2.0 off)"),
+]}
+
+
+def tone_plan(key: str | TonePlan) -> TonePlan:
+    """The plan called `key` (a key of :data:`TONE_PLANS`, or a TonePlan itself)."""
+    if isinstance(key, TonePlan):
+        return key
+    try:
+        return TONE_PLANS[str(key).lower().replace(" ", "_").replace("-", "_")]
+    except KeyError:
+        raise LabkitError(f"unknown tone plan {key!r}", None,
+                          f"use one of: {', '.join(TONE_PLANS)}") from None
+
+
+@dataclass(frozen=True)
+class ToneRun:
+    """One stretch of tone: start/end [s], spectral lines [Hz], level [dBFS]."""
+
+    start: float
+    end: float
+    frequencies: tuple[float, ...]
+    level: float
+
+    @property
+    def duration(self) -> float:
+        """[s]"""
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class RingbackResult:
+    """What :func:`detect_ringback` found in one stretch of audio.
+
+    Attributes
+    ----------
+    verdict : str
+        "ringback", "tone" (a tone whose cadence fits no plan), "speech",
+        "comfort noise only", "digital silence" or "no audio".
+    plan : TonePlan or None
+        The ringback plan matched.
+    frequencies : tuple of float
+        Spectral lines of the tone [Hz] (median over runs, rounded to 1 Hz).
+    cadence : tuple of float
+        Observed on/off durations of the first complete period [s].
+    level : float
+        Tone level [dBFS], NaN without tone.
+    time_range : tuple of float
+        (start, end) [s] of the tone, or of the audio for other verdicts.
+    segments : tuple of ToneRun
+        Every tone run found.
+    duration : float
+        Length of the audio [s].
+    detail : str
+        One sentence for people.
+    """
+
+    verdict: str
+    plan: TonePlan | None
+    frequencies: tuple[float, ...]
+    cadence: tuple[float, ...]
+    level: float
+    time_range: tuple[float, float]
+    segments: tuple[ToneRun, ...] = field(default=())
+    duration: float = 0.0
+    detail: str = ""
+
+    @property
+    def summary(self) -> str:
+        """One line: ``"ringback tone present, Europe 425 Hz 1.0/4.0 s, -10.3 dBFS, 0.0-9.8 s"``."""
+        t0, t1 = self.time_range
+        if self.verdict == "ringback":
+            return (f"ringback tone present, {self.plan.label}, {self.level:.1f} dBFS, "
+                    f"{t0:.1f}-{t1:.1f} s")
+        if self.verdict == "tone":
+            freqs = "+".join(f"{f:.0f}" for f in self.frequencies)
+            return f"tone {freqs} Hz (no ringback cadence), {self.level:.1f} dBFS, {t0:.1f}-{t1:.1f} s"
+        return self.verdict
+
+
+def level_dbfs(pcm: np.ndarray) -> float:
+    """RMS level of `pcm` [dBFS, full-scale sine = 0]; -inf for silence or empty input."""
+    x = np.asarray(pcm, dtype=np.float64)
+    if x.size == 0:
+        return float("-inf")
+    rms = float(np.sqrt(np.mean(x * x)))
+    return 20.0 * np.log10(rms * np.sqrt(2.0) / FULL_SCALE) if rms > 0 else float("-inf")
+
+
+def _frames(pcm: np.ndarray, rate: int) -> np.ndarray:
+    """`pcm` as an [n_frames, samples_per_20ms] float array (tail shorter than a frame dropped)."""
+    n = int(round(rate * FRAME_S))
+    x = np.asarray(pcm, dtype=np.float64).ravel()
+    k = x.size // n
+    return x[: k * n].reshape(k, n)
+
+
+def frame_levels(pcm: np.ndarray, rate: int) -> np.ndarray:
+    """Level of every 20 ms frame [dBFS]; -inf for all-zero frames."""
+    fr = _frames(pcm, rate)
+    rms = np.sqrt(np.mean(fr * fr, axis=1))
+    with np.errstate(divide="ignore"):
+        return 20.0 * np.log10(rms * np.sqrt(2.0) / FULL_SCALE)
+
+
+def band_ratios(pcm: np.ndarray, rate: int, band: tuple[float, float] = BAND) -> np.ndarray:
+    """Fraction of each 20 ms frame's energy inside `band` [Hz] (Hann window, 0 for silence)."""
+    fr = _frames(pcm, rate)
+    if fr.shape[0] == 0:
+        return np.zeros(0)
+    nfft = 1 << int(np.ceil(np.log2(fr.shape[1] * 4)))
+    spec = np.abs(np.fft.rfft(fr * np.hanning(fr.shape[1]), nfft, axis=1)) ** 2
+    f = np.fft.rfftfreq(nfft, 1.0 / rate)
+    inband = spec[:, (f >= band[0]) & (f <= band[1])].sum(axis=1)
+    total = spec.sum(axis=1)
+    return np.divide(inband, total, out=np.zeros_like(total), where=total > 0)
+
+
+def goertzel_power(x: np.ndarray, rate: int, freq: float) -> float:
+    """Power of `x` at `freq` [Hz] by the Goertzel recursion, divided by len(x)**2.
+
+    A sine of amplitude A at `freq` (whole number of cycles) gives |X|^2 = (A N / 2)^2,
+    so the result is A**2 / 4.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    w = 2.0 * np.pi * freq / rate
+    coeff = 2.0 * np.cos(w)
+    s1 = s2 = 0.0
+    for v in x:  # small inputs only (used on single frames / tests)
+        s1, s2 = v + coeff * s1 - s2, s1
+    p = s1 * s1 + s2 * s2 - coeff * s1 * s2
+    return float(p) / (x.size ** 2) if x.size else 0.0
+
+
+def _line_analysis(x: np.ndarray, rate: int) -> tuple[tuple[float, ...], float]:
+    """Spectral lines of one run (up to 3 peaks in 300-600 Hz within 20 dB of the
+    strongest) and the fraction of the run's energy within +/-6 Hz of them."""
+    nfft = max(1 << int(np.ceil(np.log2(max(rate, x.size * 2)))), 1)
+    spec = np.abs(np.fft.rfft(x * np.hanning(x.size), nfft)) ** 2
+    f = np.fft.rfftfreq(nfft, 1.0 / rate)
+    total = spec.sum()
+    if total <= 0:
+        return (), 0.0
+    band = (f >= 300) & (f <= 600)
+    idx = np.flatnonzero(band)
+    sb = spec[idx]
+    is_peak = (sb[1:-1] > sb[:-2]) & (sb[1:-1] >= sb[2:])
+    peaks = idx[1:-1][is_peak]
+    peaks = peaks[spec[peaks] >= spec[peaks].max() * 0.01] if peaks.size else peaks
+    peaks = peaks[np.argsort(spec[peaks])[::-1][:3]] if peaks.size else peaks
+    lines = np.zeros_like(f, dtype=bool)
+    for p in peaks:
+        lines |= np.abs(f - f[p]) <= 6.0
+    return tuple(sorted(float(round(f[p])) for p in peaks)), float(spec[lines].sum() / total)
+
+
+def _runs_of(mask: np.ndarray, bridge: int) -> list[tuple[int, int]]:
+    """[start, end) frame indices of runs of True in `mask`, gaps of <= `bridge` frames joined."""
+    runs: list[list[int]] = []
+    for i in np.flatnonzero(mask):
+        if runs and i - runs[-1][1] <= bridge:
+            runs[-1][1] = i + 1
+        else:
+            runs.append([int(i), int(i) + 1])
+    return [(a, b) for a, b in runs]
+
+
+def _split_by_level(a: int, b: int, levels: np.ndarray, bridge: int) -> list[tuple[int, int]]:
+    """Cut run [a, b) where frames are more than 9 dB below the run's median level
+    (e.g. comfort noise shaped like the tone that a DTX encoder sends after it)."""
+    lv = levels[a:b]
+    keep = lv >= np.median(lv) - 9.0
+    return [(a + s, a + e) for s, e in _runs_of(keep, bridge)]
+
+
+def tone_runs(pcm: np.ndarray, rate: int, exclude: np.ndarray | None = None) -> list[ToneRun]:
+    """Every stretch of steady tone in the ringback band (method in the module docstring).
+
+    Parameters
+    ----------
+    exclude : numpy.ndarray of bool, optional
+        Frames that cannot be tone, one per 20 ms (e.g. SID / NO_DATA frames: the
+        decoder's comfort noise copies the spectrum of the last tone).
+    """
+    x = np.asarray(pcm, dtype=np.float64).ravel()
+    n = int(round(rate * FRAME_S))
+    levels = frame_levels(x, rate)
+    cand = (band_ratios(x, rate) >= BAND_RATIO) & (levels >= MIN_TONE_DBFS)
+    if exclude is not None:
+        ex = np.zeros(cand.size, dtype=bool)
+        e = np.asarray(exclude, dtype=bool)[:cand.size]
+        ex[:e.size] = e
+        cand &= ~ex
+    bridge = int(round(BRIDGE_S / FRAME_S))
+    out = []
+    for a0, b0 in _runs_of(cand, bridge):
+        for a, b in _split_by_level(a0, b0, levels, bridge):
+            if (b - a) * FRAME_S < MIN_RUN_S - 1e-9:
+                continue
+            seg = x[a * n: b * n]
+            freqs, ratio = _line_analysis(seg, rate)
+            if ratio >= LINE_RATIO and freqs:
+                out.append(ToneRun(round(a * FRAME_S, 3), round(b * FRAME_S, 3), freqs,
+                                   round(float(level_dbfs(seg)), 1)))
+    return out
+
+
+def _observed_intervals(runs: list[ToneRun], duration: float) -> list[tuple[bool, float, bool]]:
+    """Alternating (is_on, duration [s], complete) intervals: leading silence, runs, the
+    silences between them, trailing silence. Intervals touching the audio edges are
+    incomplete (the capture may have started or stopped in the middle of them)."""
+    out: list[tuple[bool, float, bool]] = []
+    edge = FRAME_S * 1.5
+    if runs and runs[0].start > edge:
+        out.append((False, runs[0].start, False))
+    for i, r in enumerate(runs):
+        complete = r.start > edge and r.end < duration - edge
+        out.append((True, r.duration, complete))
+        if i + 1 < len(runs):
+            out.append((False, runs[i + 1].start - r.end, True))
+    if runs and duration - runs[-1].end > edge:
+        out.append((False, duration - runs[-1].end, False))
+    return out
+
+
+def _tol(expected: float) -> float:
+    return max(0.1, 0.15 * expected)
+
+
+def _best_phase(obs, cadence) -> tuple[int, int, int]:
+    """(matched, mismatched, phase) of the best alignment of `obs` with `cadence`."""
+    best = (0, len(obs) + 1, 0)
+    n = len(cadence)
+    for phase in range(n):
+        if (phase % 2 == 0) != obs[0][0]:
+            continue
+        ok = bad = 0
+        for j, (_, dur, complete) in enumerate(obs):
+            exp = cadence[(phase + j) % n]
+            if complete:
+                ok, bad = (ok + 1, bad) if abs(dur - exp) <= _tol(exp) else (ok, bad + 1)
+            elif dur > exp + _tol(exp):
+                bad += 1
+        if (bad, -ok) < (best[1], -best[0]):
+            best = (ok, bad, phase)
+    return best
+
+
+def match_cadence(runs: list[ToneRun], duration: float, cadence: tuple[float, ...]) -> tuple[int, int]:
+    """Best fit of the observed on/off intervals to `cadence` over every phase.
+
+    Returns
+    -------
+    (matched, mismatched) : tuple of int
+        Number of complete intervals within tolerance ``max(0.1 s, 15 %)`` of the
+        plan, and number outside it (incomplete intervals count as mismatched only
+        when longer than the plan allows).
+    """
+    obs = _observed_intervals(runs, duration)
+    if not obs:
+        return 0, 0
+    ok, bad, _ = _best_phase(obs, cadence)
+    return ok, bad
+
+
+def observed_cadence(runs: list[ToneRun], duration: float, cadence: tuple[float, ...]) -> tuple[float, ...]:
+    """Mean observed duration [s] of each position of `cadence` (on, off, ...), over the
+    complete intervals aligned to it; NaN where none was complete."""
+    obs = _observed_intervals(runs, duration)
+    if not obs:
+        return tuple(float("nan") for _ in cadence)
+    _, _, phase = _best_phase(obs, cadence)
+    sums = np.zeros(len(cadence))
+    counts = np.zeros(len(cadence))
+    for j, (_, dur, complete) in enumerate(obs):
+        if complete:
+            sums[(phase + j) % len(cadence)] += dur
+            counts[(phase + j) % len(cadence)] += 1
+    with np.errstate(invalid="ignore"):
+        return tuple(round(float(v), 2) for v in sums / counts)
+
+
+def _freq_error(found: tuple[float, ...], plan: TonePlan) -> float:
+    """Mean distance [Hz] between the plan's lines and the nearest lines found, plus a
+    penalty of 10 Hz per line found that the plan does not explain (a codec at a low
+    rate can add a weak intermodulation line)."""
+    if not found:
+        return float("inf")
+    f = np.asarray(found)
+    miss = np.mean([np.min(np.abs(f - p)) for p in plan.frequencies])
+    extra = sum(1 for x in f if np.min(np.abs(np.asarray(plan.frequencies) - x)) > 10)
+    return float(miss + 10.0 * extra)
+
+
+def match_plan(runs: list[ToneRun], duration: float, plans=None) -> TonePlan | None:
+    """The plan whose cadence fits the runs (no mismatched interval, at least two
+    matched ones, or one complete "on" plus the whole audio consistent) and whose
+    lines are closest to the frequencies found (within 15 Hz on average)."""
+    candidates = [tone_plan(p) for p in (plans or TONE_PLANS.values())]
+    found = _median_lines(runs)
+    scored = []
+    for plan in candidates:
+        ok, bad = match_cadence(runs, duration, plan.cadence)
+        if bad == 0 and ok >= 1 and sum(r.duration for r in runs) < duration:
+            err = _freq_error(found, plan)
+            if err <= 15.0:
+                scored.append((err, -ok, plan.key, plan))
+    return min(scored)[3] if scored else None
+
+
+def _median_lines(runs: list[ToneRun]) -> tuple[float, ...]:
+    """Most common number of lines across runs, and their median frequencies [Hz]."""
+    if not runs:
+        return ()
+    counts = [len(r.frequencies) for r in runs]
+    k = max(set(counts), key=lambda c: (counts.count(c), -c))
+    rows = np.array([r.frequencies for r in runs if len(r.frequencies) == k])
+    return tuple(float(round(v)) for v in np.median(rows, axis=0))
+
+
+def _first_period(runs: list[ToneRun], duration: float, plan: TonePlan | None) -> tuple[float, ...]:
+    """Observed on, off, ... durations [s] of the first complete period, starting with
+    the first complete "on" interval."""
+    obs = _observed_intervals(runs, duration)
+    first = next((i for i, (on, _, c) in enumerate(obs) if on and c), None)
+    if first is None:
+        return ()
+    n = len(plan.cadence) if plan else 2
+    return tuple(round(float(d), 2) for _, d, c in obs[first:first + n] if c)
+
+
+def dtx_frames(ft: np.ndarray, wideband: bool) -> np.ndarray:
+    """True for SID and NO_DATA frame types (RFC 4867 4.3.2: SID is 8 in AMR, 9 in
+    AMR-WB; NO_DATA is 15): frames whose audio is decoder-made comfort noise."""
+    f = np.asarray(ft)
+    return (f == (9 if wideband else 8)) | (f == 15)
+
+
+def detect_ringback(pcm: np.ndarray, rate: int, *, plans=None, ft: np.ndarray | None = None,
+                    wideband: bool | None = None) -> RingbackResult:
+    """Is there a ringback tone in `pcm`? Which plan, frequencies, cadence, level, when.
+
+    Parameters
+    ----------
+    pcm : numpy.ndarray
+        Mono int16 (or float in int16 scale) samples.
+    rate : int
+        Sample rate [Hz].
+    plans : iterable of str or TonePlan, optional
+        Plans to try (default: all of :data:`TONE_PLANS`).
+    ft : numpy.ndarray, optional
+        AMR frame type of every 20 ms frame (from the storage file). SID / NO_DATA
+        frames are then never tone and count as comfort noise.
+    wideband : bool, optional
+        Meaning of `ft`; default ``rate == 16000``.
+
+    Returns
+    -------
+    RingbackResult
+    """
+    x = np.asarray(pcm).ravel()
+    duration = round(x.size / float(rate), 3) if rate else 0.0
+    if x.size < int(rate * FRAME_S):
+        return RingbackResult("no audio", None, (), (), float("nan"), (0.0, duration),
+                              (), duration, "no audio samples")
+    wb = (rate == 16000) if wideband is None else wideband
+    runs = tone_runs(x, rate, None if ft is None else dtx_frames(ft, wb))
+    if runs and sum(r.duration for r in runs) >= 0.3:
+        return _tone_result(runs, duration, plans)
+    return _other_result(x, rate, duration, ft, wb)
+
+
+def _tone_result(runs: list[ToneRun], duration: float, plans) -> RingbackResult:
+    plan = match_plan(runs, duration, plans)
+    freqs = _median_lines(runs)
+    on = np.array([r.duration for r in runs])
+    levels = np.array([r.level for r in runs])
+    level = round(float(10 * np.log10(np.sum(on * 10 ** (levels / 10)) / on.sum())), 1)
+    start = float(runs[0].start)
+    if plan is not None:
+        known = tuple(f for f in freqs if min(abs(f - p) for p in plan.frequencies) <= 10)
+        end = min(duration, runs[-1].end + plan.cadence[-1])
+        detail = f"{len(runs)} tone bursts matching {plan.name} ({plan.notation} Hz)"
+        return RingbackResult("ringback", plan, known or freqs,
+                              observed_cadence(runs, duration, plan.cadence),
+                              level, (start, round(float(end), 2)), tuple(runs), duration, detail)
+    detail = f"{len(runs)} tone bursts; cadence fits no ringback plan"
+    return RingbackResult("tone", None, freqs, _first_period(runs, duration, None), level,
+                          (start, float(runs[-1].end)), tuple(runs), duration, detail)
+
+
+def _other_result(x, rate, duration, ft, wideband) -> RingbackResult:
+    from labkit.audio import classify_pcm_frames
+    cls = classify_pcm_frames(x, rate, ft, wideband=wideband)
+    n = max(len(cls), 1)
+    speech = int(np.sum(cls == "speech"))
+    noise = int(np.sum(cls == "comfort noise"))
+    if speech * FRAME_S >= 0.5 or speech / n >= 0.2:
+        verdict = "speech"
+    elif noise * FRAME_S >= 0.2:
+        verdict = "comfort noise only"
+    else:
+        verdict = "digital silence"
+    detail = f"{speech} speech, {noise} comfort-noise frames of {len(cls)}; no tone"
+    return RingbackResult(verdict, None, (), (), float("nan"), (0.0, duration), (),
+                          duration, detail)
+
+
+def synthesize_tone(plan: str | TonePlan, rate: int, seconds: float, *,
+                    level: float = -10.0, start_phase: float = 0.0) -> np.ndarray:
+    """The plan's ringback tone as int16 PCM: `seconds` long at `level` [dBFS].
+
+    Modulated plans ("425*25", "400*16") are 100 % amplitude-modulated carriers whose
+    side bands are the plan's outer lines. `start_phase` [s] shifts into the cadence.
+    Used by tests and the synthetic-capture builders.
+    """
+    p = tone_plan(plan)
+    t = np.arange(int(round(seconds * rate))) / rate
+    if "*" in p.notation:
+        carrier, mod = (float(v) for v in p.notation.split("*"))
+        sig = np.sin(2 * np.pi * carrier * t) * (1 + np.cos(2 * np.pi * mod * t)) / 2
+    else:
+        sig = sum(np.sin(2 * np.pi * f * t) for f in p.frequencies)
+    sig = sig / np.sqrt(np.mean(sig ** 2)) / np.sqrt(2)  # rms of a unit sine
+    period = sum(p.cadence)
+    edges = np.cumsum((0.0,) + p.cadence)
+    ph = (t + start_phase) % period
+    on = np.zeros(t.size, dtype=bool)
+    for i in range(0, len(p.cadence), 2):
+        on |= (ph >= edges[i]) & (ph < edges[i + 1])
+    amp = FULL_SCALE * 10 ** (level / 20)
+    return np.clip(np.round(sig * amp * on), -32768, 32767).astype(np.int16)

@@ -1,0 +1,313 @@
+"""SDP session descriptions (RFC 4566, RFC 3264) parsed into small dataclasses.
+
+The line grammar is handled by the maintained ``sdp-transform`` parser; this module adds
+what a troubleshooter needs on top of it:
+
+- the RFC 3551 static payload type table (section 6, tables 4 and 5), so ``m=audio ... 0 8``
+  without ``a=rtpmap`` still resolves to PCMU/8000 and PCMA/8000;
+- the effective connection address of each media (media ``c=`` else session ``c=``,
+  RFC 4566 section 5.7) and direction (media attribute else session attribute, default
+  ``sendrecv``, RFC 3264 section 5.1);
+- a list of ``problems`` found while parsing (malformed lines, dynamic payload types
+  without ``a=rtpmap``, unparsable attribute values) instead of a traceback.
+
+Example
+-------
+>>> sd = parse_sdp("v=0\\r\\no=- 1 1 IN IP4 10.0.0.1\\r\\ns=-\\r\\nc=IN IP4 10.0.0.1\\r\\n"
+...                "t=0 0\\r\\nm=audio 4000 RTP/AVP 8 101\\r\\n"
+...                "a=rtpmap:101 telephone-event/8000\\r\\n")
+>>> [str(sd.media[0].codec(pt)) for pt in sd.media[0].formats]
+['PCMA/8000', 'telephone-event/8000']
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sdp_transform
+
+from labkit.errors import DecodeError
+
+__all__ = ["Codec", "Crypto", "Media", "SessionDescription", "STATIC_PAYLOAD_TYPES",
+           "parse_sdp", "is_sdp"]
+
+
+@dataclass(frozen=True)
+class Codec:
+    """One RTP payload format: encoding name, clock rate [Hz], channels (None = unspecified/video)."""
+
+    name: str
+    rate: int | None
+    channels: int | None = 1
+
+    def __str__(self) -> str:
+        text = f"{self.name}/{self.rate}" if self.rate else self.name
+        return f"{text}/{self.channels}" if self.channels and self.channels > 1 else text
+
+
+# RFC 3551 section 6, tables 4 (audio) and 5 (video). Channels = 1 for audio except L16/10.
+STATIC_PAYLOAD_TYPES: dict[int, Codec] = {
+    0: Codec("PCMU", 8000), 3: Codec("GSM", 8000), 4: Codec("G723", 8000),
+    5: Codec("DVI4", 8000), 6: Codec("DVI4", 16000), 7: Codec("LPC", 8000),
+    8: Codec("PCMA", 8000), 9: Codec("G722", 8000), 10: Codec("L16", 44100, 2),
+    11: Codec("L16", 44100), 12: Codec("QCELP", 8000), 13: Codec("CN", 8000),
+    14: Codec("MPA", 90000, None), 15: Codec("G728", 8000), 16: Codec("DVI4", 11025),
+    17: Codec("DVI4", 22050), 18: Codec("G729", 8000), 25: Codec("CelB", 90000, None),
+    26: Codec("JPEG", 90000, None), 28: Codec("nv", 90000, None),
+    31: Codec("H261", 90000, None), 32: Codec("MPV", 90000, None),
+    33: Codec("MP2T", 90000, None), 34: Codec("H263", 90000, None),
+}
+
+
+@dataclass(frozen=True)
+class Crypto:
+    """One ``a=crypto`` line (RFC 4568 section 9.1): tag, crypto-suite, key params."""
+
+    tag: int
+    suite: str
+    key_params: str
+
+
+@dataclass(frozen=True)
+class Media:
+    """One ``m=`` section.
+
+    Attributes
+    ----------
+    index : int
+        Position of the m= line in the description (0-based; RFC 3264 section 6 says the
+        answer keeps the same count and order).
+    kind : str
+        ``audio``, ``video``, ``image`` (T.38), ``application`` ...
+    port : int
+        Transport port; 0 means the stream is rejected/disabled (RFC 3264 section 6).
+    proto : str
+        ``RTP/AVP``, ``RTP/SAVP``, ``RTP/SAVPF``, ``udptl`` ...
+    formats : list of int or str
+        Payload types in preference order (int for RTP profiles, str otherwise, e.g. t38).
+    connection : str or None
+        Effective connection address (media ``c=`` or the session's).
+    rtpmap : dict int -> Codec
+        Only the explicit ``a=rtpmap`` lines (what Wireshark's SDP dissector stores).
+    fmtp : dict int -> str
+        ``a=fmtp`` parameter strings by payload type.
+    direction : str
+        sendrecv / sendonly / recvonly / inactive (media, else session, else sendrecv).
+    ptime, maxptime : float or None
+        Packet time and maximum packet time [ms] (RFC 4566 section 6).
+    crypto : tuple of Crypto
+        SDES keys (RFC 4568).
+    attributes : tuple of (str, str)
+        Every ``a=`` line of the section as (name, value), in order.
+    """
+
+    index: int
+    kind: str
+    port: int
+    proto: str
+    formats: list
+    connection: str | None
+    rtpmap: dict = field(default_factory=dict)
+    fmtp: dict = field(default_factory=dict)
+    direction: str = "sendrecv"
+    ptime: float | None = None
+    maxptime: float | None = None
+    crypto: tuple = ()
+    attributes: tuple = ()
+
+    def codec(self, pt) -> Codec | None:
+        """Codec of payload type `pt`: the a=rtpmap, else RFC 3551 static table, else None."""
+        if pt in self.rtpmap:
+            return self.rtpmap[pt]
+        if isinstance(pt, int) and pt < 96:
+            return STATIC_PAYLOAD_TYPES.get(pt)
+        return None
+
+    @property
+    def codecs(self) -> dict:
+        """Every format resolved: pt -> Codec (None where nothing is known)."""
+        return {pt: self.codec(pt) for pt in self.formats}
+
+    @property
+    def is_rtp(self) -> bool:
+        """True for RTP profiles (RTP/AVP, RTP/SAVP, RTP/AVPF, UDP/TLS/RTP/SAVPF ...)."""
+        return "RTP/" in self.proto.upper()
+
+    def attribute(self, name: str) -> list[str]:
+        """Values of every ``a=name`` line of this media."""
+        return [v for n, v in self.attributes if n == name]
+
+
+@dataclass(frozen=True)
+class SessionDescription:
+    """A parsed SDP body.
+
+    ``problems`` lists what could not be understood (with the line number, 1-based); the
+    rest of the description is still usable.
+    """
+
+    origin: dict
+    connection: str | None
+    media: list
+    direction: str = "sendrecv"
+    attributes: tuple = ()
+    problems: tuple = ()
+    text: str = ""
+
+    @property
+    def session_version(self) -> int | None:
+        """o= session version (RFC 3264 section 8: +1 for every new offer)."""
+        return self.origin.get("sessionVersion")
+
+
+_LINE = re.compile(r"^([a-z])=(.*)$")
+_KNOWN_TYPES = set("vosiuepcbtrzkam")
+_DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+_M_LINE = re.compile(r"^m=(\S+) (\d+)(?:/\d+)? (\S+)(?: (.*))?$")
+
+
+def is_sdp(text: str) -> bool:
+    """True when `text` starts like an SDP body (``v=0``)."""
+    return text.lstrip().startswith("v=")
+
+
+def parse_sdp(text) -> SessionDescription:
+    """Parse an SDP body (RFC 4566).
+
+    Parameters
+    ----------
+    text : str or bytes
+        The body; CRLF or LF line ends.
+
+    Returns
+    -------
+    SessionDescription
+        With ``problems`` listing malformed lines and dynamic payload types that have no
+        ``a=rtpmap`` (RFC 4566 section 6: required for dynamic types).
+
+    Raises
+    ------
+    DecodeError
+        When the text is not SDP at all (no ``v=`` line first).
+    """
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", errors="replace")
+    if not is_sdp(text):
+        raise DecodeError(f"not SDP: body starts with {text.strip()[:20]!r}", None,
+                          "pass the application/sdp body of the SIP message")
+    lines = [ln.strip("\r") for ln in text.strip().split("\n")]
+    problems = _line_problems(lines)
+    parsed = sdp_transform.parse("\r\n".join(lines) + "\r\n")
+    sections = _media_sections(lines)
+    session_c = _address(parsed.get("connection"))
+    session_dir = parsed.get("direction", "sendrecv")
+    media = []
+    for i, (raw, section) in enumerate(zip(parsed.get("media", []), sections)):
+        media.append(_media(i, raw, section, session_c, session_dir, problems))
+    return SessionDescription(origin=dict(parsed.get("origin", {})), connection=session_c,
+                              media=media, direction=session_dir,
+                              attributes=tuple(_attributes(_session_lines(lines))),
+                              problems=tuple(problems), text=text)
+
+
+def _line_problems(lines: list[str]) -> list[str]:
+    problems = []
+    for n, line in enumerate(lines, 1):
+        if not line:
+            continue
+        m = _LINE.match(line)
+        if not m or m.group(1) not in _KNOWN_TYPES:
+            problems.append(f"line {n}: {line[:40]!r} is not an SDP type=value line")
+        elif m.group(1) == "m" and not _M_LINE.match(line):
+            problems.append(f"line {n}: malformed media line {line[:60]!r}")
+        elif m.group(1) == "c" and len(m.group(2).split()) < 3:
+            problems.append(f"line {n}: malformed connection line {line[:60]!r}")
+    return problems
+
+
+def _session_lines(lines: list[str]) -> list[str]:
+    out = []
+    for line in lines:
+        if line.startswith("m="):
+            break
+        out.append(line)
+    return out
+
+
+def _media_sections(lines: list[str]) -> list[list[str]]:
+    sections: list[list[str]] = []
+    for line in lines:
+        if line.startswith("m="):
+            sections.append([line])
+        elif sections:
+            sections[-1].append(line)
+    return sections
+
+
+def _attributes(lines: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for line in lines:
+        if line.startswith("a="):
+            name, _, value = line[2:].partition(":")
+            out.append((name.strip(), value.strip()))
+    return out
+
+
+def _address(conn) -> str | None:
+    return conn.get("ip") if isinstance(conn, dict) and conn.get("ip") else None
+
+
+def _media(index, raw, section, session_c, session_dir, problems) -> Media:
+    m = _M_LINE.match(section[0])
+    kind, port, proto, fmt_text = (m.group(1), int(m.group(2)), m.group(3), m.group(4) or "") \
+        if m else (raw.get("type", "?"), int(raw.get("port", 0) or 0), raw.get("protocol", "?"),
+                   str(raw.get("payloads", "")))
+    formats = [int(f) if f.isdigit() else f for f in fmt_text.split()]
+    where = f"m= line {index + 1}"
+    rtpmap = _rtpmap(section, where, problems)
+    fmtp = {int(f["payload"]): str(f.get("config", "")) for f in raw.get("fmtp", [])
+            if str(f.get("payload", "")).isdigit()}
+    attrs = tuple(_attributes(section[1:]))
+    if "RTP/" in proto.upper() and port != 0:
+        for pt in formats:
+            if isinstance(pt, int) and pt >= 96 and pt not in rtpmap:
+                problems.append(f"{where}: dynamic payload type {pt} has no a=rtpmap")
+    return Media(index=index, kind=kind, port=port, proto=proto, formats=formats,
+                 connection=_address(raw.get("connection")) or session_c,
+                 rtpmap=rtpmap, fmtp=fmtp, direction=raw.get("direction", session_dir),
+                 ptime=_number(attrs, "ptime", where, problems),
+                 maxptime=_number(attrs, "maxptime", where, problems),
+                 crypto=tuple(Crypto(int(c["id"]), str(c["suite"]), str(c.get("config", "")))
+                              for c in raw.get("crypto", []) if "suite" in c),
+                 attributes=attrs)
+
+
+_RTPMAP = re.compile(r"^(\d+)\s+([^/\s]+)(?:/(\d+))?(?:/(\d+))?\s*$")
+
+
+def _rtpmap(section, where, problems) -> dict:
+    """Explicit a=rtpmap lines (parsed here: sdp-transform drops channels on some lines)."""
+    out = {}
+    for name, value in _attributes(section[1:]):
+        if name != "rtpmap":
+            continue
+        m = _RTPMAP.match(value)
+        if not m:
+            problems.append(f"{where}: malformed a=rtpmap:{value[:40]!r}")
+            continue
+        rate = int(m.group(3)) if m.group(3) else None
+        channels = int(m.group(4)) if m.group(4) else 1
+        out[int(m.group(1))] = Codec(m.group(2), rate, channels)
+    return out
+
+
+def _number(attrs, name, where, problems) -> float | None:
+    values = [v for n, v in attrs if n == name]
+    if not values:
+        return None
+    value = values[0]
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        problems.append(f"{where}: a={name} value {value!r} is not a number")
+        return None

@@ -1,0 +1,520 @@
+"""SIP messages, dialogs and SDP offers/answers from a capture (RFC 3261, RFC 3264).
+
+SIP is found by its start line (``METHOD uri SIP/2.0`` or ``SIP/2.0 NNN reason``) on UDP
+and TCP on any port, as Wireshark's heuristic does with "try heuristic sub-dissectors".
+TCP segments are put back in sequence order per direction and cut into messages by
+``Content-Length`` (RFC 3261 section 18.3, mandatory on stream transports). A message
+spanning several segments gets the frame number of its last segment, as in Wireshark.
+
+The input is a :class:`labkit.capture.Packets` (or anything with the same attributes:
+``frame``, ``time_ns``, ``proto``, ``sport``, ``dport``, ``tcp_seq``, ``payload_len``,
+``payload(i)``, ``src(i)``, ``dst(i)``).
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from labkit.errors import LabkitWarning
+from labkit.sdp import is_sdp, parse_sdp
+
+__all__ = ["SipMessage", "parse_sip", "sip_messages", "sdp_media", "offers_answers",
+           "sip_calls", "parse_reason", "COMPACT_HEADERS"]
+
+# RFC 3261 section 7.3.3 compact forms (+ RFC 3515 r, RFC 3265 o/u, RFC 4028 x).
+COMPACT_HEADERS = {"i": "call-id", "m": "contact", "e": "content-encoding",
+                   "l": "content-length", "c": "content-type", "f": "from", "s": "subject",
+                   "k": "supported", "t": "to", "v": "via", "r": "refer-to", "o": "event",
+                   "u": "allow-events", "x": "session-expires"}
+
+_REQUEST = re.compile(rb"^([A-Z][A-Z0-9_.!%*+`'~-]*) (\S+) SIP/2\.0\r?$")
+_STATUS = re.compile(rb"^SIP/2\.0 ([1-6]\d\d)(?: (.*))?\r?$")
+_START = re.compile(rb"(?m)^(?:[A-Z][A-Z0-9_.!%*+`'~-]* \S+ SIP/2\.0|SIP/2\.0 [1-6]\d\d)\b")
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+@dataclass(frozen=True)
+class SipMessage:
+    """One parsed SIP message: start line, headers in order (lower-case full names), body."""
+
+    method: str | None
+    request_uri: str | None
+    status: int | None
+    reason_phrase: str | None
+    headers: tuple
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        """First value of header `name` (case-insensitive, compact forms accepted)."""
+        name = COMPACT_HEADERS.get(name.lower(), name.lower())
+        return next((v for n, v in self.headers if n == name), None)
+
+    def header_all(self, name: str) -> list[str]:
+        """Every value of header `name`."""
+        name = COMPACT_HEADERS.get(name.lower(), name.lower())
+        return [v for n, v in self.headers if n == name]
+
+
+def parse_sip(data: bytes) -> tuple[SipMessage, int] | None:
+    """Parse one SIP message at the start of `data`.
+
+    Returns
+    -------
+    (SipMessage, used) or None
+        `used` is the number of bytes consumed (headers + Content-Length body); None when
+        `data` does not start with a SIP start line or the header block is incomplete.
+        When Content-Length is absent the body is the rest of `data` (RFC 3261 18.3, UDP).
+    """
+    end = _HEADER_END.search(data)
+    if end is None:
+        return None
+    head = data[:end.start()].split(b"\n")
+    start = _start_line(head[0])
+    if start is None:
+        return None
+    headers = _headers(head[1:])
+    body_start = end.end()
+    length = _content_length(headers)
+    if length is None:
+        length = len(data) - body_start
+    if len(data) - body_start < length:
+        return None
+    body = bytes(data[body_start:body_start + length])
+    return SipMessage(*start, headers=tuple(headers), body=body), body_start + length
+
+
+def _start_line(line: bytes):
+    m = _REQUEST.match(line)
+    if m:
+        return m.group(1).decode(), m.group(2).decode("utf-8", "replace"), None, None
+    m = _STATUS.match(line)
+    if m:
+        phrase = (m.group(2) or b"").decode("utf-8", "replace").strip()
+        return None, None, int(m.group(1)), phrase
+    return None
+
+
+def _headers(lines: list[bytes]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for raw in lines:
+        line = raw.decode("utf-8", "replace").rstrip("\r")
+        if line[:1] in (" ", "\t") and out:  # folded continuation (RFC 3261 7.3.1)
+            out[-1] = (out[-1][0], out[-1][1] + " " + line.strip())
+            continue
+        name, sep, value = line.partition(":")
+        if sep:
+            name = name.strip().lower()
+            out.append((COMPACT_HEADERS.get(name, name), value.strip()))
+    return out
+
+
+def _content_length(headers) -> int | None:
+    for name, value in headers:
+        if name == "content-length":
+            return int(value) if value.strip().isdigit() else None
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# Finding SIP in Packets
+
+
+def _looks_like_sip(payload: bytes) -> bool:
+    return bool(_START.match(payload[:200]))
+
+
+def _udp_messages(packets, i):
+    data = packets.payload(i)
+    if not _looks_like_sip(data):
+        return []
+    parsed = parse_sip(data)
+    return [(parsed[0], i)] if parsed else []
+
+
+class _TcpFlow:
+    """One direction of a TCP connection: in-order bytes and the rows they came from."""
+
+    def __init__(self):
+        self.next_seq: int | None = None
+        self.buf = bytearray()
+
+    def feed(self, seq: int, data: bytes, where: str) -> None:
+        if self.next_seq is None:
+            self.next_seq = seq
+        seq_end = (seq + len(data)) % 2**32
+        delta = (seq - self.next_seq + 2**31) % 2**32 - 2**31
+        if delta < 0:  # retransmitted / overlapping bytes: keep only the new part
+            data = data[-delta:]
+        elif delta > 0:
+            if self.buf:
+                warnings.warn(f"{where}: TCP gap of {delta} bytes; dropped {len(self.buf)} "
+                              "buffered bytes of an incomplete SIP message", LabkitWarning)
+            self.buf.clear()
+        if data:
+            self.buf += data
+            self.next_seq = seq_end
+
+    def take(self):
+        """Complete messages at the front of the buffer (resynchronising on start lines)."""
+        out = []
+        while self.buf:
+            m = _START.search(self.buf)
+            if m is None:
+                if len(self.buf) > 65536:
+                    self.buf.clear()
+                break
+            del self.buf[:m.start()]
+            parsed = parse_sip(bytes(self.buf)) if _content_length_known(self.buf) else None
+            if parsed is None:
+                break
+            out.append(parsed[0])
+            del self.buf[:parsed[1]]
+        return out
+
+
+def _content_length_known(buf) -> bool:
+    """On TCP a message is complete only once its header block is (Content-Length needed)."""
+    return _HEADER_END.search(buf) is not None
+
+
+def _tcp_messages(packets, i, flows):
+    key = (int(packets.src_id[i]), int(packets.sport[i]), int(packets.dst_id[i]),
+           int(packets.dport[i])) if hasattr(packets, "src_id") else \
+        (packets.src(i), int(packets.sport[i]), packets.dst(i), int(packets.dport[i]))
+    data = packets.payload(i)
+    flow = flows.get(key)
+    if flow is None:
+        if not _START.search(data[:2000]):
+            return []  # not (yet) a SIP connection: do not buffer other protocols
+        flow = flows[key] = _TcpFlow()
+    flow.feed(int(packets.tcp_seq[i]), data, f"frame {int(packets.frame[i])}")
+    return [(msg, i) for msg in flow.take()]
+
+
+def _candidate_rows(packets) -> np.ndarray:
+    n = len(packets)
+    rows = np.arange(n)
+    has_data = np.asarray(packets.payload_len) > 0
+    return rows[has_data]
+
+
+_COLUMNS = ["frame", "time", "time_ns", "src", "sport", "dst", "dport", "transport",
+            "method", "status", "reason_phrase", "request_uri", "call_id", "cseq",
+            "cseq_method", "from_uri", "from_tag", "to_uri", "to_tag", "content_type",
+            "reason", "body", "sdp", "headers"]
+
+
+def sip_messages(packets) -> pd.DataFrame:
+    """Every SIP message in `packets`, one row each, in capture order.
+
+    Parameters
+    ----------
+    packets : labkit.capture.Packets
+        UDP datagrams and TCP segments of a capture.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: frame, time [s since the capture's first frame], time_ns [ns epoch], src,
+        sport, dst, dport, transport ("UDP"/"TCP"), method (requests) or status and
+        reason_phrase (responses), request_uri, call_id, cseq (int), cseq_method,
+        from_uri, from_tag, to_uri, to_tag, content_type, reason (Reason header, RFC
+        3326), body (bytes), sdp (the SDP text found in the body, also inside multipart,
+        else None), headers (tuple of (lower-case name, value)).
+    """
+    flows: dict = {}
+    found = []
+    proto = np.asarray(packets.proto)
+    for i in _candidate_rows(packets):
+        if proto[i] == 17:
+            found += _udp_messages(packets, i)
+        elif proto[i] == 6:
+            found += _tcp_messages(packets, i, flows)
+    origin = getattr(packets, "first_time_ns", None)
+    if origin is None and len(packets):
+        origin = int(np.min(packets.time_ns))
+    rows = [_row(packets, i, msg, origin) for msg, i in found]
+    df = pd.DataFrame(rows, columns=_COLUMNS)
+    df["status"] = df["status"].astype("Int64")
+    df["cseq"] = df["cseq"].astype("Int64")
+    return df.sort_values("frame", kind="stable").reset_index(drop=True)
+
+
+def _row(packets, i, msg: SipMessage, origin) -> dict:
+    cseq_num, cseq_method = _cseq(msg.header("cseq"))
+    from_h, to_h = msg.header("from") or "", msg.header("to") or ""
+    t = int(packets.time_ns[i])
+    return {"frame": int(packets.frame[i]), "time": (t - origin) / 1e9, "time_ns": t,
+            "src": packets.src(i), "sport": int(packets.sport[i]), "dst": packets.dst(i),
+            "dport": int(packets.dport[i]),
+            "transport": "TCP" if int(packets.proto[i]) == 6 else "UDP",
+            "method": msg.method, "status": msg.status, "reason_phrase": msg.reason_phrase,
+            "request_uri": msg.request_uri, "call_id": msg.header("call-id"),
+            "cseq": cseq_num, "cseq_method": cseq_method, "from_uri": _uri(from_h),
+            "from_tag": _tag(from_h), "to_uri": _uri(to_h), "to_tag": _tag(to_h),
+            "content_type": msg.header("content-type"),
+            "reason": "; ".join(msg.header_all("reason")) or None,
+            "body": msg.body, "sdp": _sdp_text(msg), "headers": msg.headers}
+
+
+def _cseq(value):
+    parts = (value or "").split()
+    if len(parts) >= 2 and parts[0].isdigit():
+        return int(parts[0]), parts[1].upper()
+    return None, None
+
+
+def _uri(value: str) -> str | None:
+    m = re.search(r"<([^>]*)>", value)
+    return m.group(1) if m else (value.split(";")[0].strip() or None)
+
+
+def _tag(value: str) -> str | None:
+    params = value.rsplit(">", 1)[-1]
+    m = re.search(r";\s*tag=([^;,\s]+)", params, re.I)
+    return m.group(1) if m else None
+
+
+def _sdp_text(msg: SipMessage) -> str | None:
+    """The SDP in the body: application/sdp directly or one part of a multipart body."""
+    ctype = (msg.header("content-type") or "").lower()
+    if not msg.body:
+        return None
+    if ctype.startswith("application/sdp") or (not ctype and is_sdp(_text(msg.body))):
+        return _text(msg.body)
+    if ctype.startswith("multipart/"):
+        m = re.search(r'boundary="?([^";]+)"?', msg.header("content-type") or "", re.I)
+        if m:
+            return _multipart_sdp(msg.body, m.group(1).encode())
+    return None
+
+
+def _multipart_sdp(body: bytes, boundary: bytes) -> str | None:
+    for part in body.split(b"--" + boundary):
+        head, sep, content = part.partition(b"\r\n\r\n")
+        if not sep:
+            head, sep, content = part.partition(b"\n\n")
+        if sep and b"application/sdp" in head.lower():
+            return _text(content.rstrip(b"\r\n"))
+    return None
+
+
+def _text(body: bytes) -> str:
+    return body.decode("utf-8", errors="replace")
+
+
+# ---------------------------------------------------------------------------------------
+# SDP per m= line, offers/answers, calls
+
+
+def _present(value) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _messages(packets_or_messages) -> pd.DataFrame:
+    if isinstance(packets_or_messages, pd.DataFrame):
+        return packets_or_messages
+    return sip_messages(packets_or_messages)
+
+
+def _label(row) -> str:
+    return row["method"] if isinstance(row["method"], str) else str(int(row["status"]))
+
+
+_MEDIA_COLUMNS = ["frame", "time", "call_id", "cseq", "cseq_method", "message", "src",
+                  "dst", "m_index", "media", "address", "port", "proto", "pts", "rtpmap",
+                  "codecs", "fmtp", "direction", "ptime", "problems"]
+
+
+def sdp_media(packets_or_messages) -> pd.DataFrame:
+    """One row per SDP ``m=`` line of every SIP message (RFC 4566 section 5.14).
+
+    Parameters
+    ----------
+    packets_or_messages : Packets or DataFrame
+        A capture's packets, or the result of :func:`sip_messages`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        frame, time [s], call_id, cseq, cseq_method, message ("INVITE", "200" ...), src,
+        dst, m_index, media ("audio"...), address (media c= else session c=), port,
+        proto, pts (list of payload types in order), rtpmap (dict pt -> (name, clock
+        rate [Hz]) of the explicit a=rtpmap lines only, which is what Wireshark's SDP
+        dissector registers for the RTP conversation), codecs (same for every pt,
+        static ones from RFC 3551 added), fmtp (dict pt -> str), direction, ptime [ms],
+        problems (tuple of str).
+    """
+    msgs = _messages(packets_or_messages)
+    rows = []
+    for _, msg in msgs[msgs["sdp"].notna()].iterrows():
+        sd = parse_sdp(msg["sdp"])
+        for m in sd.media:
+            rows.append(_media_row(msg, sd, m))
+    df = pd.DataFrame(rows, columns=_MEDIA_COLUMNS)
+    df["cseq"] = df["cseq"].astype("Int64")
+    return df
+
+
+def _media_row(msg, sd, m) -> dict:
+    return {"frame": msg["frame"], "time": msg["time"], "call_id": msg["call_id"],
+            "cseq": msg["cseq"], "cseq_method": msg["cseq_method"], "message": _label(msg),
+            "src": msg["src"], "dst": msg["dst"], "m_index": m.index, "media": m.kind,
+            "address": m.connection, "port": m.port, "proto": m.proto,
+            "pts": list(m.formats),
+            "rtpmap": {pt: (c.name, c.rate) for pt, c in m.rtpmap.items()},
+            "codecs": {pt: (c.name, c.rate) for pt, c in m.codecs.items() if c is not None},
+            "fmtp": dict(m.fmtp), "direction": m.direction, "ptime": m.ptime,
+            "problems": sd.problems}
+
+
+_OA_COLUMNS = ["call_id", "frame", "time", "src", "dst", "message", "cseq", "cseq_method",
+               "role", "offer_frame", "sdp"]
+
+
+def offers_answers(packets_or_messages) -> pd.DataFrame:
+    """Every SDP offer and answer per dialog (RFC 3261 section 13.2.1, RFC 3264, RFC 6337).
+
+    An SDP in INVITE/UPDATE/PRACK is an offer; an SDP in a response (18x or 2xx) to that
+    request is its answer; an SDP in a 18x/2xx to an INVITE without SDP is an offer (late
+    offer) answered in the PRACK or ACK. Pairing is per hop: a proxy that forwards (and
+    perhaps rewrites) an offer makes a second offer on the next hop, and a response is
+    paired with the offer that went the opposite way between the same two addresses.
+    Copies on the same hop (retransmissions, a 200 repeating the 183's SDP) are marked
+    ``offer (repeat)`` / ``answer (repeat)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        call_id, frame, time [s], src, dst, message, cseq, cseq_method, role
+        ("offer", "answer", "offer (repeat)", "answer (repeat)", "unexpected"), offer_frame (the frame of the
+        offer an answer belongs to), sdp (:class:`labkit.sdp.SessionDescription`).
+    """
+    msgs = _messages(packets_or_messages)
+    rows = []
+    for call_id, group in msgs.groupby("call_id", sort=False):
+        rows += _dialog_offers(call_id, group)
+    df = pd.DataFrame(rows, columns=_OA_COLUMNS)
+    return df.sort_values("frame", kind="stable").reset_index(drop=True)
+
+
+def _dialog_offers(call_id, group) -> list[dict]:
+    txns: dict = {}  # (cseq, method) -> list of offers [{frame, src, dst, by_request, answered}]
+    rows = []
+    for _, msg in group.iterrows():
+        if not _present(msg["sdp"]):
+            continue
+        role, offer_frame = _role(msg, txns)
+        rows.append({"call_id": call_id, "frame": msg["frame"], "time": msg["time"],
+                     "src": msg["src"], "dst": msg["dst"], "message": _label(msg),
+                     "cseq": msg["cseq"], "cseq_method": msg["cseq_method"], "role": role,
+                     "offer_frame": offer_frame, "sdp": parse_sdp(msg["sdp"])})
+    return rows
+
+
+def _hop_offer(offers, msg, by_request):
+    """The offer this message answers: same transaction, reverse hop (else the latest)."""
+    cands = [o for o in offers if o["by_request"] == by_request]
+    same_hosts = [o for o in cands if o["src"] == msg["dst"] and o["dst"] == msg["src"]]
+    same_hop = [o for o in same_hosts if o["sport"] == msg["dport"] and o["dport"] == msg["sport"]]
+    return (same_hop or same_hosts or cands or [None])[-1]
+
+
+def _answer(offer):
+    role = "answer (repeat)" if offer["answered"] else "answer"
+    offer["answered"] = True
+    return role, offer["frame"]
+
+
+def _new_offer(offers, msg, by_request):
+    for o in offers:
+        if (o["src"], o["sport"], o["dst"], o["dport"], o["by_request"]) == \
+                (msg["src"], msg["sport"], msg["dst"], msg["dport"], by_request):
+            return "offer (repeat)", o["frame"]
+    offers.append({"frame": msg["frame"], "src": msg["src"], "dst": msg["dst"],
+                   "sport": msg["sport"], "dport": msg["dport"],
+                   "by_request": by_request, "answered": False})
+    return "offer", None
+
+
+def _role(msg, txns):
+    method = msg["method"] if isinstance(msg["method"], str) else None
+    if method in ("ACK", "PRACK"):
+        late = _hop_offer(txns.get((msg["cseq"], "INVITE"), []), msg, False)
+        if method == "ACK" or (late is not None and not late["answered"]):
+            return _answer(late) if late is not None else ("unexpected", None)
+    if method in ("INVITE", "UPDATE", "PRACK"):
+        return _new_offer(txns.setdefault((msg["cseq"], method), []), msg, True)
+    if method is not None:
+        return "unexpected", None
+    offers = txns.setdefault((msg["cseq"], msg["cseq_method"]), [])
+    offer = _hop_offer(offers, msg, True)
+    if offer is not None:
+        return _answer(offer)
+    if msg["cseq_method"] == "INVITE" and 100 < (msg["status"] or 0) < 300:
+        return _new_offer(offers, msg, False)  # late offer: INVITE without SDP
+    return "unexpected", None
+
+
+_Q850 = re.compile(r"cause\s*=\s*(\d+)", re.I)
+
+
+def parse_reason(value: str | None) -> list[dict]:
+    """Reason header values (RFC 3326): [{'protocol': 'Q.850', 'cause': 88, 'text': ...}]."""
+    out = []
+    for part in re.split(r",(?=\s*[A-Za-z0-9.]+\s*;)", value or ""):
+        if not part.strip():
+            continue
+        proto = part.split(";")[0].strip()
+        cause = _Q850.search(part)
+        text = re.search(r'text\s*=\s*"([^"]*)"', part)
+        out.append({"protocol": proto, "cause": int(cause.group(1)) if cause else None,
+                    "text": text.group(1) if text else None})
+    return out
+
+
+_CALL_COLUMNS = ["call_id", "first_frame", "last_frame", "from_uri", "to_uri", "caller",
+                 "callee", "final_status", "final_phrase", "final_frame", "answered",
+                 "ended_by", "reason", "q850_cause", "q850_text", "n_messages"]
+
+
+def sip_calls(packets_or_messages) -> pd.DataFrame:
+    """One row per INVITE dialog (Call-ID): who called whom and how it ended.
+
+    ``final_status`` is the final (>=200) response to the first INVITE; ``reason`` is the
+    Reason header of that response or, failing that, of the CANCEL/BYE; ``q850_cause`` is
+    its Q.850 cause value (ITU-T Q.850 table 1, e.g. 88 = incompatible destination).
+    """
+    msgs = _messages(packets_or_messages)
+    rows = []
+    for call_id, group in msgs.groupby("call_id", sort=False):
+        invites = group[group["method"] == "INVITE"]
+        if invites.empty:
+            continue
+        rows.append(_call_row(call_id, group, invites.iloc[0]))
+    return pd.DataFrame(rows, columns=_CALL_COLUMNS)
+
+
+def _call_row(call_id, group, invite) -> dict:
+    final = group[(group["cseq"] == invite["cseq"]) & (group["cseq_method"] == "INVITE")
+                  & (group["status"].fillna(0) >= 200)]
+    final = final.iloc[0] if not final.empty else None
+    enders = group[group["method"].isin(["BYE", "CANCEL"])]
+    ended_by = enders.iloc[0]["method"] if not enders.empty else None
+    reason = final["reason"] if final is not None and _present(final["reason"]) else None
+    if reason is None and not enders.empty and _present(enders.iloc[0]["reason"]):
+        reason = enders.iloc[0]["reason"]
+    q850 = next((r for r in parse_reason(reason) if r["protocol"].upper() == "Q.850"), {})
+    return {"call_id": call_id, "first_frame": int(group["frame"].min()),
+            "last_frame": int(group["frame"].max()), "from_uri": invite["from_uri"],
+            "to_uri": invite["to_uri"], "caller": invite["src"], "callee": invite["dst"],
+            "final_status": None if final is None else int(final["status"]),
+            "final_phrase": None if final is None else final["reason_phrase"],
+            "final_frame": None if final is None else int(final["frame"]),
+            "answered": final is not None and 200 <= int(final["status"]) < 300,
+            "ended_by": ended_by, "reason": reason, "q850_cause": q850.get("cause"),
+            "q850_text": q850.get("text"), "n_messages": len(group)}

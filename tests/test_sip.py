@@ -1,0 +1,226 @@
+"""labkit.sip: SIP messages, TCP reassembly, offers/answers, calls.
+
+Unit tests feed hand-written messages through a small Packets stand-in (expected values
+are read off the messages). Conformance tests compare sip_messages/sdp_media with
+tshark 4.0 (sip.Method, sip.Status-Code, sip.Call-ID, sdp.media, sdp.media.format,
+sdp.mime.type, sdp.sample_rate, sdp.fmtp.parameter) on every capture with SIP in data/
+and in ../shared/captures.
+"""
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+
+from labkit import sip
+from conftest import shared_capture_files
+
+
+class FakePackets:
+    """The attributes of labkit.capture.Packets that labkit.sip uses."""
+
+    def __init__(self, rows):
+        # rows: (frame, proto, src, sport, dst, dport, tcp_seq, payload)
+        self.rows = rows
+        self.frame = np.array([r[0] for r in rows], dtype=np.int64)
+        self.time_ns = self.frame * 10_000_000 + 1_700_000_000 * 10**9
+        self.first_time_ns = int(self.time_ns[0]) if rows else 0
+        self.proto = np.array([r[1] for r in rows], dtype=np.uint8)
+        self.sport = np.array([r[3] for r in rows], dtype=np.uint16)
+        self.dport = np.array([r[5] for r in rows], dtype=np.uint16)
+        self.tcp_seq = np.array([r[6] for r in rows], dtype=np.uint32)
+        self.payload_len = np.array([len(r[7]) for r in rows], dtype=np.int32)
+
+    def __len__(self):
+        return len(self.rows)
+
+    def payload(self, i):
+        return self.rows[i][7]
+
+    def src(self, i):
+        return self.rows[i][2]
+
+    def dst(self, i):
+        return self.rows[i][4]
+
+
+A, B = "192.0.2.1", "192.0.2.2"
+
+
+def sdp(port, fmt, extra=""):
+    return (f"v=0\r\no=- 1 1 IN IP4 {A}\r\ns=-\r\nc=IN IP4 {A}\r\nt=0 0\r\n"
+            f"m=audio {port} RTP/AVP {fmt}\r\n{extra}").encode()
+
+
+def msg(start, cseq, body=b"", call_id="c1", from_tag="ft", to_tag=None, extra=""):
+    to = "<sip:bob@example.com>" + (f";tag={to_tag}" if to_tag else "")
+    head = (f"{start}\r\nVia: SIP/2.0/UDP {A}:5060;branch=z9hG4bK1\r\n"
+            f"f: \"Alice\" <sip:alice@example.com>;tag={from_tag}\r\nt: {to}\r\n"
+            f"i: {call_id}\r\nCSeq: {cseq}\r\n{extra}")
+    if body:
+        head += "c: application/sdp\r\n"
+    head += f"l: {len(body)}\r\n\r\n"
+    return head.encode() + body
+
+
+INVITE = msg("INVITE sip:bob@example.com SIP/2.0", "1 INVITE", sdp(4000, "3"))
+R488 = msg("SIP/2.0 488 Not Acceptable Here", "1 INVITE", to_tag="tt",
+           extra='Reason: Q.850;cause=88;text="INCOMPATIBLE_DESTINATION"\r\n')
+
+
+def test_udp_messages_and_compact_headers():
+    pk = FakePackets([(1, 17, A, 5060, B, 5060, 0, INVITE),
+                      (2, 17, B, 5060, A, 5060, 0, b"\r\n\r\n"),  # keep-alive: not SIP
+                      (3, 17, B, 5060, A, 5060, 0, R488),
+                      (4, 17, A, 40000, B, 40002, 0, b"\x80\x08" + bytes(170))])  # RTP
+    m = sip.sip_messages(pk)
+    assert list(m["frame"]) == [1, 3]
+    assert list(m["method"].fillna("")) == ["INVITE", ""]
+    assert list(m["status"].fillna(0)) == [0, 488]
+    assert list(m["call_id"]) == ["c1", "c1"]          # compact i:
+    assert list(m["from_tag"]) == ["ft", "ft"]          # compact f:
+    assert m["to_tag"].tolist()[1] == "tt"
+    assert m["cseq"].tolist() == [1, 1] and m["cseq_method"].tolist() == ["INVITE"] * 2
+    assert m["sdp"].iloc[0].startswith("v=0")
+    assert m["time"].tolist() == pytest.approx([0.0, 0.02])  # 10 ms per frame number
+    calls = sip.sip_calls(m)
+    assert calls.loc[0, "final_status"] == 488
+    assert calls.loc[0, "q850_cause"] == 88
+    assert calls.loc[0, "q850_text"] == "INCOMPATIBLE_DESTINATION"
+
+
+def test_tcp_reassembly_by_content_length():
+    # INVITE cut in three segments, the middle one retransmitted, then one segment holding
+    # two messages (100 Trying + 488); any port (not 5060).
+    cut1, cut2 = 50, 200  # the INVITE is 293 bytes
+    rows = [(10, 6, A, 33000, B, 5080, 1000, INVITE[:cut1]),
+            (11, 6, A, 33000, B, 5080, 1000 + cut1, INVITE[cut1:cut2]),
+            (12, 6, A, 33000, B, 5080, 1000 + cut1, INVITE[cut1:cut2]),  # retransmission
+            (13, 6, A, 33000, B, 5080, 1000 + cut2, INVITE[cut2:]),
+            (14, 6, B, 5080, A, 33000, 7000,
+             msg("SIP/2.0 100 Trying", "1 INVITE") + R488)]
+    m = sip.sip_messages(FakePackets(rows))
+    # the INVITE gets the frame of its last segment (as Wireshark), both responses frame 14
+    assert list(m["frame"]) == [13, 14, 14]
+    assert list(m["status"].fillna(0)) == [0, 100, 488]
+    assert (m["transport"] == "TCP").all()
+    assert sip.parse_sdp(m["sdp"].iloc[0]).media[0].formats == [3]
+
+
+def test_offer_answer_roles_with_late_offer_and_reinvite():
+    ok_sdp = msg("SIP/2.0 200 OK", "1 INVITE", sdp(5000, "8"), to_tag="tt")
+    rows = [(1, 17, A, 5060, B, 5060, 0, msg("INVITE sip:bob@example.com SIP/2.0", "1 INVITE")),
+            (2, 17, B, 5060, A, 5060, 0, ok_sdp),          # late offer in the 200
+            (3, 17, A, 5060, B, 5060, 0, msg("ACK sip:bob@example.com SIP/2.0", "1 ACK",
+                                             sdp(4000, "8"), to_tag="tt")),
+            (4, 17, A, 5060, B, 5060, 0, msg("INVITE sip:bob@example.com SIP/2.0", "2 INVITE",
+                                             sdp(4000, "8"), to_tag="tt")),
+            (5, 17, B, 5060, A, 5060, 0, msg("SIP/2.0 183 Session Progress", "2 INVITE",
+                                             sdp(5000, "8"), to_tag="tt")),
+            (6, 17, B, 5060, A, 5060, 0, msg("SIP/2.0 200 OK", "2 INVITE", sdp(5000, "8"),
+                                             to_tag="tt"))]
+    oa = sip.offers_answers(FakePackets(rows))
+    assert oa["message"].tolist() == ["200", "ACK", "INVITE", "183", "200"]
+    assert oa["role"].tolist() == ["offer", "answer", "offer", "answer", "answer (repeat)"]
+    assert oa["offer_frame"].tolist()[1] == 2 and oa["offer_frame"].tolist()[3] == 4
+
+
+def test_multipart_body_sdp():
+    body = (b"--XyZ\r\nContent-Type: application/sdp\r\n\r\n" + sdp(4000, "0") +
+            b"\r\n--XyZ\r\nContent-Type: application/isup\r\n\r\n\x01\x02\r\n--XyZ--\r\n")
+    raw = msg("INVITE sip:bob@example.com SIP/2.0", "1 INVITE", extra="")
+    raw = raw.replace(b"l: 0\r\n\r\n", b"Content-Type: multipart/mixed;boundary=XyZ\r\n"
+                      + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    media = sip.sdp_media(FakePackets([(1, 17, A, 5060, B, 5060, 0, raw)]))
+    assert media["pts"].tolist() == [[0]]
+    assert media["codecs"].tolist() == [{0: ("PCMU", 8000)}]
+
+
+def test_reason_header_forms():
+    got = sip.parse_reason('SIP;cause=200;text="Call completed elsewhere", Q.850;cause=16')
+    assert got == [{"protocol": "SIP", "cause": 200, "text": "Call completed elsewhere"},
+                   {"protocol": "Q.850", "cause": 16, "text": None}]
+    assert sip.parse_reason(None) == []
+
+
+def test_garbage_is_not_sip():
+    rows = [(1, 17, A, 5060, B, 5060, 0, b"SIP/2.0 999 nope\r\n\r\n"),
+            (2, 17, A, 5060, B, 5060, 0, b"INVITE sip:x SIP/2.0\r\nVia: x"),  # no header end
+            (3, 6, A, 1, B, 2, 5, b"\x16\x03\x01" + bytes(100))]
+    assert sip.sip_messages(FakePackets(rows)).empty
+
+
+# --- against tshark 4.0 -----------------------------------------------------------------
+
+def _captures_with_sip():
+    from labkit import data
+    paths = [p for p in shared_capture_files() if p.suffix in (".pcap", ".pcapng")]
+    try:
+        paths += [data.path(n) for n in data.names()
+                  if str(data.path(n)).endswith((".pcap", ".pcapng"))]
+    except Exception:  # no data/ yet
+        pass
+    return paths
+
+
+def _tshark(path, fields, filt):
+    cmd = ["tshark", "-n", "-r", str(path), "-Y", filt, "-T", "fields", "-E", "aggregator=|"]
+    for f in fields:
+        cmd += ["-e", f]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    table = {}
+    for line in out.splitlines():
+        frame, *values = line.split("\t")
+        table[int(frame)] = [v.split("|") if v else [] for v in values]
+    return table
+
+
+@pytest.fixture(scope="module")
+def read_capture():
+    capture = pytest.importorskip("labkit.capture")
+    return capture.read_capture
+
+
+@pytest.mark.requires_tshark
+@pytest.mark.parametrize("path", _captures_with_sip(), ids=lambda p: p.name[-40:])
+def test_sip_messages_equal_tshark(path, read_capture):
+    want = _tshark(path, ["sip.Method", "sip.Status-Code", "sip.Call-ID"], "sip")
+    if not want:
+        pytest.skip("no SIP in this capture")
+    m = sip.sip_messages(read_capture(path))
+    got = {}
+    for frame, rows in m.groupby("frame"):
+        got[int(frame)] = [[x for x in rows["method"] if isinstance(x, str)],
+                           [str(int(x)) for x in rows["status"].dropna()],
+                           list(rows["call_id"])]
+    assert got == want
+
+
+@pytest.mark.requires_tshark
+@pytest.mark.parametrize("path", _captures_with_sip(), ids=lambda p: p.name[-40:])
+def test_sdp_media_equals_tshark(path, read_capture):
+    fields = ["sdp.media", "sdp.media.format", "sdp.mime.type", "sdp.sample_rate",
+              "sdp.fmtp.parameter"]
+    want = _tshark(path, fields, "sdp")
+    if not want:
+        pytest.skip("no SDP in this capture")
+    media = sip.sdp_media(read_capture(path))
+    got = {}
+    for frame, rows in media.groupby("frame", sort=True):
+        lines, names, rates, fmtp, attr_pts, n_fmt = [], [], [], [], [], 0
+        for r in rows.itertuples():
+            lines.append(f"{r.media} {r.port} {r.proto} {' '.join(map(str, r.pts))}".rstrip())
+            names += [n for n, _ in r.rtpmap.values()]
+            rates += [str(rate) for _, rate in r.rtpmap.values()]
+            fmtp += [p.strip() for v in r.fmtp.values() for p in v.split(";") if p.strip()]
+            n_fmt += len(r.pts)
+        got[int(frame)] = (lines, names, rates, fmtp, n_fmt)
+    for frame, (t_media, t_format, t_mime, t_rate, t_fmtp) in want.items():
+        lines, names, rates, fmtp, n_fmt = got[frame]
+        assert (lines, names, rates, fmtp) == (t_media, t_mime, t_rate, t_fmtp), frame
+        # sdp.media.format: one entry per m= format, then the PT of every rtpmap/fmtp line
+        dynamic = [f for f in t_format[:n_fmt] if f.startswith("DynamicRTP-Type-")]
+        ours_dyn = [f"DynamicRTP-Type-{p}" for r in media[media.frame == frame].itertuples()
+                    for p in r.pts if isinstance(p, int) and p >= 96]
+        assert dynamic == ours_dyn, frame

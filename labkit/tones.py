@@ -9,7 +9,7 @@ Method
    A frame is a tone *candidate* when at least `BAND_RATIO` of its energy lies in the
    ringback band 250-650 Hz (every plan below has all its spectral lines in 384-480 Hz;
    a 20 ms Hann window leaks about +/-100 Hz) and its level is above `MIN_TONE_DBFS`.
-2. Candidate frames are joined into runs (gaps up to 40 ms, e.g. a lost AMR frame, are
+2. Candidate frames are joined into runs (gaps up to 100 ms, e.g. lost AMR frames, are
    bridged). Each run is then checked on its whole length with one FFT of 1 Hz or finer
    resolution (Goertzel-like narrow-band energy): a real tone puts at least
    `LINE_RATIO` of the run's energy within +/-6 Hz of at most three spectral lines.
@@ -48,7 +48,7 @@ BAND_RATIO = 0.80        # min. fraction of frame energy in BAND for a tone cand
 MIN_TONE_DBFS = -60.0    # [dBFS] quieter frames are never tone
 LINE_RATIO = 0.60        # min. fraction of a run's energy in its spectral lines
 MIN_RUN_S = 0.10         # [s] shorter runs are ignored
-BRIDGE_S = 0.040         # [s] gaps up to this inside a run are bridged (a lost frame)
+BRIDGE_S = 0.100         # [s] gaps up to this inside a run are bridged (lost frames)
 FULL_SCALE = 32768.0
 
 
@@ -431,10 +431,19 @@ def _first_period(runs: list[ToneRun], duration: float, plan: TonePlan | None) -
 
 
 def dtx_frames(ft: np.ndarray, wideband: bool) -> np.ndarray:
-    """True for SID and NO_DATA frame types (RFC 4867 4.3.2: SID is 8 in AMR, 9 in
-    AMR-WB; NO_DATA is 15): frames whose audio is decoder-made comfort noise."""
+    """True for frames whose audio is decoder-made comfort noise: SID frames and the
+    NO_DATA frames that follow a SID (a DTX pause, 3GPP TS 26.093 / 26.193). NO_DATA
+    after a speech frame is a lost or missing frame: the decoder conceals it by
+    repeating the last speech, so it is not excluded. (SID is FT 8 in AMR, 9 in AMR-WB;
+    NO_DATA is 15; RFC 4867 section 4.3.2.)"""
     f = np.asarray(ft)
-    return (f == (9 if wideband else 8)) | (f == 15)
+    sid = f == (9 if wideband else 8)
+    speech = (f >= 0) & (f < (9 if wideband else 8))
+    # index of the last SID / speech frame at or before each frame
+    idx = np.arange(f.size)
+    last_sid = np.maximum.accumulate(np.where(sid, idx, -1)) if f.size else idx
+    last_speech = np.maximum.accumulate(np.where(speech, idx, -1)) if f.size else idx
+    return sid | ((f == 15) & (last_sid > last_speech))
 
 
 def detect_ringback(pcm: np.ndarray, rate: int, *, plans=None, ft: np.ndarray | None = None,

@@ -1,0 +1,339 @@
+"""labkit.amr: RFC 4867 payloads, storage files, real-time storage from RTP, heuristics.
+
+Oracles: hand-derived bit layouts (comments show the derivation), the real encoders'
+storage output (PyAV libopencore_amrnb, libvo-amrwbenc) as reference files, and
+tshark 4.0's AMR dissector for the ToC fields, packet by packet.
+"""
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from labkit import amr
+from labkit.amr import AmrFrame
+from labkit.errors import ConfigError, DecodeError, LabkitError
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from tools.synth import amr_codec, amr_rtp, make_amr  # noqa: E402
+
+REAL_AMR = "amr/hdiniz__rtpdump__samples__sample1_ipv4_amr-nb.pcap"
+
+
+def _frame(ft, wideband, rnd, q=True):
+    nbits = amr.frame_bits(ft, wideband)
+    value = rnd.getrandbits(nbits) if nbits else 0
+    return AmrFrame(ft, q, (value << (-nbits % 8)).to_bytes((nbits + 7) // 8, "big"))
+
+
+# ---------------------------------------------------------------- hand-derived layouts
+def test_be_no_data_payload_from_real_capture():
+    # 0x27 0xC0 = 0010 | 0 1111 1 | 000000: CMR 2, F 0, FT 15 (NO_DATA), Q 1, 6 pad bits
+    pkt = amr.depacketize_amr(bytes.fromhex("27c0"))
+    assert pkt.cmr == 2 and pkt.frames == (AmrFrame(15, True, b""),)
+
+
+def test_be_sid_payload_bits():
+    # 64 4e c1 e3 2c 65 00 (real capture, SSRC 0x25b105): 0110 | 0 1000 1 | 39 SID bits | 1 pad
+    # CMR 6, FT 8 (SID), Q 1; the 39 bits start at bit 10: 0x644ec1e32c6500 << 10 ...
+    payload = bytes.fromhex("644ec1e32c6500")
+    pkt = amr.depacketize_amr(payload)
+    assert (pkt.cmr, pkt.frames[0].ft, pkt.frames[0].q) == (6, 8, True)
+    value = int.from_bytes(payload, "big")                  # 56 bits
+    sid = (value >> (56 - 10 - 39)) & ((1 << 39) - 1)       # bits 10..48
+    assert pkt.frames[0].bits == (sid << 1).to_bytes(5, "big")
+
+
+def test_octet_aligned_layout():
+    # CMR byte 0111 0000 = 0x70 (CMR 7); ToC bytes 1 0111 1 00 = 0xBC (F, FT 7, Q),
+    # 0 1000 1 00 = 0x44 (FT 8 SID); then 31 bytes (244 bits) and 5 bytes (39 bits)
+    rnd = random.Random(3)
+    f1, f2 = _frame(7, False, rnd), _frame(8, False, rnd)
+    payload = amr.packetize_amr([f1, f2], octet_aligned=True, cmr=7)
+    assert payload[:3] == bytes([0x70, 0xBC, 0x44]) and len(payload) == 3 + 31 + 5
+    assert payload[3:] == f1.bits + f2.bits
+
+
+def test_be_two_frames_length():
+    # 4 + 2*6 + 2*477 = 970 bits -> 122 bytes (AMR-WB 23.85, RFC 4867 4.3.5.3 padding)
+    rnd = random.Random(4)
+    payload = amr.packetize_amr([_frame(8, True, rnd)] * 2, wideband=True)
+    assert len(payload) == 122
+    assert int.from_bytes(payload, "big") & 0b111111 == 0     # 6 zero padding bits
+
+
+@pytest.mark.parametrize("wideband", [False, True])
+@pytest.mark.parametrize("octet_aligned", [False, True])
+def test_round_trip_random_frames(wideband, octet_aligned):
+    rnd = random.Random(10 + 2 * wideband + octet_aligned)
+    table = amr.WB_FRAME_BITS if wideband else amr.NB_FRAME_BITS
+    valid = [ft for ft, n in enumerate(table) if n >= 0]
+    for _ in range(500):
+        frames = [_frame(rnd.choice(valid), wideband, rnd, rnd.random() < .9)
+                  for _ in range(rnd.randint(1, 8))]
+        cmr = rnd.choice([0, 3, 7, 15])
+        payload = amr.packetize_amr(frames, wideband=wideband, octet_aligned=octet_aligned,
+                                    cmr=cmr)
+        pkt = amr.depacketize_amr(payload, wideband=wideband, octet_aligned=octet_aligned)
+        assert pkt.cmr == cmr and list(pkt.frames) == frames
+
+
+def test_wideband_speech_lost_and_sid():
+    rnd = random.Random(5)
+    frames = [_frame(9, True, rnd), AmrFrame(14, True, b""), AmrFrame(15, True, b"")]
+    for oa in (False, True):
+        pkt = amr.depacketize_amr(amr.packetize_amr(frames, wideband=True, octet_aligned=oa),
+                                  wideband=True, octet_aligned=oa)
+        assert [f.ft for f in pkt.frames] == [9, 14, 15]
+        assert [amr.frame_kind(f.ft, f.q, True) for f in pkt.frames] == ["SID", "lost", "NO_DATA"]
+
+
+# ---------------------------------------------------------------- damaged payloads
+@pytest.mark.parametrize("payload, octet_aligned, text", [
+    (bytes([0x70, 0x60]) + bytes(40), True, "reserved"),          # OA ToC FT 12
+    # BE: 1111 | 0 110 + 0 | ... = CMR 15, F 0, FT 1100 = 12 (reserved)
+    (bytes.fromhex("f6") + bytes(31), False, "reserved"),
+    # BE: 1111 | 0 011 + 1 | 1 = CMR 15, F 0, FT 0111 = 7 (12.2, 244 bits), Q 1
+    (bytes.fromhex("f3c0") + bytes(10), False, "bits left"),       # 12 bytes < 32
+    (bytes.fromhex("f3c0") + bytes(40), False, "left after"),      # 42 bytes > 32
+    (bytes([0xF0, 0x3C]) + bytes(20), True, "bytes left"),          # OA FT 7 truncated
+    (b"", False, "too short"),
+    (bytes([0xFF] * 3), False, "ToC runs past"),
+])
+def test_damaged_payload_raises_decode_error(payload, octet_aligned, text):
+    with pytest.raises(DecodeError, match=text):
+        amr.depacketize_amr(payload, octet_aligned=octet_aligned, where="x.pcap, frame 9")
+
+
+def test_packetize_rejects_bad_frames():
+    with pytest.raises(LabkitError):
+        amr.packetize_amr([AmrFrame(12, True, b"")])
+    with pytest.raises(LabkitError):
+        amr.packetize_amr([AmrFrame(7, True, bytes(30))])     # 12.2 needs 31 bytes
+    with pytest.raises(LabkitError):
+        amr.packetize_amr([])
+
+
+# ---------------------------------------------------------------- storage files
+@pytest.fixture(scope="module")
+def references():
+    """Encoder reference storage files: NB modes 0-7 and WB modes 0-8 with DTX."""
+    nb_pcm = amr_codec.ringback(6.0, 8000)
+    wb_pcm = amr_codec.ringback(6.0, 16000)
+    nb = b"#!AMR\n" + b"".join(amr_codec.encode_amrnb(nb_pcm, [i // 5 % 8 if i < 50 else 7 for i in range(300)],
+                                                      dtx=True))
+    wb = b"#!AMR-WB\n" + b"".join(amr_codec.encode_amrwb(wb_pcm, [i // 5 % 9 if i < 50 else 2 for i in range(300)],
+                                                         dtx=True))
+    return {False: nb, True: wb}
+
+
+@pytest.mark.parametrize("wideband", [False, True])
+def test_storage_round_trip_of_encoder_output(references, wideband):
+    ref = references[wideband]
+    st = amr.read_amr_storage(ref)
+    assert st.wideband == wideband and len(st.frames) == 300
+    # the encoder used every mode, SID and NO_DATA (DTX during the 4 s off)
+    fts = {f.ft for f in st.frames}
+    assert set(range(9 if wideband else 8)) <= fts and {9 if wideband else 8, 15} <= fts
+    assert amr.write_amr_storage(st.frames, wideband=wideband) == ref
+
+
+def test_storage_reader_errors(tmp_path):
+    with pytest.raises(DecodeError, match="magic"):
+        amr.read_amr_storage(b"RIFF....")
+    with pytest.raises(DecodeError, match="multi-channel"):
+        amr.read_amr_storage(b"#!AMR_MC1.0\n\x00\x00\x00\x01")
+    with pytest.raises(DecodeError, match="truncated"):
+        amr.read_amr_storage(b"#!AMR\n\x3c" + bytes(10))
+    with pytest.raises(DecodeError, match="header byte"):
+        amr.read_amr_storage(b"#!AMR\n\x64")                   # FT 12
+    path = tmp_path / "x.3ga"
+    amr.write_amr_storage([AmrFrame(15, True, b"")] * 3, path)
+    assert path.read_bytes() == b"#!AMR\n\x7c\x7c\x7c"
+    assert len(amr.read_amr_storage(path).frames) == 3
+
+
+# ---------------------------------------------------------------- real-time storage
+def _rtp_stream(reference, wideband, octet_aligned, fpp, *, loss=0.0, dup=0.0, reorder=0.0,
+                seq0=100, ts0=0, seed=1):
+    """Packetize a reference file (tools.synth.amr_rtp) into header fields + payloads."""
+    stream = amr_rtp.Stream("10.0.0.2", "10.0.0.1", 5, 6, 0x1234, 96, wideband, octet_aligned,
+                            reference)
+    amr_rtp.build_stream(stream, fpp, np.random.default_rng(seed), t0_ns=0, seq0=seq0, ts0=ts0,
+                         loss=loss, dup=dup, reorder=reorder)
+    seq = [int.from_bytes(p[2:4], "big") for _, p in stream.packets]
+    ts = [int.from_bytes(p[4:8], "big") for _, p in stream.packets]
+    return seq, ts, [p[12:] for _, p in stream.packets], stream
+
+
+@pytest.mark.parametrize("wideband", [False, True])
+@pytest.mark.parametrize("octet_aligned", [False, True])
+@pytest.mark.parametrize("fpp", [1, 2, 5])
+def test_storage_from_rtp_equals_reference(references, wideband, octet_aligned, fpp):
+    # DTX: packets holding only NO_DATA are not sent; the gaps must come back as 0x7C,
+    # so the rebuilt file equals the encoder's file byte for byte (up to its last frame)
+    seq, ts, payloads, stream = _rtp_stream(references[wideband], wideband, octet_aligned, fpp)
+    ex = amr.amr_storage_from_rtp(seq, ts, payloads, wideband=wideband,
+                                  octet_aligned=octet_aligned)
+    assert ex.data == stream.expected
+    assert references[wideband].startswith(ex.data)           # no loss: a prefix of the reference
+    assert ex.gap_frames > 0 and ex.damaged == 0 and ex.duplicates == 0
+
+
+@pytest.mark.parametrize("wideband", [False, True])
+def test_storage_from_rtp_loss_dup_reorder_wrap(references, wideband):
+    # sequence numbers wrap (65500 -> 0) and timestamps wrap (2**32 - 3200 -> 0)
+    seq, ts, payloads, stream = _rtp_stream(references[wideband], wideband, False, 2,
+                                            loss=0.05, dup=0.05, reorder=0.05, seq0=65_500,
+                                            ts0=2**32 - 3200, seed=9)
+    assert max(seq) > 65_500 and min(seq) < 100 and min(ts) < 3200
+    ex = amr.amr_storage_from_rtp(seq, ts, payloads, wideband=wideband)
+    assert ex.data == stream.expected
+    assert ex.duplicates == len(payloads) - len(set(seq))
+    assert stream.lost_seq and ex.gap_frames > 0
+
+
+def test_damaged_payload_is_skipped_not_shifted(references):
+    seq, ts, payloads, stream = _rtp_stream(references[False], False, False, 1)
+    # payload 5: first ToC entry made FT 12 (byte 0 -> 1111 0110, byte 1 top bit 0)
+    bad = [bytes([0xF6, p[1] & 0x7F]) + p[2:] if i == 5 else p for i, p in enumerate(payloads)]
+    bad[9] = bad[9][:4]                                          # truncated payload
+    ex = amr.amr_storage_from_rtp(seq, ts, bad, where="t.pcap")
+    assert ex.damaged == 2 and len(ex.errors) == 2 and "reserved" in ex.errors[0]
+    # expected: the two packets' slots become NO_DATA, every other frame is unchanged
+    frames = amr_rtp.storage_frames(references[False])
+    cut = amr_rtp.cut_packets(frames, 1)
+    assert ex.data == amr_rtp.expected_storage(frames, cut, {5, 9}, False)
+
+
+def test_not_amr_stream_raises():
+    payloads = [bytes([0xFF]) * 160 for _ in range(50)]          # G.711 silence
+    with pytest.raises(DecodeError, match="none of 50 payloads"):
+        amr.amr_storage_from_rtp(range(50), range(0, 8000, 160), payloads, where="s")
+    with pytest.raises(LabkitError, match="no RTP packets"):
+        amr.amr_storage_from_rtp([], [], [])
+
+
+def test_timestamp_jump_is_bounded():
+    rnd = random.Random(1)
+    payloads = [amr.packetize_amr([_frame(7, False, rnd)]) for _ in range(4)]
+    ts = [0, 160, 320 + 160 * 50 * 3600, 480 + 160 * 50 * 3600]   # jump of one hour
+    times = [0, 20_000_000, 40_000_000, 60_000_000]
+    with pytest.warns(Warning, match="jumps"):
+        ex = amr.amr_storage_from_rtp(range(4), ts, payloads, time_ns=times)
+    assert ex.frames_total == 4 and ex.gap_frames == 0
+
+
+def test_kinds_and_counts(references):
+    seq, ts, payloads, stream = _rtp_stream(references[True], True, False, 1, loss=0.03)
+    ex = amr.amr_storage_from_rtp(seq, ts, payloads, wideband=True)
+    assert set(ex.kind) <= {"speech", "SID", "NO_DATA", "gap", "lost"}
+    assert (ex.kind == "SID").sum() == (ex.ft == 9).sum() > 0
+    assert ex.gap_frames == (ex.kind == "gap").sum()
+    assert sum(ex.ft_counts().values()) == ex.frames_total == len(ex.ft)
+    assert ex.duration_s == pytest.approx(ex.frames_total * 0.02)
+
+
+def test_parse_fmtp():
+    assert amr.parse_amr_fmtp("mode-set=0,2,4,7; octet-align=1") == {
+        "octet_aligned": True, "mode_set": [0, 2, 4, 7]}
+    assert amr.parse_amr_fmtp(None) == {"octet_aligned": False, "mode_set": None}
+    with pytest.raises(ConfigError):
+        amr.parse_amr_fmtp("octet-align=1; crc=1")
+    with pytest.raises(ConfigError):
+        amr.parse_amr_fmtp("octet-align=1; interleaving=4")
+
+
+# ---------------------------------------------------------------- heuristics
+@pytest.mark.parametrize("wideband", [False, True])
+@pytest.mark.parametrize("octet_aligned", [False, True])
+@pytest.mark.parametrize("fpp", [1, 3])
+def test_detect_format(references, wideband, octet_aligned, fpp):
+    seq, ts, payloads, _ = _rtp_stream(references[wideband], wideband, octet_aligned, fpp)
+    guess = amr.detect_amr_format(payloads, ts)
+    assert (guess.codec, guess.octet_aligned) == ("AMR-WB" if wideband else "AMR", octet_aligned)
+    assert guess.confidence > 0.7
+
+
+def test_detect_evs_and_not_pcmu():
+    rng = np.random.default_rng(0)
+    evs = [rng.integers(0, 256, 33 if i % 9 else 6, dtype=np.uint8).tobytes() for i in range(200)]
+    assert amr.detect_amr_format(evs).codec == "EVS"
+    assert amr.detect_amr_format([b"\xff" * 160] * 100).codec == "unknown"
+    assert amr.looks_like_evs([b"\xff" * 160] * 100) == 0.0
+
+
+# ---------------------------------------------------------------- synthetic captures
+def test_synth_builder_is_deterministic_and_bundled():
+    from labkit import data
+    for sc in make_amr.SCENARIOS[:3]:
+        built = make_amr.build(sc.name)
+        assert make_amr.build(sc.name).records == built.records
+        ref = built.streams["b2a"].reference
+        assert data.path(f"{sc.name}_ref").read_bytes() == ref
+        assert data.path(sc.name).stat().st_size < 1_000_000
+
+
+# ---------------------------------------------------------------- tshark oracle
+def _tshark_toc(path, wideband, octet_aligned, extra=()):
+    """Per RTP packet: (ssrc, seq, payload, cmr, [f], [ft], [q]) as tshark 4.0 shows them."""
+    codec, pre = ("amr_wb", "amr.wb") if wideband else ("amr", "amr.nb")
+    version = "RFC 3267 octet aligned" if octet_aligned else "RFC 3267 BW-efficient"
+    cmd = ["tshark", "-r", str(path), "-n", "-o", f"amr.encoding.version:{version}",
+           "-Y", "rtp", "-T", "fields", "-e", "rtp.ssrc", "-e", "rtp.seq", "-e", "rtp.payload",
+           "-e", f"{pre}.cmr", "-e", "amr.toc.f", "-e", f"{pre}.toc.ft", "-e", "amr.toc.q",
+           *extra]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rows = []
+    for line in out.splitlines():
+        ssrc, seq, payload, cmr, f, ft, q = line.split("\t")
+        ints = lambda s: [int(x in ("1", "True")) if x in ("0", "1", "True", "False") and False
+                          else int(x) for x in s.split(",")] if s else []      # noqa: E731
+        rows.append((int(ssrc, 16), int(seq), bytes.fromhex(payload), int(cmr) if cmr else None,
+                     ints(f), ints(ft), ints(q)))
+    return rows
+
+
+def _compare_to_tshark(rows, wideband, octet_aligned):
+    compared = 0
+    for ssrc, seq, payload, cmr, f, ft, q in rows:
+        pkt = amr.depacketize_amr(payload, wideband=wideband, octet_aligned=octet_aligned)
+        n = len(pkt.frames)
+        assert (pkt.cmr, [int(i < n - 1) for i in range(n)], [fr.ft for fr in pkt.frames],
+                [int(fr.q) for fr in pkt.frames]) == (cmr, f, ft, q), (ssrc, seq)
+        compared += 1
+    return compared
+
+
+@pytest.mark.requires_tshark
+@pytest.mark.parametrize("name", ["synth_amrwb_be_modes_4fpp", "synth_amrnb_be_sip_first",
+                                  "synth_amrnb_oa_dtx_loss", "synth_amrwb_oa_2fpp_ipv6",
+                                  "synth_amrnb_be_3fpp_vlan"])
+def test_toc_equals_tshark_on_synthetic(name):
+    from labkit import data
+    sc = make_amr.BY_NAME[name]
+    wb = sc.codec == "AMR-WB"
+    rows = _tshark_toc(data.path(name), wb, sc.octet_aligned,
+                       ["-d", f"rtp.pt=={sc.pt},{'amr_wb' if wb else 'amr'}"])
+    assert _compare_to_tshark(rows, wb, sc.octet_aligned) == len(rows) > 50
+
+
+@pytest.mark.requires_tshark
+@pytest.mark.requires_shared
+def test_toc_equals_tshark_on_real_capture(shared_dir):
+    path = shared_dir / REAL_AMR
+    if not path.exists():
+        pytest.skip(f"{path} absent")
+    rows = _tshark_toc(path, False, False, ["--enable-heuristic", "rtp_udp", "-d",
+                                            "rtp.pt==118,amr", "-d", "rtp.pt==113,amr"])
+    assert len(rows) == 2463                 # tshark: every frame of the file is RTP
+    assert _compare_to_tshark(rows, False, False) == 2463
+    fts = {ft for r in rows for ft in r[5]}
+    assert {8, 15} <= fts and len(fts - {8, 15}) >= 3        # SID, NO_DATA, mixed modes

@@ -1,0 +1,270 @@
+"""SMS over IMS captures on the full S1-U stack -> data/sms (``python -m tools.synth.make_sms``).
+
+Every SIP MESSAGE is carried as the S1-U interface sees it (3GPP TS 24.341, 33.203):
+Ethernet / outer IPv4 (eNB <-> SGW) / UDP 2152 / GTP-U / inner IPv4 (UE <-> P-CSCF) /
+ESP transport mode, NULL encryption, HMAC-SHA-1-96 ICV / UDP (protected ports) / SIP.
+RP and TP bodies are encoded with labkit.sms (pycrate); frames with labkit.frames.
+Deterministic: fixed clock, fixed tags and branches.
+
+Optionally (``--kamailio``, default when kamailio is installed) one capture is made
+with real kamailio 5.6 smsops building the MT RP-DATA on loopback, see
+tools/synth/kamailio_sms.py.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from labkit import frames, sms
+
+OUT = Path(__file__).resolve().parents[2] / "data" / "sms"
+MADE_BY = "python -m tools.synth.make_sms"
+T0 = 1772359200 * 10**9  # 2026-03-01 10:00:00 UTC [ns]
+TZ = timezone(timedelta(hours=-5))  # SC time zone written in TP-SCTS
+DOMAIN = "ims.mnc001.mcc001.3gppnetwork.org"
+UE_MSISDN, SC, PEER = "12025550143", "12025550100", "12025550187"
+UE_IP, PCSCF_IP = "10.45.0.2", "172.22.0.21"
+ENB_IP, SGW_IP = "172.16.0.10", "172.16.0.20"
+UE_PORT_C, UE_PORT_S, PCSCF_PORT_C, PCSCF_PORT_S = 6100, 6101, 5104, 5103
+SPI_UE_IN, SPI_PCSCF_IN = 0x0BADCAFE, 0x00C0FFEE  # SPI of the SA towards UE / P-CSCF
+TEID_UL, TEID_DL = 0x00000F01, 0x1A2B3C4D
+
+
+@dataclass
+class Stack:
+    """Frame builder for one UE: keeps the ESP sequence numbers per direction."""
+
+    esp_seq: dict = field(default_factory=lambda: {"ul": 1, "dl": 1})
+    gtp_seq: int = 100
+
+    def frame(self, sip: bytes, uplink: bool, sport: int, dport: int) -> bytes:
+        """One S1-U frame carrying `sip` UE->P-CSCF (`uplink`) or P-CSCF->UE."""
+        key = "ul" if uplink else "dl"
+        esp = {"spi": SPI_PCSCF_IN if uplink else SPI_UE_IN, "seq": self.esp_seq[key]}
+        self.esp_seq[key] += 1
+        if uplink:
+            gtp = {"teid": TEID_UL, "outer_src": ENB_IP, "outer_dst": SGW_IP}
+            src, dst = UE_IP, PCSCF_IP
+        else:  # the SGW numbers its downlink G-PDUs (S flag: 12-byte GTP-U header)
+            gtp = {"teid": TEID_DL, "outer_src": SGW_IP, "outer_dst": ENB_IP, "seq": self.gtp_seq}
+            self.gtp_seq += 1
+            src, dst = PCSCF_IP, UE_IP
+        return frames.udp_frame(sip, src, dst, sport, dport, gtp=gtp, esp=esp)
+
+
+def _scts(seconds: int) -> datetime:
+    return datetime.fromtimestamp(T0 // 10**9 + seconds, TZ)
+
+
+def _uri(num: str) -> str:
+    return f"sip:+{num}@{DOMAIN}"
+
+
+def _pcv(n: int) -> str:
+    return (f"P-Charging-Vector: icid-value=\"AyRFtDm{n:04d}EqDsRXsC\";"
+            f"icid-generated-at={PCSCF_IP};orig-ioi={DOMAIN}")
+
+
+def mt_message(body: bytes, n: int, *, ctype: str = sms.SMS_CONTENT_TYPE,
+               accept_contact: bool = True, no_fork: bool = True) -> bytes:
+    """MESSAGE from the network (IP-SM-GW -> S-CSCF -> P-CSCF) to the UE (TS 24.341 5.3.2.4)."""
+    lines = [
+        f"MESSAGE sip:+{UE_MSISDN}@{UE_IP}:{UE_PORT_S} SIP/2.0",
+        f"Via: SIP/2.0/UDP {PCSCF_IP}:{PCSCF_PORT_C};branch=z9hG4bK{n:04d}pcscf",
+        f"Via: SIP/2.0/UDP 172.22.0.20:6060;branch=z9hG4bK{n:04d}scscf",
+        f"Via: SIP/2.0/UDP 172.22.0.30:5060;branch=z9hG4bK{n:04d}ipsmgw",
+        "Max-Forwards: 67",
+        f"From: <{_uri(SC)}>;tag=ipsmgw{n:04d}",
+        f"To: <tel:+{UE_MSISDN}>",
+        f"Call-ID: mt{n:04d}-sms@172.22.0.30",
+        "CSeq: 1 MESSAGE",
+        f"P-Asserted-Identity: <{_uri(SC)}>",
+        _pcv(n),
+    ]
+    lines += ["Accept-Contact: *;+g.3gpp.smsip"] if accept_contact else []
+    lines += ["Request-Disposition: no-fork"] if no_fork else []
+    lines += [f"Content-Type: {ctype}", f"Content-Length: {len(body)}", "", ""]
+    return "\r\n".join(lines).encode() + body
+
+
+def mo_message(body: bytes, n: int) -> bytes:
+    """MESSAGE from the UE to the SMSC PSI via P-CSCF (TS 24.341 5.3.1.2), sec-agree headers."""
+    lines = [
+        f"MESSAGE {_uri(SC)} SIP/2.0",
+        f"Via: SIP/2.0/UDP {UE_IP}:{UE_PORT_C};branch=z9hG4bK{n:04d}ue;rport",
+        "Max-Forwards: 70",
+        f"Route: <sip:{PCSCF_IP}:{PCSCF_PORT_S};lr>, <sip:orig@scscf.{DOMAIN}:6060;lr>",
+        f"From: <{_uri(UE_MSISDN)}>;tag=ue{n:04d}",
+        f"To: <{_uri(SC)}>",
+        f"Call-ID: mo{n:04d}-sms@{UE_IP}",
+        "CSeq: 1 MESSAGE",
+        f"P-Preferred-Identity: <{_uri(UE_MSISDN)}>",
+        "P-Access-Network-Info: 3GPP-E-UTRAN-FDD;utran-cell-id-3gpp=0010100010019B01",
+        f"Security-Verify: ipsec-3gpp;q=0.1;alg=hmac-sha-1-96;ealg=null;spi-c={SPI_PCSCF_IN};"
+        f"spi-s={SPI_PCSCF_IN + 1};port-c={PCSCF_PORT_C};port-s={PCSCF_PORT_S}",
+        "Require: sec-agree",
+        "Proxy-Require: sec-agree",
+        "Request-Disposition: no-fork",
+        "Accept-Contact: *;+g.3gpp.smsip",
+        "Allow: INVITE, ACK, CANCEL, BYE, MESSAGE, OPTIONS, NOTIFY, PRACK, UPDATE, REFER",
+        "User-Agent: iOS/17.4 iPhone",
+        f"Content-Type: {sms.SMS_CONTENT_TYPE}",
+        f"Content-Length: {len(body)}", "", "",
+    ]
+    return "\r\n".join(lines).encode() + body
+
+
+def response(request: bytes, code: int, reason: str, *, to_tag: str) -> bytes:
+    """A response copying Via/From/To/Call-ID/CSeq of `request` (RFC 3261 8.2.6)."""
+    head = request.split(b"\r\n\r\n", 1)[0].decode().split("\r\n")[1:]
+    keep = [h for h in head if h.split(":", 1)[0] in ("Via", "From", "To", "Call-ID", "CSeq")]
+    keep = [h + f";tag={to_tag}" if h.startswith("To:") else h for h in keep]
+    return "\r\n".join([f"SIP/2.0 {code} {reason}", *keep, "Content-Length: 0", "", ""]).encode()
+
+
+class Capture:
+    """Accumulates frames of one scenario with a 20 ms / 150 ms rhythm."""
+
+    def __init__(self):
+        self.stack, self.records, self.t = Stack(), [], T0
+
+    def mt(self, sip: bytes, dt_ms: int = 150) -> None:
+        self._add(self.stack.frame(sip, False, PCSCF_PORT_C, UE_PORT_S), dt_ms)
+
+    def mt_response(self, sip: bytes, dt_ms: int = 40) -> None:
+        self._add(self.stack.frame(sip, True, UE_PORT_S, PCSCF_PORT_C), dt_ms)
+
+    def mo(self, sip: bytes, dt_ms: int = 150) -> None:
+        self._add(self.stack.frame(sip, True, UE_PORT_C, PCSCF_PORT_S), dt_ms)
+
+    def mo_response(self, sip: bytes, dt_ms: int = 60) -> None:
+        self._add(self.stack.frame(sip, False, PCSCF_PORT_S, UE_PORT_C), dt_ms)
+
+    def _add(self, frame: bytes, dt_ms: int) -> None:
+        self.t += dt_ms * 10**6
+        self.records.append((self.t, frame))
+
+
+def mt_delivery(cap: Capture, n: int, tpdu: bytes, ref: int, *, rp_da: str | None = None,
+                acked: bool = True, **headers) -> None:
+    """MT RP-DATA -> 200 OK [-> MO RP-ACK -> 200 OK] (TS 24.341 5.3.2.4, 5.3.1.3)."""
+    rp = sms.encode_rp_data(ref, tpdu, mt=True, oa=SC, da=rp_da)
+    msg = mt_message(rp, n, **headers)
+    cap.mt(msg)
+    cap.mt_response(response(msg, 200, "OK", to_tag=f"ue{n:04d}"))
+    if acked:
+        ack = mo_message(sms.encode_rp_ack(ref, from_ms=True), n + 500)
+        cap.mo(ack)
+        cap.mo_response(response(ack, 200, "OK", to_tag=f"pcscf{n:04d}"))
+
+
+def mo_submission(cap: Capture, n: int, tpdu: bytes, ref: int, *, cause: int | None = None) -> None:
+    """MO RP-DATA -> 202 Accepted -> MT RP-ACK or RP-ERROR -> 200 OK (TS 24.341 5.3.1.2)."""
+    msg = mo_message(sms.encode_rp_data(ref, tpdu, mt=False, da=SC), n)
+    cap.mo(msg)
+    cap.mo_response(response(msg, 202, "Accepted", to_tag=f"scscf{n:04d}"))
+    if cause is None:
+        report = sms.encode_rp_ack(ref, from_ms=False)
+    else:
+        report = sms.encode_rp_error(ref, cause, from_ms=False)
+    rep = mt_message(report, n + 500)
+    cap.mt(rep, dt_ms=400)
+    cap.mt_response(response(rep, 200, "OK", to_tag=f"ue{n + 500:04d}"))
+
+
+def scenarios() -> dict[str, tuple[Capture, str]]:
+    """Every bundled scenario: name -> (capture, description)."""
+    out = {}
+    deliver_k = sms.encode_deliver(PEER, "K", _scts(0))
+    cap = Capture()
+    mt_delivery(cap, 1, deliver_k, 17, rp_da=UE_MSISDN, acked=False)
+    out["sms_mt_rpda_iphone"] = (cap, "MT RP-DATA with RP-DA = subscriber MSISDN: iPhone answers "
+                                      "200 OK, no RP-ACK follows, text never shown (S1-U, ESP NULL)")
+    cap = Capture()
+    mt_delivery(cap, 1, deliver_k, 17)
+    out["sms_mt_rpda_fixed"] = (cap, "same MT SMS with RP-DA length 0: 200 OK then RP-ACK from the UE")
+    cap = Capture()
+    mo_submission(cap, 1, sms.encode_submit(PEER, "K", mr=9), 9)
+    out["sms_mo_submit"] = (cap, "MO SMS-SUBMIT \"K\": MESSAGE, 202 Accepted, RP-ACK from the "
+                                 "network, 200 OK (the overhead example)")
+    cap = Capture()
+    mo_submission(cap, 1, sms.encode_submit(PEER, "Are you there?", mr=10), 10, cause=21)
+    out["sms_rp_error"] = (cap, "MO SMS-SUBMIT answered 202 then RP-ERROR cause 21 "
+                                "(short message transfer rejected)")
+    cap = Capture()
+    mt_delivery(cap, 1, sms.encode_deliver(PEER, "Привет, встреча в 19:00 ✓", _scts(1), dcs=8), 31)
+    out["sms_mt_ucs2"] = (cap, "MT SMS-DELIVER in UCS2 (Cyrillic text), RP-ACK")
+    cap = Capture()
+    text = ("Your parcel 4471 is out for delivery today between 10:00 and 14:00. "
+            "Reply STOP to opt out. ") * 4
+    parts = [text[i:i + 153] for i in range(0, len(text), 153)][:3]
+    for i, part in enumerate(parts):
+        tpdu = sms.encode_deliver(PEER, part, _scts(2), concat=(0x2A, len(parts), i + 1))
+        mt_delivery(cap, 10 + i, tpdu, 40 + i)
+    out["sms_mt_concat"] = (cap, "3-part concatenated GSM 7-bit MT SMS (UDH 00 03 2A 03 0n), "
+                                 "each part RP-ACKed")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write every scenario to data/sms/<name>.pcap and data/sms/MANIFEST.tsv."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    rows = ["name\tfile\tmade_by\tdescription"]
+    for name, (cap, desc) in scenarios().items():
+        frames.write_pcap(OUT / f"{name}.pcap", cap.records)
+        rows.append(f"{name}\t{name}.pcap\t{MADE_BY}\t{desc}")
+    extra = _bad_input()
+    frames.write_pcap(OUT / "sms_bad_input.pcap", extra)
+    rows.append(f"sms_bad_input\tsms_bad_input.pcap\t{MADE_BY}\ttruncated RP, TP-UDL overrun, "
+                "unknown RP type, non-SMS body, inexact Content-Type, missing MT headers, "
+                "encrypted ESP")
+    rows += _kamailio_rows(argv)
+    (OUT / "MANIFEST.tsv").write_text("\n".join(rows) + "\n")
+    print(f"wrote {len(rows) - 1} files to {OUT}")
+    return 0
+
+
+def _bad_input() -> list:
+    """Frames exercising every bad-input path, between two good MT messages."""
+    cap = Capture()
+    good = sms.encode_rp_data(50, sms.encode_deliver(PEER, "first", _scts(3)), mt=True, oa=SC)
+    cap.mt(mt_message(good, 50))
+    cap.mt(mt_message(good[:9], 51))                                      # truncated RP-OA
+    tp = bytearray(sms.encode_deliver(PEER, "udl", _scts(3)))
+    tp[-4] = 40                                                           # TP-UDL 40 > 3 chars
+    cap.mt(mt_message(sms.encode_rp_data(52, b"", mt=True, oa=SC)[:-1] + bytes([len(tp)]) + tp, 52))
+    cap.mt(mt_message(bytes([7, 53, 0]), 53))                             # RP-MTI 7 reserved
+    cap.mt(mt_message(b"hello, not an RP message", 54))                   # not SMS
+    cap.mt(mt_message(good, 55, ctype="Application/Vnd.3gpp.SMS; charset=binary",
+                      accept_contact=False, no_fork=False))               # inexact, no headers
+    sip = mt_message(good, 56)
+    esp = {"spi": 0x5EC00001, "seq": 1}
+    frame = frames.udp_frame(sip, PCSCF_IP, UE_IP, PCSCF_PORT_C, UE_PORT_S,
+                             gtp={"teid": TEID_DL, "outer_src": SGW_IP, "outer_dst": ENB_IP}, esp=esp)
+    cap._add(_scramble_esp_trailer(frame), 150)                           # encrypted ESP
+    cap.mt(mt_message(good, 57))
+    return cap.records
+
+
+def _scramble_esp_trailer(frame: bytes) -> bytes:
+    """Make the ESP payload and trailer look encrypted: XOR from after the ESP header
+    (Ethernet 14 + IPv4 20 + UDP 8 + GTP-U 8 + IPv4 20 + ESP 8 = 78) up to the 12-byte ICV."""
+    body = bytearray(frame)
+    body[78:-12] = bytes(b ^ 0x5A for b in body[78:-12])
+    return bytes(body)
+
+
+def _kamailio_rows(argv) -> list[str]:
+    if argv and "--no-kamailio" in argv:
+        return []
+    try:
+        from tools.synth import kamailio_sms
+    except ImportError:
+        return []
+    return kamailio_sms.make(OUT, MADE_BY)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -301,7 +301,7 @@ def tone_runs(pcm: np.ndarray, rate: int, exclude: np.ndarray | None = None) -> 
             seg = x[a * n: b * n]
             freqs, ratio = _line_analysis(seg, rate)
             if ratio >= LINE_RATIO and freqs:
-                out.append(ToneRun(round(a * FRAME_S, 3), round(b * FRAME_S, 3), freqs,
+                out.append(ToneRun(round(float(a * FRAME_S), 3), round(float(b * FRAME_S), 3), freqs,
                                    round(float(level_dbfs(seg)), 1)))
     return out
 

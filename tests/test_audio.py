@@ -122,3 +122,19 @@ def test_dtx_frames_rule():
     ft = np.array([7, 15, 7, 8, 15, 15, 7, 15])
     assert tones.dtx_frames(ft, False).tolist() == [False, False, False, True, True, True,
                                                      False, False]
+
+
+def test_plots_return_axes_with_the_data():
+    import matplotlib.pyplot as plt
+    from labkit import plots
+    pcm = tones.synthesize_tone("europe", 8000, 6.0)
+    runs = tones.tone_runs(pcm, 8000)
+    ax = plots.plot_waveform(pcm, 8000, tone_runs=runs, t0=1.0)
+    assert ax.get_xlabel() == "time [s]" and len(ax.patches) == len(runs) == 2
+    ax = plots.plot_spectrogram(pcm, 8000, t0=1.0)
+    assert ax.get_ylabel() == "frequency [Hz]"
+    df = audio.classify_frames(pcm, 8000, np.full(300, 7), np.array(["speech"] * 300))
+    ax = plots.plot_frame_timeline(df, t0=1.0)
+    assert ax.get_xlim() == pytest.approx((1.0, 7.0))
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["RTP frames", "audio"]
+    plt.close("all")

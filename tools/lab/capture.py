@@ -43,6 +43,13 @@ def sip_summary(path: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
+def invite_final(path: Path, caller: str) -> list[int]:
+    """Final status codes (>= 200) of INVITE transactions as received by `caller` (IP)."""
+    out = tshark("-r", str(path), "-Y", f"sip.Status-Code >= 200 and sip.CSeq.method == \"INVITE\" "
+                 f"and ip.dst == {caller}", "-T", "fields", "-e", "sip.Status-Code")
+    return [int(x) for x in out.split()]
+
+
 def sdp_codecs(path: Path) -> list[str]:
     """Every distinct rtpmap encoding name seen in SDP bodies (tshark sdp.mime.type)."""
     out = tshark("-r", str(path), "-Y", "sdp", "-T", "fields", "-e", "sdp.mime.type")
@@ -50,16 +57,19 @@ def sdp_codecs(path: Path) -> list[str]:
     return sorted(names)
 
 
-_STREAM = re.compile(r"^\s*(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(0x[0-9A-Fa-f]+)\s+(.+?)\s+(\d+)\s+(-?\d+)\s+\(")
+_STREAM = re.compile(r"^\s*([\d.]+)\s+([\d.]+)\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(0x[0-9A-Fa-f]+)"
+                     r"\s+(.+?)\s+(\d+)\s+(-?\d+)\s+\(")
 
 
 def rtp_streams(path: Path) -> list[dict]:
-    """Rows of ``tshark -q -z rtp,streams``: src, sport, dst, dport, ssrc, payload, packets."""
+    """Rows of ``tshark -q -z rtp,streams``: start, end [s], src, sport, dst, dport, ssrc,
+    payload, packets, lost (RTP found from the SDP in the capture, heuristic off)."""
     out = tshark("-r", str(path), "-q", "-o", "rtp.heuristic_rtp:FALSE", "-z", "rtp,streams")
     rows = []
     for line in out.splitlines():
         m = _STREAM.match(line)
         if m:
-            rows.append(dict(src=m[1], sport=int(m[2]), dst=m[3], dport=int(m[4]), ssrc=m[5],
-                             payload=m[6].strip(), packets=int(m[7]), lost=int(m[8])))
+            rows.append(dict(start=float(m[1]), end=float(m[2]), src=m[3], sport=int(m[4]),
+                             dst=m[5], dport=int(m[6]), ssrc=m[7], payload=m[8].strip(),
+                             packets=int(m[9]), lost=int(m[10])))
     return rows

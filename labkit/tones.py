@@ -29,6 +29,16 @@ ITU-T Recommendation E.180 (03/1998) "Technical characteristics of tones for the
 telephone service" and its Supplement 2 "Various tones used in national networks"
 (published as an annex to the ITU Operational Bulletin, list per country: frequency in
 Hz, ``a+b`` = two tones added, ``a*b`` = tone a modulated by b Hz, cadence in seconds).
+
+How the table was checked: the ITU PDF itself could not be read from here; the values
+were compared with transcriptions that state they copy Supplement 2: the Zaptel /
+Asterisk tone-zone table ("This information from ITU E.180 Supplement 2": US
+440+480 2.0/4.0, UK 400+450 0.4/0.2/0.4/2.0, Netherlands 425 1.0/4.0; Australia there
+is the older 400 Hz modulated by 17 Hz with the same cadence), Asterisk's
+indications.conf (Japan 400 Hz modulated by 15-16 Hz, 1.0/2.0) and a per-country
+listing in the Supplement's format (Germany "Ringing tone I 425 1.0 on 4.0 off").
+The Australian plan here is today's 425 Hz modulated by 25 Hz (lines 400/425/450 Hz);
+the older 400*17 tone (lines 383/400/417 Hz) still matches it within the tolerance.
 """
 from __future__ import annotations
 

@@ -1,0 +1,612 @@
+"""RTP streams as Wireshark 4.0 sees them (RFC 3550), computed with numpy.
+
+:func:`find_rtp` finds every RTP packet of a capture the way tshark 4.0.17 does with
+``-o rtp.heuristic_rtp:TRUE``: UDP datagrams to or from an address/port announced in an
+SDP earlier in the capture (epan/dissectors/packet-sdp.c ``apply_sdp_transport`` ->
+packet-rtp.c ``srtp_add_address``), then, when `heuristic` is on, every other UDP
+datagram passing ``dissect_rtp_heur`` (version 2, payload type not 72-76, header with
+CSRC list and extension inside the datagram, sane padding) that no port-registered
+Wireshark dissector claimed first. A marker bit with payload type 64-95 is RTCP
+(RFC 5761 section 4): those go to :func:`find_rtcp`.
+
+:func:`rtp_streams` returns the table ``tshark -q -z rtp,streams`` prints, with the
+same numbers (see :mod:`labkit.rtp_stats` for the arithmetic), and :func:`stream_timing`
+the per-packet figures of ``sharkd``'s ``rtp-analyse``.
+
+Deliberate differences from tshark (documented, tested):
+
+- `clock_rates` lets the user name a dynamic payload type that has no SDP in the
+  capture (``{96: "AMR-WB"}`` or ``{96: 16000}``); tshark then has clock rate 0 and
+  prints no jitter. Without an override the numbers are tshark's.
+- Other UDP heuristic dissectors that Wireshark tries before RTP (e.g. ``srt``,
+  ``udt``, ``thrift``) are not modelled; a datagram one of them would claim is
+  counted as RTP here.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from labkit.errors import LabkitError, LabkitWarning
+from labkit import rtp_stats as _st
+
+__all__ = ["RtpPackets", "find_rtp", "find_rtcp", "rtp_streams", "stream_timing",
+           "stream_payloads", "payload_type_name", "clock_rate_of", "STATIC_CLOCK_RATES",
+           "DYNAMIC_CLOCK_RATES", "PORTS_CLAIMED_BEFORE_HEURISTIC"]
+
+# Wireshark 4.0 ui/tap-rtp-analysis.c clock_map: static payload type -> clock [Hz]
+STATIC_CLOCK_RATES = {0: 8000, 1: 8000, 2: 8000, 3: 8000, 4: 8000, 5: 8000, 6: 16000,
+                      7: 8000, 8: 8000, 9: 8000, 10: 44100, 11: 44100, 12: 8000,
+                      13: 8000, 14: 90000, 15: 8000, 16: 11025, 17: 22050, 18: 8000,
+                      19: 8000, 25: 90000, 26: 90000, 28: 90000, 31: 90000, 32: 90000,
+                      33: 90000, 34: 90000}
+# ... mimetype_and_clock_map: encoding name prefix -> clock [Hz] (IANA media types)
+DYNAMIC_CLOCK_RATES = {
+    "AMR": 8000, "AMR-WB": 16000, "BMPEG": 90000, "BT656": 90000, "DV": 90000,
+    "EVRC": 8000, "EVRC0": 8000, "EVRC1": 8000, "EVRCB": 8000, "EVRCB0": 8000,
+    "EVRCB1": 8000, "EVRCWB": 16000, "EVRCWB0": 16000, "EVRCWB1": 16000, "EVS": 16000,
+    "G7221": 16000, "G726-16": 8000, "G726-24": 8000, "G726-32": 8000, "G726-40": 8000,
+    "G729D": 8000, "G729E": 8000, "GSM-EFR": 8000, "H263-1998": 90000,
+    "H263-2000": 90000, "H264": 90000, "MP1S": 90000, "MP2P": 90000, "MP4V-ES": 90000,
+    "mpa-robust": 90000, "opus": 48000, "pointer": 90000, "raw": 90000, "red": 1000,
+    "SMV": 8000, "SMV0": 8000, "t140": 1000, "telephone-event": 8000}
+# packet-rtp.c rtp_payload_type_short_vals (names in the streams table)
+_SHORT = {0: "g711U", 1: "fs-1016", 2: "g721", 3: "GSM", 4: "g723", 5: "DVI4 8k",
+          6: "DVI4 16k", 7: "Exp. from Xerox PARC", 8: "g711A", 9: "g722",
+          10: "16-bit audio, stereo", 11: "16-bit audio, monaural", 12: "Qualcomm",
+          13: "CN", 14: "MPEG-I/II Audio", 15: "g728", 16: "DVI4 11k", 17: "DVI4 22k",
+          18: "g729", 19: "CN(old)", 25: "CellB", 26: "JPEG", 28: "NV", 31: "h261",
+          32: "MPEG-I/II Video", 33: "MPEG-II streams", 34: "h263"}
+# UDP ports whose registered tshark 4.0.17 dissector takes an RTP datagram before the
+# RTP heuristic is tried (packet-udp.c decode_udp_ports: conversation, low port, high
+# port, then heuristics). Measured by labkit.wireshark.ports_claiming_rtp(); a test
+# re-measures it against the installed tshark.
+PORTS_CLAIMED_BEFORE_HEURISTIC: frozenset[int] = frozenset((
+    7, 13, 19, 37, 49, 53, 67, 68, 69, 111, 123, 137, 138, 173, 213, 269, 319, 320,
+    389, 427, 434, 464, 496, 513, 514, 520, 521, 524, 525, 546, 547, 664, 701, 853,
+    854, 910, 921, 925, 1001, 1101, 1153, 1194, 1293, 1628, 1629, 1718, 1719, 1745,
+    1755, 1900, 2099, 2157, 2221, 2222, 2246, 2268, 2269, 2313, 2345, 2887, 2944,
+    2945, 2948, 2949, 3000, 3130, 3250, 3343, 3357, 3389, 3452, 3455, 3544, 3567,
+    3671, 3784, 3785, 3804, 3863, 4305, 4306, 4307, 4341, 4342, 4500, 4551, 4555,
+    4569, 4729, 4754, 4784, 4789, 4790, 4791, 4991, 5031, 5072, 5246, 5247, 5353,
+    5355, 5404, 5405, 5436, 5567, 5683, 5684, 5868, 6073, 6081, 6118, 6160, 6635,
+    6784, 6970, 7074, 7075, 7255, 7275, 7784, 8200, 8600, 8755, 8767, 8805, 8848,
+    9200, 9201, 9202, 9203, 9214, 9875, 9877, 9899, 9901, 9956, 10253, 11211, 11273,
+    12000, 12001, 12002, 12003, 12004, 12220, 12222, 12223, 13400, 17220, 17500,
+    17755, 17756, 19132, 19948, 19999, 23272, 24576, 24577, 25826, 26000, 27500,
+    27910, 27950, 27951, 27952, 27953, 27960, 27961, 27962, 27963, 32000, 32512,
+    34962, 34980, 37008, 41170, 44818, 47000, 54328))
+
+_SDP_RTP_PROTOS = {"RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF", "UDP/TLS/RTP/SAVP",
+                   "UDP/TLS/RTP/SAVPF"}
+
+
+def payload_type_name(pt: int) -> str:
+    """Wireshark's short name of a payload type without SDP ("g711A", "RTPType-96")."""
+    if pt >= 96:
+        return f"RTPType-{pt}"
+    if 72 <= pt <= 76:
+        return "Reserved for RTCP conflict avoidance"
+    return _SHORT.get(pt, "Unassigned")
+
+
+def clock_rate_of(pt: int, name: str | None = None, rate: int = 0) -> int:
+    """Clock rate [Hz] Wireshark 4.0 uses for jitter (0 = none computed).
+
+    Static payload types use the fixed table; dynamic ones need an encoding `name`
+    (from SDP rtpmap, which also gives `rate`, or a decode-as binding);
+    telephone-event counts as 0 (RFC 4733 section 2.2.1: timestamps do not advance).
+    """
+    if pt < 96:
+        return STATIC_CLOCK_RATES.get(pt, 0)
+    if name is None:
+        return 0
+    if name.lower().startswith("telephone-event"):
+        return 0
+    if rate:
+        return int(rate)
+    for mime in reversed(list(DYNAMIC_CLOCK_RATES)):
+        if name.lower().startswith(mime.lower()):
+            return DYNAMIC_CLOCK_RATES[mime]
+    return 0
+
+
+@dataclass(frozen=True)
+class RtpPackets:
+    """Every RTP packet of a capture, header fields as arrays (file order).
+
+    ``row`` indexes the :class:`labkit.capture.Packets` they came from; ``stream`` is
+    the stream id (0 = first stream seen); per-stream keys are in ``keys`` (a DataFrame
+    with src, sport, dst, dport, ssrc). ``names`` gives the payload name of every
+    packet as Wireshark shows it; ``clock`` the clock rate [Hz] used for jitter.
+    """
+
+    packets: object
+    row: np.ndarray
+    frame: np.ndarray
+    time_ns: np.ndarray
+    t_ms: np.ndarray
+    ssrc: np.ndarray
+    seq: np.ndarray
+    timestamp: np.ndarray
+    pt: np.ndarray
+    marker: np.ndarray
+    payload_offset: np.ndarray
+    payload_len: np.ndarray
+    stream: np.ndarray
+    clock: np.ndarray
+    name_code: np.ndarray
+    names: tuple
+    keys: pd.DataFrame
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def n_streams(self) -> int:
+        return len(self.keys)
+
+    @property
+    def telephone_event(self) -> np.ndarray:
+        """Packets whose dynamic payload type is named telephone-event (RFC 4733)."""
+        te = np.array([n.lower().startswith("telephone-event") for n in self.names], bool)
+        return (self.pt >= 96) & (te[self.name_code] if len(te) else False)
+
+    def stats(self) -> _st.StreamStats:
+        """Wireshark 4.0 analysis of every stream (computed once, then cached)."""
+        if "stats" not in self._cache:
+            self._cache["stats"] = _st.analyse_streams(
+                self.stream, self.t_ms, self.seq, self.timestamp, self.pt, self.marker,
+                self.clock, self.n_streams, tevent=self.telephone_event)
+        return self._cache["stats"]
+
+
+# ----------------------------------------------------------------- header parsing
+def _header(packets, rows):
+    """RTP header fields of candidate rows from the first 16 payload bytes."""
+    h = packets.head(16)[rows] if len(rows) else np.zeros((0, 16), np.uint8)
+    b0, b1 = h[:, 0].astype(np.int64), h[:, 1].astype(np.int64)
+    be16 = lambda i: (h[:, i].astype(np.int64) << 8) | h[:, i + 1]  # noqa: E731
+    be32 = lambda i: (be16(i) << 16) | be16(i + 2)  # noqa: E731
+    return dict(b0=b0, b1=b1, seq=be16(2), ts=be32(4), ssrc=be32(8), ext16=be16(14))
+
+
+def _lengths(packets, rows, hd):
+    """Header length [bytes] and padding count; -1 header length = does not fit."""
+    plen = np.asarray(packets.payload_len)[rows].astype(np.int64)
+    cc = hd["b0"] & 0x0F
+    hdr = 12 + 4 * cc
+    ext = (hd["b0"] & 0x10) != 0
+    hdr = np.where(ext & (cc == 0), hdr + 4 + 4 * hd["ext16"], hdr)
+    pad = np.zeros(len(rows), np.int64)
+    slow = np.flatnonzero((ext & (cc > 0)) | ((hd["b0"] & 0x20) != 0))
+    for i in slow.tolist():
+        data = packets.payload(int(rows[i]))
+        h = int(hdr[i])
+        if ext[i] and cc[i] > 0:
+            h = h + 4 + 4 * int.from_bytes(data[h + 2:h + 4], "big") if len(data) >= h + 4 else 1 << 30
+            hdr[i] = h
+        if hd["b0"][i] & 0x20 and data:
+            pad[i] = data[-1]
+    return plen, hdr, pad
+
+
+# ------------------------------------------------------------ SDP conversations
+def _sdp_table(packets, sdp):
+    if sdp is None:
+        try:
+            from labkit import sip
+            sdp = sip.sdp_media(packets)
+        except ImportError:  # pragma: no cover - sip module missing
+            sdp = None
+        except LabkitError as exc:
+            warnings.warn(f"SDP not read, RTP found by heuristic only: {exc}", LabkitWarning)
+            sdp = None
+        mgcp = _mgcp_sdp(packets)
+        if len(mgcp):
+            sdp = mgcp if sdp is None or len(sdp) == 0 else pd.concat([sdp, mgcp])
+    if sdp is None or len(sdp) == 0:
+        return []
+    ok = sdp["port"].fillna(0).astype(int) > 0
+    ok &= sdp["proto"].astype(str).isin(_SDP_RTP_PROTOS)
+    rows = sdp[ok].sort_values("frame", kind="stable")
+    out = []
+    for r in rows.itertuples(index=False):
+        addr = getattr(r, "address", None)
+        if not isinstance(addr, str) or not addr:
+            continue
+        rtpmap = getattr(r, "rtpmap", None) or {}
+        out.append((int(r.frame), addr, int(r.port), dict(rtpmap)))
+    return out
+
+
+_MGCP_PORTS = (2427, 2727)
+
+
+def _mgcp_sdp(packets) -> pd.DataFrame:
+    """SDP carried in MGCP (RFC 3435 section 3.5), which Wireshark also applies."""
+    from labkit.sdp import parse_sdp
+    sp, dp = np.asarray(packets.sport), np.asarray(packets.dport)
+    rows = np.flatnonzero((np.asarray(packets.proto) == 17) & (
+        np.isin(sp, _MGCP_PORTS) | np.isin(dp, _MGCP_PORTS)))
+    out = []
+    for i in rows.tolist():
+        text = packets.payload(i).decode("utf-8", "replace")
+        cut = text.find("\nv=0")
+        if cut < 0:
+            continue
+        try:
+            sd = parse_sdp(text[cut + 1:])
+        except LabkitError:
+            continue
+        for m in sd.media:
+            out.append({"frame": int(packets.frame[i]), "address": m.connection,
+                        "port": m.port, "proto": m.proto,
+                        "rtpmap": {pt: (c.name, c.rate) for pt, c in m.rtpmap.items()}})
+    return pd.DataFrame(out, columns=["frame", "address", "port", "proto", "rtpmap"])
+
+
+def _endpoint_lookup(packets, idx, sdp_rows):
+    """For each candidate: index of the SDP entry owning dst (else src) endpoint, or -1.
+
+    Wireshark keeps one conversation per announced address/port; the newest one set
+    up before the packet wins; RTCP conversations (port + 1) can shadow it.
+    """
+    n = len(idx)
+    owner = np.full(n, -1, np.int64)
+    if not sdp_rows:
+        return owner, np.zeros(n, bool)
+    addrs = {a: i for i, a in enumerate(packets.addresses)}
+    frame = np.asarray(packets.frame)[idx]
+    is_rtcp = np.zeros(n, bool)
+    ep_events = {}
+    for k, (f, addr, port, _m) in enumerate(sdp_rows):
+        aid = addrs.get(addr)
+        if aid is None:
+            continue
+        ep_events.setdefault((aid, port), []).append((f, k, False))
+        ep_events.setdefault((aid, port + 1), []).append((f, k, True))
+    src = np.asarray(packets.src_id)[idx].astype(np.int64)
+    dst = np.asarray(packets.dst_id)[idx].astype(np.int64)
+    sp = np.asarray(packets.sport)[idx].astype(np.int64)
+    dp = np.asarray(packets.dport)[idx].astype(np.int64)
+    for side_a, side_p in ((src, sp), (dst, dp)):  # dst last: it has priority
+        key = side_a * 65536 + side_p
+        for (aid, port), ev in ep_events.items():
+            sel = np.flatnonzero(key == aid * 65536 + port)
+            if not len(sel):
+                continue
+            ev = sorted(ev)
+            fr = np.array([e[0] for e in ev])
+            j = np.searchsorted(fr, frame[sel], side="left") - 1
+            hit = j >= 0
+            sel, j = sel[hit], j[hit]
+            owner[sel] = np.array([ev[x][1] for x in j], np.int64)
+            is_rtcp[sel] = np.array([ev[x][2] for x in j], bool)
+    return owner, is_rtcp
+
+
+# -------------------------------------------------------------------- find_rtp
+def find_rtp(packets, *, sdp=None, heuristic=True, clock_rates=None,
+             decode_as=None) -> RtpPackets:
+    """Every RTP packet, as Wireshark 4.0 finds it, with parsed headers.
+
+    Parameters
+    ----------
+    packets : labkit.capture.Packets
+        From :func:`labkit.capture.read_capture`.
+    sdp : DataFrame, optional
+        :func:`labkit.sip.sdp_media` of the same capture (computed when omitted).
+    heuristic : bool
+        Also find RTP without SDP, as tshark's ``rtp_udp`` heuristic (RFC 3550 5.1).
+    clock_rates : dict, optional
+        Override per payload type: ``{96: "AMR-WB"}`` (name; clock from Wireshark's
+        table) or ``{96: 16000}`` [Hz]. Not something tshark can do.
+    decode_as : dict, optional
+        ``{pt: name}`` as tshark's ``-d rtp.pt==96,amr`` binding (name only, as
+        Wireshark: the clock then comes from the name's prefix).
+
+    Returns
+    -------
+    RtpPackets
+    """
+    proto = np.asarray(packets.proto)
+    cand = np.flatnonzero(proto == 17)
+    hd = _header(packets, cand)
+    plen, hdr, pad = _lengths(packets, cand, hd)
+    v2 = ((hd["b0"] >> 6) == 2) & (plen >= 12) & (hdr <= plen)
+    pt = hd["b1"] & 0x7F
+    mk = (hd["b1"] & 0x80) != 0
+    rtcp = mk & (pt >= 64) & (pt <= 95)
+    sdp_rows = _sdp_table(packets, sdp)
+    owner, shadow = _endpoint_lookup(packets, cand, sdp_rows)
+    by_sdp = (owner >= 0) & ~shadow & v2 & ~rtcp
+    heur = np.zeros(len(cand), bool)
+    if heuristic:
+        padbit = (hd["b0"] & 0x20) != 0
+        pad_ok = ~padbit | ((pad != 0) & (pad <= plen - hdr))
+        sp = np.asarray(packets.sport)[cand]
+        dp = np.asarray(packets.dport)[cand]
+        blocked = np.isin(sp, list(PORTS_CLAIMED_BEFORE_HEURISTIC)) | np.isin(
+            dp, list(PORTS_CLAIMED_BEFORE_HEURISTIC))
+        heur = ((owner < 0) | shadow) & v2 & ~rtcp & ~((pt >= 72) & (pt <= 76)) & pad_ok & ~blocked
+    take = by_sdp | heur
+    sel = cand[take]
+    return _build(packets, sel, {k: v[take] for k, v in hd.items()}, hdr[take], pad[take],
+                  plen[take], owner[take], by_sdp[take], sdp_rows, clock_rates, decode_as)
+
+
+def _names_and_clock(pt, owner, by_sdp, flow_heur_before, sdp_rows, clock_rates,
+                     decode_as):
+    """Payload name code and clock rate per packet (Wireshark's dissect_rtp rules)."""
+    names: list[str] = []
+    code_of: dict[str, int] = {}
+    combo = pt * 100000 + np.where(by_sdp & ~flow_heur_before, owner, -1) + 1
+    uniq, inv = np.unique(combo, return_inverse=True)
+    codes = np.empty(len(uniq), np.int64)
+    clocks = np.empty(len(uniq), np.int64)
+    for u, c in enumerate(uniq.tolist()):
+        p, o = c // 100000, c % 100000 - 1
+        name, rate = None, 0
+        if p >= 96:
+            if o >= 0:
+                name, rate = (sdp_rows[o][3].get(p) or (None, 0))
+            elif decode_as and p in decode_as:
+                name = str(decode_as[p])
+        clock = clock_rate_of(p, name, rate or 0)
+        if clock_rates and p in clock_rates:
+            ov = clock_rates[p]
+            if isinstance(ov, str):
+                name, clock = ov, clock_rate_of(96, ov)
+            else:
+                clock = int(ov)
+        label = name if name is not None else payload_type_name(p)
+        codes[u] = code_of.setdefault(label, len(code_of))
+        clocks[u] = clock
+    names = list(code_of)
+    return codes[inv], clocks[inv], tuple(names)
+
+
+def _flow_heur_before(packets, sel, by_sdp):
+    """Packets set up by SDP whose flow was earlier dissected as heuristic RTP.
+
+    Wireshark then keeps the heuristic conversation's (empty) payload-type map.
+    """
+    out = np.zeros(len(sel), bool)
+    if by_sdp.all() or not by_sdp.any():
+        return out
+    key = (np.asarray(packets.dst_id)[sel].astype(np.int64) << 32) | (
+        np.asarray(packets.dport)[sel].astype(np.int64) << 16) | np.asarray(packets.sport)[sel]
+    hk = key[~by_sdp]
+    first_h = pd.Series(np.flatnonzero(~by_sdp)).groupby(hk).min()
+    m = pd.Series(key[by_sdp]).map(first_h)
+    out[np.flatnonzero(by_sdp)] = (m.notna() & (m.to_numpy(float) < np.flatnonzero(by_sdp))).to_numpy()
+    return out
+
+
+def _build(packets, sel, hd, hdr, pad, plen, owner, by_sdp, sdp_rows, clock_rates, decode_as):
+    src = np.asarray(packets.src_id)[sel].astype(np.int64)
+    dst = np.asarray(packets.dst_id)[sel].astype(np.int64)
+    sp = np.asarray(packets.sport)[sel].astype(np.int64)
+    dp = np.asarray(packets.dport)[sel].astype(np.int64)
+    ssrc = hd["ssrc"]
+    stream, keys = _stream_ids(packets, src, sp, dst, dp, ssrc)
+    pt = hd["b1"] & 0x7F
+    code, clock, names = _names_and_clock(pt, owner, by_sdp,
+                                          _flow_heur_before(packets, sel, by_sdp),
+                                          sdp_rows, clock_rates, decode_as)
+    time_ns = np.asarray(packets.time_ns)[sel]
+    body = np.maximum(plen - hdr - np.where((hd["b0"] & 0x20) != 0, pad, 0), 0)
+    return RtpPackets(
+        packets=packets, row=sel, frame=np.asarray(packets.frame)[sel], time_ns=time_ns,
+        t_ms=_st.rel_ms(time_ns, packets.first_time_ns), ssrc=ssrc.astype(np.uint32),
+        seq=hd["seq"].astype(np.int32), timestamp=hd["ts"].astype(np.uint32),
+        pt=pt.astype(np.uint8), marker=(hd["b1"] & 0x80) != 0,
+        payload_offset=np.asarray(packets.payload_offset)[sel] + hdr,
+        payload_len=body.astype(np.int32), stream=stream, clock=clock, name_code=code,
+        names=names, keys=keys)
+
+
+def _stream_ids(packets, src, sp, dst, dp, ssrc):
+    """Stream id per packet by first appearance of (src, sport, dst, dport, SSRC)."""
+    k1 = (src << 16) | sp
+    k2 = (dst << 16) | dp
+    key = np.stack([k1, k2, ssrc.astype(np.int64)], axis=1) if len(src) else np.zeros((0, 3), np.int64)
+    if len(key) == 0:
+        return np.zeros(0, np.int64), pd.DataFrame(columns=["src", "sport", "dst", "dport", "ssrc"])
+    _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    inv = inv.reshape(-1)
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    stream = rank[inv]
+    f = np.sort(first)
+    addrs = np.asarray(packets.addresses, dtype=object)
+    keys = pd.DataFrame({"src": addrs[src[f]].astype(str), "sport": sp[f].astype(int),
+                         "dst": addrs[dst[f]].astype(str), "dport": dp[f].astype(int),
+                         "ssrc": ssrc[f].astype(np.int64)})
+    return stream, keys
+
+
+# -------------------------------------------------------------------- find_rtcp
+def find_rtcp(packets) -> pd.DataFrame:
+    """RTCP packets (RFC 3550 section 6) found as Wireshark separates them from RTP.
+
+    A UDP datagram with version 2 and second byte 192..223 (marker + payload type
+    64..95, RFC 5761 section 4) is RTCP. Returns frame, src, sport, dst, dport,
+    rtcp_pt (first packet type of the compound), ssrc (sender), length [bytes].
+    """
+    cand = np.flatnonzero(np.asarray(packets.proto) == 17)
+    hd = _header(packets, cand)
+    plen = np.asarray(packets.payload_len)[cand]
+    ok = ((hd["b0"] >> 6) == 2) & (hd["b1"] >= 192) & (hd["b1"] <= 223) & (plen >= 8)
+    rows = cand[ok]
+    addrs = np.asarray(packets.addresses, dtype=object)
+    return pd.DataFrame({
+        "frame": np.asarray(packets.frame)[rows],
+        "src": addrs[np.asarray(packets.src_id)[rows]].astype(str),
+        "sport": np.asarray(packets.sport)[rows].astype(int),
+        "dst": addrs[np.asarray(packets.dst_id)[rows]].astype(str),
+        "dport": np.asarray(packets.dport)[rows].astype(int),
+        "rtcp_pt": hd["b1"][ok].astype(int),
+        "ssrc": ((hd["seq"][ok] * 0) + (hd["ts"][ok])).astype(np.int64),
+        "length": plen[ok].astype(int)})
+
+
+# ----------------------------------------------------------------- stream table
+_COLUMNS = ["start", "end", "src", "sport", "dst", "dport", "ssrc", "payloads", "packets",
+            "lost", "lost_pct", "min_delta", "mean_delta", "max_delta", "min_jitter",
+            "mean_jitter", "max_jitter", "problem", "stream", "codec", "clock_rate",
+            "first_frame", "last_frame", "seq_errors", "expected", "max_skew"]
+
+
+def _rel_s(time_ns, origin_ns):
+    rel = np.asarray(time_ns, np.int64) - np.int64(origin_ns)
+    secs = np.where(rel >= 0, rel // 1_000_000_000, -((-rel) // 1_000_000_000))
+    return secs.astype(float) + (rel - secs * 1_000_000_000).astype(float) / 1e9
+
+
+def _payload_names(rtp: RtpPackets):
+    """'g711A, CN' per stream: names by ascending PT, first name seen for each PT."""
+    combo = rtp.stream.astype(np.int64) * 256 + rtp.pt
+    _, first = np.unique(combo, return_index=True)  # sorted by stream then PT
+    per = {}
+    for i in first.tolist():
+        per.setdefault(int(rtp.stream[i]), []).append(rtp.names[rtp.name_code[i]])
+    return [", ".join(per.get(s, [])) for s in range(rtp.n_streams)]
+
+
+def rtp_streams(capture_or_packets, *, clock_rates=None, heuristic=True, sdp=None,
+                decode_as=None) -> pd.DataFrame:
+    """The ``tshark -q -z rtp,streams`` table (Wireshark 4.0.17), one row per stream.
+
+    Parameters
+    ----------
+    capture_or_packets : path, Packets or RtpPackets
+    clock_rates, heuristic, sdp, decode_as
+        See :func:`find_rtp`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Newest stream first, as tshark. start/end [s since first frame], src, sport,
+        dst, dport, ssrc, payloads (names joined by ", "), packets, lost, lost_pct [%],
+        min/mean/max_delta [ms], min/mean/max_jitter [ms] (min -1 when none), problem
+        (tshark's "X"), plus stream (id), codec (first payload name), clock_rate [Hz],
+        first_frame, last_frame, seq_errors, expected, max_skew [ms].
+    """
+    rtp = _as_rtp(capture_or_packets, clock_rates=clock_rates, heuristic=heuristic,
+                  sdp=sdp, decode_as=decode_as)
+    st = rtp.stats()
+    ns = rtp.n_streams
+    first_idx = np.full(ns, len(rtp), np.int64)
+    np.minimum.at(first_idx, rtp.stream, np.arange(len(rtp)))
+    last_idx = np.full(ns, -1, np.int64)
+    np.maximum.at(last_idx, rtp.stream, np.arange(len(rtp)))
+    origin = rtp.packets.first_time_ns
+    df = pd.DataFrame({
+        "start": _rel_s(rtp.time_ns[first_idx], origin) if ns else [],
+        "end": _rel_s(rtp.time_ns[last_idx], origin) if ns else [],
+        **{c: rtp.keys[c].to_numpy() for c in ("src", "sport", "dst", "dport", "ssrc")},
+        "payloads": _payload_names(rtp), "packets": st.packets, "lost": st.lost,
+        "lost_pct": st.lost_pct, "min_delta": st.min_delta, "mean_delta": st.mean_delta,
+        "max_delta": st.max_delta, "min_jitter": st.min_jitter,
+        "mean_jitter": st.mean_jitter, "max_jitter": st.max_jitter, "problem": st.problem,
+        "stream": np.arange(ns),
+        "codec": [rtp.names[rtp.name_code[i]] for i in first_idx.tolist()] if ns else [],
+        "clock_rate": st.clock_rate,
+        "first_frame": rtp.frame[first_idx] if ns else [],
+        "last_frame": rtp.frame[last_idx] if ns else [],
+        "seq_errors": st.seq_errors, "expected": st.expected, "max_skew": st.max_skew},
+        columns=_COLUMNS)
+    return df.iloc[::-1].reset_index(drop=True)
+
+
+def _as_rtp(obj, **kw) -> RtpPackets:
+    if isinstance(obj, RtpPackets):
+        return obj
+    if hasattr(obj, "head") and hasattr(obj, "payload_len"):
+        return find_rtp(obj, **kw)
+    from labkit.capture import read_capture
+    return find_rtp(read_capture(obj), **kw)
+
+
+# ------------------------------------------------------------ per-packet timing
+def _status(flags: int, pt: int) -> str:
+    """sharkd's status text for a packet (sharkd_session.c rtp-analyse)."""
+    if pt == 13:
+        return "Comfort noise (PT=13, RFC 3389)"
+    if pt == 19:
+        return "Comfort noise (PT=19, reserved)"
+    if flags & _st.FLAG_WRONG_SEQ:
+        return "Wrong sequence number"
+    if flags & _st.FLAG_REG_PT_CHANGE:
+        te = " telephone/event" if flags & _st.FLAG_PT_T_EVENT else ""
+        return f"Payload changed to PT={pt}{te}"
+    if flags & _st.FLAG_WRONG_TIMESTAMP:
+        return "Incorrect timestamp"
+    if (flags & _st.FLAG_PT_CHANGE and not flags & (_st.FLAG_FIRST | _st.FLAG_PT_CN
+                                                     | _st.FLAG_MARKER)
+            and flags & _st.FLAG_FOLLOW_PT_CN):
+        return "Marker missing?"
+    if flags & _st.FLAG_PT_T_EVENT:
+        return f"PT={pt} telephone/event"
+    return ""
+
+
+def _stream_index(rtp: RtpPackets, stream) -> int:
+    if isinstance(stream, (int, np.integer)) and 0 <= int(stream) < rtp.n_streams:
+        return int(stream)
+    if isinstance(stream, (int, np.integer)):
+        hit = np.flatnonzero(rtp.keys["ssrc"].to_numpy() == int(stream))
+        if len(hit) == 1:
+            return int(hit[0])
+    raise LabkitError(f"no RTP stream {stream!r}", None,
+                      f"use a stream id 0..{rtp.n_streams - 1} or a unique SSRC")
+
+
+def stream_timing(rtp: RtpPackets, stream) -> pd.DataFrame:
+    """Per-packet timing of one stream, as sharkd 4.0 ``rtp-analyse`` reports it.
+
+    Parameters
+    ----------
+    rtp : RtpPackets
+    stream : int
+        Stream id (row ``stream`` of :func:`rtp_streams`) or a unique SSRC.
+
+    Returns
+    -------
+    pandas.DataFrame
+        frame, arrival [ms since the stream's first packet], delta [ms], jitter [ms],
+        skew [ms] (RFC 3550 A.8 as Wireshark: values carried over on packets that do
+        not update them), seq, timestamp, marker, pt, flags (Wireshark STAT_FLAG bits),
+        status (sharkd's text).
+    """
+    s = _stream_index(rtp, stream)
+    st = rtp.stats()
+    idx = np.flatnonzero(rtp.stream == s)
+    t = rtp.time_ns[idx]
+    flags = st.flags[idx]
+    pts = rtp.pt[idx]
+    return pd.DataFrame({
+        "frame": rtp.frame[idx], "arrival": (t - t[0]) / 1e6,
+        "delta": st.delta[idx], "jitter": st.jitter[idx], "skew": st.skew[idx],
+        "seq": rtp.seq[idx], "timestamp": rtp.timestamp[idx], "marker": rtp.marker[idx],
+        "pt": pts, "flags": flags,
+        "status": [_status(int(f), int(p)) for f, p in zip(flags.tolist(), pts.tolist())]})
+
+
+def stream_payloads(rtp: RtpPackets, stream) -> list[bytes]:
+    """RTP payloads of one stream (after CSRC, extension; padding removed), file order."""
+    s = _stream_index(rtp, stream)
+    idx = np.flatnonzero(rtp.stream == s)
+    pk = rtp.packets
+    out = []
+    for i in idx.tolist():
+        row = int(rtp.row[i])
+        start = int(rtp.payload_offset[i] - np.asarray(pk.payload_offset)[row])
+        out.append(pk.payload(row)[start:start + int(rtp.payload_len[i])])
+    return out

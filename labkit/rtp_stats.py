@@ -1,0 +1,348 @@
+"""Wireshark 4.0 RTP stream statistics, vectorised.
+
+This is the arithmetic of Wireshark 4.0.17 ``rtppacket_analyse()``
+(ui/tap-rtp-analysis.c) and ``rtpstream_info_calculate()`` (ui/tap-rtp-common.c),
+re-implemented from reading them, on numpy arrays: one call computes every stream
+of a capture. What it reproduces (RFC 3550 section 6.4.1 and A.8, as Wireshark does it):
+
+- time base: arrival [ms] since the capture's first frame, as ``nstime_to_msec``;
+- in-sequence test against the *first* packet's timestamp (not the previous one);
+- sequence errors (forward jump = 1, late/duplicate = 1 and the tracked number does
+  not move), wrap cycles, expected = last + cycles * 65536 - first + 1;
+- jitter J += (|D| - J)/16 with D against the previous in-sequence packet and the
+  nominal time from the timestamp at ``ts / (clock_rate // 1000)`` [ms];
+- which packets feed min/mean/max delta and jitter (not first, marker, CN, after CN,
+  wrong timestamp), the means' recursion ``m = (m * (n - 1) + x) / n`` with n the
+  packet index, max starting at 0 and min at -1.
+
+Sequence tracking is computed vectorised for packets that advance the sequence and in
+an exact Python loop only over late/duplicate stretches. The jitter recursion uses
+``scipy.signal.lfilter`` with coefficients 1/16 and 15/16, which gives the same bits as
+``(15 * J + D) / 16`` (scaling by 16 is exact). Means use a cumulative-sum form and are
+recomputed exactly in Python when the result lies within 1e-6 of a rounding boundary
+of the 3-decimal output.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import lfilter
+
+__all__ = ["StreamStats", "analyse_streams", "rel_ms", "FLAG_FIRST", "FLAG_MARKER",
+           "FLAG_WRONG_SEQ", "FLAG_PT_CHANGE", "FLAG_PT_CN", "FLAG_FOLLOW_PT_CN",
+           "FLAG_REG_PT_CHANGE", "FLAG_WRONG_TIMESTAMP", "FLAG_PT_T_EVENT"]
+
+# status flags, same bits as Wireshark's STAT_FLAG_* (ui/tap-rtp-analysis.h)
+FLAG_FIRST, FLAG_MARKER, FLAG_WRONG_SEQ, FLAG_PT_CHANGE = 0x1, 0x2, 0x4, 0x8
+FLAG_PT_CN, FLAG_FOLLOW_PT_CN, FLAG_REG_PT_CHANGE = 0x10, 0x20, 0x40
+FLAG_WRONG_TIMESTAMP, FLAG_PT_T_EVENT = 0x80, 0x100
+
+_NS = 1_000_000_000
+_HALF = 0x80000000
+
+
+def rel_ms(time_ns: np.ndarray, origin_ns: int) -> np.ndarray:
+    """Time since `origin_ns` [ms], bit-identical to Wireshark's ``nstime_to_msec``.
+
+    Wireshark splits the difference into seconds and nanoseconds of the same sign
+    (``nstime_delta``) and computes ``secs * 1000.0 + nsecs / 1e6`` in double.
+    """
+    rel = np.asarray(time_ns, dtype=np.int64) - np.int64(origin_ns)
+    secs = np.where(rel >= 0, rel // _NS, -((-rel) // _NS))
+    nsecs = rel - secs * _NS
+    return secs.astype(np.float64) * 1000.0 + nsecs.astype(np.float64) / 1e6
+
+
+@dataclass(frozen=True)
+class StreamStats:
+    """Per-packet and per-stream results of :func:`analyse_streams`.
+
+    Per-packet arrays are in the order of the input (file order). Per-stream arrays are
+    indexed by stream id 0..S-1.
+    """
+
+    delta: np.ndarray        # [ms] Wireshark's running "delta" after each packet
+    jitter: np.ndarray       # [ms] running jitter after each packet
+    skew: np.ndarray         # [ms] running skew after each packet
+    flags: np.ndarray        # FLAG_* bits per packet
+    packets: np.ndarray      # per stream: packet count
+    expected: np.ndarray     # per stream: expected packets (uint32 as Wireshark)
+    lost: np.ndarray         # per stream: expected - received (int32)
+    lost_pct: np.ndarray     # per stream: [%]
+    seq_errors: np.ndarray   # per stream: sequence errors
+    cycles: np.ndarray       # per stream: sequence wrap cycles
+    min_delta: np.ndarray    # [ms]
+    mean_delta: np.ndarray   # [ms]
+    max_delta: np.ndarray    # [ms]
+    min_jitter: np.ndarray   # [ms]
+    mean_jitter: np.ndarray  # [ms]
+    max_jitter: np.ndarray   # [ms]
+    max_skew: np.ndarray     # [ms]
+    clock_rate: np.ndarray   # [Hz] last non-zero clock rate used
+    problem: np.ndarray      # bool: wrong sequence or wrong timestamp seen
+
+
+def _groups(stream: np.ndarray, n_streams: int):
+    order = np.argsort(stream, kind="stable")
+    counts = np.bincount(stream, minlength=n_streams)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    return order, counts, starts
+
+
+def _advances(seq, s, in_seq):
+    """Does a packet move Wireshark's tracked sequence number (4.0 rules)?"""
+    return in_seq & ((seq == s + 1) | ((s == 65535) & (seq == 0)) | (s + 1 < seq)
+                     | (s - seq > 0xFF00))
+
+
+def _tracked_seq(seq, in_seq, first):
+    """Tracked sequence number *before* each packet (sorted by stream).
+
+    Vectorised assuming every packet advances; late/duplicate stretches are replayed
+    exactly in Python until the sequence advances again.
+    """
+    s_prev = np.empty_like(seq)
+    s_prev[1:] = seq[:-1]
+    s_prev[first] = seq[first]
+    bad = np.flatnonzero(~_advances(seq, s_prev, in_seq) & ~first)
+    done = -1
+    n = len(seq)
+    seq_l, in_l, first_l = seq.tolist(), in_seq.tolist(), first.tolist()
+    for b in bad.tolist():
+        if b <= done:
+            continue
+        s, k = int(s_prev[b]), b
+        while True:
+            s_prev[k] = s
+            q = seq_l[k]
+            if in_l[k] and (q == s + 1 or (s == 65535 and q == 0) or s + 1 < q
+                            or s - q > 0xFF00):
+                break
+            k += 1
+            if k >= n or first_l[k]:
+                break
+        done = k
+    return s_prev
+
+
+def _cycles(seq, in_seq, first, gid, start_seq, n_streams):
+    prev = np.empty_like(seq)
+    prev[1:] = seq[:-1]
+    prev[first] = seq[first]
+    st = start_seq[gid]
+    ok = in_seq & ~first
+    a = ok & ((seq < st) | ((seq == 0) & (prev == 65535)))
+    b = ok & (seq > st)
+    ev = np.flatnonzero(a | b)
+    ev_a, ev_g = a[ev], gid[ev]
+    prev_a = np.zeros_like(ev_a)
+    if len(ev):
+        prev_a[1:] = ev_a[:-1] & (ev_g[1:] == ev_g[:-1])
+    return np.bincount(ev_g[ev_a & ~prev_a], minlength=n_streams)
+
+
+def _ffill_index(mask):
+    """Index of the last True at or before each position (-1 when none)."""
+    idx = np.where(mask, np.arange(len(mask)), -1)
+    return np.maximum.accumulate(idx) if len(idx) else idx
+
+
+def _exact_mean(values, ns):
+    m = 0.0
+    for x, n in zip(values.tolist(), ns.tolist()):
+        m = (m * (n - 1) + x) / n
+    return m
+
+
+def _recursive_mean(values, ns):
+    """Wireshark's m = (m*(n-1) + x)/n over one stream; n = packet index [1..]."""
+    if len(values) == 0:
+        return 0.0
+    n = ns.astype(np.float64)
+    g = np.ones(len(n))
+    g[1:] = (n[1:] - 1.0) / n[:-1]
+    big = np.cumprod(g)
+    w = big * np.cumsum(values / big)
+    m = float(w[-1] / n[-1])
+    frac = abs(m) * 1000.0 % 1.0
+    if abs(frac - 0.5) < 1e-6 or not math.isfinite(m):
+        m = _exact_mean(values, ns)
+    return m
+
+
+def _sentinel_min(values):
+    """Wireshark's min with -1 as 'unset' (a value equal to -1 makes it unset again)."""
+    if len(values) == 0:
+        return -1.0
+    run = np.minimum.accumulate(values)
+    if not np.any(run[:-1] == -1.0):
+        return float(run[-1])
+    m = -1.0
+    for x in values.tolist():
+        m = x if (m == -1.0 or x < m) else m
+    return m
+
+
+def _nominal(ts, first_ts, clock):
+    diff = ((ts - first_ts) & 0xFFFFFFFF).astype(np.float64)
+    div = np.maximum(clock // 1000, 1).astype(np.float64)
+    return diff / div
+
+
+def analyse_streams(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
+                    tevent=None) -> StreamStats:
+    """Run Wireshark 4.0's per-packet RTP analysis for every stream at once.
+
+    Parameters
+    ----------
+    stream : int array
+        Stream id 0..n_streams-1 of each packet (file order).
+    t_ms : float64 array
+        Arrival [ms] since the capture's first frame (:func:`rel_ms`).
+    seq, ts, pt : int arrays
+        RTP sequence number, timestamp [clock ticks], payload type.
+    marker : bool array
+        RTP marker bit.
+    clock : int array
+        Clock rate [Hz] per packet as Wireshark resolves it (0 = unknown or
+        telephone-event: no jitter).
+    n_streams : int
+    tevent : bool array, optional
+        Packets whose payload is telephone-event (RFC 4733), for FLAG_PT_T_EVENT.
+
+    Returns
+    -------
+    StreamStats
+    """
+    order, counts, starts = _groups(np.asarray(stream, dtype=np.int64), n_streams)
+    t = np.asarray(t_ms, dtype=np.float64)[order]
+    sq = np.asarray(seq, dtype=np.int64)[order]
+    tsa = np.asarray(ts, dtype=np.int64)[order]
+    p = np.asarray(pt, dtype=np.int64)[order]
+    mk = np.asarray(marker, dtype=bool)[order]
+    ck = np.asarray(clock, dtype=np.int64)[order]
+    n = len(t)
+    gid = np.repeat(np.arange(n_streams), counts)
+    pos = np.arange(n) - starts[gid]
+    first = pos == 0
+    fidx = starts[gid]
+    d = (tsa - tsa[fidx]) & 0xFFFFFFFF
+    in_seq = np.where(tsa >= tsa[fidx], d < _HALF, d <= _HALF) | first
+    wrong_ts = ~in_seq
+
+    s_prev = _tracked_seq(sq, in_seq, first)
+    adv = _advances(sq, s_prev, in_seq)
+    clean = (sq == s_prev + 1) | ((s_prev == 65535) & (sq == 0))
+    wrong_seq = ~first & ((adv & ~clean) | (~adv & (s_prev + 1 > sq)))
+    start_seq = sq[starts] if n else np.zeros(0, np.int64)
+    cycles = _cycles(sq, in_seq, first, gid, start_seq, n_streams)
+
+    cn = (p == 13) | (p == 19)
+    prev_pt = np.empty_like(p)
+    prev_pt[1:] = p[:-1]
+    prev_pt[first] = p[first]
+    follow_cn = ~first & ((prev_pt == 13) | (prev_pt == 19))
+    pt_change = ~first & (p != prev_pt)
+    reg_src = _ffill_index(first | ~cn)
+    reg_before = np.empty(n, np.int64)
+    reg_before[1:] = reg_src[:-1]
+    reg_before[first] = fidx[first]
+    reg_change = ~first & ~cn & (p != p[reg_before])
+    te = (np.zeros(n, bool) if tevent is None else np.asarray(tevent, bool)[order]) & ~first
+
+    # arrival of the previous in-sequence packet ("statinfo->time")
+    ref = _ffill_index(in_seq)
+    prev_ref = np.empty(n, np.int64)
+    prev_ref[1:] = ref[:-1]
+    prev_ref[first] = fidx[first]
+    t_prev = t[prev_ref]
+    upd = in_seq & ~first
+    jit = upd & (ck != 0)
+    nominal = np.where(jit, _nominal(tsa, tsa[fidx], ck), 0.0)
+    lastj = _ffill_index(jit | first)
+    lastnom_idx = np.empty(n, np.int64)
+    lastnom_idx[1:] = lastj[:-1]
+    lastnom_idx[first] = fidx[first]
+    lastnom = np.where(first[lastnom_idx], 0.0, nominal[lastnom_idx])
+    expected_t = t_prev + (nominal - lastnom)
+    diff = np.abs(t - expected_t)
+    delta_now = t - t_prev
+    skew_now = nominal - (t - t[fidx])
+
+    jitter_now = np.zeros(n)
+    for g in range(n_streams):
+        sl = slice(starts[g], starts[g] + counts[g])
+        sel = np.flatnonzero(jit[sl]) + starts[g]
+        if len(sel):
+            jitter_now[sel] = lfilter([0.0625], [1.0, -0.9375], diff[sel])
+
+    delta_state = np.where(upd, delta_now, np.nan)
+    jitter_state = np.where(jit, jitter_now, np.nan)
+    skew_state = np.where(jit, skew_now, np.nan)
+    for arr in (delta_state, jitter_state, skew_state):
+        arr[first] = 0.0
+        idx = _ffill_index(~np.isnan(arr))
+        arr[:] = arr[idx]
+
+    flags = (np.where(first, FLAG_FIRST, 0) | np.where(mk, FLAG_MARKER, 0)
+             | np.where(wrong_seq, FLAG_WRONG_SEQ, 0) | np.where(pt_change, FLAG_PT_CHANGE, 0)
+             | np.where(cn & ~first, FLAG_PT_CN, 0) | np.where(follow_cn, FLAG_FOLLOW_PT_CN, 0)
+             | np.where(wrong_ts, FLAG_WRONG_TIMESTAMP, 0)
+             | np.where(reg_change, FLAG_REG_PT_CHANGE, 0) | np.where(te, FLAG_PT_T_EVENT, 0))
+    regular = ~first & ~mk & ~cn & ~wrong_ts & ~follow_cn
+    reg_jit = regular & (ck != 0)
+
+    out = _per_stream(n_streams, counts, starts, gid, pos, regular, reg_jit, delta_now,
+                      jitter_now, skew_now, jit, ck, sq, cycles, wrong_seq, wrong_ts)
+    inv = np.empty(n, np.int64)
+    inv[order] = np.arange(n)
+    return StreamStats(delta=delta_state[inv], jitter=jitter_state[inv],
+                       skew=skew_state[inv], flags=flags[inv].astype(np.int32), **out)
+
+
+def _per_stream(n_streams, counts, starts, gid, pos, regular, reg_jit, delta_now,
+                jitter_now, skew_now, jit, ck, sq, cycles, wrong_seq, wrong_ts):
+    ends = starts + counts - 1
+    stop = sq[ends] if len(sq) else np.zeros(0, np.int64)
+    start = sq[starts] if len(sq) else np.zeros(0, np.int64)
+    expected = (stop + cycles * 0x10000 - start + 1) & 0xFFFFFFFF
+    lost = ((expected - counts + 2**31) % 2**32 - 2**31).astype(np.int64)
+    lost100 = (lost * 100 + 2**31) % 2**32 - 2**31
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(expected != 0, lost100 / np.where(expected == 0, 1, expected), 0.0)
+    res = {k: np.zeros(n_streams) for k in ("min_delta", "mean_delta", "max_delta",
+                                             "min_jitter", "mean_jitter", "max_jitter",
+                                             "max_skew")}
+    rate = np.zeros(n_streams, np.int64)
+    reg_g = np.bincount(gid[regular], minlength=n_streams)
+    for g in range(n_streams):
+        sl = slice(starts[g], starts[g] + counts[g])
+        rd = np.flatnonzero(regular[sl]) + starts[g]
+        rj = np.flatnonzero(reg_jit[sl]) + starts[g]
+        dv, jv = delta_now[rd], jitter_now[rj]
+        res["max_delta"][g] = max(0.0, float(dv.max())) if len(dv) else 0.0
+        res["min_delta"][g] = _sentinel_min(dv)
+        res["mean_delta"][g] = _recursive_mean(dv, pos[rd]) if reg_g[g] else 0.0
+        res["max_jitter"][g] = max(0.0, float(jv.max())) if len(jv) else 0.0
+        res["min_jitter"][g] = _sentinel_min(jv)
+        res["mean_jitter"][g] = _recursive_mean(jv, pos[rj])
+        js = np.flatnonzero(jit[sl]) + starts[g]
+        res["max_skew"][g] = _max_abs(skew_now[js])
+        rate[g] = ck[js[-1]] if len(js) else 0
+    prob = np.bincount(gid[wrong_seq | wrong_ts], minlength=n_streams) > 0
+    seq_err = np.bincount(gid[wrong_seq], minlength=n_streams)
+    return dict(packets=counts.astype(np.int64), expected=expected.astype(np.int64),
+                lost=lost, lost_pct=pct.astype(np.float64), seq_errors=seq_err,
+                cycles=cycles.astype(np.int64), clock_rate=rate, problem=prob, **res)
+
+
+def _max_abs(values):
+    """Wireshark keeps the skew whose absolute value is largest (first one on ties)."""
+    m = 0.0
+    if len(values):
+        i = int(np.argmax(np.abs(values)))
+        if abs(values[i]) > 0.0:
+            m = float(values[i])
+    return m

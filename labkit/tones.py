@@ -37,8 +37,8 @@ Asterisk tone-zone table ("This information from ITU E.180 Supplement 2": US
 is the older 400 Hz modulated by 17 Hz with the same cadence), Asterisk's
 indications.conf (Japan 400 Hz modulated by 15-16 Hz, 1.0/2.0) and a per-country
 listing in the Supplement's format (Germany "Ringing tone I 425 1.0 on 4.0 off").
-The Australian plan here is today's 425 Hz modulated by 25 Hz (lines 400/425/450 Hz);
-the older 400*17 tone (lines 383/400/417 Hz) still matches it within the tolerance.
+The Australian plan is today's 425 Hz modulated by 25 Hz (lines 400/425/450 Hz); the
+older 400 Hz modulated by 17 Hz is its own entry (``australia_400x17``).
 """
 from __future__ import annotations
 
@@ -108,6 +108,10 @@ TONE_PLANS: dict[str, TonePlan] = {p.key: p for p in [
     TonePlan("australia", "Australia", (400.0, 425.0, 450.0), (0.4, 0.2, 0.4, 2.0), "425*25",
              f"{_E180} (Australia: 400+425/450 i.e. 425 Hz modulated by 25 Hz, "
              "0.4-0.2-0.4-2.0)"),
+    TonePlan("australia_400x17", "Australia (older)", (383.0, 400.0, 417.0),
+             (0.4, 0.2, 0.4, 2.0), "400*17",
+             f"{_E180} as transcribed in the Zaptel/Asterisk tone zones (Australia: 400 Hz "
+             "modulated by 17 Hz, 0.4-0.2-0.4-2.0)"),
     TonePlan("japan", "Japan", (384.0, 400.0, 416.0), (1.0, 2.0), "400*16",
              f"{_E180} (Japan: 400 Hz modulated by 16 Hz, 1.0 on 2.0 off)"),
 ]}
@@ -346,12 +350,12 @@ def _best_phase(obs, cadence) -> tuple[int, int, int]:
         if (phase % 2 == 0) != obs[0][0]:
             continue
         ok = bad = 0
-        for j, (_, dur, complete) in enumerate(obs):
+        for j, (is_on, dur, complete) in enumerate(obs):
             exp = cadence[(phase + j) % n]
             if complete:
                 ok, bad = (ok + 1, bad) if abs(dur - exp) <= _tol(exp) else (ok, bad + 1)
-            elif dur > exp + _tol(exp):
-                bad += 1
+            elif is_on and dur > exp + _tol(exp):
+                bad += 1  # silence at the edges is not judged: a cut burst may be missed
         if (bad, -ok) < (best[1], -best[0]):
             best = (ok, bad, phase)
     return best
@@ -364,8 +368,9 @@ def match_cadence(runs: list[ToneRun], duration: float, cadence: tuple[float, ..
     -------
     (matched, mismatched) : tuple of int
         Number of complete intervals within tolerance ``max(0.1 s, 15 %)`` of the
-        plan, and number outside it (incomplete intervals count as mismatched only
-        when longer than the plan allows).
+        plan, and number outside it (a burst cut by the start or end of the audio
+        counts as mismatched only when longer than the plan allows; silence at the
+        edges is not judged, since a burst cut very short there may go unseen).
     """
     obs = _observed_intervals(runs, duration)
     if not obs:

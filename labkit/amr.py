@@ -35,7 +35,7 @@ __all__ = [
     "AmrFrame", "AmrPacket", "AmrStorage", "AmrExtract", "AmrGuess",
     "frame_bits", "frame_kind", "depacketize_amr", "packetize_amr", "storage_magic",
     "write_amr_storage", "read_amr_storage", "amr_storage_from_rtp", "parse_amr_fmtp",
-    "detect_amr_format", "looks_like_evs", "toc_table",
+    "detect_amr_format", "looks_like_evs", "toc_table", "amr_streams", "extract_stream",
 ]
 
 # Speech bits per frame type (RFC 4867 section 3.6 / 3GPP TS 26.101 Table 1a,
@@ -459,39 +459,100 @@ def _packet_order(seq, timestamp) -> tuple[np.ndarray, np.ndarray, int]:
     return order[keep], ext_ts, int(len(order) - keep.sum())
 
 
-_HEADERS = [bytes([(ft << 3) | (q << 2)]) for ft in range(16) for q in (0, 1)]
-_GAP_CODE = -1
+@dataclass
+class _FrameTable:
+    """Frames of all packets (internal), in groups of equal frame width [bytes].
+
+    Per group: position of the packet (in sequence order), index in the packet, FT, Q,
+    and a 2-D uint8 array of the frame bits (padding zeroed).
+    """
+
+    groups: list = field(default_factory=list)
+    slow: dict = field(default_factory=dict)       # width -> list of (pos, j, ft, q, bytes)
+
+    def add(self, pos, j, ft, q, data) -> None:
+        self.groups.append((np.asarray(pos, np.int64), np.asarray(j, np.int64),
+                            np.asarray(ft, np.int64), np.asarray(q, np.int64),
+                            np.asarray(data, np.uint8).reshape(len(pos), -1)))
+
+    def flush(self) -> None:
+        for width, rows in self.slow.items():
+            data = np.frombuffer(b"".join(r[4] for r in rows), np.uint8).reshape(len(rows), width)
+            self.add(*zip(*[r[:4] for r in rows]), data)
+        self.slow = {}
 
 
-class _StorageBuilder:
-    """Appends frames to a storage file one 20 ms slot at a time."""
-
-    def __init__(self, wideband: bool):
-        self.parts, self.codes, self.late, self.gap = [storage_magic(wideband)], [], 0, 0
-
-    @property
-    def next_slot(self) -> int:
-        return len(self.codes)
-
-    def fill_to(self, slot: int) -> None:
-        missing = slot - self.next_slot
-        if missing > 0:
-            self.parts.append(b"\x7c" * missing)     # NO_DATA, Q=1 (RFC 4867 section 5.3)
-            self.codes.extend([_GAP_CODE] * missing)
-            self.gap += missing
-
-    def add(self, slot: int, frames) -> None:
-        for j, frame in enumerate(frames):
-            if slot + j < self.next_slot:
-                self.late += 1
-                continue
-            self.parts.append(_HEADERS[frame.ft * 2 + frame.q])
-            self.parts.append(frame.bits)
-            self.codes.append(frame.ft * 2 + frame.q)
+def _group_by_length(payloads, order) -> dict:
+    """{payload length: positions in `order`} (positions ascending)."""
+    lengths = np.fromiter((len(payloads[i]) for i in order.tolist()), dtype=np.int64,
+                          count=len(order))
+    by_len = np.argsort(lengths, kind="stable")
+    bounds = np.flatnonzero(np.diff(lengths[by_len])) + 1
+    return {int(lengths[g[0]]): g for g in np.split(by_len, bounds) if len(g)}
 
 
-def _slot_of(ts: int, base: int, spf: int) -> int:
-    return int((ts - base + spf // 2) // spf)
+def _fast_single(matrix, length, wideband, octet_aligned):
+    """Vectorised parse of equal-length payloads holding exactly one frame.
+
+    Returns (ok mask, cmr, ft, q, frame bytes of the ok rows); the other rows go to
+    :func:`depacketize_amr` one by one (several frames, damaged, ...).
+    """
+    b0, b1 = matrix[:, 0].astype(np.int64), matrix[:, 1].astype(np.int64)
+    if octet_aligned:
+        f, ft, q, head = b1 >> 7, (b1 >> 3) & 0xF, (b1 >> 2) & 1, 16
+    else:
+        f, ft, q, head = (b0 >> 3) & 1, ((b0 & 7) << 1) | (b1 >> 7), (b1 >> 6) & 1, 10
+    nbits = np.array(_table(wideband))[ft]
+    size = 2 + (nbits + 7) // 8 if octet_aligned else (head + nbits + 7) // 8
+    ok = (f == 0) & (nbits >= 0) & (size == length)
+    if ok.any():
+        ok &= nbits == nbits[ok][0]          # one length, one frame: one frame size
+    width = int((nbits[ok][0] + 7) // 8) if ok.any() else 0
+    rows = matrix[ok]
+    if octet_aligned:
+        data = rows[:, 2:2 + width].copy()
+    else:
+        padded = np.concatenate([rows, np.zeros((len(rows), 2), np.uint8)], axis=1)
+        data = ((padded[:, 1:1 + width].astype(np.uint16) << 2)
+                | (padded[:, 2:2 + width] >> 6)).astype(np.uint8)
+    if width:
+        data[:, -1] &= (0xFF << (8 * width - int(nbits[ok][0]))) & 0xFF
+    return ok, (b0 >> 4)[ok], ft[ok], q[ok], data
+
+
+def _parse_all(payloads, order, wideband, octet_aligned, seq, errors, cmrs) -> _FrameTable:
+    """Depacketize the packets `order`: vectorised where possible, else one by one."""
+    table = _FrameTable()
+    for length, positions in _group_by_length(payloads, order).items():
+        rest = positions
+        if length >= 2:
+            joined = b"".join([payloads[i] for i in order[positions].tolist()])
+            matrix = np.frombuffer(joined, dtype=np.uint8).reshape(len(positions), length)
+            ok, cmr, ft, q, data = _fast_single(matrix, length, wideband, octet_aligned)
+            if ok.any():
+                table.add(positions[ok], np.zeros(int(ok.sum())), ft, q, data)
+                cmrs.update(cmr.tolist())
+                rest = positions[~ok]
+        for p in rest.tolist():
+            _parse_one(payloads[order[p]], p, seq[order[p]], wideband, octet_aligned, table,
+                       errors, cmrs)
+    table.flush()
+    return table
+
+
+def _parse_one(payload, p, seq, wideband, octet_aligned, table, errors, cmrs) -> None:
+    try:
+        packet = depacketize_amr(payload, wideband=wideband, octet_aligned=octet_aligned,
+                                 where=f"RTP seq {seq}")
+    except DecodeError as exc:
+        errors.append((p, str(exc)))
+        return
+    cmrs[packet.cmr] += 1
+    for j, fr in enumerate(packet.frames):
+        bits = bytearray(fr.bits)
+        if bits:                                       # zero the padding (section 5.3)
+            bits[-1] &= (0xFF << (8 * len(bits) - frame_bits(fr.ft, wideband))) & 0xFF
+        table.slow.setdefault(len(bits), []).append((p, j, fr.ft, int(fr.q), bytes(bits)))
 
 
 def amr_storage_from_rtp(seq, timestamp, payloads, *, wideband: bool = False,
@@ -504,7 +565,8 @@ def amr_storage_from_rtp(seq, timestamp, payloads, *, wideband: bool = False,
     packet belongs to time slot ``(timestamp - first_timestamp) / spf + j`` with
     ``spf`` = 160 (AMR, 8 kHz clock) or 320 (AMR-WB, 16 kHz) samples per 20 ms frame.
     Empty slots (DTX pauses, lost or damaged packets) become NO_DATA frames (0x7C), so
-    the file plays in real time; frames whose slot was already written are dropped.
+    the file plays in real time; a frame whose slot is not after every earlier frame's
+    is dropped (counted in ``late``). Frame padding bits are written as 0.
 
     Parameters
     ----------
@@ -519,7 +581,8 @@ def amr_storage_from_rtp(seq, timestamp, payloads, *, wideband: bool = False,
     where : str
         Stream description for messages ("call.pcap, SSRC 0x1234").
     max_gap_s : float
-        Largest timestamp gap [s] filled from timestamps alone.
+        Largest timestamp gap [s] filled from timestamps alone; a larger jump is
+        warned about and filled from the arrival times instead (or not at all).
 
     Returns
     -------
@@ -532,61 +595,93 @@ def amr_storage_from_rtp(seq, timestamp, payloads, *, wideband: bool = False,
     DecodeError
         If no payload at all depacketizes: the stream is not this AMR variant.
     """
-    payloads = list(payloads)
+    payloads = payloads if isinstance(payloads, list) else list(payloads)
     if len(payloads) == 0:
         raise LabkitError("the stream has no RTP packets", where, "choose another stream")
+    seq = np.asarray(seq)
     order, ext_ts, duplicates = _packet_order(seq, timestamp)
-    spf, seq = SAMPLES_PER_FRAME[bool(wideband)], np.asarray(seq)
-    builder, errors, cmrs, base, used = _StorageBuilder(wideband), [], Counter(), None, 0
-    max_gap, prev = int(max_gap_s * 50), None
-    for idx in order:
-        try:
-            packet = depacketize_amr(payloads[idx], wideband=wideband,
-                                     octet_aligned=octet_aligned, where=f"RTP seq {seq[idx]}")
-        except DecodeError as exc:
-            errors.append(str(exc))
-            continue
-        if base is None:
-            base = int(ext_ts[idx])
-        slot = _slot_of(int(ext_ts[idx]), base, spf)
-        if abs(slot - builder.next_slot) > max_gap:
-            slot, base = _resync(slot, base, builder.next_slot, spf, time_ns, prev, idx, where)
-        builder.fill_to(slot)
-        builder.add(slot, packet.frames)
-        cmrs[packet.cmr] += 1
-        used, prev = used + 1, idx
-    if used == 0:
+    errors, cmrs = [], Counter()
+    table = _parse_all(payloads, order, wideband, octet_aligned, seq, errors, cmrs)
+    errors = [text for _, text in sorted(errors)]
+    if not table.groups:
         raise DecodeError(f"none of {len(order)} payloads is {'AMR-WB' if wideband else 'AMR'} "
                           f"{'octet-aligned' if octet_aligned else 'bandwidth-efficient'}",
                           where, f"first problem: {errors[0] if errors else '?'}; "
                           "choose another stream or payload format")
-    return _extract_result(builder, wideband, used, duplicates, errors, cmrs)
+    pos, j, ft, q, gid, row = _concat(table)
+    good = np.unique(pos)                                  # positions with frames
+    pkt_slot = _packet_slots(ext_ts[order[good]], SAMPLES_PER_FRAME[bool(wideband)],
+                             int(max_gap_s * 50), time_ns, order[good], where)
+    slot = pkt_slot[np.searchsorted(good, pos)] + j
+    return _assemble(table, slot, ft, q, gid, row, wideband, len(good), duplicates,
+                     errors, cmrs)
 
 
-def _resync(slot, base, next_slot, spf, time_ns, prev, idx, where):
-    """Handle a timestamp jump beyond max_gap: size it by arrival time when known."""
-    gap = 0
-    if time_ns is not None and prev is not None:
-        gap = max(0, int(round((int(time_ns[idx]) - int(time_ns[prev])) / 20e6)) - 1)
-    warnings.warn(f"{where}: RTP timestamp jumps by {slot - next_slot} frames; "
-                  f"continuing after {gap} NO_DATA frames", LabkitWarning, stacklevel=3)
-    new_slot = next_slot + gap
-    return new_slot, base + (slot - new_slot) * spf
+def _concat(table: _FrameTable):
+    """Frame arrays of all groups, sorted by (packet position, index in packet)."""
+    pos = np.concatenate([g[0] for g in table.groups])
+    j = np.concatenate([g[1] for g in table.groups])
+    ft = np.concatenate([g[2] for g in table.groups])
+    q = np.concatenate([g[3] for g in table.groups])
+    gid = np.concatenate([np.full(len(g[0]), k) for k, g in enumerate(table.groups)])
+    row = np.concatenate([np.arange(len(g[0])) for g in table.groups])
+    idx = np.lexsort((j, pos))
+    return pos[idx], j[idx], ft[idx], q[idx], gid[idx], row[idx]
 
 
-def _extract_result(builder, wideband, used, duplicates, errors, cmrs) -> AmrExtract:
-    codes = np.asarray(builder.codes, dtype=np.int16)
-    gap = codes == _GAP_CODE
-    ft = np.where(gap, NO_DATA, codes // 2).astype(np.int8)
-    q = np.where(gap, 1, codes % 2).astype(bool)
-    kind = np.full(len(codes), SPEECH, dtype=object)
-    kind[ft == (9 if wideband else 8)] = SID
-    kind[~q | ((ft == 14) & wideband)] = SPEECH_LOST
-    kind[ft == NO_DATA] = NO_DATA_SENT
-    kind[gap] = GAP
-    return AmrExtract(b"".join(builder.parts), bool(wideband), ft, kind.astype(str), used,
-                      duplicates, len(errors), builder.late, builder.gap, len(codes),
+def _packet_slots(ts, spf, max_gap, time_ns, arrival_idx, where) -> np.ndarray:
+    """20 ms slot of every good packet (sequence order), timestamp jumps bounded."""
+    slots = (ts - ts[0] + spf // 2) // spf
+    jumps = np.flatnonzero(np.abs(np.diff(slots)) > max_gap) + 1
+    for k in jumps.tolist():
+        nxt = int(slots[:k].max()) + 1
+        gap = 0
+        if time_ns is not None:
+            t = np.asarray(time_ns)
+            gap = max(0, int(round((int(t[arrival_idx[k]]) - int(t[arrival_idx[k - 1]])) / 20e6)) - 1)
+        warnings.warn(f"{where}: RTP timestamp jumps by {int(slots[k] - nxt)} frames; "
+                      f"continuing after {gap} NO_DATA frames", LabkitWarning, stacklevel=3)
+        slots[k:] += nxt + gap - slots[k]
+    return slots
+
+
+def _assemble(table, slot, ft, q, gid, row, wideband, used, duplicates, errors, cmrs):
+    """Write accepted frames at their slots, NO_DATA (0x7C) in the empty ones."""
+    prev_max = np.concatenate(([np.iinfo(np.int64).min], np.maximum.accumulate(slot)[:-1]))
+    ok = slot > prev_max
+    slot, ft, q, gid, row = slot[ok], ft[ok], q[ok], gid[ok], row[ok]
+    rel = slot - slot[0]
+    n = int(rel[-1]) + 1
+    widths = np.array([g[4].shape[1] for g in table.groups])[gid]
+    size = np.ones(n, np.int64)
+    size[rel] = 1 + widths
+    magic = storage_magic(wideband)
+    start = len(magic) + np.concatenate(([0], np.cumsum(size)[:-1]))
+    buf = np.full(len(magic) + int(size.sum()), 0x7C, np.uint8)
+    buf[:len(magic)] = np.frombuffer(magic, np.uint8)
+    buf[start[rel]] = (ft << 3) | (q << 2)
+    for k, group in enumerate(table.groups):
+        width, sel = group[4].shape[1], np.flatnonzero(gid == k)
+        if width and len(sel):
+            buf[start[rel[sel]][:, None] + 1 + np.arange(width)] = group[4][row[sel]]
+    ft_all = np.full(n, NO_DATA, np.int8)
+    ft_all[rel] = ft
+    q_all = np.ones(n, bool)
+    q_all[rel] = q.astype(bool)
+    gap = np.ones(n, bool)
+    gap[rel] = False
+    return AmrExtract(buf.tobytes(), bool(wideband), ft_all, _kinds(ft_all, q_all, gap, wideband),
+                      used, duplicates, len(errors), int((~ok).sum()), int(gap.sum()), n,
                       cmrs, tuple(errors))
+
+
+def _kinds(ft, q, gap, wideband) -> np.ndarray:
+    code = np.zeros(len(ft), np.int8)                 # 0 speech
+    code[ft == (9 if wideband else 8)] = 1
+    code[~q | ((ft == 14) & wideband)] = 4
+    code[ft == NO_DATA] = 2
+    code[gap] = 3
+    return np.array([SPEECH, SID, NO_DATA_SENT, GAP, SPEECH_LOST])[code]
 
 
 def toc_table(payloads, *, wideband: bool = False, octet_aligned: bool = False):
@@ -718,3 +813,125 @@ def looks_like_evs(payloads) -> float:
     if common in _G711_SIZES:          # 10/20/30/40 ms of G.711 look like EVS 32..128 kbit/s
         return 0.0
     return float(np.mean([s in EVS_COMPACT_SIZES for s in sizes]))
+
+
+# ------------------------------------------------------------ streams of a capture
+_AMR_NAMES = {"AMR": "AMR", "AMR-NB": "AMR", "AMR-WB": "AMR-WB", "AMR_WB": "AMR-WB",
+              "AMRWB": "AMR-WB", "EVS": "EVS"}
+_STREAM_COLUMNS = ["stream", "src", "sport", "dst", "dport", "ssrc", "pt", "packets", "codec",
+                   "octet_aligned", "source", "fmtp"]
+
+
+def _sdp_codec(sdp, key, pt):
+    """(name, fmtp) of `pt` in the SDP m= line announcing the stream's dst (else src)."""
+    if sdp is None or len(sdp) == 0:
+        return None
+    for addr, port in ((key.dst, key.dport), (key.src, key.sport)):
+        rows = sdp[(sdp["address"] == addr) & (sdp["port"] == port)]
+        for row in rows.iloc[::-1].itertuples(index=False):     # the latest offer/answer
+            codecs = row.codecs if isinstance(row.codecs, dict) else {}
+            if pt in codecs:
+                fmtp = row.fmtp.get(pt) if isinstance(row.fmtp, dict) else None
+                return str(codecs[pt][0]), fmtp
+    return None
+
+
+def _first_rows(rtp, stream: int, n: int) -> np.ndarray:
+    return np.flatnonzero(np.asarray(rtp.stream) == stream)[:n]
+
+
+def _payloads_at(rtp, idx) -> list[bytes]:
+    pk, out = rtp.packets, []
+    base = np.asarray(pk.payload_offset)
+    for i in np.asarray(idx).tolist():
+        row = int(rtp.row[i])
+        start = int(rtp.payload_offset[i] - base[row])
+        out.append(pk.payload(row)[start:start + int(rtp.payload_len[i])])
+    return out
+
+
+def _classify_stream(rtp, s, key, sdp, sample) -> tuple[str, bool, str, str | None]:
+    idx = _first_rows(rtp, s, 1)
+    pt = int(rtp.pt[idx[0]])
+    found = _sdp_codec(sdp, key, pt)
+    if found is not None:
+        name = _AMR_NAMES.get(found[0].upper(), found[0])
+        try:
+            oa = name != "EVS" and parse_amr_fmtp(found[1])["octet_aligned"]
+        except ConfigError:
+            return name, False, "SDP (unsupported fmtp)", found[1]
+        return name, bool(oa), "SDP", found[1]
+    rows = _first_rows(rtp, s, sample)
+    guess = detect_amr_format(_payloads_at(rtp, rows), np.asarray(rtp.timestamp)[rows])
+    if guess.codec == "unknown" and pt < 96:
+        return f"PT {pt}", False, "static PT", None
+    return guess.codec, guess.octet_aligned, f"heuristic ({guess.confidence:.2f})", None
+
+
+def amr_streams(rtp, *, sdp=None, sample: int = 400):
+    """Every RTP stream with its codec from SDP, else from the payload structure.
+
+    Parameters
+    ----------
+    rtp : labkit.rtp.RtpPackets
+        From :func:`labkit.rtp.find_rtp`.
+    sdp : pandas.DataFrame, optional
+        :func:`labkit.sip.sdp_media` of the capture (read when omitted). The m= line
+        whose address/port is the stream's destination (else source) gives the
+        ``a=rtpmap`` name and ``a=fmtp`` octet-align (RFC 4867 section 8.1).
+    sample : int
+        Payloads per stream given to :func:`detect_amr_format` when there is no SDP.
+
+    Returns
+    -------
+    pandas.DataFrame
+        stream, src, sport, dst, dport, ssrc, pt, packets, codec ("AMR", "AMR-WB",
+        "EVS", another rtpmap name, "PT n" or "unknown"), octet_aligned, source
+        ("SDP", "heuristic (confidence)", "static PT"), fmtp.
+    """
+    import pandas as pd
+
+    if sdp is None:
+        sdp = _read_sdp(rtp.packets)
+    counts = np.bincount(np.asarray(rtp.stream), minlength=rtp.n_streams)
+    rows = []
+    for s, key in enumerate(rtp.keys.itertuples(index=False)):
+        if counts[s] == 0:
+            continue
+        codec, oa, source, fmtp = _classify_stream(rtp, s, key, sdp, sample)
+        pt = int(rtp.pt[_first_rows(rtp, s, 1)[0]])
+        rows.append((s, key.src, int(key.sport), key.dst, int(key.dport), int(key.ssrc), pt,
+                     int(counts[s]), codec, oa, source, fmtp))
+    return pd.DataFrame(rows, columns=_STREAM_COLUMNS)
+
+
+def _read_sdp(packets):
+    try:
+        from labkit import sip
+        return sip.sdp_media(packets)
+    except LabkitError as exc:
+        warnings.warn(f"SDP not read ({exc}); codecs from payload structure only",
+                      LabkitWarning, stacklevel=3)
+        return None
+
+
+def extract_stream(rtp, stream: int, *, codec: str, octet_aligned: bool,
+                   where: str = "capture") -> AmrExtract:
+    """Real-time storage file of one stream of `rtp` (see :func:`amr_storage_from_rtp`).
+
+    Raises
+    ------
+    DecodeError
+        `codec` is not AMR / AMR-WB (EVS and others cannot be written as AMR storage), or
+        no payload of the stream is this AMR variant.
+    """
+    name = _AMR_NAMES.get(str(codec).upper(), str(codec))
+    if name not in ("AMR", "AMR-WB"):
+        note = "EVS, cannot decode here" if name == "EVS" else f"codec {name}"
+        raise DecodeError(f"stream {stream} is not AMR ({note})", where,
+                          "choose an AMR or AMR-WB stream (or force --codec if SDP is wrong)")
+    idx = np.flatnonzero(np.asarray(rtp.stream) == stream)
+    return amr_storage_from_rtp(np.asarray(rtp.seq)[idx], np.asarray(rtp.timestamp)[idx],
+                                _payloads_at(rtp, idx), wideband=name == "AMR-WB",
+                                octet_aligned=octet_aligned,
+                                time_ns=np.asarray(rtp.time_ns)[idx], where=where)

@@ -375,7 +375,8 @@ def _sms_related(sip: pd.DataFrame) -> pd.DataFrame:
     from labkit.smsip import _is_sms
     req = sip[(sip["method"] == "MESSAGE") & sip["content_type"].map(_is_sms).astype(bool)]
     keys = set(zip(req["call_id"], req["cseq"]))
-    resp = sip[sip["status"].notna() & [k in keys for k in zip(sip["call_id"], sip["cseq"])]]
+    related = pd.Series([k in keys for k in zip(sip["call_id"], sip["cseq"])], index=sip.index)
+    resp = sip[sip["status"].notna() & related]
     return pd.concat([req, resp]).sort_values("frame", kind="stable")
 
 
@@ -506,8 +507,7 @@ def qualcomm_comparison(frame: bytes, linktype: int = 1) -> pd.DataFrame:
                      measured=round(efficiency(table["user_data"], total), 2),
                      difference=None, explanation="user data / frame"))
     return pd.DataFrame(rows, columns=["layer", "published", "measured", "difference",
-                                       "explanation"]).astype({"published": object, "measured": object,
-                                                               "difference": object})
+                                       "explanation"], dtype=object)
 
 
 # ---------------------------------------------------------------- what if

@@ -407,8 +407,10 @@ def decode_tpdu(data: bytes, *, direction: str = "MT", rp_mti: int | None = None
     except DecodeError as exc:
         raise DecodeError(exc.what, where) from None
     except Exception:
+        hint = " (TP-UDHI is set: the first user-data octet is read as a UDH length)" \
+            if data[0] & 0x40 else ""
         raise DecodeError(f"{_TP_NAMES.get((direction, mti), 'TPDU')} truncated or a length "
-                          f"overruns its {len(data)} octets", where,
+                          f"overruns its {len(data)} octets{hint}", where,
                           "check TP-UDL and the address lengths against the RP-User-Data length") from None
     enc = tp.to_bytes()
     if enc != data:

@@ -24,6 +24,9 @@ SMS_COLUMNS = [
     "tp_da", "tp_pid", "tp_dcs", "tp_scts", "tp_scts_tz", "tp_udhi", "tp_udl", "udh",
     "concat_ref", "concat_total", "concat_seq", "encoding", "text", "content_type", "error",
 ]
+_STR_COLUMNS = ["src", "dst", "call_id", "direction", "rp_link", "rp_type", "rp_oa", "rp_da",
+                "rp_cause_text", "tp_type", "tp_oa", "tp_da", "tp_scts", "udh", "encoding", "text",
+                "content_type", "error"]
 FINDING_COLUMNS = ["frame", "rp_ref", "severity", "rule", "finding", "fix"]
 _INT_COLUMNS = ["cseq", "rp_mti", "rp_ref", "rp_oa_ton", "rp_oa_len", "rp_da_ton", "rp_da_len",
                 "rp_ud_len", "rp_cause", "tp_mti", "tp_mr", "tp_oa_ton", "tp_pid", "tp_dcs",
@@ -120,6 +123,8 @@ def sms_messages(source) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=SMS_COLUMNS)
     for col in _INT_COLUMNS:
         df[col] = pd.array(df[col].tolist(), dtype="Int64")
+    for col in _STR_COLUMNS:
+        df[col] = df[col].astype("str")
     return df
 
 
@@ -152,7 +157,7 @@ def _rule_mt_rp_da(row) -> list[dict]:
                      "network-to-MS RP-DA must be empty (TS 24.011 8.2.5.2). iPhones answer "
                      "200 OK and never show the message",
                      "send RP-DA with length 0 (labkit.sms.fix_rp_destination; kamailio smsops: "
-                     "leave $rpdata(destination) unset)")]
+                     "$rpdata(all) = $null before each message, leave $rpdata(destination) unset)")]
 
 
 def _rule_rp_oa(row) -> list[dict]:
@@ -302,9 +307,31 @@ def diagnose_sms(source, *, sms: pd.DataFrame | None = None) -> pd.DataFrame:
         found += (_rule_mt_rp_da(row) + _rule_rp_oa(row) + _rule_direction(row)
                   + _rule_mt_headers(row, headers.get(row["frame"], ())) + _rule_not_displayed(row)
                   + _rule_delivery(row, sms, sip))
+    if isinstance(source, (str, Path)):
+        found += _encrypted_esp(Path(source))
     df = pd.DataFrame(found, columns=FINDING_COLUMNS)
     df["rp_ref"] = pd.array(df["rp_ref"].tolist(), dtype="Int64")
     return df.sort_values(["frame", "rule"], kind="stable").reset_index(drop=True)
+
+
+def _encrypted_esp(path: Path) -> list[dict]:
+    """Frames whose ESP payload is encrypted: any SMS inside cannot be read (RFC 4303)."""
+    from labkit.capture import iter_frames
+    from labkit.overhead import frame_layers
+    out = []
+    for fr in iter_frames(path):
+        try:
+            layers = frame_layers(fr.data, fr.linktype)
+        except LabkitError:
+            continue
+        opaque = [l for l in layers if l.name == "esp_opaque"]
+        if opaque:
+            spi = opaque[0].info.get("spi", 0)
+            out.append(dict(frame=int(fr.number), rp_ref=None, severity="warning", rule="encrypted_esp",
+                            finding=f"ESP SPI 0x{spi:08x} is encrypted (not NULL): {opaque[0].length} "
+                                    "octets cannot be read, an SMS inside would be missed",
+                            fix="capture with ESP NULL (ealg=null) or decrypt with the SA keys first"))
+    return out
 
 
 # ---------------------------------------------------------------- the fix

@@ -6,13 +6,18 @@ ESP transport mode, NULL encryption, HMAC-SHA-1-96 ICV / UDP (protected ports) /
 RP and TP bodies are encoded with labkit.sms (pycrate); frames with labkit.frames.
 Deterministic: fixed clock, fixed tags and branches.
 
-Optionally (``--kamailio``, default when kamailio is installed) one capture is made
-with real kamailio 5.6 smsops building the MT RP-DATA on loopback, see
-tools/synth/kamailio_sms.py.
+When kamailio and dumpcap are installed (skip with ``--no-kamailio``) one more capture
+is made with real kamailio 5.6 smsops building the MT RP-DATA on loopback, answered by
+a scripted UE (baresip answers MESSAGE with 415), see :func:`kamailio_capture`.
 """
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
 import sys
+import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -257,13 +262,157 @@ def _scramble_esp_trailer(frame: bytes) -> bytes:
 
 
 def _kamailio_rows(argv) -> list[str]:
-    if argv and "--no-kamailio" in argv:
+    """The real-software capture, unless --no-kamailio or kamailio/dumpcap are missing."""
+    if (argv and "--no-kamailio" in argv) or not (shutil.which("kamailio") and shutil.which("dumpcap")):
         return []
-    try:
-        from tools.synth import kamailio_sms
-    except ImportError:
-        return []
-    return kamailio_sms.make(OUT, MADE_BY)
+    name = "sms_kamailio_mt"
+    kamailio_capture(OUT / f"{name}.pcap")
+    return [f"{name}\t{name}.pcap\t{MADE_BY}\treal kamailio 5.6 smsops builds three MT RP-DATA "
+            "(loopback, plain UDP) to a scripted UE that, like an iPhone, answers 200 OK but sends "
+            "RP-ACK only when RP-DA is empty: ref 17 $rpdata(destination) set; ref 18 without "
+            "$rpdata(all) reset (RP-DA and TP-UDHI leak from ref 17); ref 19 reset, RP-ACKed"]
+
+
+KAM_PORT, KAM_TRIGGER, UE_PORT, TRIGGER_PORT = 15070, 15071, 15080, 15090
+KAMAILIO_CFG = """#!KAMAILIO
+debug=1
+log_stderror=yes
+children=1
+disable_tcp=yes
+auto_aliases=no
+listen=udp:127.0.0.1:{kam}
+listen=udp:127.0.0.1:{trigger}
+mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+loadmodule "kex.so"
+loadmodule "tm.so"
+loadmodule "tmx.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "textops.so"
+loadmodule "uac.so"
+loadmodule "smsops.so"
+loadmodule "xlog.so"
+
+request_route {{
+    if (!is_method("MESSAGE")) {{ sl_send_reply("405", "Method Not Allowed"); exit; }}
+    if ($Rp == {trigger}) {{
+        if ($rU != "leak") {{
+            $rpdata(all) = $null;  # smsops keeps the last values per process otherwise
+        }}
+        $rpdata(type) = 1;
+        $rpdata(originator) = "{sc}";
+        if ($rU == "rpda") {{
+            $rpdata(reference) = 17;
+            $rpdata(destination) = "{ue}";
+        }} else if ($rU == "leak") {{
+            $rpdata(reference) = 18;
+        }} else {{
+            $rpdata(reference) = 19;
+        }}
+        $tpdu(type) = 0;
+        $tpdu(origen) = "{peer}";
+        $tpdu(coding) = 0;
+        $tpdu(payload) = "K";
+        $uac_req(method) = "MESSAGE";
+        $uac_req(ruri) = "sip:+{ue}@127.0.0.1:{ue_port}";
+        $uac_req(furi) = "sip:+{sc}@{domain}";
+        $uac_req(turi) = "tel:+{ue}";
+        $uac_req(hdrs) = "Content-Type: application/vnd.3gpp.sms\\r\\nAccept-Contact: *;+g.3gpp.smsip\\r\\nRequest-Disposition: no-fork\\r\\n";
+        $uac_req(body) = $smsbody;
+        uac_req_send();
+        sl_send_reply("200", "OK");
+        exit;
+    }}
+    if (isRPDATA()) {{ smsdump(); }}
+    sl_send_reply("200", "OK");
+}}
+"""
+
+
+def _ue_answer(ue: socket.socket, msg: bytes, peer) -> None:
+    """The scripted UE: 200 OK to every MESSAGE; RP-ACK only when RP-DA is empty."""
+    from labkit.sip import parse_sip
+    parsed = parse_sip(msg)
+    if parsed is None or parsed[0].method != "MESSAGE":
+        return
+    ue.sendto(response(msg, 200, "OK", to_tag="ue-lab"), peer)
+    rp = sms.decode_rp(parsed[0].body)
+    if rp.mti != 1 or rp.da is not None:
+        return  # what the iPhone does: 200 OK, nothing else
+    body = sms.encode_rp_ack(rp.reference, from_ms=True)
+    lines = [f"MESSAGE sip:+{SC}@{DOMAIN} SIP/2.0",
+             f"Via: SIP/2.0/UDP 127.0.0.1:{UE_PORT};branch=z9hG4bKue-ack-{rp.reference};rport",
+             "Max-Forwards: 70", f"From: <{_uri(UE_MSISDN)}>;tag=ue-ack-{rp.reference}",
+             f"To: <{_uri(SC)}>", f"Call-ID: ue-ack-{rp.reference}@127.0.0.1", "CSeq: 1 MESSAGE",
+             f"Content-Type: {sms.SMS_CONTENT_TYPE}", f"Content-Length: {len(body)}", "", ""]
+    ue.sendto("\r\n".join(lines).encode() + body, ("127.0.0.1", KAM_PORT))
+
+
+def _ue_loop(ue: socket.socket, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        ue.settimeout(left)
+        try:
+            data, peer = ue.recvfrom(65535)
+        except socket.timeout:
+            return
+        _ue_answer(ue, data, peer)
+
+
+def _trigger(user: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", TRIGGER_PORT))
+        s.sendto((f"MESSAGE sip:{user}@127.0.0.1:{KAM_TRIGGER} SIP/2.0\r\n"
+                  f"Via: SIP/2.0/UDP 127.0.0.1:{TRIGGER_PORT};branch=z9hG4bKtrig{user}\r\n"
+                  f"From: <sip:lab@127.0.0.1>;tag=lab\r\nTo: <sip:{user}@127.0.0.1>\r\n"
+                  f"Call-ID: trigger-{user}\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\n"
+                  "Content-Length: 0\r\n\r\n").encode(), ("127.0.0.1", KAM_TRIGGER))
+
+
+def kamailio_capture(out: Path) -> None:
+    """Run kamailio smsops + the scripted UE on loopback and capture UE-side traffic."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Path(tmp) / "kamailio.cfg"
+        cfg.write_text(KAMAILIO_CFG.format(kam=KAM_PORT, trigger=KAM_TRIGGER, ue_port=UE_PORT,
+                                           sc=SC, ue=UE_MSISDN, peer=PEER, domain=DOMAIN))
+        raw = Path(tmp) / "raw.pcap"
+        cap = subprocess.Popen(["dumpcap", "-q", "-P", "-i", "lo", "-f", f"udp port {UE_PORT}",
+                                "-w", str(raw)], stderr=subprocess.PIPE)
+        kam = subprocess.Popen(["kamailio", "-DD", "-E", "-f", str(cfg), "-Y", tmp, "-w", tmp],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_for(cap, raw)
+            time.sleep(1.0)
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as ue:
+                ue.bind(("127.0.0.1", UE_PORT))
+                for user in ("rpda", "leak", "fixed"):
+                    _trigger(user)
+                    _ue_loop(ue, 1.5)
+            time.sleep(0.5)
+        finally:
+            for proc in (kam, cap):
+                proc.terminate()
+                proc.wait(timeout=10)
+        _normalise(raw, out)
+
+
+def _wait_for(cap: subprocess.Popen, raw: Path) -> None:
+    for _ in range(100):
+        if raw.exists() or cap.poll() is not None:
+            return
+        time.sleep(0.05)
+
+
+def _normalise(raw: Path, out: Path) -> None:
+    """Copy the frames with times shifted to start at T0 (keeps relative timing)."""
+    from labkit.capture import iter_frames
+    frames_ = list(iter_frames(raw))
+    if not frames_:
+        raise RuntimeError(f"kamailio capture {raw} is empty")
+    t_first = frames_[0].time_ns
+    frames.write_pcap(out, [(T0 + f.time_ns - t_first, f.data) for f in frames_],
+                      linktype=frames_[0].linktype)
 
 
 if __name__ == "__main__":

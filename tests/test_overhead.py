@@ -1,0 +1,176 @@
+"""labkit.overhead: per-layer byte accounting from frame bytes.
+
+Layer sizes are checked against frames built with labkit.frames (sizes hand-derived from
+the RFC/3GPP header layouts) and against tshark 4.0's PDML (protocol and field sizes) on
+every frame of every bundled SMS capture.
+"""
+from __future__ import annotations
+
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from labkit import data, frames, overhead
+from labkit.capture import iter_frames
+from labkit.errors import DecodeError
+
+CAPTURES = [n for n in data.names() if n.startswith("sms_")]
+SIP = (b"MESSAGE sip:a@b SIP/2.0\r\nCall-ID: x\r\nContent-Type: application/vnd.3gpp.sms\r\n"
+       b"Content-Length: 2\r\n\r\n\x03\x07")  # body = RP-ACK N->MS, reference 7 (2 octets)
+
+
+def _names(layers):
+    return [(l.name, l.length) for l in layers]
+
+
+def test_plain_udp_frame():
+    f = frames.udp_frame(SIP, "10.0.0.1", "10.0.0.2", 5060, 5060)
+    layers = overhead.frame_layers(f)
+    # Ethernet 14, IPv4 20, UDP 8, start line 23+2, headers to the empty line, RP 2
+    assert _names(layers) == [("link", 14), ("inner_ip", 20), ("transport", 8),
+                              ("sip_start_line", 25), ("sip_headers", len(SIP) - 2 - 25),
+                              ("rp_header", 2)]
+    assert sum(l.length for l in layers) == len(f)
+
+
+def test_s1u_stack_with_gtp_seq_and_esp_null():
+    f = frames.udp_frame(SIP, "10.45.0.2", "172.22.0.21", 6100, 5103, esp={"spi": 1, "seq": 1},
+                         gtp={"teid": 5, "outer_src": "172.16.0.10", "outer_dst": "172.16.0.20", "seq": 3})
+    t = overhead.layer_table(overhead.frame_layers(f))
+    # GTP-U with S flag: 8 + 4 (TS 29.281 5.1); ESP: 8 header, pad so that UDP(8+len) + 2 is a
+    # multiple of 4 (RFC 4303 2.4), + 2 trailer, + 12 ICV (HMAC-SHA-1-96)
+    pad = -(8 + len(SIP) + 2) % 4
+    assert (t["link"], t["outer_ip"], t["outer_udp"], t["gtpu"], t["inner_ip"]) == (14, 20, 8, 12, 20)
+    assert (t["esp_header"], t["esp_trailer"], t["esp_icv"], t["transport"]) == (8, pad + 2, 12, 8)
+    assert sum(t.values()) == len(f)
+
+
+def test_ipv6_vlan_and_sll():
+    f = frames.udp_frame(SIP, "2001:db8::1", "2001:db8::2", 5060, 5060, vlans=(100,))
+    t = overhead.layer_table(overhead.frame_layers(f))
+    assert (t["link"], t["inner_ip"], t["transport"]) == (18, 40, 8)  # 14 + 802.1Q tag 4
+    f = frames.udp_frame(SIP, "10.0.0.1", "10.0.0.2", 5060, 5060, link="sll")
+    assert overhead.layer_table(overhead.frame_layers(f, 113))["link"] == 16
+
+
+def test_encrypted_esp_is_opaque():
+    f = bytearray(frames.udp_frame(SIP, "10.0.0.1", "10.0.0.2", 5060, 5060, esp={"spi": 9, "seq": 1}))
+    f[42:-12] = bytes(b ^ 0x5A for b in f[42:-12])  # after Ethernet 14 + IPv4 20 + ESP 8
+    layers = overhead.frame_layers(bytes(f))
+    assert _names(layers)[-1] == ("esp_opaque", len(f) - 42)
+
+
+def test_ethernet_padding_and_truncation():
+    f = frames.udp_frame(b"x", "10.0.0.1", "10.0.0.2", 9, 9)  # 43 octets
+    padded = f + bytes(60 - len(f))
+    t = overhead.layer_table(overhead.frame_layers(padded))
+    assert t["other"] == 60 - len(f) + 1  # 1 payload octet that is not SIP + 17 padding
+    with pytest.raises(DecodeError, match="frame 5"):
+        overhead.frame_layers(f[:30], where="x.pcap, frame 5")
+
+
+def test_qualcomm_published_figure_adds_up():
+    assert sum(overhead.QUALCOMM.values()) == 828
+    path = data.path("sms_mo_submit")
+    fr = next(iter_frames(path))
+    cmp = overhead.qualcomm_comparison(fr.data)
+    rows = cmp.set_index("layer")
+    assert rows.loc["total", "published"] == 828 and rows.loc["total", "measured"] == len(fr.data)
+    assert rows.loc["efficiency [%]", "published"] == 0.12  # 1/828 = 0.1208 %
+    assert rows.loc["body", "measured"] == 1
+
+
+def test_what_if_rows_are_measured():
+    path = data.path("sms_mo_submit")
+    fr = list(iter_frames(path))
+    w = overhead.what_if(fr[0].data, fr[2].data).set_index("scenario")
+    for _, row in w.iterrows():
+        assert sum(row[c] for c in overhead.LAYERS) == row["total"]
+    base = w.loc["as captured"]
+    esp = base["esp_header"] + base["esp_trailer"] + base["esp_icv"]
+    assert w.loc["no IPsec (no ESP)", "total"] == base["total"] - esp
+    assert w.loc["IPv6 inner IP", "inner_ip"] == 40
+    assert w.loc["160-character text", "user_data"] == 140  # 160 septets * 7 / 8
+    # 3 parts of 153 septets after a 6-octet UDH + 1 fill bit: 160 septets = 140 octets, 134 text
+    assert (w.loc["3-part concatenated (459 chars)", "frames"],
+            w.loc["3-part concatenated (459 chars)", "user_data"]) == (3, 3 * 134)
+    assert w.loc["UCS2 text ('K')", "user_data"] == 2
+    assert w.loc["USSD INFO (*100#, TS 24.390)", "user_data"] == 5
+
+
+# ------------------------------------------------------------------ against tshark
+
+
+def _pdml(path):
+    out = subprocess.run(["tshark", "-r", str(path), "-o", "esp.enable_null_encryption_decode_heuristic:TRUE",
+                          "-T", "pdml"], capture_output=True, check=True).stdout
+    return ET.fromstring(out).findall("packet")
+
+
+def _sizes(packet) -> dict:
+    """tshark's view: protocol sizes in order, and the field sizes we compare."""
+    protos = [(p.get("name"), int(p.get("pos")), int(p.get("size"))) for p in packet.iter("proto")]
+    fields = {}
+    for f in packet.iter("field"):
+        fields.setdefault(f.get("name"), int(f.get("size") or 0))
+    return {"protos": protos, "fields": fields}
+
+
+def _expected(sizes) -> dict:
+    protos, fields = sizes["protos"], sizes["fields"]
+    get = lambda name: [s for n, _, s in protos if n == name]  # noqa: E731
+    exp = {"link": get("eth")[0], "total": get("frame")[0]}
+    ips, udps = get("ip"), get("udp")
+    if get("gtp"):
+        exp.update(outer_ip=ips[0], outer_udp=udps[0], gtpu=get("gtp")[0], inner_ip=ips[1])
+        if len(udps) > 1:  # none when the ESP payload is encrypted
+            exp["transport"] = udps[1]
+    else:
+        exp.update(inner_ip=ips[0], transport=udps[0])
+    if get("esp") and "esp.protocol" in fields:
+        esp_pos = [p for n, p, _ in protos if n == "esp"][0]
+        udp_pos = [p for n, p, _ in protos if n == "udp"][-1]
+        exp.update(esp_header=udp_pos - esp_pos, esp_icv=fields.get("esp.icv", 0),
+                   esp_trailer=fields.get("esp.pad", 0) + 2)
+    line = fields.get("sip.Request-Line") or fields.get("sip.Status-Line")
+    if line:
+        exp.update(sip_start_line=line + 2, sip_headers=fields["sip.msg_hdr"])
+    if get("gsm_sms"):
+        exp.update(rp_header=get("gsm_a.rp")[0] - get("gsm_sms")[0])
+        exp["tp_plus_ud"] = get("gsm_sms")[0]
+    return exp
+
+
+@pytest.mark.requires_tshark
+@pytest.mark.parametrize("name", CAPTURES)
+def test_layer_bytes_equal_tshark(name):
+    path = data.path(name)
+    packets = _pdml(path)
+    checked = 0
+    for fr, packet in zip(iter_frames(path), packets):
+        exp = _expected(_sizes(packet))
+        ours = overhead.layer_table(overhead.frame_layers(fr.data, fr.linktype))
+        ours["total"] = len(fr.data)
+        if "tp_plus_ud" in exp and ours["tp_header"]:
+            assert ours["tp_header"] + ours["user_data"] == exp.pop("tp_plus_ud")
+        exp.pop("tp_plus_ud", None)
+        if ours["esp_opaque"]:
+            exp = {k: v for k, v in exp.items() if k in ("link", "outer_ip", "outer_udp", "gtpu",
+                                                         "inner_ip", "total")}
+        got = {k: ours[k] for k in exp}
+        assert got == exp, (name, fr.number)
+        checked += 1
+    assert checked == len(packets) > 0
+
+
+@pytest.mark.requires_tshark
+def test_sms_overhead_table_totals():
+    path = data.path("sms_mo_submit")
+    table = overhead.sms_overhead(path)
+    assert table["frame"].tolist() == [1, 2, 3, 4]
+    assert table["message"].tolist() == ["MESSAGE", "202 Accepted", "MESSAGE", "200 OK"]
+    lens = subprocess.run(["tshark", "-r", str(path), "-T", "fields", "-e", "frame.len"],
+                          capture_output=True, text=True, check=True).stdout.split()
+    assert table["total"].tolist() == [int(x) for x in lens]
+    assert (table[overhead.LAYERS].sum(axis=1) == table["total"]).all()

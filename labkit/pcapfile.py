@@ -1,0 +1,438 @@
+"""The record layer of capture files: classic pcap and pcapng, read from a mmap.
+
+This module only finds frames (where each frame's bytes are, their lengths, time and
+interface); :mod:`labkit.capture` dissects them. Record headers are walked with a tight
+``struct.unpack_from`` loop, except that runs of equal-length records (the common case
+for RTP: every packet of a codec has the same size) are validated in bulk with a strided
+numpy view, which is exact: a run is accepted only while every record in it carries the
+length that puts the next record where the view expects it.
+
+References
+----------
+- pcap: draft-ietf-opsawg-pcap (magic 0xa1b2c3d4 microseconds, 0xa1b23c4d nanoseconds,
+  either byte order; 24-byte file header; 16-byte record headers).
+- pcapng: draft-ietf-opsawg-pcapng (Section Header Block 0x0A0D0D0A with byte-order magic
+  0x1A2B3C4D, Interface Description Block 1 with if_tsresol (9) and if_tsoffset (14),
+  Enhanced Packet Block 6, Simple Packet Block 3, obsolete Packet Block 2; all other
+  blocks are skipped).
+- Wireshark 4.0 also shows pcapng custom blocks (0x00000BAD, 0x40000BAD) and systemd
+  journal export blocks (9) as frames; they are counted here too, so frame numbers agree.
+"""
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from labkit.errors import CaptureError
+
+__all__ = ["CaptureFile", "RecordChunk", "Interface", "NO_LINK"]
+
+NO_LINK = -1            # link type of a pcapng record that is not a packet (custom block)
+MAX_RECORD = 0x4000000  # 64 MiB: larger record lengths mean a damaged file
+_RUN_MIN = 16           # records: try a bulk run when at least this many could follow
+_RUN_MAX = 65536        # records per bulk run
+_PCAP_MAGICS = {0xA1B2C3D4: (1000, 16), 0xA1B23C4D: (1, 16), 0xA1B2CD34: (1000, 24)}
+_PCAPNG_SHB = 0x0A0D0D0A
+_FRAME_BLOCKS = {0x00000BAD, 0x40000BAD, 9}
+
+
+@dataclass(frozen=True)
+class Interface:
+    """One capture interface: link type and timestamp units.
+
+    Attributes
+    ----------
+    linktype : int
+        LINKTYPE_* value (tcpdump.org/linktypes.html).
+    units : int
+        Timestamp ticks per second (1e6 for classic microsecond pcap).
+    offset_s : int
+        if_tsoffset: seconds added to every timestamp [s].
+    name : str
+        if_name, if present.
+    """
+
+    linktype: int
+    units: int = 1_000_000
+    offset_s: int = 0
+    name: str = ""
+
+
+@dataclass
+class RecordChunk:
+    """Consecutive frames of a capture as arrays (one element per frame).
+
+    Attributes
+    ----------
+    number : ndarray of int64
+        1-based frame numbers (Wireshark numbering).
+    offset : ndarray of int64
+        Offset of the frame's first byte in the file [bytes].
+    caplen, wirelen : ndarray of int32
+        Captured and original length [bytes].
+    time_ns : ndarray of int64
+        Timestamp [ns since the Unix epoch].
+    interface : ndarray of int16
+        Interface index (capture-wide; classic pcap: 0).
+    """
+
+    number: np.ndarray
+    offset: np.ndarray
+    caplen: np.ndarray
+    wirelen: np.ndarray
+    time_ns: np.ndarray
+    interface: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.number)
+
+
+class _Acc:
+    """Record fields written into preallocated arrays (pages untouched until used)."""
+
+    def __init__(self, capacity: int):
+        self.offset = np.empty(capacity, np.int64)
+        self.caplen = np.empty(capacity, np.int32)
+        self.wirelen = np.empty(capacity, np.int32)
+        self.ticks = np.empty(capacity, np.int64)
+        self.iface = np.empty(capacity, np.int16)
+        self.n = 0
+        self.single: list = []
+
+    def add_single(self, off, cap, wire, ticks, iface):
+        self.single.append((off, cap, wire, ticks, iface))
+
+    def add_run(self, off, stride, cap, wire, sec, frac, units, iface):
+        """Store `len(cap)` records at offsets off, off + stride, ..."""
+        self.flush()
+        a, b = self.n, self.n + len(cap)
+        self.offset[a:b] = np.arange(off, off + (b - a) * stride, stride, dtype=np.int64)
+        self.caplen[a:b] = cap
+        self.wirelen[a:b] = wire
+        t = self.ticks[a:b]
+        t[:] = sec
+        t *= units
+        t += frac
+        self.iface[a:b] = iface
+        self.n = b
+
+    def flush(self):
+        if self.single:
+            a, b = self.n, self.n + len(self.single)
+            cols = list(zip(*self.single))
+            for arr, col in zip((self.offset, self.caplen, self.wirelen, self.ticks,
+                                 self.iface), cols):
+                arr[a:b] = col
+            self.n, self.single = b, []
+
+    def count(self) -> int:
+        return self.n + len(self.single)
+
+    def arrays(self):
+        self.flush()
+        n = self.n
+        return (self.offset[:n], self.caplen[:n], self.wirelen[:n], self.ticks[:n],
+                self.iface[:n])
+
+
+def _ticks_to_ns(ticks: np.ndarray, units: int) -> np.ndarray:
+    """Timestamp ticks to ns, truncating like Wireshark's pcapng reader."""
+    if units == 1_000_000_000:
+        return ticks
+    if 1_000_000_000 % units == 0:
+        return ticks * (1_000_000_000 // units)
+    sec, frac = np.divmod(ticks, units)
+    if units <= 2**33:
+        return sec * 1_000_000_000 + frac * 1_000_000_000 // units
+    return sec * 1_000_000_000 + (frac.astype(np.float64) * 1e9 / units).astype(np.int64)
+
+
+class CaptureFile:
+    """An open pcap or pcapng file, memory-mapped, yielding frames in chunks.
+
+    Parameters
+    ----------
+    path : str or Path
+        The capture.
+
+    Raises
+    ------
+    CaptureError
+        Empty file, not a capture, truncated file header, unsupported format.
+
+    Attributes
+    ----------
+    path : Path
+    format : {"pcap", "pcapng"}
+    size : int
+        File size [bytes].
+    buf : mmap.mmap
+        Read-only map of the whole file.
+    data : ndarray of uint8
+        The same bytes as a numpy array (no copy).
+    interfaces : list of Interface
+        Capture-wide interfaces (pcapng: in order of their IDBs over all sections).
+    warnings : list of str
+        Damage found so far (truncated or absurd last record).
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.name = self.path.name
+        self.warnings: list[str] = []
+        self.interfaces: list[Interface] = []
+        self._open()
+        self.data = np.frombuffer(self.buf, dtype=np.uint8)
+        self._sniff()
+        self.next_frame = 1
+
+    # ---------------------------------------------------------------- opening
+    def _open(self):
+        try:
+            fh = open(self.path, "rb")
+        except OSError as exc:
+            raise CaptureError(f"cannot open: {exc.strerror}", str(self.path),
+                               "check the path") from None
+        with fh:
+            self.size = os.fstat(fh.fileno()).st_size
+            if self.size == 0:
+                raise CaptureError("empty file (0 bytes)", self.name,
+                                   "the capture was not written; record it again")
+            self.buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+
+    def _sniff(self):
+        if self.size < 4:
+            raise CaptureError(f"not a capture file ({self.size} bytes)", self.name,
+                               "give a pcap or pcapng file")
+        head = bytes(self.buf[:4])
+        for e in "<>":
+            magic = struct.unpack(e + "I", head)[0]
+            if magic in _PCAP_MAGICS:
+                return self._pcap_header(e, magic)
+        if head == b"\x0a\x0d\x0d\x0a":
+            return self._pcapng_start()
+        raise CaptureError(f"not a pcap or pcapng file (starts with {head.hex()})", self.name,
+                           "save it from Wireshark as pcap or pcapng (File > Save As)")
+
+    def _pcap_header(self, e: str, magic: int):
+        if self.size < 24:
+            raise CaptureError(f"truncated pcap file header ({self.size} of 24 bytes)",
+                               self.name, "the file is damaged; capture again")
+        self.format, self.endian = "pcap", e
+        self.frac_mult, self.rec_hdr = _PCAP_MAGICS[magic]
+        major, minor, _, _, self.snaplen, lt = struct.unpack_from(e + "HHiIII", self.buf, 4)
+        self.interfaces.append(Interface(lt & 0xFFFF, 1_000_000_000 // self.frac_mult))
+        self.start = 24
+
+    def _pcapng_start(self):
+        self.format = "pcapng"
+        if self.size < 28:
+            raise CaptureError(f"truncated pcapng section header ({self.size} bytes)",
+                               self.name, "the file is damaged; capture again")
+        self.start = 0
+        self.endian = self._shb_endian(0)
+        self._iface_base = 0
+
+    def _shb_endian(self, off: int) -> str:
+        bom = bytes(self.buf[off + 8:off + 12])
+        if bom == b"\x4d\x3c\x2b\x1a":
+            return "<"
+        if bom == b"\x1a\x2b\x3c\x4d":
+            return ">"
+        raise CaptureError(f"pcapng section header at byte {off} has a bad byte-order magic "
+                           f"{bom.hex()}", self.name, "the file is damaged")
+
+    def close(self):
+        """Unmap the file (arrays that view it must not be used afterwards)."""
+        self.buf.close()
+
+    # ---------------------------------------------------------------- chunks
+    def chunks(self, chunk_frames: int = 1_000_000) -> Iterator[RecordChunk]:
+        """Yield consecutive :class:`RecordChunk` of at most `chunk_frames` frames."""
+        walk = self._walk_pcap if self.format == "pcap" else self._walk_pcapng
+        self._pos = self.start
+        while self._pos is not None:
+            per = 16 if self.format == "pcap" else 12
+            acc = _Acc(max(1, min(chunk_frames, (self.size - self._pos) // per + 1)))
+            self._pos = walk(self._pos, acc, chunk_frames)
+            chunk = self._finish(acc)
+            if len(chunk):
+                yield chunk
+
+    def _finish(self, acc: _Acc) -> RecordChunk:
+        off, cap, wire, ticks, iface = (a.copy() for a in acc.arrays())
+        if len(self.interfaces) == 1 and not (iface < 0).any():
+            time_ns = _ticks_to_ns(ticks, self.interfaces[0].units)
+            time_ns += self.interfaces[0].offset_s * 1_000_000_000
+        else:
+            time_ns = np.zeros(len(off), np.int64)
+            for i, itf in enumerate(self.interfaces):
+                sel = iface == i
+                time_ns[sel] = _ticks_to_ns(ticks[sel], itf.units) + itf.offset_s * 10**9
+        n = len(off)
+        number = np.arange(self.next_frame, self.next_frame + n, dtype=np.int64)
+        self.next_frame += n
+        return RecordChunk(number, off, cap, wire, time_ns, iface)
+
+    def _damaged(self, what: str, frame: int, fix: str = "the frames before it are used"):
+        msg = f"{self.name}, frame {frame}: {what}; {fix}"
+        self.warnings.append(msg)
+
+    # ---------------------------------------------------------------- classic pcap
+    def _walk_pcap(self, off: int, acc: _Acc, limit: int) -> int | None:
+        """Walk pcap records from `off`; return where to resume (None at the end)."""
+        e, hl, end, buf = self.endian, self.rec_hdr, self.size, self.buf
+        unpack = struct.Struct(e + "IIII").unpack_from
+        maxcap = max(self.snaplen, 262144, 65535)
+        units = 1_000_000_000 // self.frac_mult
+        while True:
+            n = acc.count()
+            if n >= limit:
+                return off
+            if off + hl > end:
+                if off < end:
+                    self._damaged(f"record header truncated ({end - off} of {hl} bytes)",
+                                  self.next_frame + n)
+                return None
+            sec, frac, cap, wire = unpack(buf, off)
+            if cap > maxcap or cap > MAX_RECORD:
+                self._damaged(f"record length {cap} bytes is absurd (snap length "
+                              f"{self.snaplen})", self.next_frame + n)
+                return None
+            if off + hl + cap > end:
+                self._damaged(f"record truncated ({end - off - hl} of {cap} bytes)",
+                              self.next_frame + n)
+                return None
+            stride = hl + cap
+            k = min((end - off) // stride, _RUN_MAX, limit - n)
+            if k >= _RUN_MIN:
+                run = self._pcap_run(acc, off, stride, cap, k)
+                if run >= _RUN_MIN:
+                    off += run * stride
+                    continue
+            acc.add_single(off + hl, cap, wire, sec * units + frac, 0)
+            off += stride
+
+    def _pcap_run(self, acc: _Acc, off: int, stride: int, cap: int, k: int) -> int:
+        """Validate up to `k` records of equal length at `off` in bulk; store them."""
+        e = self.endian
+        view = np.ndarray((k, 4), dtype=e + "u4", buffer=self.buf, offset=off,
+                          strides=(stride, 4)).copy()  # one pass over the records
+        bad = np.flatnonzero(view[:, 2] != cap)
+        run = int(bad[0]) if bad.size else k
+        if run < _RUN_MIN:
+            return run
+        v = view[:run]
+        acc.add_run(off + self.rec_hdr, stride, v[:, 2], v[:, 3], v[:, 0], v[:, 1],
+                    1_000_000_000 // self.frac_mult, 0)
+        return run
+
+    # ---------------------------------------------------------------- pcapng
+    def _walk_pcapng(self, off: int, acc: _Acc, limit: int) -> int | None:
+        end, buf = self.size, self.buf
+        while True:
+            n = acc.count()
+            if n >= limit:
+                return off
+            if off + 12 > end:
+                if off < end:
+                    self._damaged(f"block header truncated ({end - off} bytes)",
+                                  self.next_frame + n)
+                return None
+            e = self.endian
+            btype, blen = struct.unpack_from(e + "II", buf, off)
+            if btype == _PCAPNG_SHB:
+                e = self.endian = self._shb_endian(off)
+                btype, blen = struct.unpack_from(e + "II", buf, off)
+                self._iface_base = len(self.interfaces)
+            if blen < 12 or blen % 4 or blen > MAX_RECORD:
+                self._damaged(f"block length {blen} is invalid", self.next_frame + n)
+                return None
+            if off + blen > end:
+                self._damaged(f"block truncated ({end - off} of {blen} bytes)",
+                              self.next_frame + n)
+                return None
+            if btype == 6 and blen >= 32:
+                k = min((end - off) // blen, _RUN_MAX, limit - n)
+                if k >= _RUN_MIN and self._epb_run(acc, off, blen, k) >= _RUN_MIN:
+                    off += self._last_run * blen
+                    continue
+            self._block(btype, off, blen, acc)
+            off += blen
+
+    def _epb_run(self, acc: _Acc, off: int, blen: int, k: int) -> int:
+        """Bulk-validate up to `k` EPBs of total length `blen` at `off`; store them."""
+        e = self.endian
+        view = np.ndarray((k, 7), dtype=e + "u4", buffer=self.buf, offset=off,
+                          strides=(blen, 4)).copy()
+        first = view[0]
+        ok = (view[:, 0] == 6) & (view[:, 1] == blen) & (view[:, 2] == first[2]) \
+            & (view[:, 5] == first[5])
+        bad = np.flatnonzero(~ok)
+        run = self._last_run = int(bad[0]) if bad.size else k
+        if run < _RUN_MIN:
+            return run
+        v = view[:run]
+        iface = self._iface_base + int(first[2])
+        self._check_iface(iface)
+        acc.add_run(off + 28, blen, v[:, 5], v[:, 6], v[:, 3], v[:, 4], 2**32, iface)
+        return run
+
+    def _check_iface(self, iface: int):
+        if iface >= len(self.interfaces):
+            raise CaptureError(f"packet refers to interface {iface - self._iface_base}, "
+                               "which has no Interface Description Block", self.name,
+                               "the file is damaged; re-save it with Wireshark")
+
+    def _block(self, btype: int, off: int, blen: int, acc: _Acc):
+        e, buf = self.endian, self.buf
+        if btype == 6:
+            i, hi, lo, cap, wire = struct.unpack_from(e + "IIIII", buf, off + 8)
+            self._packet(acc, off + 28, cap, wire, (hi << 32) | lo, i, blen - 32)
+        elif btype == 2:
+            i, _, hi, lo, cap, wire = struct.unpack_from(e + "HHIIII", buf, off + 8)
+            self._packet(acc, off + 28, cap, wire, (hi << 32) | lo, i, blen - 32)
+        elif btype == 3:
+            (wire,) = struct.unpack_from(e + "I", buf, off + 8)
+            self._packet(acc, off + 12, min(wire, blen - 16), wire, 0, 0, blen - 16)
+        elif btype == 1:
+            self._idb(off, blen)
+        elif btype in _FRAME_BLOCKS:
+            acc.add_single(off, 0, 0, 0, -1)
+
+    def _packet(self, acc, data_off, cap, wire, ticks, iface, room):
+        iface += self._iface_base
+        self._check_iface(iface)
+        if cap > room:
+            raise CaptureError(f"frame {self.next_frame + acc.count()}: captured length {cap} "
+                               f"exceeds its block", self.name, "the file is damaged")
+        acc.add_single(data_off, cap, wire, ticks, iface)
+
+    def _idb(self, off: int, blen: int):
+        e = self.endian
+        linktype, _, snaplen = struct.unpack_from(e + "HHI", self.buf, off + 8)
+        units, offset_s, name = 1_000_000, 0, ""
+        for code, value in self._options(off + 16, off + blen - 4):
+            if code == 9 and value:
+                r = value[0]
+                units = 2 ** (r & 0x7F) if r & 0x80 else 10 ** r
+            elif code == 14 and len(value) == 8:
+                offset_s = struct.unpack(e + "q", value)[0]
+            elif code == 2:
+                name = value.decode("utf-8", "replace")
+        self.interfaces.append(Interface(linktype, units, offset_s, name))
+
+    def _options(self, off: int, end: int):
+        e = self.endian
+        while off + 4 <= end:
+            code, length = struct.unpack_from(e + "HH", self.buf, off)
+            if code == 0:
+                return
+            yield code, bytes(self.buf[off + 4:off + 4 + length])
+            off += 4 + length + (-length % 4)

@@ -83,10 +83,9 @@ class StreamAudio:
 
     @property
     def summary(self) -> str:
-        """``"B->A (early media): ringback tone present, Europe 425 Hz 1.0/4.0 s, ..."``."""
-        what = self.result.summary if self.result is not None else self.note
-        if self.result is not None and self.result.verdict != "ringback":
-            what = f"{what}, {self.t0:.1f}-{self.t0 + self.result.duration:.1f} s"
+        """``"B->A (early media): ringback tone present, Europe 425 Hz 1.0/4.0 s, ..."``
+        with times in seconds since the first frame of the capture."""
+        what = self.result.describe(self.t0) if self.result is not None else self.note
         return f"{self.direction} ({self.phase}): {what}"
 
 
@@ -118,9 +117,14 @@ class RingbackReport:
         return pd.DataFrame(rows, columns=_VERDICT_COLUMNS)
 
     def answer(self) -> str:
-        """One line per direction and phase, for people."""
-        return "\n".join(f"Direction {d.summary}" for d in self.directions) or \
-            "no RTP stream found"
+        """One line per direction and phase, for people (the stream id is added where
+        several streams share a direction, e.g. both legs of a relay)."""
+        keys = [(d.direction, d.phase) for d in self.directions]
+        lines = []
+        for d, key in zip(self.directions, keys):
+            tag = f" [stream {d.stream}]" if keys.count(key) > 1 else ""
+            lines.append(f"Direction {d.summary}{tag}")
+        return "\n".join(lines) or "no RTP stream found"
 
 
 _VERDICT_COLUMNS = ["stream", "direction", "phase", "codec", "ssrc", "verdict", "plan",
@@ -263,16 +267,41 @@ def _sdp_match(raw: _RawStream, sdp_rows: pd.DataFrame | None):
     return None
 
 
-def _directions(raws: list[_RawStream], timeline: dict) -> dict[int, str]:
-    """"A->B" / "B->A" per stream: A = the INVITE's sender, else the first stream's sender."""
+def _media_ends(sdp_rows: pd.DataFrame | None, timeline: dict) -> tuple[set, set]:
+    """(A's, B's) media (address, port) from the SDP of the INVITE dialog: the INVITE's
+    m-lines are A's, those of the responses to it are B's."""
+    if sdp_rows is None or len(sdp_rows) == 0 or "call_id" not in timeline:
+        return set(), set()
+    rows = sdp_rows[(sdp_rows["call_id"] == timeline["call_id"])
+                    & (sdp_rows["cseq_method"] == "INVITE")]
+    ends = {True: set(), False: set()}
+    for _, row in rows.iterrows():
+        ends[row["message"] == "INVITE"].add((str(row["address"]), int(row["port"])))
+    return ends[True], ends[False]
+
+
+def _directions(raws: list[_RawStream], timeline: dict, sdp_rows=None) -> dict[int, str]:
+    """"A->B" / "B->A" per stream. A = the caller: the stream is A's when it comes from
+    (or goes to) a media address of the INVITE's SDP (of the answer's SDP), else when
+    its source IP is the INVITE's sender. Without SIP, A is the first stream's sender."""
     if not raws:
         return {}
+    media_a, media_b = _media_ends(sdp_rows, timeline)
     a_ip = timeline.get("caller")
     if a_ip is None:
         first = min(raws, key=lambda r: (float(r.time[0]) if len(r.time) else 0.0, r.stream))
         a_ip = first.src
-    return {r.stream: "A->B" if r.src == a_ip else ("B->A" if r.dst == a_ip else
-                                                      f"{r.src}->{r.dst}") for r in raws}
+    out = {}
+    for r in raws:
+        src, dst = (r.src, r.sport), (r.dst, r.dport)
+        if src in media_a or dst in media_b:
+            out[r.stream] = "A->B"
+        elif src in media_b or dst in media_a:
+            out[r.stream] = "B->A"
+        else:
+            out[r.stream] = "A->B" if r.src == a_ip else ("B->A" if r.dst == a_ip else
+                                                           f"{r.src}->{r.dst}")
+    return out
 
 
 def _mode_label(extract: amr.AmrExtract | None, wideband: bool) -> str:
@@ -340,9 +369,25 @@ def _decode_raw(raw: _RawStream, codec: str, oa: bool, where: str):
     return extract, audio.decode_storage(extract.data), note
 
 
+def _start_time(raw: _RawStream, codec: str, oa: bool) -> float:
+    """Capture time [s] of the stream's first audio frame: the first packet's arrival,
+    less 20 ms per further frame in it (a packet leaves once its last frame is
+    complete), so that streams with 1 or 3 frames per packet line up."""
+    if not len(raw.time):
+        return 0.0
+    i = int(np.argmin(raw.time))
+    try:
+        n = len(amr.depacketize_amr(raw.payloads[i], wideband=codec == "AMR-WB",
+                                    octet_aligned=oa).frames)
+    except LabkitError:
+        n = 1
+    return round(float(raw.time[i]) - (n - 1) * tones.FRAME_S, 6)
+
+
 def _analyze_raw(raw: _RawStream, codec: str, oa: bool, direction: str, timeline: dict,
                  plans, where: str) -> tuple[amr.AmrExtract | None, list[StreamAudio]]:
-    t0 = float(raw.time.min()) if len(raw.time) else 0.0
+    t0 = _start_time(raw, codec, oa) if codec in _AMR else (
+        float(raw.time.min()) if len(raw.time) else 0.0)
     if codec == "EVS":
         return None, [StreamAudio(raw.stream, direction, "whole stream", t0, codec,
                                   note=EVS_NOTE)]
@@ -496,7 +541,7 @@ def _analyze(capture, stream, codecs, plans, decode) -> RingbackReport:
     timeline = call_timeline(packets)
     sdp_rows = _sdp_rows(packets)
     raws = _raw_streams(packets, sdp_rows)
-    dirs = _directions(raws, timeline)
+    dirs = _directions(raws, timeline, sdp_rows)
     chosen = {r.stream for r in _select(raws, stream)}
     rows, results = [], []
     for raw in raws:

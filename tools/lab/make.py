@@ -97,12 +97,14 @@ SPECS = [
     Spec("early_media_ringback", lambda out: (scenarios.early_media_call(out), {})[1],
          f"Real PCMA call through kamailio 5.6.3 + rtpengine 10.5 (10.0.0.10). B (baresip, "
          f"answermode=early) sends 180 and 183 Session Progress with SDP; on the 183 kamailio "
-         f"calls play_media and rtpengine itself plays the {TONE.replace('of its file', 'of the early phase')} "
-         f"(a 48 kHz WAV, encoded to PCMA by rtpengine) to A as early media, about 6.5 s, a "
-         f"stream with its own SSRC from 10.0.0.10; A sends no RTP before the 200. B is told "
-         f"'/accept' 6.5 s after the INVITE: 200 OK, stop_media, then 4 streams (both legs) "
-         f"for about 6 s: B's source is espeak-ng speech 'This is the called party speaking. "
-         f"Six, seven, eight.', A's source is silence. B sends BYE when its file ends.",
+         f"calls play_media and rtpengine itself plays the {TONE.split(', bursts')[0]} "
+         f"(a 48 kHz WAV, encoded to PCMA by rtpengine) to A as early media for about 6.5 s (bursts at 0-1 and 5-6 s): "
+         f"a stream with its own SSRC from 10.0.0.10 that ends at the 200. A (baresip) starts "
+         f"sending its own RTP (silence) on the 183, relayed by rtpengine to B for the whole "
+         f"call. B is told '/accept' 6.5 s after the INVITE: 200 OK, stop_media, then B's RTP "
+         f"(both legs) for about 6 s: espeak-ng speech 'This is the called party speaking. "
+         f"Six, seven, eight.' B sends BYE when its file ends. kamailio runs 1 worker, so the "
+         f"180 reaches A before the 183.",
          final=(200,), codecs=("PCMA",), streams=5, payload="g711A"),
     Spec("relay_stall", _stall,
          f"Two simultaneous real AMR-WB calls (baresip, octet-aligned 23.85) through kamailio "

@@ -20,7 +20,7 @@ RTPE_FLAGS = "replace-origin replace-session-connection ICE=remove"
 TEMPLATE = """#!KAMAILIO
 debug=2
 log_stderror=yes
-children=2
+children=1
 auto_aliases=no
 listen=udp:{proxy}:5060
 mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
@@ -149,3 +150,45 @@ def relay_stall_calls(out: Path, *, keep: bool = False) -> tuple[Path, int]:
         for p in procs:
             sb.stop(p)
     return out, len(stalls)
+
+
+def free_udp_base(count: int = 40, start: int = 20000, stop: int = 60000, addr: str = "127.0.0.1") -> int:
+    """First port p (step 100) with UDP p..p+count-1 all free on `addr`."""
+    for base in range(start, stop, 100):
+        socks = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind((addr, port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError(f"no {count} free UDP ports on {addr}")
+
+
+def loopback_call(out: Path, *, seconds: float = 3.0, codecs: str = "AMR-WB/16000/1",
+                  rate: int = 16000) -> list:
+    """Short real call on the host loopback (no namespaces): alice 127.0.0.1:BASE calls bob
+    127.0.0.1:BASE+2, bob plays `seconds` [s] of ringback and hangs up. Capture on lo.
+    Returns the sandbox's processes (all stopped) so a test can check nothing is left."""
+    base = free_udp_base()
+    with Sandbox() as sb:
+        tone = audio.write_wav(sb.dir / "ringback.wav", audio.ringback_tone(rate, seconds), rate)
+        quiet = audio.write_wav(sb.dir / "silence.wav", audio.silence(rate, seconds + 5), rate)
+        alice = UA("alice", "alice", "127.0.0.1", base, (base + 10, base + 19), codecs, quiet, rate)
+        bob = UA("bob", "bob", "127.0.0.1", base + 2, (base + 20, base + 29), codecs, tone, rate)
+        bpf = f"udp and host 127.0.0.1 and portrange {base}-{base + 29}"
+        wait_s = seconds + 6
+        cap = capture.start_dumpcap(sb, out, bpf, iface="lo", budget=wait_s + 10)
+        b = baresip.start(sb, bob, seconds=wait_s + 2)
+        a = baresip.start(sb, alice, seconds=wait_s, dial=bob.aor)
+        _wait_call_end(sb, ["alice", "bob"], wait_s)
+        capture.stop_dumpcap(sb, cap)
+        for p in (a, b):
+            sb.stop(p)
+        procs = [p for _, p in sb.procs]
+    return procs

@@ -34,6 +34,7 @@ Deliberate differences from tshark 4.0
 """
 from __future__ import annotations
 
+import heapq
 import ipaddress
 import mmap
 import warnings
@@ -350,23 +351,29 @@ class _Reader:
         return lt
 
     def _reassembled(self, d: Dissector, rows: list) -> np.ndarray:
-        """Dissect datagrams completed in this chunk from a buffer of their bytes."""
-        parts, size, base = [], len(self.cf.data), 0
-        pending = d.completed
-        while pending:
-            buf = np.frombuffer(b"".join(g for g, _ in pending), np.uint8)
-            starts = np.cumsum([0] + [len(g) for g, _ in pending])[:-1]
-            sub = Dissector(buf, self.stats, gtp_ports=self.gtp_ports,
-                            esp_null=self.esp_null, reassembler=self.reasm)
-            items = [(int(s), len(g), r) for s, (g, r) in zip(starts, pending)]
-            for r in sub.datagrams(items):
+        """Feed fragment events to the reassembler in frame order; dissect each
+        completed datagram at once (its own fragments join the queue at its frame)."""
+        heap = [(ev[0], k, ev) for k, ev in enumerate(d.completed)]
+        heapq.heapify(heap)
+        bufs, size, base, seq = [], len(self.cf.data), 0, len(heap)
+        while heap:
+            _, _, (idx, key, frag, row) = heapq.heappop(heap)
+            dgram = self.reasm.add(key, frag)
+            if dgram is None:
+                continue
+            sub = Dissector(np.frombuffer(dgram, np.uint8), self.stats,
+                            gtp_ports=self.gtp_ports, esp_null=self.esp_null,
+                            reassembler=self.reasm)
+            for r in sub.datagram(row):
                 r["poff"] = r["poff"] + size + base
                 r["pos"] = np.full(len(r["idx"]), -1, np.int64)
                 rows.append(r)
-            parts.append(buf)
-            base += len(buf)
-            pending = sub.completed  # fragments inside reassembled datagrams (rare)
-        return np.concatenate(parts) if parts else np.zeros(0, np.uint8)
+            for ev in sub.completed:
+                heapq.heappush(heap, (ev[0], seq, ev))
+                seq += 1
+            bufs.append(dgram)
+            base += len(dgram)
+        return np.frombuffer(b"".join(bufs), np.uint8) if bufs else np.zeros(0, np.uint8)
 
     def _columns(self, ch: RecordChunk, rows: list, extra: np.ndarray) -> dict:
         from labkit.dissect import _cat
@@ -522,7 +529,7 @@ def read_capture(path, *, progress=None, reassemble=True, gtp_ports=(2152,),
         :class:`~labkit.errors.LabkitWarning` naming the frame.
     """
     reader = _open(path, gtp_ports, esp_null, reassemble)
-    parts = list(_chunks(reader, 1_000_000, progress))
+    parts = list(_chunks(reader, 262_144, progress))
     if reader.n_frames == 0 and reader.cf.warnings:
         raise CaptureError("no complete frame: " + reader.cf.warnings[0].split(": ", 1)[-1],
                            reader.cf.name, "the file is damaged; capture again")

@@ -173,7 +173,7 @@ class Dissector:
         self.gtp_ports = np.asarray(gtp_ports, dtype=np.int64)
         self.esp_null = esp_null
         self.reasm = reassembler
-        self.completed: list[tuple[bytes, dict]] = []
+        self.completed: list[tuple] = []   # fragment events (idx, key, Fragment, row)
         self.h = None        # compact copy of the first HEAD bytes of every frame
         self._full = None    # the idx array known to be arange(n)
 
@@ -241,22 +241,24 @@ class Dissector:
              "ver": np.zeros(n, np.int64)}
         w["end"] = w["pos"] + caplen
         self._compact(w["pos"])
-        for lt in np.unique(linktype):
-            sel = linktype == lt
-            self._link(int(lt), w, slice(None) if sel.all() else np.flatnonzero(sel))
+        same = n > 0 and (linktype == linktype[0]).all()
+        for lt in (linktype[:1] if same else np.unique(linktype)):
+            sel = slice(None) if same else np.flatnonzero(linktype == lt)
+            self._link(int(lt), w, sel)
         ok = w["ver"] > 0
         self.count("non_ip", n - int(ok.sum()) - int((linktype < 0).sum()))
         return self.run(_take(w, ok), {})
 
-    def datagrams(self, rows: list[tuple[int, int, dict]]) -> list[dict]:
-        """Continue reassembled datagrams: rows of (start, length, state of the last fragment)."""
-        keys = set().union(*(r[2] for r in rows))
-        w = {k: np.array([r[2].get(k, -1) for r in rows], np.int64) for k in keys}
-        w["pos"] = np.array([r[0] for r in rows], np.int64)
-        w["end"] = w["ipend"] = w["pos"] + np.array([r[1] for r in rows], np.int64)
-        v6 = w["ver"] == 6
-        l4 = _cat([_take(w, ~v6), self._ipv6_ext(_take(w, v6))])
-        return self.run({}, l4)
+    def datagram(self, row: dict) -> list[dict]:
+        """Continue one reassembled datagram (all of ``self.b``) with the state `row`
+        of the fragment that completed it; return finished rows."""
+        w = {k: np.array([v], np.int64) for k, v in row.items()}
+        w["idx"] = np.array([row["idx"]], np.int64)
+        w["pos"] = np.zeros(1, np.int64)
+        w["end"] = w["ipend"] = np.array([len(self.b)], np.int64)
+        if row["ver"] == 6:
+            w = self._ipv6_ext(w)
+        return self.run({}, w)
 
     def run(self, ipw: dict, l4w: dict) -> list[dict]:
         """Run IP and transport stages until every row is finished or dropped."""
@@ -323,17 +325,19 @@ class Dissector:
         """IP headers at w['pos'] (version w['ver']): return transport-stage rows."""
         b = self.b
         inside = w["pos"] < w["end"]
-        nib = np.zeros(_n(w), np.int64)
         if inside.all():
             nib = self.u8(w["idx"], w["pos"]) >> 4
         else:
+            nib = np.zeros(_n(w), np.int64)
             nib[inside] = self.u8(w["idx"][inside], w["pos"][inside]) >> 4
         match = inside & (nib == w["ver"])
         self.count("non_ip", _n(w) - int(match.sum()))
         w = _take(w, match)
-        l3 = _col(w, "l3")
-        first = l3 < 0
-        l3[first] = w["pos"][first]
+        if "l3" not in w:
+            w["l3"] = w["pos"].copy()
+        else:
+            first = w["l3"] < 0
+            w["l3"][first] = w["pos"][first]
         v4 = w["ver"] == 4
         return _cat([self._ipv4(_take(w, v4)), self._ipv6(_take(w, ~v4))])
 
@@ -405,7 +409,11 @@ class Dissector:
         return _take(w, keep & ~bad)
 
     def _fragments(self, w: dict, offset, more, ident):
-        """Queue fragments (payload from w['pos'] to w['ipend']) for reassembly."""
+        """Record fragments (payload from w['pos'] to w['ipend']) for reassembly.
+
+        The capture layer feeds them to a :class:`Reassembler` in frame order (events
+        from datagrams reassembled at frame n come before those of frame n + 1).
+        """
         self.count("fragments", _n(w))
         if self.reasm is None:
             return
@@ -414,11 +422,11 @@ class Dissector:
             if row["pos"] > row["ipend"]:
                 continue
             key = (row["ver"], row["shi"], row["slo"], row["dhi"], row["dlo"],
-                   row["proto"] if row["ver"] == 4 else -1, int(ident[i]))
+                   row["proto"] if row["ver"] == 4 else -1, row.get("vlan", -1),
+                   int(ident[i]))
             data = self.b[row["pos"]:row["ipend"]].tobytes()
-            dgram = self.reasm.add(key, Fragment(int(offset[i]), data, bool(more[i])))
-            if dgram is not None:
-                self.completed.append((dgram, row))
+            self.completed.append((row["idx"], key, Fragment(int(offset[i]), data,
+                                                             bool(more[i])), row))
 
     # ------------------------------------------------------------------ transport
     def transport(self, w: dict):
@@ -426,7 +434,7 @@ class Dissector:
         proto = w["proto"]
         done, ipw, l4w = [], [], []
         udp, tcp, esp = proto == 17, proto == 6, proto == 50
-        ah, ipip = proto == 51, (proto == 4) | (proto == 41)
+        ah, ipip, gre = proto == 51, (proto == 4) | (proto == 41), proto == 47
         if udp.any():
             rows, inner = self._udp(_take(w, udp))
             done.append(rows)
@@ -442,7 +450,9 @@ class Dissector:
         if ipip.any():
             sub = _take(w, ipip)
             ipw.append(self._tunnel(sub, np.where(sub["proto"] == 4, 4, 6)))
-        self.count("non_udp", int((~(udp | tcp | esp | ah | ipip)).sum()))
+        if gre.any():
+            ipw.append(self._gre(_take(w, gre)))
+        self.count("non_udp", int((~(udp | tcp | esp | ah | ipip | gre)).sum()))
         return _cat(ipw), _cat(l4w), [d for d in done if _n(d)]
 
     def _tunnel(self, w: dict, ver) -> dict:
@@ -454,6 +464,33 @@ class Dissector:
             _col(w, o)[first] = w[i][first]
         w["ver"] = np.asarray(ver, dtype=np.int64)
         w["end"] = np.minimum(w["end"], w["ipend"])
+        return w
+
+    def _gre(self, w: dict) -> dict:
+        """GRE (RFC 2784/2890; PPTP enhanced GRE v1, RFC 2637) carrying IP or PPP/IP."""
+        b = self.b
+        w = _take(w, w["pos"] + 4 <= w["end"])
+        if not _n(w):
+            return {}
+        p = w["pos"]
+        fl, pt = _u16(b, p), _u16(b, p + 2)
+        q = p + 4 + 4 * ((fl >> 15) & 1) + 4 * ((fl >> 13) & 1) + 4 * ((fl >> 12) & 1) \
+            + 4 * (((fl & 7) == 1) & ((fl >> 7) & 1))
+        ver = np.where(pt == 0x0800, 4, np.where(pt == 0x86DD, 6, 0))
+        ppp = np.flatnonzero((pt == 0x880B) & (q + 4 <= w["end"]))
+        if len(ppp):
+            r = q[ppp]
+            r = r + np.where((b[r] == 0xFF) & (b[r + 1] == 0x03), 2, 0)
+            one = (b[r] & 1) == 1  # protocol field compression: 1-byte protocol
+            pp = np.where(one, b[r], _u16(b, r))
+            q[ppp] = r + np.where(one, 1, 2)
+            ver[ppp] = np.where(pp == 0x21, 4, np.where(pp == 0x57, 6, 0))
+        ok = ver > 0
+        self.count("non_udp", _n(w) - int(ok.sum()))
+        w = _take(w, ok)
+        if _n(w):
+            w["pos"] = q[ok]
+            w = self._tunnel(w, ver[ok])
         return w
 
     def _ah(self, w: dict) -> dict:

@@ -48,7 +48,8 @@ def plot_overhead(table: pd.DataFrame, ax=None, *, title: str | None = None):
     ax.invert_yaxis()
     ax.set_xlabel("octets on the wire [bytes]")
     ax.set_xlim(0, max(left) * 1.25 if left else 1)
-    ax.legend(ncol=6, fontsize=7, loc="lower right", frameon=False)
+    ax.legend(ncol=6, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18 - 0.6 / max(len(table), 2)),
+              frameon=False)
     ax.set_title(title or "Where the bytes of an SMS over IMS go")
     return ax
 

@@ -132,7 +132,7 @@ def _udp_messages(packets, i):
     if not _looks_like_sip(data):
         return []
     parsed = parse_sip(data)
-    return [(parsed[0], i)] if parsed else []
+    return [(parsed[0], i, 1)] if parsed else []
 
 
 class _TcpFlow:
@@ -141,6 +141,7 @@ class _TcpFlow:
     def __init__(self):
         self.next_seq: int | None = None
         self.buf = bytearray()
+        self.segments = 0  # segments that contributed to the bytes in buf
 
     def feed(self, seq: int, data: bytes, where: str) -> None:
         if self.next_seq is None:
@@ -157,6 +158,7 @@ class _TcpFlow:
         if data:
             self.buf += data
             self.next_seq = seq_end
+            self.segments += 1
 
     def take(self):
         """Complete messages at the front of the buffer (resynchronising on start lines)."""
@@ -171,8 +173,9 @@ class _TcpFlow:
             parsed = parse_sip(bytes(self.buf)) if _content_length_known(self.buf) else None
             if parsed is None:
                 break
-            out.append(parsed[0])
+            out.append((parsed[0], self.segments))
             del self.buf[:parsed[1]]
+            self.segments = 1 if self.buf else 0
         return out
 
 
@@ -192,7 +195,7 @@ def _tcp_messages(packets, i, flows):
             return []  # not (yet) a SIP connection: do not buffer other protocols
         flow = flows[key] = _TcpFlow()
     flow.feed(int(packets.tcp_seq[i]), data, f"frame {int(packets.frame[i])}")
-    return [(msg, i) for msg in flow.take()]
+    return [(msg, i, n) for msg, n in flow.take()]
 
 
 def _candidate_rows(packets) -> np.ndarray:
@@ -203,9 +206,10 @@ def _candidate_rows(packets) -> np.ndarray:
 
 
 _COLUMNS = ["frame", "time", "time_ns", "src", "sport", "dst", "dport", "transport",
+            "ip_reassembled", "segments",
             "method", "status", "reason_phrase", "request_uri", "call_id", "cseq",
             "cseq_method", "from_uri", "from_tag", "to_uri", "to_tag", "content_type",
-            "reason", "body", "sdp", "headers"]
+            "reason", "body", "sdp", "sdp_typed", "headers"]
 
 
 def sip_messages(packets) -> pd.DataFrame:
@@ -220,11 +224,14 @@ def sip_messages(packets) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns: frame, time [s since the capture's first frame], time_ns [ns epoch], src,
-        sport, dst, dport, transport ("UDP"/"TCP"), method (requests) or status and
+        sport, dst, dport, transport ("UDP"/"TCP"), ip_reassembled (the datagram was put
+        together from IP fragments by labkit.capture), segments (TCP segments the message
+        spanned; 1 on UDP), method (requests) or status and
         reason_phrase (responses), request_uri, call_id, cseq (int), cseq_method,
         from_uri, from_tag, to_uri, to_tag, content_type, reason (Reason header, RFC
-        3326), body (bytes), sdp (the SDP text found in the body, also inside multipart,
-        else None), headers (tuple of (lower-case name, value)).
+        3326), body (bytes), sdp (the SDP text found in the body, also inside multipart or
+        without Content-Type, else None), sdp_typed (the SDP is labelled application/sdp,
+        so Wireshark dissects it), headers (tuple of (lower-case name, value)).
     """
     flows: dict = {}
     found = []
@@ -237,14 +244,16 @@ def sip_messages(packets) -> pd.DataFrame:
     origin = getattr(packets, "first_time_ns", None)
     if origin is None and len(packets):
         origin = int(np.min(packets.time_ns))
-    rows = [_row(packets, i, msg, origin) for msg, i in found]
+    l4 = getattr(packets, "l4_offset", None)
+    rows = [_row(packets, i, msg, origin, n, l4 is not None and int(l4[i]) < 0)
+            for msg, i, n in found]
     df = pd.DataFrame(rows, columns=_COLUMNS)
     df["status"] = df["status"].astype("Int64")
     df["cseq"] = df["cseq"].astype("Int64")
     return df.sort_values("frame", kind="stable").reset_index(drop=True)
 
 
-def _row(packets, i, msg: SipMessage, origin) -> dict:
+def _row(packets, i, msg: SipMessage, origin, segments, reassembled) -> dict:
     cseq_num, cseq_method = _cseq(msg.header("cseq"))
     from_h, to_h = msg.header("from") or "", msg.header("to") or ""
     t = int(packets.time_ns[i])
@@ -252,13 +261,15 @@ def _row(packets, i, msg: SipMessage, origin) -> dict:
             "src": packets.src(i), "sport": int(packets.sport[i]), "dst": packets.dst(i),
             "dport": int(packets.dport[i]),
             "transport": "TCP" if int(packets.proto[i]) == 6 else "UDP",
+            "ip_reassembled": bool(reassembled), "segments": segments,
             "method": msg.method, "status": msg.status, "reason_phrase": msg.reason_phrase,
             "request_uri": msg.request_uri, "call_id": msg.header("call-id"),
             "cseq": cseq_num, "cseq_method": cseq_method, "from_uri": _uri(from_h),
             "from_tag": _tag(from_h), "to_uri": _uri(to_h), "to_tag": _tag(to_h),
             "content_type": msg.header("content-type"),
             "reason": "; ".join(msg.header_all("reason")) or None,
-            "body": msg.body, "sdp": _sdp_text(msg), "headers": msg.headers}
+            "body": msg.body, "sdp": _sdp_text(msg), "sdp_typed": _sdp_typed(msg),
+            "headers": msg.headers}
 
 
 def _cseq(value):
@@ -291,6 +302,14 @@ def _sdp_text(msg: SipMessage) -> str | None:
         if m:
             return _multipart_sdp(msg.body, m.group(1).encode())
     return None
+
+
+def _sdp_typed(msg: SipMessage) -> bool:
+    """True when the SDP is labelled (Content-Type application/sdp, or a multipart part):
+    only then does Wireshark dissect it as SDP."""
+    ctype = (msg.header("content-type") or "").lower()
+    return bool(msg.body) and (ctype.startswith("application/sdp") or
+                               (ctype.startswith("multipart/") and _sdp_text(msg) is not None))
 
 
 def _multipart_sdp(body: bytes, boundary: bytes) -> str | None:
@@ -330,13 +349,17 @@ _MEDIA_COLUMNS = ["frame", "time", "call_id", "cseq", "cseq_method", "message", 
                   "codecs", "fmtp", "direction", "ptime", "problems"]
 
 
-def sdp_media(packets_or_messages) -> pd.DataFrame:
+def sdp_media(packets_or_messages, *, wireshark: bool = True) -> pd.DataFrame:
     """One row per SDP ``m=`` line of every SIP message (RFC 4566 section 5.14).
 
     Parameters
     ----------
     packets_or_messages : Packets or DataFrame
         A capture's packets, or the result of :func:`sip_messages`.
+    wireshark : bool
+        True (default): only bodies Wireshark dissects as SDP (labelled
+        ``application/sdp``), so RTP set-up matches Wireshark's. False: also SDP bodies
+        sent without Content-Type.
 
     Returns
     -------
@@ -350,8 +373,9 @@ def sdp_media(packets_or_messages) -> pd.DataFrame:
         problems (tuple of str).
     """
     msgs = _messages(packets_or_messages)
+    keep = msgs["sdp"].notna() & (msgs["sdp_typed"] if wireshark else True)
     rows = []
-    for _, msg in msgs[msgs["sdp"].notna()].iterrows():
+    for _, msg in msgs[keep].iterrows():
         sd = parse_sdp(msg["sdp"])
         for m in sd.media:
             rows.append(_media_row(msg, sd, m))
@@ -399,6 +423,8 @@ def offers_answers(packets_or_messages) -> pd.DataFrame:
     for call_id, group in msgs.groupby("call_id", sort=False):
         rows += _dialog_offers(call_id, group)
     df = pd.DataFrame(rows, columns=_OA_COLUMNS)
+    df["offer_frame"] = df["offer_frame"].astype("Int64")
+    df["cseq"] = df["cseq"].astype("Int64")
     return df.sort_values("frame", kind="stable").reset_index(drop=True)
 
 

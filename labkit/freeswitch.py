@@ -1,0 +1,667 @@
+"""FreeSWITCH configuration, codec strings, codec catalogue and debug logs.
+
+What FreeSWITCH does, reproduced from its source (signalwire/freeswitch, read, not
+copied):
+
+- **Pre-processing** (``src/switch_xml.c`` ``preprocess``): line by line, ``$${name}`` is
+  replaced by the global variable, then a line holding ``<X-PRE-PROCESS cmd="set"
+  data="name=value"/>`` sets a variable. This happens even inside an ordinary
+  ``<!-- -->`` comment (only ``<!--#`` comments are skipped), a classic trap.
+- **Codec strings** (``switch_loadable_module.c`` ``switch_parse_codec_buf``):
+  comma-separated ``NAME[@Nh|@Nk][@Ni][@Nb][@Nc]`` (rate, ptime [ms], bit rate, channels),
+  optional ``mod.`` prefix and ``~fmtp`` suffix, ``^^X`` picks another separator.
+- **Implementation lookup** (``switch_loadable_module_get_codecs_sorted``): for each
+  name, the first loaded implementation with the requested (or default: 20 ms, 8000 Hz,
+  opus 48000 Hz, iLBC 30 ms) ptime/rate/channels; duplicates dropped; then the ptime
+  re-ordering of ``switch_loadable_module_sort_codecs``.
+- **Log lines**: ``Audio Codec Compare [remote]/[local]`` and friends of
+  ``switch_core_negotiate_sdp`` (``src/switch_core_media.c``), ``Hangup ... [CAUSE]``
+  (``switch_channel.c``). Their source line numbers differ by version.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from labkit.errors import ConfigError, LabkitError, LabkitWarning
+
+__all__ = ["CodecPref", "Implementation", "FreeswitchConfig", "EffectivePrefs",
+           "parse_codec_string", "catalogue", "load_codecs", "read_config", "parse_config_text",
+           "effective_prefs", "read_log", "parse_log", "FreeswitchLog", "LINE_VERSIONS",
+           "FALLBACK_CODEC_STRING", "DEFAULT_PTIMES"]
+
+FALLBACK_CODEC_STRING = "PCMU@20i,PCMA@20i,speex@20i"  # switch_core_media_prepare_codecs
+DEFAULT_PTIMES = {"ilbc": 30, "isac": 30, "g723": 30}  # switch_core.c, else 20 ms
+
+
+def default_ptime(name: str) -> int:
+    """Default packet time [ms] of a codec name (switch_default_ptime)."""
+    return DEFAULT_PTIMES.get(name.lower(), 20)
+
+
+def default_rate(name: str) -> int:
+    """Default clock rate [Hz] of a codec name (switch_default_rate)."""
+    low = name.lower()
+    if low == "opus":
+        return 48000
+    return 90000 if low.startswith(("h26", "vp")) else 8000
+
+
+# ---------------------------------------------------------------------------------------
+# codec strings
+
+
+@dataclass(frozen=True)
+class CodecPref:
+    """One entry of a codec string: ``NAME@8000h@20i@13200b@1c`` (0 = not given)."""
+
+    name: str
+    rate: int = 0
+    ptime: int = 0
+    bitrate: int = 0
+    channels: int = 1
+    modname: str | None = None
+    fmtp: str | None = None
+    text: str = ""
+    problems: tuple = ()
+
+
+def parse_codec_string(text: str) -> list[CodecPref]:
+    """Parse a FreeSWITCH codec string (``OPUS,G722,PCMU@20i,AMR-WB@16000h@20i``).
+
+    A leading ``=`` (codec_string "exactly this") is ignored here; ``^^:`` at the start
+    makes ``:`` the separator (switch_separate_string). Parts without a qualifier
+    letter are reported in ``problems`` (FreeSWITCH logs "Bad syntax for codec string").
+    Numbers are read like C ``atoi``: ``@8k`` means 8, not 8000.
+    """
+    text = (text or "").strip().lstrip("=")
+    sep = ","
+    if text.startswith("^^") and len(text) > 3:
+        sep, text = text[2], text[3:]
+    return [_codec_pref(part.strip()) for part in text.split(sep) if part.strip()]
+
+
+def _atoi(text: str) -> int:
+    m = re.match(r"\s*[+-]?\d+", text)
+    return int(m.group()) if m else 0
+
+
+def _codec_pref(part: str) -> CodecPref:
+    name, *quals = part.split("@")
+    values = {"rate": 0, "ptime": 0, "bitrate": 0, "channels": 1}
+    problems = []
+    for q in quals:  # same letter precedence as switch_parse_codec_buf
+        key = ("ptime" if "i" in q else "rate" if ("k" in q or "h" in q) else
+               "bitrate" if "b" in q else "channels" if "c" in q else None)
+        if key is None:
+            problems.append(f"codec string part {q!r} of {part!r} has no h/k/i/b/c qualifier")
+        else:
+            values[key] = _atoi(q)
+    modname = None
+    if "." in name:
+        modname, name = name.split(".", 1)
+    fmtp = None
+    if "~" in name:
+        name, fmtp = name.split("~", 1)
+    return CodecPref(name=name, modname=modname, fmtp=fmtp, text=part,
+                     problems=tuple(problems), **values)
+
+
+# ---------------------------------------------------------------------------------------
+# codec catalogue: what a FreeSWITCH 1.10 build with the usual modules has loaded
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """One codec implementation as FreeSWITCH registers it.
+
+    ``rate`` is samples_per_second (what the compare log prints; G722 says 8000),
+    ``actual_rate`` the real sampling rate [Hz]; ``ptime`` [ms]; ``bitrate`` [bit/s]
+    (0 = variable).
+    """
+
+    name: str
+    pt: int
+    rate: int
+    actual_rate: int
+    ptime: int
+    bitrate: int
+    channels: int = 1
+    kind: str = "audio"
+    module: str = ""
+
+    def log_text(self) -> str:
+        """``NAME:PT:RATE:PTIME:BITRATE:CHANNELS`` as in the compare log line."""
+        return f"{self.name}:{self.pt}:{self.rate}:{self.ptime}:{self.bitrate}:{self.channels}"
+
+
+def _series(name, pt, rate, bitrate, ptimes, module, actual=None, channels=1):
+    # FreeSWITCH prepends each new implementation: lookup order = reverse registration.
+    return [Implementation(name, pt, rate, actual or rate, p, bitrate, channels, "audio", module)
+            for p in ptimes]
+
+
+def _opus() -> list[Implementation]:
+    out = []
+    for actual in (48000, 16000, 8000):  # mod_opus registers 48k, then 16k, then 8k
+        for ms in (10, 20, 40):
+            for ch in (1, 2):
+                out.append(Implementation("opus", 116, 48000, actual, ms, 0, ch, "audio",
+                                          "mod_opus"))
+    return out[::-1]
+
+
+def catalogue() -> dict[str, list[Implementation]]:
+    """Loaded codec implementations by lower-case name, in FreeSWITCH's lookup order.
+
+    Taken from the module sources: core PCMU/PCMA (10-120 ms, switch_pcm.c), mod_spandsp
+    G722 (10-60 ms, 8000 "rate", 16000 actual), GSM (20-120 ms), G726-32, mod_g729,
+    mod_ilbc (97 = 30 ms, 98 = 20 ms), mod_opus, mod_amr / mod_amrwb (the bandwidth-
+    efficient interface is registered last, so it is found first: AMR 97, AMR-WB 110),
+    mod_g723_1, and the video codecs H264/VP8/VP9 (skipped in audio comparisons).
+    """
+    ms10 = range(120, 0, -10)
+    cat = {
+        "pcmu": _series("PCMU", 0, 8000, 64000, ms10, "CORE_PCM_MODULE")[::-1],
+        "pcma": _series("PCMA", 8, 8000, 64000, ms10, "CORE_PCM_MODULE")[::-1],
+        "g722": _series("G722", 9, 8000, 64000, range(60, 0, -10), "mod_spandsp", 16000)[::-1],
+        "gsm": _series("GSM", 3, 8000, 13200, range(120, 0, -20), "mod_spandsp")[::-1],
+        "g726-32": _series("G726-32", 122, 8000, 32000, ms10, "mod_spandsp")[::-1],
+        "g729": _series("G729", 18, 8000, 8000, ms10, "mod_g729")[::-1],
+        "g723": _series("G723", 4, 8000, 6300, (30, 60, 90, 120), "mod_g723_1")[::-1],
+        "ilbc": [Implementation("iLBC", 97, 8000, 8000, 30, 13330, 1, "audio", "mod_ilbc"),
+                 Implementation("iLBC", 98, 8000, 8000, 20, 15200, 1, "audio", "mod_ilbc")],
+        "opus": _opus(),
+        "amr": [Implementation("AMR", 97, 8000, 8000, 20, 12200, 1, "audio", "mod_amr"),
+                Implementation("AMR", 96, 8000, 8000, 20, 12200, 1, "audio", "mod_amr")],
+        "amr-wb": [Implementation("AMR-WB", 110, 16000, 16000, 20, 23850, 1, "audio",
+                                  "mod_amrwb"),
+                   Implementation("AMR-WB", 100, 16000, 16000, 20, 23850, 1, "audio",
+                                  "mod_amrwb")],
+    }
+    for name, pt in (("H264", 99), ("VP8", 96), ("VP9", 98), ("H263", 34)):
+        cat[name.lower()] = [Implementation(name, pt, 90000, 90000, 0, 0, 1, "video", "video")]
+    return cat
+
+
+def load_codecs(prefs, codecs: dict | None = None):
+    """Implementations FreeSWITCH picks for a list of prefs, in its final order.
+
+    Parameters
+    ----------
+    prefs : list of CodecPref or str
+        Parsed codec string (a str is parsed first).
+    codecs : dict, optional
+        Catalogue to use (default :func:`catalogue`).
+
+    Returns
+    -------
+    (list of Implementation, list of str)
+        The implementations and the names that no loaded module provides.
+    """
+    if isinstance(prefs, str):
+        prefs = parse_codec_string(prefs)
+    codecs = catalogue() if codecs is None else codecs
+    picked, missing, seen = [], [], []
+    for p in prefs:
+        key = (p.name.lower(), p.ptime or default_ptime(p.name), p.rate or default_rate(p.name),
+               p.channels or 1, (p.fmtp or "").lower())
+        if key in seen:
+            continue  # the same codec twice in the string counts once
+        seen.append(key)
+        imp = _pick(codecs.get(p.name.lower(), []), p)
+        if imp is None:
+            missing.append(p.text or p.name)
+        else:
+            picked.append(imp)
+    return _sort_by_ptime(picked), missing
+
+
+def _pick(imps, p: CodecPref):
+    for strict in (True, False):
+        for imp in imps:
+            if imp.kind == "video" or _fits(imp, p, strict):
+                return imp
+    return None
+
+
+def _fits(imp: Implementation, p: CodecPref, strict: bool) -> bool:
+    crate = imp.rate if imp.name.lower() == "g722" else imp.actual_rate
+    if strict:
+        if imp.ptime != (p.ptime or default_ptime(imp.name)):
+            return False
+        if (not p.rate and crate != default_rate(imp.name)) or (p.rate and imp.actual_rate != p.rate):
+            return False
+    else:
+        if (p.ptime and imp.ptime != p.ptime) or (p.rate and crate != p.rate):
+            return False
+    if p.bitrate and imp.bitrate != p.bitrate:
+        return False
+    return not (p.channels and imp.channels != p.channels)
+
+
+def _sort_by_ptime(arr: list) -> list:
+    """switch_loadable_module_sort_codecs: keep codecs of the first ptime together."""
+    arr = list(arr)
+    sorted_ptime = 0
+    for i in range(len(arr)):
+        this = 20 if arr[i].name.lower() == "ilbc" else arr[i].ptime
+        if not sorted_ptime:
+            sorted_ptime = this
+        if i > 0 and arr[i].name.lower() != arr[i - 1].name.lower() and this != sorted_ptime:
+            for j in range(i, len(arr)):
+                check = 20 if arr[i].name.lower() == "ilbc" else arr[j].ptime
+                if check == sorted_ptime:
+                    arr[i], arr[j] = arr[j], arr[i]
+                    break
+            else:
+                sorted_ptime = this
+    return arr
+
+
+# ---------------------------------------------------------------------------------------
+# configuration
+
+
+@dataclass(frozen=True)
+class FreeswitchConfig:
+    """Global variables (vars.xml), Sofia profiles, dialplan channel variables.
+
+    ``variables`` maps name -> value after pre-processing; ``profiles`` maps profile
+    name -> {param: value}; ``channel_vars`` maps name -> list of (value, where) set by
+    dialplan ``set``/``export`` actions; ``origins`` maps a variable or param to where it
+    was set ("vars.xml line 244"); ``findings`` lists traps found while reading.
+    """
+
+    variables: dict
+    profiles: dict
+    channel_vars: dict = field(default_factory=dict)
+    origins: dict = field(default_factory=dict)
+    findings: tuple = ()
+    files: tuple = ()
+
+
+_XPP = re.compile(r"<X-PRE-PROCESS\s+cmd\s*=\s*\"([^\"]*)\"\s+data\s*=\s*\"([^\"]*)\"", re.I)
+_VAR = re.compile(r"\$\$\{([^}]+)\}")
+
+
+class _Pre:
+    """State of the pre-processor over several files (globals persist, as in FreeSWITCH)."""
+
+    def __init__(self):
+        self.variables: dict[str, str] = {}
+        self.origins: dict[str, str] = {}
+        self.findings: list[str] = []
+
+    def run(self, text: str, where: str) -> str:
+        out, in_comment = [], False
+        for n, line in enumerate(text.splitlines(), 1):
+            line = self._expand(line, f"{where} line {n}")
+            m = _XPP.search(line)
+            if m:
+                if in_comment or "<!--" in line[:m.start()]:
+                    self.findings.append(
+                        f"{where} line {n}: X-PRE-PROCESS inside an XML comment still runs "
+                        "(FreeSWITCH pre-processes comments too); delete the line instead")
+                self._command(m.group(1).lower(), m.group(2), f"{where} line {n}")
+                out.append("")
+                continue
+            in_comment = _comment_state(line, in_comment)
+            out.append(line)
+        return "\n".join(out)
+
+    def _expand(self, line: str, where: str) -> str:
+        def repl(m):
+            name = m.group(1)
+            if name in self.variables:
+                return self.variables[name]
+            self.findings.append(f"{where}: $${{{name}}} is not set before this line; "
+                                 "FreeSWITCH leaves it empty")
+            return ""
+        return _VAR.sub(repl, line)
+
+    def _command(self, cmd: str, data: str, where: str) -> None:
+        if cmd in ("set", "stun-set", "env-set"):
+            name, sep, value = data.partition("=")
+            if sep:
+                self.variables[name.strip()] = value.strip()
+                self.origins[name.strip()] = where
+        elif cmd in ("exec-set", "exec"):
+            self.findings.append(f"{where}: X-PRE-PROCESS {cmd} not run (labkit never "
+                                 "executes commands from a configuration)")
+
+
+def _comment_state(line: str, in_comment: bool) -> bool:
+    pos = 0
+    while True:
+        if in_comment:
+            end = line.find("-->", pos)
+            if end < 0:
+                return True
+            in_comment, pos = False, end + 3
+        else:
+            start = line.find("<!--", pos)
+            if start < 0:
+                return False
+            in_comment, pos = True, start + 4
+
+
+def _xml(text: str, where: str) -> ET.Element:
+    try:
+        return ET.fromstring(f"<labkit-root>{_strip_decl(text)}</labkit-root>")
+    except ET.ParseError as exc:
+        line = exc.position[0] if hasattr(exc, "position") else "?"
+        raise ConfigError(f"XML does not parse: {exc}", f"{where} line {line}",
+                          "fix the XML (every tag closed, quotes balanced) and try again") from None
+
+
+def _strip_decl(text: str) -> str:
+    return re.sub(r"<\?xml[^>]*\?>", "", text)
+
+
+def parse_config_text(files: list[tuple[str, str]]) -> FreeswitchConfig:
+    """Read configuration from (name, text) pairs: vars first, then profiles/dialplan."""
+    pre = _Pre()
+    profiles: dict = {}
+    channel_vars: dict = {}
+    origins: dict = {}
+    for name, text in files:
+        raw = dict(_RAW_PARAM.findall(text))  # values before $${} expansion
+        root = _xml(pre.run(text, name), name)
+        for prof in root.iter("profile"):
+            pname = prof.get("name", name)
+            params = profiles.setdefault(pname, {})
+            for p in prof.iter("param"):
+                if p.get("name"):
+                    params[p.get("name")] = p.get("value", "")
+                    origins[f"{pname}:{p.get('name')}"] = name
+                    origins[f"{pname}:{p.get('name')}:raw"] = raw.get(p.get("name"), "")
+        for act in root.iter("action"):
+            _dialplan_action(act, name, channel_vars)
+    origins.update(pre.origins)
+    return FreeswitchConfig(variables=dict(pre.variables), profiles=profiles,
+                            channel_vars=channel_vars, origins=origins,
+                            findings=tuple(dict.fromkeys(pre.findings)),
+                            files=tuple(n for n, _ in files))
+
+
+_RAW_PARAM = re.compile(r"<param\s+name=\"([^\"]+)\"\s+value=\"([^\"]*)\"")
+_CHANNEL_VARS = ("absolute_codec_string", "codec_string", "rtp_codec_negotiation",
+                 "rtp_secure_media", "rtp_secure_media_inbound", "rtp_secure_media_outbound",
+                 "rtp_allow_crypto_in_avp", "fax_enable_t38", "refuse_t38")
+
+
+def _dialplan_action(act, where, channel_vars) -> None:
+    if act.get("application") not in ("set", "export"):
+        return
+    name, sep, value = (act.get("data") or "").partition("=")
+    name = name.strip().removeprefix("nolocal:")
+    if sep and name in _CHANNEL_VARS:
+        channel_vars.setdefault(name, []).append((value, where))
+
+
+def read_config(path) -> FreeswitchConfig:
+    """Read a FreeSWITCH configuration: a directory (vars.xml, sip_profiles/, dialplan/)
+    or one file or a list of files (vars.xml first).
+
+    Raises
+    ------
+    ConfigError
+        When a file is missing or its XML (after pre-processing) does not parse.
+    """
+    paths = _config_files(path)
+    files = []
+    for p in paths:
+        try:
+            files.append((p.name if p.parent == paths[0].parent else str(p), p.read_text()))
+        except OSError as exc:
+            raise ConfigError(f"cannot read configuration file: {exc.strerror}", str(p),
+                              "pass an existing vars.xml, profile XML or conf directory") from None
+    return parse_config_text(files)
+
+
+def _config_files(path) -> list[Path]:
+    if isinstance(path, (list, tuple)):
+        paths = [Path(p) for p in path]
+    elif Path(path).is_dir():
+        root = Path(path)
+        first = sorted(root.rglob("vars.xml"))
+        rest = [p for p in sorted(root.rglob("*.xml")) if p not in first]
+        paths = first + [p for p in rest if _relevant(p)]
+    else:
+        paths = [Path(path)]
+    if not paths:
+        raise ConfigError("no XML files found", str(path), "point at FreeSWITCH's conf dir")
+    return sorted(paths, key=lambda p: p.name != "vars.xml")
+
+
+def _relevant(p: Path) -> bool:
+    text = p.read_text(errors="replace")[:200000]
+    return "<profile" in text or "<action" in text or "X-PRE-PROCESS" in text
+
+
+@dataclass(frozen=True)
+class EffectivePrefs:
+    """The codec list a call gets, and why (switch_core_media_prepare_codecs order)."""
+
+    codec_string: str
+    source: str
+    chain: tuple
+    prefs: tuple
+    mode: str
+    implementations: tuple
+    missing: tuple
+
+
+def effective_prefs(config: FreeswitchConfig | None = None, *, profile: str | None = None,
+                    direction: str = "inbound", channel_vars: dict | None = None,
+                    mode: str | None = None) -> EffectivePrefs:
+    """Effective local codec list for a call through `profile`.
+
+    First that applies: ``absolute_codec_string``; ``codec_string`` (a leading ``=``
+    means exactly this); the profile's ``inbound-codec-prefs`` (inbound) or
+    ``outbound-codec-prefs`` (the other one as fallback, ``codec-prefs`` sets both);
+    else ``PCMU@20i,PCMA@20i,speex@20i``. Channel variables given here win over those
+    the dialplan sets. Mode: ``rtp_codec_negotiation`` channel variable, else the
+    profile's ``inbound-codec-negotiation`` (generous by default).
+    """
+    config = config or FreeswitchConfig({}, {})
+    params = _profile_params(config, profile)
+    cvars = {k: v[-1][0] for k, v in config.channel_vars.items()}
+    cvars.update(channel_vars or {})
+    text, source, chain = _choose_string(config, params, cvars, direction, profile)
+    mode = (mode or cvars.get("rtp_codec_negotiation") or
+            params.get("inbound-codec-negotiation") or "generous").lower()
+    prefs = parse_codec_string(text)
+    imps, missing = load_codecs(prefs)
+    return EffectivePrefs(text, source, chain, tuple(prefs), mode, tuple(imps), tuple(missing))
+
+
+def _profile_params(config, profile) -> dict:
+    if profile is None:
+        profile = "internal" if "internal" in config.profiles else next(iter(config.profiles), None)
+    if profile is not None and profile not in config.profiles:
+        raise LabkitError(f"no Sofia profile named {profile!r}", None,
+                          f"choose one of {sorted(config.profiles)}")
+    return config.profiles.get(profile, {}) if profile else {}
+
+
+def _choose_string(config, params, cvars, direction, profile):
+    for var in ("absolute_codec_string", "codec_string"):
+        if cvars.get(var):
+            return cvars[var], var, (f"channel variable {var}",)
+    first, second = (("inbound-codec-prefs", "outbound-codec-prefs") if direction == "inbound"
+                     else ("outbound-codec-prefs", "inbound-codec-prefs"))
+    for key in (first, "codec-prefs", second):
+        if params.get(key):
+            return params[key], key, _param_chain(config, profile, key)
+    return FALLBACK_CODEC_STRING, "fallback", ("FreeSWITCH built-in fallback",)
+
+
+def _param_chain(config, profile, key) -> tuple:
+    """Where the value came from: 'inbound-codec-prefs' <- '$${global_codec_prefs}' ..."""
+    if profile is None:
+        profile = "internal" if "internal" in config.profiles else next(iter(config.profiles))
+    chain = [f"{key} of Sofia profile {profile} ({config.origins.get(f'{profile}:{key}', '?')})"]
+    for var in _VAR.findall(config.origins.get(f"{profile}:{key}:raw", "")):
+        chain.append(f"$${{{var}}} = {config.variables.get(var, '')!r} "
+                     f"({config.origins.get(var, 'not set')})")
+    return tuple(chain)
+
+
+# ---------------------------------------------------------------------------------------
+# logs
+
+# Source line of the "Audio Codec Compare [..]/[..]" printf -> FreeSWITCH version
+# (REFERENCE.md section 4; 4311 seen with "version: 1.6.12" in fusionpbx issue 2044).
+LINE_VERSIONS = {5650: "1.10.7", 5526: "1.10.10-1.10.12", 5548: "1.11.x/master",
+                 4311: "1.6.12"}
+
+_HEAD = re.compile(
+    r"^(?:(?P<uuid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\s+)?"
+    r"(?:(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\s+)?(?:[\d.]+%\s+)?"
+    r"\[(?P<level>[A-Z0-9]+)\]\s+(?P<file>[\w.]+\.c):(?P<line>\d+)\s+(?P<text>.*)$")
+_CODEC = r"\[([^:\]]*):(\d+):(\d+):(\d+):(\d+):(\d+)\]"
+_COMPARE = re.compile(r"Audio Codec Compare " + _CODEC + "/" + _CODEC)
+_SAVED = re.compile(r"Audio Codec Compare " + _CODEC + r" (\+\+\+\+ is saved as a match|is saved as a near-match)")
+_SUBST = re.compile(r"Substituting codec ([^@\s]+)@(\d+)i@(\d+)h@(\d+)c")
+_HANGUP = re.compile(r"Hangup (\S+) \[(CS_\w+)\] \[(\w+)\]")
+_TE = re.compile(r"Set telephone-event payload to (\d+)@(\d+)")
+
+_FIELDS = ["name", "pt", "rate", "ptime", "bitrate", "channels"]
+
+
+@dataclass(frozen=True)
+class FreeswitchLog:
+    """A parsed FreeSWITCH log.
+
+    ``compares``: one row per "Audio Codec Compare" line (kind compare/match/near-match)
+    with the remote (``r_*``) and local (``l_*``) fields, the round (one SDP
+    negotiation), the uuid and the source line; ``events``: substitutions,
+    telephone-event, crypto/T.38 refusals, hangups; ``remote_sdps``: the "Remote SDP:"
+    bodies, in order; ``versions``: FreeSWITCH versions suggested by the line numbers.
+    """
+
+    compares: pd.DataFrame
+    events: pd.DataFrame
+    remote_sdps: tuple
+    versions: tuple
+    hangup_cause: str | None
+
+
+def read_log(path) -> FreeswitchLog:
+    """Parse a FreeSWITCH log file (see :func:`parse_log`)."""
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError as exc:
+        raise LabkitError(f"cannot read log: {exc.strerror}", str(path),
+                          "pass the freeswitch.log or an fs_cli capture") from None
+    return parse_log(text, where=str(path))
+
+
+_EVENT_PATTERNS = [
+    ("refuse", re.compile(r"a=crypto in RTP/AVP|secure media is administratively disabled|"
+                          r"Crypto not negotiated but required|T38 REFUSE|"
+                          r"sampling rates have to match")),
+    ("disposition", re.compile(r"CODEC NEGOTIATION ERROR|no suitable candidates")),
+]
+
+
+def parse_log(text: str, where: str = "log") -> FreeswitchLog:
+    """Parse FreeSWITCH log text: lines with or without the ``uuid`` prefix, with or
+    without the CPU idle percentage, any version's line numbers.
+
+    Raises
+    ------
+    LabkitError
+        When the text has no FreeSWITCH log line at all.
+    """
+    compares, events, sdps = [], [], []
+    round_no, open_round, n_log = 0, False, 0
+    sdp_lines = None
+    for n, raw in enumerate(text.splitlines(), 1):
+        m = _HEAD.match(raw.strip())
+        if not m:
+            sdp_lines = _sdp_collect(sdp_lines, raw)
+            continue
+        n_log += 1
+        if sdp_lines:
+            sdps.append("\r\n".join(sdp_lines) + "\r\n")
+        sdp_lines = [] if m.group("text").startswith("Remote SDP") else None
+        kind, row = _classify(m, n)
+        if kind in ("compare", "match", "near-match"):
+            if not open_round:
+                round_no, open_round = round_no + 1, True
+            compares.append(dict(row, round=round_no))
+        elif kind == "te" and open_round:
+            events.append(dict(row, round=round_no))
+        else:
+            if kind:
+                events.append(dict(row, round=round_no if kind == "substitute" else None))
+            open_round = False
+    if sdp_lines:
+        sdps.append("\r\n".join(sdp_lines) + "\r\n")
+    if n_log == 0:
+        raise LabkitError("no FreeSWITCH log lines found ('[LEVEL] file.c:NNN text')", where,
+                          "pass a log written with loglevel debug (fs_cli /log debug)")
+    return _make_log(compares, events, sdps)
+
+
+def _sdp_collect(sdp_lines, raw):
+    if sdp_lines is None:
+        return None
+    line = re.sub(r"^[0-9a-f]{8}-[0-9a-f-]{27}\s?", "", raw).strip()
+    if re.match(r"^[a-z]=", line):
+        sdp_lines.append(line)
+    return sdp_lines
+
+
+def _codec_fields(prefix, groups) -> dict:
+    vals = [groups[0]] + [int(g) for g in groups[1:]]
+    return {f"{prefix}{k}": v for k, v in zip(_FIELDS, vals)}
+
+
+def _classify(m, n):
+    text, base = m.group("text"), {"line_no": n, "uuid": m.group("uuid"),
+                                   "src_line": int(m.group("line")), "file": m.group("file")}
+    c = _COMPARE.search(text)
+    if c:
+        return "compare", {**base, "kind": "compare", **_codec_fields("r_", c.groups()[:6]),
+                           **_codec_fields("l_", c.groups()[6:])}
+    s = _SAVED.search(text)
+    if s:
+        kind = "match" if "++++" in s.group(7) else "near-match"
+        return kind, {**base, "kind": kind, **_codec_fields("l_", s.groups()[:6])}
+    for kind, pat in (("substitute", _SUBST), ("te", _TE), ("hangup", _HANGUP)):
+        e = pat.search(text)
+        if e:
+            return kind, {**base, "kind": kind, "text": e.group(0), "groups": e.groups()}
+    for kind, pat in _EVENT_PATTERNS:
+        if pat.search(text):
+            return kind, {**base, "kind": kind, "text": text.strip(), "groups": ()}
+    return None, None
+
+
+def _make_log(compares, events, sdps) -> FreeswitchLog:
+    cols = ["round", "line_no", "uuid", "file", "src_line", "kind"] + \
+        [f"r_{f}" for f in _FIELDS] + [f"l_{f}" for f in _FIELDS]
+    cdf = pd.DataFrame(compares, columns=cols)
+    for col in cols:
+        if col.endswith(("_pt", "_rate", "_ptime", "_bitrate", "_channels")) or \
+                col in ("round", "line_no", "src_line"):
+            cdf[col] = cdf[col].astype("Int64")
+    edf = pd.DataFrame(events, columns=["round", "line_no", "uuid", "file", "src_line",
+                                        "kind", "text", "groups"])
+    lines = sorted(set(cdf.loc[cdf["kind"] == "compare", "src_line"]))
+    versions = tuple(f"{LINE_VERSIONS[x]} (line {x})" for x in lines if x in LINE_VERSIONS)
+    hang = edf[edf["kind"] == "hangup"]
+    cause = hang.iloc[-1]["groups"][2] if not hang.empty else None
+    if cdf.empty:
+        warnings.warn("log has no 'Audio Codec Compare' lines: log level below DEBUG, or "
+                      "negotiation never started (crypto/T.38 refused first)", LabkitWarning)
+    return FreeswitchLog(cdf, edf, tuple(sdps), versions, cause)

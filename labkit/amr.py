@@ -36,6 +36,7 @@ __all__ = [
     "frame_bits", "frame_kind", "depacketize_amr", "packetize_amr", "storage_magic",
     "write_amr_storage", "read_amr_storage", "amr_storage_from_rtp", "parse_amr_fmtp",
     "detect_amr_format", "looks_like_evs", "toc_table", "amr_streams", "extract_stream",
+    "CapturePayloads", "read_sdp", "sip_candidates",
 ]
 
 # Speech bits per frame type (RFC 4867 section 3.6 / 3GPP TS 26.101 Table 1a,
@@ -453,6 +454,8 @@ def _unwrap(values: np.ndarray, bits: int) -> np.ndarray:
 def _packet_order(seq, timestamp) -> tuple[np.ndarray, np.ndarray, int]:
     """Indices of unique packets in sequence order, extended timestamps, duplicates."""
     ext_seq, ext_ts = _unwrap(seq, 16), _unwrap(timestamp, 32)
+    if (np.diff(ext_seq) > 0).all():                 # the usual case: nothing to sort
+        return np.arange(len(ext_seq)), ext_ts, 0
     order = np.argsort(ext_seq, kind="stable")
     keep = np.ones(len(order), dtype=bool)
     keep[1:] = ext_seq[order][1:] != ext_seq[order][:-1]
@@ -482,10 +485,64 @@ class _FrameTable:
         self.slow = {}
 
 
+class _ListPayloads:
+    """Payloads given as a list of bytes (internal; see :class:`CapturePayloads`)."""
+
+    def __init__(self, items):
+        self.items = items if isinstance(items, list) else list(items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i) -> bytes:
+        return bytes(self.items[i])
+
+    def lengths(self) -> np.ndarray:
+        return np.fromiter((len(p) for p in self.items), np.int64, len(self.items))
+
+    def matrix(self, idx, length: int) -> np.ndarray:
+        joined = b"".join([bytes(self.items[i]) for i in np.asarray(idx).tolist()])
+        return np.frombuffer(joined, np.uint8).reshape(len(idx), length)
+
+
+class CapturePayloads:
+    """RTP payloads of some packets of a :class:`labkit.rtp.RtpPackets`, read lazily.
+
+    A sequence of bytes for :func:`amr_storage_from_rtp`, which also reads equal-length
+    payloads as one uint8 matrix (``Packets.head``) instead of packet by packet.
+    """
+
+    def __init__(self, rtp, idx):
+        self.packets, idx = rtp.packets, np.asarray(idx)
+        self.rows = np.asarray(rtp.row)[idx]
+        self.rel = (np.asarray(rtp.payload_offset)[idx]
+                    - np.asarray(self.packets.payload_offset)[self.rows])
+        self.len = np.asarray(rtp.payload_len)[idx].astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i) -> bytes:
+        start = int(self.rel[i])
+        return self.packets.payload(int(self.rows[i]))[start:start + int(self.len[i])]
+
+    def lengths(self) -> np.ndarray:
+        return self.len
+
+    def matrix(self, idx, length: int) -> np.ndarray:
+        rel = self.rel[idx]
+        if len(rel) and (rel == rel[0]).all():
+            head = self.packets.select(self.rows[idx]).head(int(rel[0]) + length)
+            return head[:, int(rel[0]):]
+        return _ListPayloads([self[i] for i in np.asarray(idx).tolist()]).matrix(
+            np.arange(len(idx)), length)
+
+
 def _group_by_length(payloads, order) -> dict:
     """{payload length: positions in `order`} (positions ascending)."""
-    lengths = np.fromiter((len(payloads[i]) for i in order.tolist()), dtype=np.int64,
-                          count=len(order))
+    lengths = payloads.lengths()[order]
+    if len(lengths) and (lengths == lengths[0]).all():
+        return {int(lengths[0]): np.arange(len(lengths))}
     by_len = np.argsort(lengths, kind="stable")
     bounds = np.flatnonzero(np.diff(lengths[by_len])) + 1
     return {int(lengths[g[0]]): g for g in np.split(by_len, bounds) if len(g)}
@@ -526,8 +583,7 @@ def _parse_all(payloads, order, wideband, octet_aligned, seq, errors, cmrs) -> _
     for length, positions in _group_by_length(payloads, order).items():
         rest = positions
         if length >= 2:
-            joined = b"".join([payloads[i] for i in order[positions].tolist()])
-            matrix = np.frombuffer(joined, dtype=np.uint8).reshape(len(positions), length)
+            matrix = payloads.matrix(order[positions], length)
             ok, cmr, ft, q, data = _fast_single(matrix, length, wideband, octet_aligned)
             if ok.any():
                 table.add(positions[ok], np.zeros(int(ok.sum())), ft, q, data)
@@ -572,7 +628,7 @@ def amr_storage_from_rtp(seq, timestamp, payloads, *, wideband: bool = False,
     ----------
     seq, timestamp : array-like of int
         RTP sequence numbers and timestamps, in arrival order.
-    payloads : sequence of bytes
+    payloads : sequence of bytes or CapturePayloads
         RTP payloads in the same order.
     wideband, octet_aligned : bool
         Codec and payload format.
@@ -595,7 +651,8 @@ def amr_storage_from_rtp(seq, timestamp, payloads, *, wideband: bool = False,
     DecodeError
         If no payload at all depacketizes: the stream is not this AMR variant.
     """
-    payloads = payloads if isinstance(payloads, list) else list(payloads)
+    if not hasattr(payloads, "matrix"):
+        payloads = _ListPayloads(payloads)
     if len(payloads) == 0:
         raise LabkitError("the stream has no RTP packets", where, "choose another stream")
     seq = np.asarray(seq)
@@ -609,7 +666,7 @@ def amr_storage_from_rtp(seq, timestamp, payloads, *, wideband: bool = False,
                           where, f"first problem: {errors[0] if errors else '?'}; "
                           "choose another stream or payload format")
     pos, j, ft, q, gid, row = _concat(table)
-    good = np.unique(pos)                                  # positions with frames
+    good = pos[np.concatenate(([True], pos[1:] != pos[:-1]))]   # positions with frames
     pkt_slot = _packet_slots(ext_ts[order[good]], SAMPLES_PER_FRAME[bool(wideband)],
                              int(max_gap_s * 50), time_ns, order[good], where)
     slot = pkt_slot[np.searchsorted(good, pos)] + j
@@ -625,6 +682,8 @@ def _concat(table: _FrameTable):
     q = np.concatenate([g[3] for g in table.groups])
     gid = np.concatenate([np.full(len(g[0]), k) for k, g in enumerate(table.groups)])
     row = np.concatenate([np.arange(len(g[0])) for g in table.groups])
+    if len(table.groups) == 1 and not j.any() and (np.diff(pos) > 0).all():
+        return pos, j, ft, q, gid, row                # one frame per packet, in order
     idx = np.lexsort((j, pos))
     return pos[idx], j[idx], ft[idx], q[idx], gid[idx], row[idx]
 
@@ -841,13 +900,8 @@ def _first_rows(rtp, stream: int, n: int) -> np.ndarray:
 
 
 def _payloads_at(rtp, idx) -> list[bytes]:
-    pk, out = rtp.packets, []
-    base = np.asarray(pk.payload_offset)
-    for i in np.asarray(idx).tolist():
-        row = int(rtp.row[i])
-        start = int(rtp.payload_offset[i] - base[row])
-        out.append(pk.payload(row)[start:start + int(rtp.payload_len[i])])
-    return out
+    source = CapturePayloads(rtp, idx)
+    return [source[i] for i in range(len(source))]
 
 
 def _classify_stream(rtp, s, key, sdp, sample) -> tuple[str, bool, str, str | None]:
@@ -892,7 +946,7 @@ def amr_streams(rtp, *, sdp=None, sample: int = 400):
     import pandas as pd
 
     if sdp is None:
-        sdp = _read_sdp(rtp.packets)
+        sdp = read_sdp(rtp.packets)
     counts = np.bincount(np.asarray(rtp.stream), minlength=rtp.n_streams)
     rows = []
     for s, key in enumerate(rtp.keys.itertuples(index=False)):
@@ -905,10 +959,23 @@ def amr_streams(rtp, *, sdp=None, sample: int = 400):
     return pd.DataFrame(rows, columns=_STREAM_COLUMNS)
 
 
-def _read_sdp(packets):
+def sip_candidates(packets):
+    """Rows that can hold SIP: TCP segments, and UDP payloads starting with a letter.
+
+    A SIP start line begins with a method token or "SIP/2.0" (RFC 3261 section 7);
+    RTP (first byte 0x80-0xBF), RTCP, DNS, GTP-U ... never start with an ASCII letter.
+    Scanning only these rows keeps SDP look-up cheap on media-heavy captures.
+    """
+    first = packets.head(1)[:, 0]
+    letter = ((first >= 0x41) & (first <= 0x5A)) | ((first >= 0x61) & (first <= 0x7A))
+    return packets.select((np.asarray(packets.proto) == 6) | letter)
+
+
+def read_sdp(packets):
+    """:func:`labkit.sip.sdp_media` of the SIP candidate rows (None if unreadable)."""
     try:
         from labkit import sip
-        return sip.sdp_media(packets)
+        return sip.sdp_media(sip_candidates(packets))
     except LabkitError as exc:
         warnings.warn(f"SDP not read ({exc}); codecs from payload structure only",
                       LabkitWarning, stacklevel=3)
@@ -932,6 +999,6 @@ def extract_stream(rtp, stream: int, *, codec: str, octet_aligned: bool,
                           "choose an AMR or AMR-WB stream (or force --codec if SDP is wrong)")
     idx = np.flatnonzero(np.asarray(rtp.stream) == stream)
     return amr_storage_from_rtp(np.asarray(rtp.seq)[idx], np.asarray(rtp.timestamp)[idx],
-                                _payloads_at(rtp, idx), wideband=name == "AMR-WB",
+                                CapturePayloads(rtp, idx), wideband=name == "AMR-WB",
                                 octet_aligned=octet_aligned,
                                 time_ns=np.asarray(rtp.time_ns)[idx], where=where)

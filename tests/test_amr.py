@@ -337,3 +337,116 @@ def test_toc_equals_tshark_on_real_capture(shared_dir):
     assert _compare_to_tshark(rows, False, False) == 2463
     fts = {ft for r in rows for ft in r[5]}
     assert {8, 15} <= fts and len(fts - {8, 15}) >= 3        # SID, NO_DATA, mixed modes
+
+
+# ---------------------------------------------------------------- capture -> storage
+def _capture_streams(path):
+    from labkit import capture, rtp
+    packets = capture.read_capture(path)
+    sdp = amr.read_sdp(packets)
+    found = rtp.find_rtp(packets, sdp=sdp if sdp is not None and len(sdp) else None)
+    return found, amr.amr_streams(found, sdp=sdp)
+
+
+@pytest.mark.parametrize("name", [s.name for s in make_amr.SCENARIOS])
+def test_synthetic_capture_rebuilds_expected_storage(name):
+    """Every bundled synthetic capture: capture -> RTP -> storage file equals the
+    expected file (encoder reference, NO_DATA where packets were lost/damaged/DTX)."""
+    from labkit import data
+    built = make_amr.build(name)
+    found, table = _capture_streams(data.path(name))
+    assert len(table) == 2
+    for key, stream in built.streams.items():
+        row = table[table["ssrc"] == stream.ssrc].iloc[0]
+        assert (row["src"], row["dst"]) == (stream.src, stream.dst)
+        if stream.codec not in ("AMR", "AMR-WB"):
+            assert row["codec"] == stream.codec          # EVS from SDP, PCMU
+            with pytest.raises(DecodeError, match="not AMR"):
+                amr.extract_stream(found, int(row["stream"]), codec=row["codec"],
+                                   octet_aligned=False)
+            continue
+        assert (row["codec"], bool(row["octet_aligned"])) == (stream.codec, stream.octet_aligned)
+        assert row["source"].startswith("SDP" if built.scenario.sdp else "heuristic")
+        ex = amr.extract_stream(found, int(row["stream"]), codec=row["codec"],
+                                octet_aligned=bool(row["octet_aligned"]))
+        assert ex.data == stream.expected, (name, key)
+        assert ex.damaged == (len(built.scenario.damaged) if key == "b2a" else 0)
+
+
+@pytest.mark.requires_shared
+def test_real_capture_extracts_every_stream(shared_dir):
+    """hdiniz/rtpdump sample: AMR-NB BE on SLL, no SDP, 6 SSRCs, duplicated packets."""
+    path = shared_dir / REAL_AMR
+    if not path.exists():
+        pytest.skip(f"{path} absent")
+    found, table = _capture_streams(path)
+    assert len(table) == 6 and set(table["codec"]) == {"AMR"}
+    assert not table["octet_aligned"].any()
+    dup_streams = 0
+    for row in table.itertuples(index=False):
+        ex = amr.extract_stream(found, row.stream, codec="AMR", octet_aligned=False)
+        assert ex.damaged == 0 and ex.frames_total > 50
+        st = amr.read_amr_storage(ex.data)                 # a valid storage file
+        assert len(st.frames) == ex.frames_total
+        # every unique packet used once: packets + duplicates = packets in the stream
+        assert ex.packets + ex.duplicates == row.packets
+        dup_streams += ex.duplicates == ex.packets
+        assert {8, 15} & set(ex.ft_counts())
+    assert dup_streams == 4        # tshark: 4 streams show every packet twice (Lost -N)
+
+
+# ---------------------------------------------------------------- command line
+def _cli(*args):
+    from labkit import cli
+    return cli.main(["amr", "extract", *map(str, args)])
+
+
+def test_cli_extract_one_stream_and_wav(tmp_path, capsys):
+    from labkit import data
+    out, wav = tmp_path / "ring.3ga", tmp_path / "ring.wav"
+    built = make_amr.build("synth_amrwb_be_gtpu")
+    ssrc = built.streams["b2a"].ssrc
+    assert _cli("-i", data.path("synth_amrwb_be_gtpu"), "-o", out, "--ssrc", hex(ssrc),
+                "--wav", wav) == 0
+    assert out.read_bytes() == built.streams["b2a"].expected
+    import wave
+    with wave.open(str(wav)) as w:                      # 550 frames x 320 samples at 16 kHz
+        assert (w.getframerate(), w.getnframes()) == (16000, 550 * 320)
+    assert "AMR-WB" in capsys.readouterr().out
+
+
+def test_cli_all_streams_named_by_ssrc(tmp_path):
+    from labkit import data
+    assert _cli("-i", data.path("synth_amrnb_oa_nosdp"), "-o", tmp_path / "x.amr", "-q") == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["x_a0000001.amr", "x_b0000001.amr"]
+
+
+def test_cli_bad_input(tmp_path, capsys):
+    from labkit import data
+    # a non-AMR stream chosen: PCMU (stream of SSRC 0xa0000001)
+    assert _cli("-i", data.path("synth_amrnb_be_damaged"), "-o", tmp_path / "p.amr",
+                "--ssrc", "0xa0000001") == 2
+    assert "not AMR" in capsys.readouterr().err
+    # EVS only: nothing to extract, said so
+    assert _cli("-i", data.path("synth_evs_compact"), "-o", tmp_path / "e.amr") == 2
+    assert "EVS" in capsys.readouterr().err
+    # damaged payloads: warned, counted, the rest written
+    assert _cli("-i", data.path("synth_amrnb_be_damaged"), "-o", tmp_path / "d.amr") == 0
+    out = capsys.readouterr()
+    assert "4 damaged" in out.out and "warning: " in out.err and "reserved" in out.err
+    # wrong suffix, unknown stream
+    assert _cli("-i", data.path("synth_amrnb_be_damaged"), "-o", tmp_path / "d.mp3") == 2
+    assert _cli("-i", data.path("synth_amrnb_be_damaged"), "-o", tmp_path / "d.amr",
+                "--stream", "9") == 2
+
+
+def test_cli_truncated_capture(tmp_path, capsys):
+    """A capture cut mid-packet: packets before the cut are extracted, with a warning."""
+    from labkit import data
+    raw = data.path("synth_amrnb_be_ringback").read_bytes()
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(raw[:len(raw) // 2 + 7])
+    assert _cli("-i", cut, "-o", tmp_path / "c.amr", "-q") == 0
+    assert "labkit: warning: " in capsys.readouterr().err
+    assert len(list(tmp_path.glob("c_*.amr"))) == 2

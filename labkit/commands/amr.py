@@ -51,11 +51,12 @@ def _ssrc(text: str) -> int:
 def _streams(path: str):
     from labkit import amr, capture, rtp
     packets = capture.read_capture(path)
-    found = rtp.find_rtp(packets)
+    sdp = amr.read_sdp(packets)            # SIP rows only: fast on media-heavy captures
+    found = rtp.find_rtp(packets, sdp=sdp if sdp is not None and len(sdp) else None)
     if len(found) == 0:
         raise LabkitError("no RTP packets in the capture", path,
                           "check the file, or that the media is not encrypted (SRTP)")
-    return found, amr.amr_streams(found)
+    return found, amr.amr_streams(found, sdp=sdp)
 
 
 def _select(table, args, path):
@@ -70,7 +71,9 @@ def _select(table, args, path):
         if args.codec:
             chosen = table
         if len(chosen) == 0:
-            raise LabkitError("no AMR or AMR-WB stream found", path,
+            seen = ", ".join(sorted(set(table["codec"]))) or "none"
+            evs = " (EVS, cannot decode here)" if "EVS" in set(table["codec"]) else ""
+            raise LabkitError(f"no AMR or AMR-WB stream found; codecs seen: {seen}{evs}", path,
                               "see the stream table; force one with --stream N --codec AMR")
         return chosen
     if len(chosen) == 0:
@@ -121,7 +124,21 @@ def _print_table(table) -> None:
 
 
 def run_extract(args) -> int:
-    """Extract the chosen (or every) AMR stream; 1 if some stream failed, else 0."""
+    """Extract the chosen (or every) AMR stream; 1 if some stream failed, else 0.
+
+    Warnings (damaged payloads, truncated capture, timestamp jumps) are printed as
+    ``labkit: warning: ...`` lines on stderr.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LabkitWarning)
+        try:
+            return _run_extract(args)
+        finally:
+            for w in caught:
+                print(f"labkit: warning: {w.message}", file=sys.stderr)
+
+
+def _run_extract(args) -> int:
     if Path(args.output).suffix.lower() not in SUFFIXES:
         raise LabkitError(f"output {args.output!r} is not .amr, .awb or .3ga", None,
                           "name the storage file with one of those suffixes")

@@ -174,3 +174,25 @@ def test_sms_overhead_table_totals():
                           capture_output=True, text=True, check=True).stdout.split()
     assert table["total"].tolist() == [int(x) for x in lens]
     assert (table[overhead.LAYERS].sum(axis=1) == table["total"]).all()
+
+
+def test_cli_overhead(capsys):
+    import json
+    from labkit.cli import main
+    path = str(data.path("sms_mo_submit"))
+    assert main(["overhead", path, "--compare", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Qualcomm" in out and "828" in out
+    assert main(["overhead", path, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [m["frame"] for m in doc["messages"]] == [1, 2, 3, 4]
+    assert main(["overhead", path, "--compare", "99"]) == 2
+
+
+def test_overhead_plots_return_axes():
+    import matplotlib.pyplot as plt
+    from labkit import plots
+    table = overhead.sms_overhead(data.path("sms_mo_submit"))
+    assert plots.plot_overhead(table).get_xlabel().startswith("octets")
+    assert "1098" in plots.plot_waterfall(table.iloc[0]).get_title()
+    plt.close("all")

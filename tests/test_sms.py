@@ -256,3 +256,87 @@ def test_every_decoded_field_equals_tshark(name, tables):
     # frames we could not decode are SMS for tshark too (it marks them malformed / unknown)
     for frame in ours.loc[ours["error"].notna(), "frame"]:
         assert frame in theirs or name == "sms_bad_input"
+
+
+# ------------------------------------------------------------------ rules on built captures
+
+def _message(body: bytes, *, n: int, extra: str = "Accept-Contact: *;+g.3gpp.smsip\r\n"
+             "Request-Disposition: no-fork\r\n", ctype: str = sms.SMS_CONTENT_TYPE) -> bytes:
+    return (f"MESSAGE sip:ue@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK{n}\r\n"
+            f"From: <sip:sc@ims>;tag=a{n}\r\nTo: <sip:ue@ims>\r\nCall-ID: c{n}\r\nCSeq: 1 MESSAGE\r\n"
+            f"{extra}Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+def _ok(n: int) -> bytes:
+    return (f"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK{n}\r\nFrom: <sip:sc@ims>;tag=a{n}\r\n"
+            f"To: <sip:ue@ims>;tag=b\r\nCall-ID: c{n}\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n").encode()
+
+
+def _capture(tmp_path, sips) -> str:
+    from labkit import frames
+    recs = [(10**18 + i * 10**7, frames.udp_frame(s, "10.0.0.1" if d else "10.0.0.2",
+                                                   "10.0.0.2" if d else "10.0.0.1", 5060, 5060))
+            for i, (d, s) in enumerate(sips)]
+    path = tmp_path / "built.pcap"
+    frames.write_pcap(path, recs)
+    return str(path)
+
+
+def _rules(path) -> dict:
+    f = sms.diagnose_sms(path)
+    return {(int(r["frame"]), r["rule"]): r for r in f.to_dict("records")}
+
+
+def test_rules_rp_oa_direction_display(tmp_path):
+    scts = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    deliver = sms.encode_deliver("12025550187", "hi", scts)
+    # MT RP-OA with TON 0 (unknown): 80 21 20 55 05 01 f0 = "12025550100", hand-built RP-DATA
+    oa = bytes.fromhex("802120550501f0")
+    mt_ton = bytes([1, 1, len(oa)]) + oa + b"\x00" + bytes([len(deliver)]) + deliver
+    mt_same = sms.encode_rp_data(2, deliver, mt=True, oa="12025550187")      # RP-OA = TP-OA
+    mo_bad = sms.encode_rp_data(3, sms.encode_submit("1", "x"), mt=False, oa="1", da=None)
+    type0 = sms.encode_rp_data(4, sms.encode_deliver("1", "", scts, pid=0x40), mt=True, oa="1")
+    path = _capture(tmp_path, [(True, _message(mt_ton, n=1)), (False, _ok(1)),
+                               (True, _message(mt_same, n=2, extra="")), (False, _ok(2)),
+                               (False, _message(mo_bad, n=3)),
+                               (True, _message(type0, n=4)), (False, _ok(4))])
+    r = _rules(path)
+    assert "type of number 0" in r[(1, "rp_oa")]["finding"]
+    assert r[(1, "no_rp_ack")]["severity"] == "error"          # 200 OK, no RP-ACK
+    assert "sender's number" in r[(3, "rp_oa")]["finding"]
+    assert r[(3, "mt_headers")]["severity"] == "warning"      # no Accept-Contact / no-fork
+    assert r[(5, "direction")]["severity"] in ("warning", "error")
+    assert r[(5, "no_rp_ack")]["severity"] == "warning"       # no response at all
+    assert "Short Message Type 0" in r[(6, "not_displayed")]["finding"]
+
+
+def test_non_sms_message_is_ignored(tmp_path):
+    path = _capture(tmp_path, [(True, _message(b"hello", n=1, ctype="text/plain"))])
+    assert sms.sms_messages(path).empty and sms.diagnose_sms(path).empty
+
+
+def test_cli_sms_table_json_and_fix(tmp_path, capsys):
+    import json
+    from labkit.cli import main
+    path = str(data.path("sms_mt_rpda_iphone"))
+    assert main(["sms", path]) == 0
+    out = capsys.readouterr().out
+    assert "mt_rp_da" in out and "12025550143" in out
+    out_pcap = tmp_path / "f.pcap"
+    assert main(["sms", path, "--json", "--fix", str(out_pcap)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["messages"][0]["rp_da"] == "12025550143" and doc["fixed"]["frames"] == [1]
+    assert out_pcap.exists()
+    bad = tmp_path / "not.pcap"
+    bad.write_bytes(b"not a capture")
+    assert main(["sms", str(bad)]) == 2
+    assert "labkit: error" in capsys.readouterr().err
+
+
+def test_plots_return_axes():
+    import matplotlib.pyplot as plt
+    from labkit import plots
+    old = sms.encode_rp_data(1, sms.decode_rp(MT_K).user_data, mt=True, oa="1", da="2")
+    ax = plots.plot_pdu_diff(old, sms.fix_rp_destination(old))
+    assert ax.get_title().startswith("PDU bytes")
+    plt.close("all")

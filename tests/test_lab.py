@@ -182,7 +182,7 @@ def test_relay_stall_gaps_only_on_relayed_streams():
     relayed = [s for s in rows if s["src"] == "10.0.0.10"]
     phones = [s for s in rows if s["src"] != "10.0.0.10"]
     assert len(relayed) == 4 and len(phones) == 4
-    assert all(s["max_delta"] > 60 for s in relayed)   # 80 ms SIGSTOP vs 20 ms packet spacing
+    assert all(60 < s["max_delta"] < 150 for s in relayed)   # 80 ms SIGSTOP vs 20 ms spacing
     assert all(s["max_delta"] < 40 for s in phones)
 
 

@@ -11,6 +11,8 @@ carries the measured facts (streams, packets, times).
 from __future__ import annotations
 
 import csv
+import os
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +54,8 @@ def _direct(**kw) -> Callable[[Path], dict]:
 
 def _stall(out: Path) -> dict:
     _, stalls = scenarios.relay_stall_calls(out)
-    return {"stalls": stalls}
+    t0 = float(capture.tshark("-r", str(out), "-c", "1", "-T", "fields", "-e", "frame.time_epoch").split()[0])
+    return {"stalls": [t - t0 for t in stalls]}
 
 
 SPECS = [
@@ -110,10 +113,11 @@ SPECS = [
          f"Two simultaneous real AMR-WB calls (baresip, octet-aligned 23.85) through kamailio "
          f"5.6.3 + rtpengine 10.5 userspace (10.0.0.10): alice 10.0.0.1 -> bob 10.0.0.2 and "
          f"carol 10.0.0.3 -> dave 10.0.0.4. Callees play the {TONE}; callers play {SPEECH}. "
-         f"From 1 s after the calls start, the rtpengine process is frozen with SIGSTOP for "
-         f"80 ms every 1.5 s (SIGCONT after): host-stall signature on the 4 streams leaving "
-         f"10.0.0.10 (gaps of about 80-90 ms aligned across streams, each followed by a burst "
-         f"of back-to-back packets); the 4 streams sent by the phones are regular.",
+         f"About 2.5 s into the capture and until 1 s after the calls end, the rtpengine process "
+         f"is frozen with SIGSTOP for 80 ms every 1.5 s (then SIGCONT): host-stall signature on "
+         f"the 4 streams leaving 10.0.0.10 (gaps of about 80-105 ms at the same moments on all "
+         f"4, each followed by a burst of back-to-back packets); the 4 streams sent by the "
+         f"phones are regular (20 ms).",
          final=(200, 200), codecs=("AMR-WB",), streams=8, payload="AMR-WB",
          callers=("10.0.0.1", "10.0.0.3")),
 ]
@@ -137,7 +141,8 @@ def describe(spec: Spec, streams: list[dict], facts: dict) -> str:
     """Manifest description: the prose plus what tshark measured."""
     text = spec.what
     if "stalls" in facts:
-        text += f" {facts['stalls']} stalls during the capture."
+        at = ", ".join(f"{t:.2f}" for t in facts["stalls"])
+        text += f" SIGSTOP sent at t = {at} s (capture time, +-1 ms; SIGCONT 80 ms later)."
     text += f" tshark: final response {'/'.join(map(str, spec.final))} to the INVITE"
     if streams:
         parts = [f"{s['src']}:{s['sport']}->{s['dst']}:{s['dport']} {s['payload']} {s['packets']} pkts "
@@ -181,8 +186,21 @@ def build(spec: Spec) -> dict:
             "description": describe(spec, streams, facts)}
 
 
+def missing_prerequisites() -> list[str]:
+    """What this machine lacks to make the captures (empty list: all there)."""
+    missing = [] if os.geteuid() == 0 else ["root (network namespaces, capture)"]
+    for exe in ("baresip", "kamailio", "rtpengine", "dumpcap", "tshark", "espeak-ng", "ip", "timeout"):
+        if not shutil.which(exe):
+            missing.append(exe)
+    return missing
+
+
 def main(argv: list[str] | None = None) -> int:
     """Rebuild the named scenarios (default: all) and rewrite data/lab/MANIFEST.tsv."""
+    missing = missing_prerequisites()
+    if missing:
+        raise RuntimeError(f"tools.lab.make needs {', '.join(missing)}: run `sudo make data` "
+                           "(tools/setup.sh installs the packages)")
     names = list(argv) if argv else [s.name for s in SPECS]
     unknown = set(names) - {s.name for s in SPECS}
     if unknown:

@@ -124,9 +124,13 @@ class Sandbox:
         return p.read_text(errors="replace") if p.exists() else ""
 
     def wait_for_log(self, name: str, text: str, timeout: float = 10.0) -> None:
-        """Sleep-poll (0.1 s) until `text` appears in the process log; RuntimeError on timeout."""
+        """Sleep-poll (0.1 s) until `text` appears in the log of process `name`;
+        RuntimeError (with the log's tail) on timeout or when that process has exited."""
+        proc = dict(self.procs).get(name)
         deadline = time.monotonic() + timeout
         while text not in self.log(name):
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"{name} exited ({proc.returncode}) before {text!r}; log:\n{self.log(name)[-2000:]}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{name}: {text!r} not seen in {timeout} s; log:\n{self.log(name)[-2000:]}")
             time.sleep(0.1)

@@ -1,9 +1,10 @@
-"""The lab scenarios: each makes one real capture and returns its manifest description.
+"""The lab scenarios: each runs real software and writes one capture (classic pcap).
 
-Layout: one network namespace per host, all on one bridge (tools.lab.sandbox), capture
-on the bridge br0.
-alice 10.0.0.1:5060 (caller, A), bob 10.0.0.2:5060 (callee, B, auto-answer),
-kamailio + rtpengine 10.0.0.10 where a scenario needs a proxy/relay.
+Layout: one network namespace per host, all plugged into one bridge (tools.lab.sandbox),
+the capture taken on the bridge br0 with a filter on our ports: alice 10.0.0.1:5060
+(caller, A), bob 10.0.0.2:5060 (callee, B, auto-answer), kamailio + rtpengine on
+10.0.0.10 where a scenario needs a proxy/relay. :func:`loopback_call` is the small
+variant without namespaces used by the CI test.
 """
 from __future__ import annotations
 
@@ -26,9 +27,8 @@ SPEECH_S = 14.0  # [s] caller's file, longer than the tone so the callee hangs u
 CALLEE_TEXT = "This is the called party speaking. Six, seven, eight."
 
 
-def _pair(codecs_a: str, codecs_b: str, src_a: Path, src_b: Path, rate: int,
-          outbound: str = "") -> tuple[UA, UA]:
-    alice = UA("alice", "alice", A_ADDR, 5060, (10000, 10019), codecs_a, src_a, rate, outbound=outbound)
+def _pair(codecs_a: str, codecs_b: str, src_a: Path, src_b: Path, rate: int) -> tuple[UA, UA]:
+    alice = UA("alice", "alice", A_ADDR, 5060, (10000, 10019), codecs_a, src_a, rate)
     bob = UA("bob", "bob", B_ADDR, 5060, (10020, 10039), codecs_b, src_b, rate)
     return alice, bob
 
@@ -109,16 +109,20 @@ STALL_PERIOD_S, STALL_S = 1.5, 0.080  # [s] rtpengine frozen for 80 ms every 1.5
 def _stall_loop(pidfile: Path, stop: threading.Event, log: list[float]) -> None:
     """SIGSTOP/SIGCONT the rtpengine process (our own, PID from its pidfile) periodically."""
     pid = int(pidfile.read_text().split()[0])
+    comm = Path(f"/proc/{pid}/comm")
     while not stop.wait(STALL_PERIOD_S - STALL_S):
+        if not comm.exists() or comm.read_text().strip() != "rtpengine":
+            return  # our rtpengine is gone: never signal a PID we did not start
         os.kill(pid, signal.SIGSTOP)
         log.append(time.time())
         time.sleep(STALL_S)
         os.kill(pid, signal.SIGCONT)
 
 
-def relay_stall_calls(out: Path, *, keep: bool = False) -> tuple[Path, int]:
+def relay_stall_calls(out: Path, *, keep: bool = False) -> tuple[Path, list[float]]:
     """Two simultaneous AMR-WB calls (alice->bob, carol->dave) relayed by rtpengine, which is
-    frozen (SIGSTOP) for 80 ms every 1.5 s while both calls run. Returns (out, stalls)."""
+    frozen (SIGSTOP) for 80 ms every 1.5 s while both calls run.
+    Returns (out, epoch times [s] of every SIGSTOP)."""
     rate, wait_s = 16000, 16.0
     hosts = {"alice": A_ADDR, "bob": B_ADDR, "carol": "10.0.0.3", "dave": "10.0.0.4", "proxy": PROXY_ADDR}
     stalls: list[float] = []
@@ -149,7 +153,7 @@ def relay_stall_calls(out: Path, *, keep: bool = False) -> tuple[Path, int]:
         capture.stop_dumpcap(sb, cap)
         for p in procs:
             sb.stop(p)
-    return out, len(stalls)
+    return out, stalls
 
 
 def free_udp_base(count: int = 40, start: int = 20000, stop: int = 60000, addr: str = "127.0.0.1") -> int:

@@ -219,7 +219,8 @@ def classify_pcm_frames(pcm: np.ndarray, rate: int, ft: np.ndarray | None = None
         wb = (rate == 16000) if wideband is None else wideband
         dtx = tones.dtx_frames(np.asarray(ft)[:n], wb)
         cls[:dtx.size][dtx] = "comfort noise"
-    for run in tones.tone_runs(x, rate, dtx):
+    lost = None if ft is None else tones.lost_frames(np.asarray(ft)[:n], wb)
+    for run in tones.tone_runs(x, rate, dtx, lost):
         a, b = int(round(run.start / tones.FRAME_S)), int(round(run.end / tones.FRAME_S))
         cls[a:b] = "tone"
     cls[levels < SILENCE_DBFS] = "digital silence"

@@ -54,7 +54,7 @@ from labkit.errors import LabkitError
 
 __all__ = ["TonePlan", "TONE_PLANS", "RingbackResult", "ToneRun", "tone_plan", "level_dbfs",
            "frame_levels", "band_ratios", "goertzel_power", "tone_runs", "match_cadence",
-           "match_plan", "detect_ringback", "dtx_frames", "observed_cadence", "synthesize_tone", "FRAME_S"]
+           "match_plan", "detect_ringback", "dtx_frames", "lost_frames", "observed_cadence", "synthesize_tone", "FRAME_S"]
 
 FRAME_S = 0.020          # [s] analysis frame = one AMR frame
 BAND = (250.0, 650.0)    # [Hz] ringback band incl. window leakage
@@ -266,24 +266,28 @@ def goertzel_power(x: np.ndarray, rate: int, freq: float) -> float:
 
 def _line_analysis(x: np.ndarray, rate: int) -> tuple[tuple[float, ...], float]:
     """Spectral lines of one run (up to 3 peaks in 300-600 Hz within 20 dB of the
-    strongest) and the fraction of the run's energy within +/-6 Hz of them."""
+    strongest, each the largest within +/-10 Hz) and the fraction of the run's energy
+    within +/-6 Hz of them."""
+    x = np.asarray(x, dtype=np.float64)
     nfft = max(1 << int(np.ceil(np.log2(max(rate, x.size * 2)))), 1)
     spec = np.abs(np.fft.rfft(x * np.hanning(x.size), nfft)) ** 2
     f = np.fft.rfftfreq(nfft, 1.0 / rate)
     total = spec.sum()
     if total <= 0:
         return (), 0.0
-    band = (f >= 300) & (f <= 600)
-    idx = np.flatnonzero(band)
+    idx = np.flatnonzero((f >= 300) & (f <= 600))
     sb = spec[idx]
-    is_peak = (sb[1:-1] > sb[:-2]) & (sb[1:-1] >= sb[2:])
-    peaks = idx[1:-1][is_peak]
-    peaks = peaks[spec[peaks] >= spec[peaks].max() * 0.01] if peaks.size else peaks
-    peaks = peaks[np.argsort(spec[peaks])[::-1][:3]] if peaks.size else peaks
+    peaks = idx[1:-1][(sb[1:-1] > sb[:-2]) & (sb[1:-1] >= sb[2:])]
+    chosen: list[int] = []
+    for p in peaks[np.argsort(spec[peaks])[::-1]] if peaks.size else []:
+        if spec[p] < spec[peaks].max() * 0.01 or len(chosen) == 3:
+            break
+        if all(abs(f[p] - f[c]) > 10.0 for c in chosen):
+            chosen.append(int(p))
     lines = np.zeros_like(f, dtype=bool)
-    for p in peaks:
+    for p in chosen:
         lines |= np.abs(f - f[p]) <= 6.0
-    return tuple(sorted(float(round(f[p])) for p in peaks)), float(spec[lines].sum() / total)
+    return tuple(sorted(float(round(f[p])) for p in chosen)), float(spec[lines].sum() / total)
 
 
 def _runs_of(mask: np.ndarray, bridge: int) -> list[tuple[int, int]]:
@@ -305,14 +309,36 @@ def _split_by_level(a: int, b: int, levels: np.ndarray, bridge: int) -> list[tup
     return [(a + s, a + e) for s, e in _runs_of(keep, bridge)]
 
 
-def tone_runs(pcm: np.ndarray, rate: int, exclude: np.ndarray | None = None) -> list[ToneRun]:
+def _analysis_span(a: int, b: int, lost: np.ndarray | None) -> tuple[int, int]:
+    """Frames of run [a, b) used to measure its lines: the whole run, or when it holds
+    lost frames, the longest stretch free of lost frames and the 3 frames after each
+    (the decoder's concealment and recovery distort the tone there)."""
+    if lost is None or not lost[a:b].any():
+        return a, b
+    bad = lost[a:b].copy()
+    for k in np.flatnonzero(lost[a:b]):
+        bad[k:k + 4] = True
+    good = _runs_of(~bad, 0)
+    if not good:
+        return a, b
+    s, e = max(good, key=lambda r: r[1] - r[0])
+    return a + s, a + e
+
+
+def tone_runs(pcm: np.ndarray, rate: int, exclude: np.ndarray | None = None,
+              lost: np.ndarray | None = None) -> list[ToneRun]:
     """Every stretch of steady tone in the ringback band (method in the module docstring).
 
     Parameters
     ----------
     exclude : numpy.ndarray of bool, optional
-        Frames that cannot be tone, one per 20 ms (e.g. SID / NO_DATA frames: the
-        decoder's comfort noise copies the spectrum of the last tone).
+        Frames that cannot be tone, one per 20 ms (SID / NO_DATA frames of a DTX
+        pause: the decoder's comfort noise copies the spectrum of the last tone).
+        Without it, a run is cut where the level falls 9 dB below its median instead
+        (that comfort noise is quieter); with it, level dips from lost frames are kept.
+    lost : numpy.ndarray of bool, optional
+        Lost frames (NO_DATA outside DTX, AMR-WB speech-lost), one per 20 ms; see
+        :func:`_analysis_span`.
     """
     x = np.asarray(pcm, dtype=np.float64).ravel()
     n = int(round(rate * FRAME_S))
@@ -326,12 +352,14 @@ def tone_runs(pcm: np.ndarray, rate: int, exclude: np.ndarray | None = None) -> 
     bridge = int(round(BRIDGE_S / FRAME_S))
     out = []
     for a0, b0 in _runs_of(cand, bridge):
-        for a, b in _split_by_level(a0, b0, levels, bridge):
+        pieces = [(a0, b0)] if exclude is not None else _split_by_level(a0, b0, levels, bridge)
+        for a, b in pieces:
             edge = a == 0 or b >= levels.size - 1
             if (b - a) * FRAME_S < (MIN_EDGE_RUN_S if edge else MIN_RUN_S) - 1e-9:
                 continue
             seg = x[a * n: b * n]
-            freqs, ratio = _line_analysis(seg, rate)
+            sa, sb = _analysis_span(a, b, None if lost is None else np.asarray(lost, bool))
+            freqs, ratio = _line_analysis(x[sa * n: sb * n], rate)
             if ratio >= LINE_RATIO and freqs and np.all(np.diff(freqs) >= MIN_LINE_GAP):
                 out.append(ToneRun(round(float(a * FRAME_S), 3), round(float(b * FRAME_S), 3), freqs,
                                    round(float(level_dbfs(seg)), 1)))
@@ -479,6 +507,14 @@ def dtx_frames(ft: np.ndarray, wideband: bool) -> np.ndarray:
     return sid | ((f == 15) & (last_sid > last_speech))
 
 
+def lost_frames(ft: np.ndarray, wideband: bool) -> np.ndarray:
+    """True for frames the receiver did not get: NO_DATA that is not part of a DTX
+    pause (:func:`dtx_frames`) and AMR-WB "speech lost" (FT 14)."""
+    f = np.asarray(ft)
+    lost = (f == 15) & ~dtx_frames(f, wideband)
+    return lost | ((f == 14) & wideband)
+
+
 def detect_ringback(pcm: np.ndarray, rate: int, *, plans=None, ft: np.ndarray | None = None,
                     wideband: bool | None = None) -> RingbackResult:
     """Is there a ringback tone in `pcm`? Which plan, frequencies, cadence, level, when.
@@ -507,7 +543,8 @@ def detect_ringback(pcm: np.ndarray, rate: int, *, plans=None, ft: np.ndarray | 
         return RingbackResult("no audio", None, (), (), float("nan"), (0.0, duration),
                               (), duration, "no audio samples")
     wb = (rate == 16000) if wideband is None else wideband
-    runs = tone_runs(x, rate, None if ft is None else dtx_frames(ft, wb))
+    runs = tone_runs(x, rate, None if ft is None else dtx_frames(ft, wb),
+                     None if ft is None else lost_frames(ft, wb))
     if runs and sum(r.duration for r in runs) >= 0.3:
         result = _tone_result(runs, duration, plans)
         if result.verdict == "ringback":

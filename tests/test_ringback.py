@@ -128,3 +128,171 @@ def test_export_direction(tmp_path, wb_ringback):
     assert paths["storage"].read_bytes() == wb_ringback
     pcm, rate = audio.read_wav(paths["wav"])
     assert rate == 16000 and np.array_equal(pcm, parts[0].audio.pcm)
+
+
+# --------------------------------------------------------------------------- captures
+
+def _bundled(name):
+    from labkit import data
+    if name not in data.names():
+        pytest.skip(f"bundled capture {name} not built (make data)")
+    return data.path(name)
+
+
+def _quiet(capture, **kw):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = ringback.analyze_ringback(capture, **kw)
+    return report, caught
+
+
+def _by_ssrc(report, ssrc):
+    stream = int(report.streams.loc[report.streams["ssrc"] == f"0x{ssrc:08X}", "stream"].iloc[0])
+    return [d for d in report.directions if d.stream == stream]
+
+
+@pytest.mark.parametrize("name", ["ringback_amrwb", "ringback_amrnb"])
+def test_real_baresip_call(name):
+    # data/lab: bob (B, callee, 10.0.0.2) plays the Europe ringback file (425 Hz, 1 s on
+    # 4 s off, -10 dBFS), alice (A, caller) speaks; baresip sends RTP only after the 200
+    report, _ = _quiet(_bundled(name))
+    assert sorted(report.streams["direction"]) == ["A->B", "B->A"]
+    assert set(report.streams["codec_from"]) == {"SDP"}
+    assert set(report.streams["format"]) == {"octet-aligned"}
+    by_dir = {d.direction: d for d in report.directions}
+    assert set(d.phase for d in report.directions) == {"call"}
+    b2a = by_dir["B->A"].result
+    assert b2a.verdict == "ringback" and b2a.plan.key == "europe"
+    assert b2a.frequencies == (425.0,)
+    assert np.allclose(b2a.cadence, (1.0, 4.0), atol=0.045)
+    assert b2a.level == pytest.approx(-10.0, abs=1.0)
+    # three bursts, 5 s apart (the file's 0-1, 5-6, 10-11 s)
+    starts = [r.start for r in b2a.segments]
+    assert len(starts) == 3 and np.allclose(np.diff(starts), 5.0, atol=0.05)
+    assert by_dir["A->B"].result.verdict == "speech"
+    assert "Direction B->A (call): ringback tone present, Europe 425 Hz 1.0/4.0 s" in report.answer()
+
+
+SYNTH_TONE = ["synth_amrwb_be_ringback", "synth_amrnb_be_ringback", "synth_amrnb_oa_ringback",
+              "synth_amrwb_oa_2fpp_ipv6", "synth_amrnb_be_3fpp_vlan", "synth_amrnb_oa_dtx_loss",
+              "synth_amrwb_be_dtx_dup_reorder", "synth_amrnb_be_seqwrap_sll",
+              "synth_amrwb_be_gtpu", "synth_amrwb_be_modes_4fpp", "synth_amrnb_be_sip_first",
+              "synth_amrwb_be_nosdp", "synth_amrnb_oa_nosdp"]
+
+
+@pytest.mark.parametrize("name", SYNTH_TONE)
+def test_synthetic_capture_tone_at_the_right_times(name):
+    # tools/synth/make_amr.py: INVITE at T0, 183 at T0 + 0.05 s; a packet of n frames
+    # whose first frame is slot k arrives at T0 + 0.1 s + (k + n) x 20 ms (+0-2 ms
+    # jitter), so frame 0 of B's stream is at T0 + 0.12 s with the convention of
+    # ringback._start_time; the tone is at 0-1, 5-6, 10-11 s of B's stream; 200 OK at
+    # T0 + 11.2 s, after the media. Capture time 0 is the first frame: the INVITE (T0);
+    # with other traffic first (sip_first) T0 - 0.3 s; without SIP (nosdp) the first
+    # RTP packet, T0 + 0.1 s + n x 20 ms.
+    report, _ = _quiet(_bundled(name))
+    fpp = 2 if name == "synth_amrnb_oa_nosdp" else 1
+    origin = {"synth_amrnb_be_sip_first": 0.3, "synth_amrwb_be_nosdp": -(0.1 + fpp * 0.02),
+              "synth_amrnb_oa_nosdp": -(0.1 + fpp * 0.02)}.get(name, 0.0)
+    b = _by_ssrc(report, 0xB0000001)
+    assert len(b) == 1
+    d = b[0]
+    has_sip = "nosdp" not in name
+    assert d.phase == ("early media" if has_sip else "whole stream")
+    assert d.result.verdict == "ringback" and d.result.plan.key == "europe"
+    got = [(d.t0 + r.start, d.t0 + r.end) for r in d.result.segments]
+    want = [(origin + 0.12 + a, origin + 0.12 + a + 1.0) for a in (0.0, 5.0, 10.0)]
+    assert np.allclose(got, want, atol=0.045), got
+    a = _by_ssrc(report, 0xA0000001)[0]
+    assert a.result.verdict in ("comfort noise only", "digital silence")  # -60 dBFS noise
+    if has_sip:
+        assert d.direction == "B->A" and a.direction == "A->B"
+
+
+def test_evs_is_reported_not_decoded():
+    report, _ = _quiet(_bundled("synth_evs_compact"))
+    assert set(report.streams["codec"]) == {"EVS"}
+    assert [d.verdict for d in report.directions] == ["EVS, cannot decode here"] * 2
+
+
+def test_damaged_payloads_and_a_pcmu_direction():
+    # B's stream has 4 damaged payloads (make_amr: packets 40, 41, 200, 333); A sends PCMU
+    report, caught = _quiet(_bundled("synth_amrnb_be_damaged"))
+    assert any("4 damaged payload(s) skipped" in str(w.message) for w in caught)
+    b = _by_ssrc(report, 0xB0000001)[0]
+    assert b.result.plan.key == "europe" and b.extract.damaged == 4
+    a = _by_ssrc(report, 0xA0000001)[0]
+    assert a.codec == "PCMU" and a.audio is None and "not AMR" in a.verdict
+
+
+def test_non_amr_stream_forced_to_amr_warns_and_the_other_direction_survives():
+    path = _bundled("synth_amrnb_be_damaged")
+    report, _ = _quiet(path)
+    pcmu = int(report.streams.loc[report.streams["codec"] == "PCMU", "stream"].iloc[0])
+    report, caught = _quiet(path, codecs={pcmu: "AMR"})
+    assert any("not decoded" in str(w.message) for w in caught)
+    a = [d for d in report.directions if d.stream == pcmu][0]
+    assert a.audio is None and a.verdict.startswith("not AMR")
+    assert _by_ssrc(report, 0xB0000001)[0].result.verdict == "ringback"
+
+
+def test_payload_not_this_amr_variant():
+    # AMR-NB octet-aligned payloads read as AMR-WB bandwidth-efficient: every payload
+    # fails RFC 4867 parsing -> a note, not noise
+    path = _bundled("synth_amrnb_oa_ringback")
+    report, caught = _quiet(path, codecs={0: ("AMR-WB", False), 1: ("AMR-WB", False)})
+    assert all(d.audio is None and d.verdict.startswith("not AMR-WB")
+               for d in report.directions)
+    assert len([w for w in caught if "not decoded" in str(w.message)]) == 2
+
+
+def test_truncated_capture(tmp_path):
+    # cut the capture at 60 % of its bytes: a warning, and what came before is judged
+    src = _bundled("synth_amrwb_be_ringback")
+    raw = src.read_bytes()
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(raw[: int(len(raw) * 0.6)])
+    report, caught = _quiet(cut)
+    assert caught, "a truncated capture must warn"
+    b = _by_ssrc(report, 0xB0000001)[0]
+    assert b.result.verdict == "ringback"          # bursts at 0-1 and 5-6 s survive
+    assert _by_ssrc(report, 0xA0000001)[0].audio is not None
+
+
+def test_choose_streams_by_id_and_ssrc():
+    path = _bundled("synth_amrnb_be_ringback")
+    report, _ = _quiet(path, stream=[0xB0000001])
+    assert len(report.directions) == 1 and report.directions[0].direction == "B->A"
+    assert len(report.streams) == 2    # the table still lists every stream
+    with pytest.raises(LabkitError, match="no RTP stream"):
+        ringback.analyze_ringback(path, stream=[77])
+
+
+@pytest.mark.requires_shared
+def test_real_amr_nb_capture_every_stream_decodes(shared_dir):
+    # ../shared/captures/amr: AMR-NB bandwidth-efficient, Linux SLL, 6 SSRCs, no SDP,
+    # every packet captured twice
+    path = next((shared_dir / "amr").glob("*.pcap"))
+    report, _ = _quiet(path)
+    assert len(report.streams) == 6
+    assert set(report.streams["codec"]) == {"AMR"}
+    assert set(report.streams["format"]) == {"bandwidth-efficient"}
+    assert len(report.directions) == 6
+    for d in report.directions:
+        assert d.audio is not None and d.extract.damaged == 0
+        assert d.extract.duplicates > 0 or d.extract.packets > 0
+        assert d.result.verdict in ("speech", "comfort noise only", "digital silence")
+
+
+def test_cli_table_and_json(capsys):
+    from labkit.cli import main
+    path = str(_bundled("synth_amrnb_be_ringback"))
+    assert main(["ringback", path]) == 0
+    out = capsys.readouterr().out
+    assert "Direction B->A (early media): ringback tone present, Europe 425 Hz 1.0/4.0 s" in out
+    assert main(["ringback", path, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    verdicts = {v["direction"]: v for v in doc["verdicts"]}
+    assert verdicts["B->A"]["verdict"] == "ringback" and verdicts["B->A"]["plan"] == "Europe"
+    assert verdicts["B->A"]["frequencies"] == "425"
+    assert doc["timeline"]["answer"] == pytest.approx(11.2)
+    assert main(["ringback", path, "--stream", "77"]) == 2

@@ -15,16 +15,13 @@ as tshark prints ``gsm_a.dtap.cld_party_bcd_num`` / ``gsm_sms.tp-oa`` (digits, w
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
-import pandas as pd
 from pycrate_mobile import TS23040_SMS as _tp
 from pycrate_mobile import TS24011_PPSMS as _rp
 
-from labkit.errors import DecodeError, LabkitError, LabkitWarning
+from labkit.errors import DecodeError
 
 __all__ = [
     "SMS_CONTENT_TYPE", "RP_TYPES", "RP_CAUSES", "TpAddress", "Tpdu", "RpMessage",

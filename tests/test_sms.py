@@ -136,6 +136,25 @@ def tables():
     return {n: sms.sms_messages(data.path(n)) for n in CAPTURES + REAL}
 
 
+def test_every_bundled_body_round_trips(tables):
+    for name in CAPTURES + REAL:
+        for body in sms.sms_sip_messages(data.path(name))["body"]:
+            try:
+                msg = sms.decode_rp(body)
+            except DecodeError:
+                continue
+            assert sms.encode_rp(msg) == body
+            if msg.tpdu is not None:
+                assert msg.tpdu.raw == msg.user_data
+            tp = msg.tpdu
+            if msg.mti == 1 and tp is not None and tp.type == "SMS-DELIVER" and tp.encoding != "8bit":
+                # field-level round trip: rebuild RP-DATA + SMS-DELIVER from the decoded fields
+                again = sms.encode_rp_data(msg.reference, sms.encode_deliver(
+                    tp.oa.digits, tp.text, tp.scts, dcs=tp.dcs, pid=tp.pid, concat=tp.concat,
+                    mms=tp.raw[0] >> 2 & 1), mt=True, oa=msg.oa.digits, da=msg.da and msg.da.digits)
+                assert again == body, name
+
+
 def test_iphone_case_flagged_and_fixed(tables, tmp_path):
     findings = sms.diagnose_sms(data.path("sms_mt_rpda_iphone"))
     rules = set(findings["rule"])
@@ -195,7 +214,8 @@ FIELDS = ["frame.number", "gsm_a.rp.msg_type", "gsm_a.rp.rp_message_reference",
           "gsm_sms.tp-da", "gsm_sms.tp-pid", "gsm_sms.tp-dcs", "gsm_sms.tp-mr",
           "gsm_sms.scts.timezone", "gsm_sms.tp.user_data_length", "gsm_sms.udh.mm.msg_id",
           "gsm_sms.udh.mm.msg_parts", "gsm_sms.udh.mm.msg_part", "gsm_a.rp.cause",
-          "gsm_sms.sms_text", "gsm_sms.tp-udhi"]
+          "gsm_sms.sms_text", "gsm_sms.tp-udhi", "gsm_sms.scts.year", "gsm_sms.scts.month",
+          "gsm_sms.scts.day", "gsm_sms.scts.hour", "gsm_sms.scts.minutes", "gsm_sms.scts.seconds"]
 
 
 def tshark_sms(path) -> dict[int, dict]:
@@ -240,6 +260,10 @@ def _compare(ours, theirs: dict) -> None:
         assert got == expected, (field, got, expected)
     if ours["tp_scts_tz"] is not None:
         assert _int(theirs["gsm_sms.scts.timezone"]) == abs(ours["tp_scts_tz"])  # tshark: unsigned
+        ts = datetime.fromisoformat(ours["tp_scts"])
+        assert [_int(theirs[f"gsm_sms.scts.{k}"]) for k in ("year", "month", "day", "hour", "minutes",
+                                                            "seconds")] == \
+            [ts.year % 100, ts.month, ts.day, ts.hour, ts.minute, ts.second]
     assert theirs["gsm_sms.sms_text"] == ours["text"]
 
 

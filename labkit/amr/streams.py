@@ -1,0 +1,143 @@
+"""AMR streams of a capture: codec from SDP or payload structure, storage extraction.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from labkit.errors import ConfigError, DecodeError, LabkitError, LabkitWarning
+from labkit.amr.detect import detect_amr_format
+from labkit.amr.payload import parse_amr_fmtp
+from labkit.amr.realtime import AmrExtract, CapturePayloads, amr_storage_from_rtp
+
+__all__ = ["amr_streams", "extract_stream", "read_sdp", "sip_candidates"]
+
+
+_AMR_NAMES = {"AMR": "AMR", "AMR-NB": "AMR", "AMR-WB": "AMR-WB", "AMR_WB": "AMR-WB",
+              "AMRWB": "AMR-WB", "EVS": "EVS"}
+_STREAM_COLUMNS = ["stream", "src", "sport", "dst", "dport", "ssrc", "pt", "packets", "codec",
+                   "octet_aligned", "source", "fmtp"]
+
+
+def _sdp_codec(sdp, key, pt):
+    """(name, fmtp) of `pt` in the SDP m= line announcing the stream's dst (else src)."""
+    if sdp is None or len(sdp) == 0:
+        return None
+    for addr, port in ((key.dst, key.dport), (key.src, key.sport)):
+        rows = sdp[(sdp["address"] == addr) & (sdp["port"] == port)]
+        for row in rows.iloc[::-1].itertuples(index=False):     # the latest offer/answer
+            codecs = row.codecs if isinstance(row.codecs, dict) else {}
+            if pt in codecs:
+                fmtp = row.fmtp.get(pt) if isinstance(row.fmtp, dict) else None
+                return str(codecs[pt][0]), fmtp
+    return None
+
+
+def _first_rows(rtp, stream: int, n: int) -> np.ndarray:
+    return np.flatnonzero(np.asarray(rtp.stream) == stream)[:n]
+
+
+def _payloads_at(rtp, idx) -> list[bytes]:
+    source = CapturePayloads(rtp, idx)
+    return [source[i] for i in range(len(source))]
+
+
+def _classify_stream(rtp, s, key, sdp, sample) -> tuple[str, bool, str, str | None]:
+    idx = _first_rows(rtp, s, 1)
+    pt = int(rtp.pt[idx[0]])
+    found = _sdp_codec(sdp, key, pt)
+    if found is not None:
+        name = _AMR_NAMES.get(found[0].upper(), found[0])
+        try:
+            oa = name != "EVS" and parse_amr_fmtp(found[1])["octet_aligned"]
+        except ConfigError:
+            return name, False, "SDP (unsupported fmtp)", found[1]
+        return name, bool(oa), "SDP", found[1]
+    rows = _first_rows(rtp, s, sample)
+    guess = detect_amr_format(_payloads_at(rtp, rows), np.asarray(rtp.timestamp)[rows])
+    if guess.codec == "unknown" and pt < 96:
+        return f"PT {pt}", False, "static PT", None
+    return guess.codec, guess.octet_aligned, f"heuristic ({guess.confidence:.2f})", None
+
+
+def amr_streams(rtp, *, sdp=None, sample: int = 400):
+    """Every RTP stream with its codec from SDP, else from the payload structure.
+
+    Parameters
+    ----------
+    rtp : labkit.rtp.RtpPackets
+        From :func:`labkit.rtp.find_rtp`.
+    sdp : pandas.DataFrame, optional
+        :func:`labkit.sip.sdp_media` of the capture (read when omitted). The m= line
+        whose address/port is the stream's destination (else source) gives the
+        ``a=rtpmap`` name and ``a=fmtp`` octet-align (RFC 4867 section 8.1).
+    sample : int
+        Payloads per stream given to :func:`detect_amr_format` when there is no SDP.
+
+    Returns
+    -------
+    pandas.DataFrame
+        stream, src, sport, dst, dport, ssrc, pt, packets, codec ("AMR", "AMR-WB",
+        "EVS", another rtpmap name, "PT n" or "unknown"), octet_aligned, source
+        ("SDP", "heuristic (confidence)", "static PT"), fmtp.
+    """
+    import pandas as pd
+
+    if sdp is None:
+        sdp = read_sdp(rtp.packets)
+    counts = np.bincount(np.asarray(rtp.stream), minlength=rtp.n_streams)
+    rows = []
+    for s, key in enumerate(rtp.keys.itertuples(index=False)):
+        if counts[s] == 0:
+            continue
+        codec, oa, source, fmtp = _classify_stream(rtp, s, key, sdp, sample)
+        pt = int(rtp.pt[_first_rows(rtp, s, 1)[0]])
+        rows.append((s, key.src, int(key.sport), key.dst, int(key.dport), int(key.ssrc), pt,
+                     int(counts[s]), codec, oa, source, fmtp))
+    return pd.DataFrame(rows, columns=_STREAM_COLUMNS)
+
+
+def sip_candidates(packets):
+    """Rows that can hold SIP: TCP segments, and UDP payloads starting with a letter.
+
+    A SIP start line begins with a method token or "SIP/2.0" (RFC 3261 section 7);
+    RTP (first byte 0x80-0xBF), RTCP, DNS, GTP-U ... never start with an ASCII letter.
+    Scanning only these rows keeps SDP look-up cheap on media-heavy captures.
+    """
+    first = packets.head(1)[:, 0]
+    letter = ((first >= 0x41) & (first <= 0x5A)) | ((first >= 0x61) & (first <= 0x7A))
+    return packets.select((np.asarray(packets.proto) == 6) | letter)
+
+
+def read_sdp(packets):
+    """:func:`labkit.sip.sdp_media` of the SIP candidate rows (None if unreadable)."""
+    try:
+        from labkit import sip
+        return sip.sdp_media(sip_candidates(packets))
+    except LabkitError as exc:
+        warnings.warn(f"SDP not read ({exc}); codecs from payload structure only",
+                      LabkitWarning, stacklevel=3)
+        return None
+
+
+def extract_stream(rtp, stream: int, *, codec: str, octet_aligned: bool,
+                   where: str = "capture") -> AmrExtract:
+    """Real-time storage file of one stream of `rtp` (see :func:`amr_storage_from_rtp`).
+
+    Raises
+    ------
+    DecodeError
+        `codec` is not AMR / AMR-WB (EVS and others cannot be written as AMR storage), or
+        no payload of the stream is this AMR variant.
+    """
+    name = _AMR_NAMES.get(str(codec).upper(), str(codec))
+    if name not in ("AMR", "AMR-WB"):
+        note = "EVS, cannot decode here" if name == "EVS" else f"codec {name}"
+        raise DecodeError(f"stream {stream} is not AMR ({note})", where,
+                          "choose an AMR or AMR-WB stream (or force --codec if SDP is wrong)")
+    idx = np.flatnonzero(np.asarray(rtp.stream) == stream)
+    return amr_storage_from_rtp(np.asarray(rtp.seq)[idx], np.asarray(rtp.timestamp)[idx],
+                                CapturePayloads(rtp, idx), wideband=name == "AMR-WB",
+                                octet_aligned=octet_aligned,
+                                time_ns=np.asarray(rtp.time_ns)[idx], where=where)

@@ -55,7 +55,13 @@ class _Walk:
     def __init__(self, frame: bytes, where: str | None):
         self.data, self.pos, self.end, self.where = frame, 0, len(frame), where
         self.layers: list[Layer] = []
-        self.ip_depth = 0
+        self.truncated = False  # an IP packet longer than the captured bytes (snaplen)
+
+    def clip(self, end: int) -> None:
+        """End of the current IP packet; beyond the capture means the frame was cut."""
+        if end > self.end:
+            self.truncated = True
+        self.end = min(self.end, end)
 
     def need(self, n: int, what: str) -> None:
         if self.pos + n > self.end:
@@ -115,7 +121,7 @@ def _ipv4(w: _Walk, name: str) -> tuple[int, str, str]:
     if struct.unpack_from("!H", d, p + 6)[0] & 0x3FFF:
         raise DecodeError("IPv4 fragment: byte accounting needs whole datagrams", w.where,
                           "account the reassembled message with labkit.capture")
-    w.end = min(w.end, p + total)  # Ethernet padding after the IP packet is not counted
+    w.clip(p + total)  # Ethernet padding after the IP packet is not counted
     src, dst = str(ipaddress.IPv4Address(d[p + 12:p + 16])), str(ipaddress.IPv4Address(d[p + 16:p + 20]))
     w.add(name, "IPv4", ihl, src=src, dst=dst, ttl=d[p + 8], ident=struct.unpack_from("!H", d, p + 4)[0],
           df=bool(d[p + 6] & 0x40), total_length=total)
@@ -126,7 +132,7 @@ def _ipv6(w: _Walk, name: str) -> tuple[int, str, str]:
     d, p = w.data, w.pos
     w.need(40, "IPv6 header")
     plen, nxt = struct.unpack_from("!HB", d, p + 4)
-    w.end = min(w.end, p + 40 + plen)
+    w.clip(p + 40 + plen)
     src, dst = str(ipaddress.IPv6Address(d[p + 8:p + 24])), str(ipaddress.IPv6Address(d[p + 24:p + 40]))
     n = 40
     while nxt in (0, 43, 60):  # hop-by-hop, routing, destination options
@@ -217,10 +223,11 @@ def _esp(w: _Walk) -> int | None:
     """ESP header/trailer/ICV layers; returns the next header or None when encrypted."""
     w.need(8, "ESP header")
     spi, seq = struct.unpack_from("!II", w.data, w.pos)
-    null = _esp_null_trailer(w)
+    null = None if w.truncated else _esp_null_trailer(w)
     if null is None:
         w.add("esp_header", "ESP", 8, spi=spi, seq=seq)
-        w.add("esp_opaque", "ESP (encrypted)", w.end - w.pos, spi=spi)
+        kind = "ESP (cut by the capture)" if w.truncated else "ESP (encrypted)"
+        w.add("esp_opaque", kind, w.end - w.pos, spi=spi, truncated=w.truncated)
         return None
     icv, pad_len, nxt = null
     w.add("esp_header", "ESP", 8, spi=spi, seq=seq, encryption="NULL")

@@ -324,7 +324,7 @@ def _encrypted_esp(path: Path) -> list[dict]:
             layers = frame_layers(fr.data, fr.linktype)
         except LabkitError:
             continue
-        opaque = [l for l in layers if l.name == "esp_opaque"]
+        opaque = [l for l in layers if l.name == "esp_opaque" and not l.info.get("truncated")]
         if opaque:
             spi = opaque[0].info.get("spi", 0)
             out.append(dict(frame=int(fr.number), rp_ref=None, severity="warning", rule="encrypted_esp",

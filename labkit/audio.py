@@ -25,7 +25,8 @@ import pandas as pd
 from labkit.errors import DecodeError, LabkitWarning, ToolMissingError
 from labkit import tones
 
-__all__ = ["DecodedAudio", "decode_storage", "decode_amr", "split_storage", "write_wav",
+__all__ = ["DecodedAudio", "decode_storage", "decode_amr", "decode_g711", "split_storage",
+           "write_wav",
            "read_wav", "classify_pcm_frames", "classify_frames", "FRAME_CLASSES",
            "SILENCE_DBFS", "SPEECH_DBFS"]
 
@@ -149,6 +150,33 @@ def decode_storage(source) -> DecodedAudio:
 def decode_amr(source) -> np.ndarray:
     """int16 PCM of an AMR / AMR-WB storage file (8 or 16 kHz, see :func:`decode_storage`)."""
     return decode_storage(source).pcm
+
+
+def _alaw_table() -> np.ndarray:
+    """ITU-T G.711 A-law expansion (section 2, Table 1a): 256 codes -> int16."""
+    a = np.arange(256) ^ 0x55
+    mant, seg = (a & 0x0F) << 4, (a & 0x70) >> 4
+    mag = np.where(seg == 0, mant + 8, (mant + 0x108) << np.maximum(seg - 1, 0))
+    return np.where(a & 0x80, mag, -mag).astype(np.int16)
+
+
+def _ulaw_table() -> np.ndarray:
+    """ITU-T G.711 mu-law expansion (section 3, Table 2a): 256 codes -> int16."""
+    u = ~np.arange(256) & 0xFF
+    mag = (((u & 0x0F) << 3) + 0x84) << ((u & 0x70) >> 4)
+    return np.where(u & 0x80, 0x84 - mag, mag - 0x84).astype(np.int16)
+
+
+_G711 = {"PCMA": _alaw_table(), "PCMU": _ulaw_table()}
+
+
+def decode_g711(data: bytes, law: str) -> np.ndarray:
+    """G.711 payload bytes to int16 PCM at 8 kHz (ITU-T G.711; `law` "PCMA" or "PCMU")."""
+    try:
+        table = _G711[law.upper()]
+    except KeyError:
+        raise DecodeError(f"{law} is not G.711", None, "use PCMA or PCMU") from None
+    return table[np.frombuffer(bytes(data), dtype=np.uint8)]
 
 
 def write_wav(path, pcm: np.ndarray, rate: int) -> Path:

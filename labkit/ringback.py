@@ -10,7 +10,9 @@ The chain, each step a labkit module:
    (payload structure). EVS is reported as such: it cannot be decoded here.
 4. :func:`labkit.amr.amr_storage_from_rtp` builds a real-time storage file (gaps become
    NO_DATA), :func:`labkit.audio.decode_storage` decodes it with OpenCORE,
-   :func:`labkit.tones.detect_ringback` gives the verdict.
+   :func:`labkit.tones.detect_ringback` gives the verdict. G.711 streams (PCMA/PCMU,
+   e.g. a ringback played as early media by a media server) are decoded too, placed
+   on their RTP timestamps; other codecs are listed but not decoded.
 5. With SIP in the capture, the caller is party A; audio before the 200 OK of the
    INVITE (early media, typically after a 183) is judged separately from the audio of
    the established call.
@@ -36,6 +38,7 @@ __all__ = ["StreamAudio", "RingbackReport", "call_timeline", "amr_streams",
 
 EVS_NOTE = "EVS, cannot decode here"
 _AMR = ("AMR", "AMR-WB")
+_G711 = ("PCMA", "PCMU")
 
 
 @dataclass(frozen=True)
@@ -384,6 +387,43 @@ def _start_time(raw: _RawStream, codec: str, oa: bool) -> float:
     return round(float(raw.time[i]) - (n - 1) * tones.FRAME_S, 6)
 
 
+def _unwrap32(ts) -> np.ndarray:
+    """RTP timestamps extended to int64 across the 2**32 wrap (steps taken modulo 2**32
+    into the signed range, RFC 3550 appendix A.1)."""
+    ts = np.asarray(ts, dtype=np.int64)
+    if ts.size == 0:
+        return ts
+    steps = (np.diff(ts) + (1 << 31)) % (1 << 32) - (1 << 31)
+    return ts[0] + np.concatenate(([0], np.cumsum(steps)))
+
+
+def _g711_audio(raw: _RawStream, codec: str) -> tuple[audio.DecodedAudio, np.ndarray]:
+    """Real-time PCM of a G.711 stream (RFC 3551 section 4.5.14): each payload placed at
+    its RTP timestamp (8000 Hz clock), duplicates dropped, gaps left as zeros; per
+    20 ms frame kind "speech" (samples received) or "gap"."""
+    ts = _unwrap32(raw.timestamp)
+    order = np.argsort(ts, kind="stable")
+    base = int(ts[order[0]])
+    n = int(ts[order[-1]] - base) + len(raw.payloads[order[-1]])
+    n += -n % 160
+    pcm = np.zeros(n, np.int16)
+    got = np.zeros(n, bool)
+    for i in order.tolist():
+        start = int(ts[i]) - base
+        chunk = audio.decode_g711(raw.payloads[i], codec)[: n - start]
+        pcm[start:start + chunk.size] = chunk
+        got[start:start + chunk.size] = True
+    kind = np.where(got.reshape(-1, 160).any(axis=1), "speech", "gap")
+    return audio.DecodedAudio(pcm, 8000, np.full(kind.size, -1, np.int8), False), kind
+
+
+def _judge_pcm(decoded: audio.DecodedAudio, kind: np.ndarray, a: int, b: int, plans):
+    """As :func:`_judge` for PCM without AMR frame types (G.711)."""
+    part = audio.DecodedAudio(decoded.pcm[a * 160:b * 160], 8000, decoded.ft[a:b], False)
+    frames = audio.classify_frames(part.pcm, 8000, None, kind[a:b])
+    return part, frames, tones.detect_ringback(part.pcm, 8000, plans=plans)
+
+
 def _analyze_raw(raw: _RawStream, codec: str, oa: bool, direction: str, timeline: dict,
                  plans, where: str) -> tuple[amr.AmrExtract | None, list[StreamAudio]]:
     t0 = _start_time(raw, codec, oa) if codec in _AMR else (
@@ -391,9 +431,14 @@ def _analyze_raw(raw: _RawStream, codec: str, oa: bool, direction: str, timeline
     if codec == "EVS":
         return None, [StreamAudio(raw.stream, direction, "whole stream", t0, codec,
                                   note=EVS_NOTE)]
+    if codec in _G711:
+        decoded, kind = _g711_audio(raw, codec)
+        return None, [StreamAudio(raw.stream, direction, phase, round(t0 + a * tones.FRAME_S, 3),
+                                  codec, *_reorder(_judge_pcm(decoded, kind, a, b, plans)))
+                      for phase, a, b in _phases(t0, kind.size, timeline)]
     if codec not in _AMR:
         return None, [StreamAudio(raw.stream, direction, "whole stream", t0, codec,
-                                  note=f"{codec}: not AMR, not analysed")]
+                                  note=f"{codec}: not decoded here (AMR, AMR-WB, G.711 are)")]
     extract, decoded, note = _decode_raw(raw, codec, oa, where)
     if decoded is None:
         return None, [StreamAudio(raw.stream, direction, "whole stream", t0, codec, note=note)]
@@ -403,6 +448,12 @@ def _analyze_raw(raw: _RawStream, codec: str, oa: bool, direction: str, timeline
         out.append(StreamAudio(raw.stream, direction, phase, round(t0 + a * tones.FRAME_S, 3),
                                codec, part, extract, frames, result, note))
     return extract, out
+
+
+def _reorder(judged):
+    """(part, frames, result) -> the StreamAudio fields audio, extract, frames, result."""
+    part, frames, result = judged
+    return part, None, frames, result
 
 
 # --------------------------------------------------------------------------- capture level
@@ -560,16 +611,18 @@ def _analyze(capture, stream, codecs, plans, decode) -> RingbackReport:
 
 
 def export_direction(d: StreamAudio, out_dir, *, stem: str | None = None) -> dict:
-    """Write the direction's storage file (.amr / .awb, the whole stream) and its WAV
-    (this phase) into `out_dir`; returns ``{"storage": path, "wav": path}``."""
-    if d.extract is None or d.audio is None:
+    """Write the direction's storage file (.amr / .awb, the whole stream; AMR only) and
+    its WAV (this phase) into `out_dir`; returns ``{"storage": path, "wav": path}``."""
+    if d.audio is None:
         raise LabkitError(f"stream {d.stream} was not decoded ({d.note})", None,
-                          "export only AMR / AMR-WB directions")
+                          "export only AMR, AMR-WB or G.711 directions")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = stem or f"stream{d.stream}_{d.direction.replace('->', '2')}"
-    storage = out / f"{stem}.{'awb' if d.extract.wideband else 'amr'}"
-    storage.write_bytes(d.extract.data)
-    wav = audio.write_wav(out / f"{stem}_{d.phase.replace(' ', '_')}.wav", d.audio.pcm,
-                          d.audio.rate)
-    return {"storage": storage, "wav": wav}
+    files = {}
+    if d.extract is not None:
+        files["storage"] = out / f"{stem}.{'awb' if d.extract.wideband else 'amr'}"
+        files["storage"].write_bytes(d.extract.data)
+    files["wav"] = audio.write_wav(out / f"{stem}_{d.phase.replace(' ', '_')}.wav",
+                                   d.audio.pcm, d.audio.rate)
+    return files

@@ -90,8 +90,8 @@ def test_evs_and_other_codecs_are_reported_not_decoded(wb_ringback):
     raw = _raw(wb_ringback, wideband=True)
     _, parts = ringback._analyze_raw(raw, "EVS", False, "B->A", {}, None, "t")
     assert parts[0].verdict == "EVS, cannot decode here" and parts[0].audio is None
-    _, parts = ringback._analyze_raw(raw, "PCMU", False, "B->A", {}, None, "t")
-    assert parts[0].verdict.startswith("PCMU: not AMR")
+    _, parts = ringback._analyze_raw(raw, "GSM", False, "B->A", {}, None, "t")
+    assert parts[0].verdict.startswith("GSM: not decoded here") and parts[0].audio is None
 
 
 def test_non_amr_payload_forced_to_amr_is_a_warning_not_a_crash():
@@ -208,6 +208,40 @@ def test_synthetic_capture_tone_at_the_right_times(name):
         assert d.direction == "B->A" and a.direction == "A->B"
 
 
+def test_early_media_ringback_from_a_real_relay():
+    # data/lab early_media_ringback: on the 183 rtpengine (10.0.0.10) plays the Europe
+    # ringback to A as its own stream until the 200 OK (bursts at 0-1 and 5-6 s, PCMA),
+    # then B's speech flows; A sends silence throughout
+    report, _ = _quiet(_bundled("early_media_ringback"))
+    answer = report.timeline["answer"]
+    early = [d for d in report.directions if d.phase == "early media" and d.direction == "B->A"]
+    assert len(early) == 1 and early[0].codec == "PCMA"
+    r = early[0].result
+    assert r.verdict == "ringback" and r.plan.key == "europe"
+    assert r.level == pytest.approx(-10.0, abs=0.5)   # G.711 keeps the -10 dBFS tone
+    assert np.allclose([(s.start, s.end) for s in r.segments], [(0.0, 1.0), (5.0, 6.0)],
+                       atol=0.045)
+    assert early[0].t0 + early[0].result.duration <= answer + 0.05
+    call = [d for d in report.directions if d.phase == "call" and d.direction == "B->A"]
+    assert call and all(d.result.verdict == "speech" for d in call)
+    assert all(d.result.verdict == "digital silence" for d in report.directions
+               if d.direction == "A->B")
+
+
+def test_g711_expansion_matches_cpython_audioop():
+    audioop = pytest.importorskip("audioop")  # CPython's C implementation (< 3.13)
+    codes = bytes(range(256))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        assert np.array_equal(audio.decode_g711(codes, "PCMA"),
+                              np.frombuffer(audioop.alaw2lin(codes, 2), "<i2"))
+        assert np.array_equal(audio.decode_g711(codes, "PCMU"),
+                              np.frombuffer(audioop.ulaw2lin(codes, 2), "<i2"))
+    # ITU-T G.711 end points: A-law 0xD5 -> +8, 0xAA -> +32256; mu-law 0x80 -> +32124
+    assert audio.decode_g711(b"\xd5\xaa", "PCMA").tolist() == [8, 32256]
+    assert audio.decode_g711(b"\x80\xff", "PCMU").tolist() == [32124, 0]
+
+
 def test_evs_is_reported_not_decoded():
     report, _ = _quiet(_bundled("synth_evs_compact"))
     assert set(report.streams["codec"]) == {"EVS"}
@@ -220,8 +254,11 @@ def test_damaged_payloads_and_a_pcmu_direction():
     assert any("4 damaged payload(s) skipped" in str(w.message) for w in caught)
     b = _by_ssrc(report, 0xB0000001)[0]
     assert b.result.plan.key == "europe" and b.extract.damaged == 4
+    # A's PCMU payloads are all 0xFF, mu-law zero (ITU-T G.711 Table 2a): digital silence
     a = _by_ssrc(report, 0xA0000001)[0]
-    assert a.codec == "PCMU" and a.audio is None and "not AMR" in a.verdict
+    assert a.codec == "PCMU" and a.extract is None
+    assert a.audio.pcm.size == 550 * 160 and not a.audio.pcm.any()
+    assert a.result.verdict == "digital silence"
 
 
 def test_non_amr_stream_forced_to_amr_warns_and_the_other_direction_survives():

@@ -222,3 +222,44 @@ def test_real_loopback_call(tmp_path):
         [p for p in payloads(out, "127.0.0.1", "127.0.0.1", r["ssrc"])], "AMR-WB", 8) for r in rtp}
     shares = sorted(float(np.min(tone_blocks(x, 16000)[0][1:9])) for x in pcms.values())
     assert shares[0] < 0.5 < 0.95 < shares[1]
+
+
+# ---------------------------------------------------------------- description details
+def _sdp_attrs(path: Path, flt: str) -> list[str]:
+    return tshark(path, "-Y", flt, "-T", "fields", "-e", "sdp.media_attr").splitlines()
+
+
+@pytest.mark.requires_tshark
+def test_fmtp_line_removed_by_kamailio():
+    path = LAB / "fmtp_rewrite_reject.pcap"
+    offer_a = _sdp_attrs(path, "sip.Method == INVITE and ip.src == 10.0.0.1")[0]
+    offer_b = _sdp_attrs(path, "sip.Method == INVITE and ip.dst == 10.0.0.2")[0]
+    assert "fmtp:96 octet-align=1" in offer_a and "rtpmap:96 AMR-WB/16000" in offer_a
+    assert "fmtp:96" not in offer_b and "rtpmap:96 AMR-WB/16000" in offer_b
+    rejected = tshark(path, "-Y", "sip.Status-Code == 488 and ip.src == 10.0.0.2", "-T", "fields",
+                      "-e", "sip.Status-Code").split()
+    assert rejected == ["488"]  # the callee itself rejects, kamailio relays
+
+
+@pytest.mark.requires_tshark
+def test_mismatch_offer_and_bare_488():
+    path = LAB / "codec_mismatch_488.pcap"
+    media = tshark(path, "-Y", "sip.Method == INVITE", "-T", "fields", "-e", "sdp.media").strip()
+    assert media.split()[2:] == ["RTP/AVP", "3", "101"]
+    out = tshark(path, "-Y", "sip.Status-Code == 488", "-T", "fields", "-e", "sip.Warning", "-e", "sip.Reason")
+    assert out.strip() == ""
+
+
+@pytest.mark.requires_tshark
+@pytest.mark.parametrize("name", ["relay_rtpengine", "relay_stall"])
+def test_relay_both_legs_same_ssrc_and_sdp_rewritten(name):
+    path = LAB / f"{name}.pcap"
+    rtp = streams(path)
+    by_ssrc: dict[str, list[dict]] = {}
+    for s in rtp:
+        by_ssrc.setdefault(s["ssrc"], []).append(s)
+    # each direction: phone -> 10.0.0.10 and 10.0.0.10 -> phone, one SSRC (rtpengine relays as is)
+    assert all(len(v) == 2 and sum(s["src"] == "10.0.0.10" for s in v) == 1 for v in by_ssrc.values())
+    conn = set(tshark(path, "-Y", "sip.Method == INVITE and ip.src == 10.0.0.10", "-T", "fields",
+                      "-e", "sdp.connection_info.address").split())
+    assert conn == {"10.0.0.10"}

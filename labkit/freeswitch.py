@@ -415,10 +415,11 @@ def read_config(path) -> FreeswitchConfig:
         When a file is missing or its XML (after pre-processing) does not parse.
     """
     paths = _config_files(path)
+    root = Path(path) if not isinstance(path, (list, tuple)) and Path(path).is_dir() else None
     files = []
     for p in paths:
         try:
-            files.append((p.name if p.parent == paths[0].parent else str(p), p.read_text()))
+            files.append((str(p.relative_to(root)) if root else p.name, p.read_text()))
         except OSError as exc:
             raise ConfigError(f"cannot read configuration file: {exc.strerror}", str(p),
                               "pass an existing vars.xml, profile XML or conf directory") from None
@@ -552,6 +553,7 @@ class FreeswitchLog:
     remote_sdps: tuple
     versions: tuple
     hangup_cause: str | None
+    remote_sdp_lines: tuple = ()
 
 
 def read_log(path) -> FreeswitchLog:
@@ -581,7 +583,7 @@ def parse_log(text: str, where: str = "log") -> FreeswitchLog:
     LabkitError
         When the text has no FreeSWITCH log line at all.
     """
-    compares, events, sdps = [], [], []
+    compares, events, sdps, sdp_at = [], [], [], []
     round_no, open_round, n_log = 0, False, 0
     sdp_lines = None
     for n, raw in enumerate(text.splitlines(), 1):
@@ -593,6 +595,8 @@ def parse_log(text: str, where: str = "log") -> FreeswitchLog:
         if sdp_lines:
             sdps.append("\r\n".join(sdp_lines) + "\r\n")
         sdp_lines = [] if m.group("text").startswith("Remote SDP") else None
+        if sdp_lines is not None:
+            sdp_at.append(n)
         kind, row = _classify(m, n)
         if kind in ("compare", "match", "near-match"):
             if not open_round:
@@ -609,7 +613,7 @@ def parse_log(text: str, where: str = "log") -> FreeswitchLog:
     if n_log == 0:
         raise LabkitError("no FreeSWITCH log lines found ('[LEVEL] file.c:NNN text')", where,
                           "pass a log written with loglevel debug (fs_cli /log debug)")
-    return _make_log(compares, events, sdps)
+    return _make_log(compares, events, sdps, sdp_at)
 
 
 def _sdp_collect(sdp_lines, raw):
@@ -647,7 +651,7 @@ def _classify(m, n):
     return None, None
 
 
-def _make_log(compares, events, sdps) -> FreeswitchLog:
+def _make_log(compares, events, sdps, sdp_at) -> FreeswitchLog:
     cols = ["round", "line_no", "uuid", "file", "src_line", "kind"] + \
         [f"r_{f}" for f in _FIELDS] + [f"l_{f}" for f in _FIELDS]
     cdf = pd.DataFrame(compares, columns=cols)
@@ -664,4 +668,4 @@ def _make_log(compares, events, sdps) -> FreeswitchLog:
     if cdf.empty:
         warnings.warn("log has no 'Audio Codec Compare' lines: log level below DEBUG, or "
                       "negotiation never started (crypto/T.38 refused first)", LabkitWarning)
-    return FreeswitchLog(cdf, edf, tuple(sdps), versions, cause)
+    return FreeswitchLog(cdf, edf, tuple(sdps), versions, cause, tuple(sdp_at[:len(sdps)]))

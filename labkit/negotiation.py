@@ -391,6 +391,8 @@ def _names(items) -> str:
 def outcome_sentence(neg: Negotiation, prefs=None) -> tuple[str, str]:
     """One sentence saying what FreeSWITCH does with the offer and why, and the fix."""
     offered = _names(r.name for r in neg.remote) if neg.remote else "no audio codec"
+    if len(set(r.name for r in neg.remote)) == 1:
+        offered += " only"
     local = _names(i.name.upper() if i.name.lower() == "opus" else i.name
                    for i in neg.local if i.kind == "audio")
     origin = ""
@@ -451,3 +453,190 @@ def _crypto_fix(refused: str) -> str:
     if "administratively" in refused:
         return "set rtp_secure_media=optional (or mandatory) for this profile/call"
     return "make the caller offer SRTP (RTP/SAVP + a=crypto) or relax rtp_secure_media"
+
+
+# ---------------------------------------------------------------------------------------
+# per call, from a capture
+
+
+def log_agreement(log: fs.FreeswitchLog, prefs, mode: str = "generous",
+                  offers: list | None = None, **options) -> pd.DataFrame:
+    """Does the simulator reproduce the log? One row per negotiation in `log`.
+
+    With "Remote SDP:" dumps in the log, negotiation i is everything between the i-th dump
+    and the next; otherwise the compare rounds are used with ``offers[i]`` as the SDP.
+    ``agree`` is True when the compare/match/near-match lines are equal, in order, and the
+    simulator refuses the offer (crypto, T.38) exactly when the log does.
+    """
+    segments = _segments(log, offers)
+    rows = []
+    for i, (sdp, part, refusals) in enumerate(segments):
+        got = [_log_line(r) for r in part.itertuples()]
+        if sdp is None:
+            rows.append({"negotiation": i + 1, "n_log": len(got), "n_sim": 0, "agree": False,
+                         "first_difference": "no offer SDP for this negotiation"})
+            continue
+        neg = simulate(sdp, prefs, mode, **options)
+        sim = [x.text() for x in neg.compares]
+        diff = next((f"log {a!r} / simulator {b!r}" for a, b in zip(got, sim) if a != b),
+                    "" if len(got) == len(sim) else f"log {len(got)} lines, simulator {len(sim)}")
+        if not diff and bool(neg.refused) != bool(refusals):
+            diff = f"refusal: log {refusals or 'none'} / simulator {neg.refused or 'none'}"
+        rows.append({"negotiation": i + 1, "n_log": len(got), "n_sim": len(sim),
+                     "agree": diff == "", "first_difference": diff})
+    return pd.DataFrame(rows, columns=["negotiation", "n_log", "n_sim", "agree",
+                                       "first_difference"])
+
+
+def _segments(log, offers):
+    comp, ev = log.compares, log.events
+    refuse = ev[ev["kind"] == "refuse"] if not ev.empty else ev
+    if log.remote_sdps:
+        bounds = list(log.remote_sdp_lines) + [10**12]
+        out = []
+        for i, sdp in enumerate(log.remote_sdps):
+            lo, hi = bounds[i], bounds[i + 1]
+            part = comp[(comp["line_no"] > lo) & (comp["line_no"] < hi)]
+            ref = [t for n, t in zip(refuse["line_no"], refuse["text"]) if lo < n < hi]
+            out.append((sdp, part, ref))
+        return out
+    return [((offers[i] if offers and i < len(offers) else None), part, [])
+            for i, (_, part) in enumerate(comp.groupby("round", sort=True))]
+
+
+def _log_line(r) -> str:
+    local = f"{r.l_name}:{r.l_pt}:{r.l_rate}:{r.l_ptime}:{r.l_bitrate}:{r.l_channels}"
+    if r.kind == "compare":
+        remote = f"{r.r_name}:{r.r_pt}:{r.r_rate}:{r.r_ptime}:{r.r_bitrate}:{r.r_channels}"
+        return CompareLine("compare", remote, local).text()
+    return CompareLine(r.kind, None, local).text()
+
+
+_VERDICT_COLUMNS = ["call_id", "first_frame", "final_status", "reason", "q850_cause",
+                    "offered", "answered", "verdict", "fix", "freeswitch", "findings"]
+
+
+def call_verdicts(source, *, prefs=None, mode: str | None = None, **fs_options) -> pd.DataFrame:
+    """One row per INVITE dialog: what was offered and answered, and why it ended so.
+
+    Parameters
+    ----------
+    source : Packets or DataFrame
+        A capture's packets or :func:`labkit.sip.sip_messages` output.
+    prefs : str or freeswitch.EffectivePrefs, optional
+        FreeSWITCH's local codec list; when given, the caller's first offer is also
+        simulated against it (column ``freeswitch``).
+    mode : str, optional
+        Negotiation mode (default: that of `prefs`, else generous).
+    **fs_options
+        Passed to :func:`simulate` (crypto, allow_crypto_in_avp, fax_enable_t38).
+
+    Returns
+    -------
+    pandas.DataFrame
+        call_id, first_frame, final_status, reason (Reason header), q850_cause, offered
+        and answered codecs ("GSM/8000,telephone-event/8000"), verdict (one sentence),
+        fix, freeswitch (the simulator's sentence or ""), findings (list of Finding).
+    """
+    from labkit import sip
+    msgs = source if isinstance(source, pd.DataFrame) else sip.sip_messages(source)
+    calls, oa = sip.sip_calls(msgs), sip.offers_answers(msgs)
+    if mode is None:
+        mode = prefs.mode if isinstance(prefs, fs.EffectivePrefs) else "generous"
+    rows = [_verdict_row(c, oa[oa["call_id"] == c["call_id"]], msgs[msgs["call_id"] == c["call_id"]],
+                         prefs, mode, fs_options) for _, c in calls.iterrows()]
+    return pd.DataFrame(rows, columns=_VERDICT_COLUMNS)
+
+
+def _codecs_text(sd) -> str:
+    audio = [m for m in sd.media if m.kind == "audio" and m.port]
+    return ",".join(str(c) for m in audio[:1] for c in m.codecs.values() if c) or "none"
+
+
+def _call_findings(oa, msgs) -> list:
+    from labkit import sdp as sdpmod
+    out, seen = [], set()
+    offers = oa[oa["role"] == "offer"]
+    for r in oa.itertuples():
+        if r.role.endswith("(repeat)") or r.sdp.text in seen:
+            continue
+        seen.add(r.sdp.text)
+        out += sdpmod.check_description(r.sdp, f"frame {r.frame} ({r.message})")
+        if r.role == "answer" and pd.notna(r.offer_frame):
+            offer = oa[oa["frame"] == r.offer_frame].iloc[0]["sdp"]
+            out += sdpmod.check_answer(offer, r.sdp, f"frame {r.frame} ({r.message})")
+    for (_, _), group in offers.groupby(["cseq", "cseq_method"]):
+        first = group.iloc[0]
+        for later in group.iloc[1:].itertuples():
+            out += sdpmod.compare_offers(first["sdp"], later.sdp,
+                                         f"frame {first['frame']} -> frame {later.frame}")
+    return out + _dialog_findings(oa, msgs)
+
+
+def _dialog_findings(oa, msgs) -> list:
+    from labkit.sdp import Finding
+    out = []
+    invites = msgs[msgs["method"] == "INVITE"]
+    first = invites.iloc[0] if not invites.empty else None
+    if first is not None and not isinstance(first["sdp"], str):
+        acks = msgs[(msgs["method"] == "ACK") & msgs["sdp"].apply(lambda x: isinstance(x, str))]
+        late_offer = oa[(oa["role"] == "offer") & oa["message"].str.match(r"^[12]\d\d$")]
+        sev = "info" if late_offer.empty or not acks.empty else "error"
+        out.append(Finding(sev, "late-offer", "INVITE without SDP (late offer): the offer comes "
+                           "in the 18x/200 and the answer in the ACK (RFC 3261 13.2.1)"
+                           + ("" if sev == "info" else "; but no ACK carries an answer"),
+                           "" if sev == "info" else "send the SDP answer in the ACK",
+                           f"frame {first['frame']}"))
+    for r in oa[oa["role"] == "offer"].itertuples():
+        if any(m.kind == "image" and m.port for m in r.sdp.media):
+            resp = msgs[(msgs["cseq"] == r.cseq) & (msgs["cseq_method"] == r.cseq_method)
+                        & (msgs["status"].fillna(0) >= 300)]
+            if not resp.empty:
+                out.append(Finding("error", "t38-rejected", f"re-INVITE to T.38 fax answered "
+                                   f"{int(resp.iloc[0]['status'])} {resp.iloc[0]['reason_phrase']}",
+                                   "enable T.38 on the far end (FreeSWITCH: fax_enable_t38=true) "
+                                   "or fax over G.711", f"frame {r.frame}"))
+    return out
+
+
+def _verdict_row(call, oa, msgs, prefs, mode, fs_options) -> dict:
+    offers = oa[oa["role"] == "offer"]
+    answers = oa[oa["role"] == "answer"]
+    offer = offers.iloc[0]["sdp"] if not offers.empty else None
+    answer = answers.iloc[-1]["sdp"] if not answers.empty else None
+    findings = _call_findings(oa, msgs)
+    fs_text, fs_fix, fs_ok = "", "", None
+    if prefs is not None and offer is not None:
+        neg = simulate(offer, prefs, mode, **fs_options)
+        fs_ok = neg.ok
+        fs_text, fs_fix = outcome_sentence(neg, prefs if isinstance(prefs, fs.EffectivePrefs) else None)
+    verdict, fix = _capture_sentence(call, offer, answer, findings)
+    answered = pd.notna(call["final_status"]) and 200 <= call["final_status"] < 300
+    # FreeSWITCH's reasoning explains the call when it predicts what the capture shows.
+    if fs_text and fs_ok == answered and not any(f.severity == "error" for f in findings):
+        verdict, fix = fs_text, fs_fix
+    return {"call_id": call["call_id"], "first_frame": call["first_frame"],
+            "final_status": call["final_status"], "reason": call["reason"],
+            "q850_cause": call["q850_cause"],
+            "offered": _codecs_text(offer) if offer else "none",
+            "answered": _codecs_text(answer) if answer else "none",
+            "verdict": verdict, "fix": fix, "freeswitch": fs_text, "findings": findings}
+
+
+def _capture_sentence(call, offer, answer, findings) -> tuple[str, str]:
+    status = call["final_status"]
+    status_text = f"{int(status)} {call['final_phrase']}" if pd.notna(status) else "no final response"
+    errors = [f for f in findings if f.severity == "error"]
+    offered = _codecs_text(offer) if offer else "no SDP"
+    if errors:
+        e = errors[0]
+        return (f"offer {offered}; {e.message} ({e.where}); final response {status_text}", e.fix)
+    if pd.notna(status) and 200 <= status < 300:
+        picked = _codecs_text(answer).split(",")[0] if answer else "no answer SDP"
+        return (f"offer {offered}; answer picks {picked}; call established ({status_text})",
+                "none needed")
+    if pd.notna(status) and int(status) in (488, 606, 415):
+        return (f"offer {offered}; the callee accepts none of these codecs and answered "
+                f"{status_text}", "offer a codec the callee allows, or enable one of the "
+                "offered codecs on the callee")
+    return (f"offer {offered}; final response {status_text}", "see the findings")

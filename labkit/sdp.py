@@ -29,7 +29,8 @@ import sdp_transform
 from labkit.errors import DecodeError
 
 __all__ = ["Codec", "Crypto", "Media", "SessionDescription", "STATIC_PAYLOAD_TYPES",
-           "parse_sdp", "is_sdp"]
+           "parse_sdp", "is_sdp", "Finding", "fmtp_params", "check_description",
+           "check_answer", "check_amr_fmtp", "compare_offers"]
 
 
 @dataclass(frozen=True)
@@ -311,3 +312,229 @@ def _number(attrs, name, where, problems) -> float | None:
     except (TypeError, ValueError):
         problems.append(f"{where}: a={name} value {value!r} is not a number")
         return None
+
+
+# ---------------------------------------------------------------------------------------
+# checks on one description and on an offer/answer pair
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found: severity ("error"/"warning"/"info"), a short code, a sentence
+    saying what and why (with the RFC clause), the fix, and where (frame, m= line)."""
+
+    severity: str
+    code: str
+    message: str
+    fix: str = ""
+    where: str = ""
+
+
+_FRAME_MS = {"amr": 20, "amr-wb": 20, "gsm": 20, "g729": 10, "g723": 30, "evs": 20,
+             "ilbc": 10}  # codec frame length [ms] (iLBC: 20 or 30, both multiples of 10)
+_AMR_PAYLOAD_PARAMS = ("octet-align", "crc", "robust-sorting", "interleaving")
+
+
+def fmtp_params(text: str) -> dict[str, str]:
+    """``a=fmtp`` parameter string as a dict (lower-case names, RFC 4566 6 / RFC 4867 8.1)."""
+    out = {}
+    for part in (text or "").split(";"):
+        name, sep, value = part.strip().partition("=")
+        if name:
+            out[name.strip().lower()] = value.strip() if sep else ""
+    return out
+
+
+def _audio_codecs(m: Media) -> list:
+    return [(pt, c) for pt, c in m.codecs.items()
+            if c is not None and c.name.lower() not in ("telephone-event", "cn")]
+
+
+def check_description(sd: SessionDescription, where: str = "") -> list[Finding]:
+    """Checks that need only one SDP: parse problems, telephone-event clock (RFC 4733
+    2.1), SRTP keys (RFC 4568), ptime/maxptime (RFC 4566 6)."""
+    out = [Finding("warning", "sdp-parse", p, "fix the sender's SDP", where) for p in sd.problems]
+    for m in sd.media:
+        if m.port == 0 or not m.is_rtp:
+            continue
+        w = f"{where}, m= line {m.index + 1}".lstrip(", ")
+        out += _check_te(m, w) + _check_srtp(m, w) + _check_ptime(m, w)
+    return out
+
+
+def _check_te(m: Media, where: str) -> list[Finding]:
+    audio = _audio_codecs(m)
+    te_rates = {c.rate for c in m.codecs.values()
+                if c is not None and c.name.lower() == "telephone-event"}
+    if not audio or not te_rates or audio[0][1].rate in te_rates:
+        return []
+    first = audio[0][1]
+    return [Finding("warning", "telephone-event-rate",
+                    f"telephone-event offered at {','.join(map(str, sorted(te_rates)))} Hz but "
+                    f"the first codec {first} runs at {first.rate} Hz; RFC 4733 2.1 wants the "
+                    "events on the audio codec's clock, so DTMF may be lost or mistimed",
+                    f"also offer telephone-event/{first.rate}", where)]
+
+
+def _check_srtp(m: Media, where: str) -> list[Finding]:
+    savp = "SAVP" in m.proto.upper()
+    if m.crypto and not savp:
+        return [Finding("warning", "crypto-in-avp",
+                        f"a=crypto in {m.proto}: SDES keys belong to RTP/SAVP (RFC 4568 3.1.4); "
+                        "FreeSWITCH refuses it ('a=crypto in RTP/AVP, refer to rfc3711')",
+                        "send RTP/SAVP, or allow crypto in AVP on the receiver", where)]
+    if savp and not m.crypto and not m.attribute("fingerprint"):
+        return [Finding("error", "savp-without-keys",
+                        f"{m.proto} without a=crypto or a=fingerprint: no SRTP keys to use",
+                        "add a=crypto (SDES) or DTLS-SRTP, or offer RTP/AVP", where)]
+    return []
+
+
+def _check_ptime(m: Media, where: str) -> list[Finding]:
+    out = []
+    if m.ptime and m.maxptime and m.ptime > m.maxptime:
+        out.append(Finding("warning", "ptime-over-maxptime",
+                           f"a=ptime:{m.ptime:g} exceeds a=maxptime:{m.maxptime:g} (RFC 4566 6)",
+                           "lower ptime or raise maxptime", where))
+    audio = _audio_codecs(m)
+    if m.ptime and audio:
+        frame = _FRAME_MS.get(audio[0][1].name.lower())
+        if frame and m.ptime % frame:
+            out.append(Finding("warning", "ptime-not-frame-multiple",
+                               f"a=ptime:{m.ptime:g} is not a multiple of {audio[0][1].name}'s "
+                               f"{frame} ms frame", f"use a multiple of {frame} ms", where))
+    return out
+
+
+def check_answer(offer: SessionDescription, answer: SessionDescription,
+                 where: str = "") -> list[Finding]:
+    """RFC 3264 section 6 rules for an answer, plus RFC 4867 8.3.1 for AMR/AMR-WB."""
+    if len(answer.media) != len(offer.media):
+        return [Finding("error", "rfc3264-mline-count",
+                        f"answer has {len(answer.media)} m= lines, the offer {len(offer.media)}; "
+                        "RFC 3264 6 requires the same number, in the same order",
+                        "answer every offered m= line (port 0 to reject one)", where)]
+    out = []
+    for o, a in zip(offer.media, answer.media):
+        w = f"{where}, m= line {o.index + 1}".lstrip(", ")
+        if o.kind != a.kind:
+            out.append(Finding("error", "rfc3264-mline-order",
+                               f"answer m= line {o.index + 1} is {a.kind}, the offer's is {o.kind}",
+                               "keep the offer's m= order (RFC 3264 6)", w))
+            continue
+        out += _answer_media(o, a, w)
+    if offer.media and all(a.port == 0 for a in answer.media):
+        out.append(Finding("error", "all-streams-rejected",
+                           "the answer rejects every stream (port 0)", "", where))
+    return out
+
+
+def _answer_media(o: Media, a: Media, where: str) -> list[Finding]:
+    if a.port == 0:
+        return [Finding("info", "stream-rejected", f"{o.kind} stream rejected (port 0 in the "
+                        "answer, RFC 3264 6)", "", where)]
+    out = []
+    if o.proto.upper() != a.proto.upper():
+        out.append(Finding("error", "rfc3264-transport",
+                           f"answer uses {a.proto}, the offer {o.proto} (RFC 3264 6: same "
+                           "transport); SRTP mismatch if one is SAVP", "answer with the "
+                           "offered transport", where))
+    out += _answer_codecs(o, a, where) + _answer_direction(o, a, where)
+    return out
+
+
+def _answer_codecs(o: Media, a: Media, where: str) -> list[Finding]:
+    out = []
+    offered = {(c.name.lower(), c.rate): pt for pt, c in o.codecs.items() if c}
+    for pt, c in a.codecs.items():
+        if c is None:
+            continue
+        key = (c.name.lower(), c.rate)
+        if key not in offered:
+            out.append(Finding("error", "rfc3264-codec-not-offered",
+                               f"answer lists {c} (PT {pt}) which the offer did not offer "
+                               "(RFC 3264 6.1)", "answer only with offered codecs", where))
+            continue
+        if offered[key] != pt and isinstance(pt, int) and pt >= 96:
+            out.append(Finding("info", "rfc3264-pt-renumbered",
+                               f"answer uses PT {pt} for {c}, the offer PT {offered[key]} "
+                               "(allowed, but RFC 3264 6.1 recommends the same number)", "", where))
+        if c.name.lower() in ("amr", "amr-wb"):
+            out += check_amr_fmtp(o.fmtp.get(offered[key], ""), a.fmtp.get(pt, ""), str(c), where)
+    return out
+
+
+_ANSWER_DIRECTIONS = {"sendonly": ("recvonly", "inactive"), "recvonly": ("sendonly", "inactive"),
+                      "inactive": ("inactive",)}
+
+
+def _answer_direction(o: Media, a: Media, where: str) -> list[Finding]:
+    allowed = _ANSWER_DIRECTIONS.get(o.direction)
+    if allowed and a.direction not in allowed:
+        return [Finding("error", "rfc3264-direction",
+                        f"offer is {o.direction}, answer {a.direction}; RFC 3264 6.1 allows "
+                        f"only {' or '.join(allowed)}", f"answer {allowed[0]}", where)]
+    return []
+
+
+def check_amr_fmtp(offer_fmtp: str, answer_fmtp: str, codec: str = "AMR",
+                   where: str = "") -> list[Finding]:
+    """RFC 4867 8.3.1: octet-align, crc, robust-sorting, interleaving must be the same in
+    offer and answer (absent = 0 = bandwidth-efficient, 8.1); the answer's mode-set must
+    be a subset of the offer's."""
+    o, a = fmtp_params(offer_fmtp), fmtp_params(answer_fmtp)
+    out = []
+    for name in _AMR_PAYLOAD_PARAMS:
+        ov, av = o.get(name, "0") or "0", a.get(name, "0") or "0"
+        if ov != av:
+            out.append(Finding("error", f"amr-{name}",
+                               f"{codec} {name}={ov} in the offer but {name}={av} in the answer: "
+                               "a different payload format (RFC 4867 8.3.1), so the two sides "
+                               "cannot decode each other", f"echo {name}={ov} or reject the "
+                               "payload type", where))
+    out += _mode_set(o, a, codec, where)
+    return out
+
+
+def _mode_set(o: dict, a: dict, codec: str, where: str) -> list[Finding]:
+    if "mode-set" not in o or "mode-set" not in a:
+        return []
+    om, am = set(o["mode-set"].split(",")), set(a["mode-set"].split(","))
+    if am <= om:
+        return []
+    return [Finding("error", "amr-mode-set",
+                    f"{codec} answer mode-set={a['mode-set']} is not a subset of the offer's "
+                    f"mode-set={o['mode-set']} (RFC 4867 8.3.1)", "answer a subset of the "
+                    "offered modes", where)]
+
+
+def compare_offers(first: SessionDescription, second: SessionDescription,
+                   where: str = "") -> list[Finding]:
+    """What changed between two copies of one offer (e.g. before/after a proxy):
+    codecs added/removed, fmtp rewritten (AMR octet-align dropped = bandwidth-efficient)."""
+    out = []
+    for f, s in zip(first.media, second.media):
+        fc = {(c.name.lower(), c.rate): (pt, f.fmtp.get(pt, "")) for pt, c in f.codecs.items() if c}
+        sc = {(c.name.lower(), c.rate): (pt, s.fmtp.get(pt, "")) for pt, c in s.codecs.items() if c}
+        for key in fc.keys() - sc.keys():
+            out.append(Finding("warning", "offer-codec-removed",
+                               f"{key[0]}/{key[1]} removed from the offer in transit", "", where))
+        for key in fc.keys() & sc.keys():
+            if fmtp_params(fc[key][1]) != fmtp_params(sc[key][1]):
+                out.append(_fmtp_changed(key, fc[key][1], sc[key][1], where))
+    return out
+
+
+def _fmtp_changed(key, before: str, after: str, where: str) -> Finding:
+    name = key[0].upper()
+    note = ""
+    if key[0] in ("amr", "amr-wb") and (fmtp_params(before).get("octet-align", "0") !=
+                                        fmtp_params(after).get("octet-align", "0")):
+        note = (f"; octet-align {fmtp_params(before).get('octet-align', '0')} -> "
+                f"{fmtp_params(after).get('octet-align', '0')} changes the payload format "
+                "(no fmtp = bandwidth-efficient, RFC 4867 8.1)")
+    return Finding("error" if note else "warning", "offer-fmtp-rewritten",
+                   f"{name} fmtp rewritten in transit: {before or '(none)'!r} -> "
+                   f"{after or '(none)'!r}{note}",
+                   "stop the proxy from editing a=fmtp (e.g. kamailio subst_body/sdp_* rules)",
+                   where)

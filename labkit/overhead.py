@@ -26,7 +26,7 @@ from labkit.errors import DecodeError
 __all__ = ["Layer", "LAYERS", "QUALCOMM", "frame_layers", "layer_table", "sms_overhead",
            "overhead_long", "qualcomm_comparison", "what_if", "efficiency"]
 
-LAYERS = ["link", "outer_ip", "outer_udp", "gtpu", "inner_ip", "esp_header", "esp_trailer",
+LAYERS = ["link", "outer_ip", "outer_udp", "gtpu", "inner_ip", "esp_header", "esp_padding", "esp_trailer",
           "esp_icv", "esp_opaque", "transport", "sip_start_line", "sip_headers", "rp_header",
           "tp_header", "user_data", "other"]
 # Published breakdown for a Qualcomm handset sending "K" over IMS on S1-U [bytes].
@@ -232,7 +232,8 @@ def _esp(w: _Walk) -> int | None:
     icv, pad_len, nxt = null
     w.add("esp_header", "ESP", 8, spi=spi, seq=seq, encryption="NULL")
     w.add_trailer("esp_icv", "ESP ICV", icv)
-    w.add_trailer("esp_trailer", "ESP padding+trailer", pad_len + 2, pad_length=pad_len, next_header=nxt)
+    w.add_trailer("esp_trailer", "ESP trailer", 2, pad_length=pad_len, next_header=nxt)
+    w.add_trailer("esp_padding", "ESP padding", pad_len)
     return nxt
 
 
@@ -365,7 +366,8 @@ def efficiency(user_data: int, total: int) -> float:
 
 GROUPS = {  # labkit layers -> the categories of the published Qualcomm figure
     "Ethernet": ["link"], "IP": ["outer_ip"], "UDP": ["outer_udp"], "GTP": ["gtpu"],
-    "IP (inner)": ["inner_ip"], "ESP": ["esp_header", "esp_trailer", "esp_icv", "esp_opaque"],
+    "IP (inner)": ["inner_ip"], "ESP": ["esp_header", "esp_padding", "esp_trailer", "esp_icv",
+                                            "esp_opaque"],
     "UDP (inner)": ["transport"], "SIP": ["sip_start_line", "sip_headers"],
     "SMS header": ["rp_header", "tp_header"], "body": ["user_data"], "other": ["other"],
 }

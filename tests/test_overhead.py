@@ -42,7 +42,8 @@ def test_s1u_stack_with_gtp_seq_and_esp_null():
     # multiple of 4 (RFC 4303 2.4), + 2 trailer, + 12 ICV (HMAC-SHA-1-96)
     pad = -(8 + len(SIP) + 2) % 4
     assert (t["link"], t["outer_ip"], t["outer_udp"], t["gtpu"], t["inner_ip"]) == (14, 20, 8, 12, 20)
-    assert (t["esp_header"], t["esp_trailer"], t["esp_icv"], t["transport"]) == (8, pad + 2, 12, 8)
+    assert (t["esp_header"], t["esp_padding"], t["esp_trailer"], t["esp_icv"], t["transport"]) == \
+        (8, pad, 2, 12, 8)
     assert sum(t.values()) == len(f)
 
 
@@ -88,7 +89,7 @@ def test_what_if_rows_are_measured():
     for _, row in w.iterrows():
         assert sum(row[c] for c in overhead.LAYERS) == row["total"]
     base = w.loc["as captured"]
-    esp = base["esp_header"] + base["esp_trailer"] + base["esp_icv"]
+    esp = base["esp_header"] + base["esp_padding"] + base["esp_trailer"] + base["esp_icv"]
     assert w.loc["no IPsec (no ESP)", "total"] == base["total"] - esp
     assert w.loc["IPv6 inner IP", "inner_ip"] == 40
     assert w.loc["160-character text", "user_data"] == 140  # 160 septets * 7 / 8
@@ -132,7 +133,8 @@ def _expected(sizes) -> dict:
         esp_pos = [p for n, p, _ in protos if n == "esp"][0]
         udp_pos = [p for n, p, _ in protos if n == "udp"][-1]
         exp.update(esp_header=udp_pos - esp_pos, esp_icv=fields.get("esp.icv", 0),
-                   esp_trailer=fields.get("esp.pad", 0) + 2)
+                   esp_padding=fields.get("esp.pad", 0),
+                   esp_trailer=fields["esp.pad_len"] + fields["esp.protocol"])
     line = fields.get("sip.Request-Line") or fields.get("sip.Status-Line")
     if line:
         exp.update(sip_start_line=line + 2, sip_headers=fields["sip.msg_hdr"])

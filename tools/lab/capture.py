@@ -32,17 +32,6 @@ def tshark(*args: str) -> str:
     return res.stdout
 
 
-def sip_summary(path: Path) -> list[tuple[str, str, str]]:
-    """(src, dst, method or status) of every SIP message, in capture order (tshark fields)."""
-    out = tshark("-r", str(path), "-Y", "sip", "-T", "fields", "-E", "separator=|",
-                 "-e", "ip.src", "-e", "ip.dst", "-e", "sip.Method", "-e", "sip.Status-Code")
-    rows = []
-    for line in out.splitlines():
-        src, dst, method, status = line.split("|")
-        rows.append((src, dst, method or status))
-    return rows
-
-
 def invite_final(path: Path, caller: str) -> list[int]:
     """Final status codes (>= 200) of INVITE transactions as received by `caller` (IP)."""
     out = tshark("-r", str(path), "-Y", f"sip.Status-Code >= 200 and sip.CSeq.method == \"INVITE\" "

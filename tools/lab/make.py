@@ -14,7 +14,7 @@ import csv
 import os
 import shutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -41,7 +41,6 @@ class Spec:
     streams: int                     # RTP streams in `tshark -z rtp,streams`
     payload: str = ""                # their payload column ("" if no RTP)
     callers: tuple[str, ...] = ("10.0.0.1",)
-    extra: dict = field(default_factory=dict)
 
     @property
     def file(self) -> str:

@@ -486,8 +486,6 @@ def _chunks(reader: _Reader, chunk_packets: int, progress) -> Iterator[dict]:
     finally:
         if bar is not None:
             bar.close()
-    for w in cf.warnings:
-        warnings.warn(w, LabkitWarning, stacklevel=4)
 
 
 def _release(cf: CaptureFile, start: int, end: int):
@@ -531,10 +529,18 @@ def read_capture(path, *, progress=None, reassemble=True, gtp_ports=(2152,),
     reader = _open(path, gtp_ports, esp_null, reassemble)
     parts = list(_chunks(reader, 262_144, progress))
     if reader.n_frames == 0 and reader.cf.warnings:
-        raise CaptureError("no complete frame: " + reader.cf.warnings[0].split(": ", 1)[-1],
-                           reader.cf.name, "the file is damaged; capture again")
+        where, _, what = reader.cf.warnings[0].partition(": ")
+        raise CaptureError("no complete frame: " + what.split(";")[0], where,
+                           "the file is damaged from the start; capture again")
     cols, extra = _merge(parts)
-    return _packets(reader, cols, extra)
+    pk = _packets(reader, cols, extra)
+    _warn(pk)
+    return pk
+
+
+def _warn(pk: Packets):
+    for w in pk.warnings:
+        warnings.warn(w, LabkitWarning, stacklevel=3)
 
 
 def _merge(parts: list[dict]) -> tuple[dict, np.ndarray]:
@@ -575,9 +581,13 @@ def iter_capture(path, *, chunk_packets=1_000_000, progress=None, reassemble=Tru
         ``stats`` and ``warnings`` are cumulative so far.
     """
     reader = _open(path, gtp_ports, esp_null, reassemble)
+    pk = None
     for cols in _chunks(reader, chunk_packets, progress):
         extra = cols.pop("extra")
-        yield _packets(reader, cols, extra)
+        pk = _packets(reader, cols, extra)
+        yield pk
+    if pk is not None:
+        _warn(pk)
 
 
 def iter_frames(path) -> Iterator[Frame]:
@@ -589,8 +599,8 @@ def iter_frames(path) -> Iterator[Frame]:
         In file order, numbered as Wireshark numbers them.
     """
     cf = CaptureFile(path)
-    lts = [i.linktype for i in cf.interfaces]
     for ch in cf.chunks(65536):
+        lts = [i.linktype for i in cf.interfaces]
         for k in range(len(ch)):
             i, off, cap = int(ch.interface[k]), int(ch.offset[k]), int(ch.caplen[k])
             yield Frame(int(ch.number[k]), int(ch.time_ns[k]),

@@ -106,7 +106,7 @@ class _Acc:
         self.single: list = []
 
     def add_single(self, off, cap, wire, ticks, iface):
-        self.single.append((off, cap, wire, ticks, iface))
+        self.single.append((off, cap, min(wire, 2**31 - 1), ticks & (2**63 - 1), iface))
 
     def add_run(self, off, stride, cap, wire, sec, frac, units, iface):
         """Store `len(cap)` records at offsets off, off + stride, ..."""
@@ -114,7 +114,7 @@ class _Acc:
         a, b = self.n, self.n + len(cap)
         self.offset[a:b] = np.arange(off, off + (b - a) * stride, stride, dtype=np.int64)
         self.caplen[a:b] = cap
-        self.wirelen[a:b] = wire
+        self.wirelen[a:b] = np.minimum(wire, 2**31 - 1)
         t = self.ticks[a:b]
         t[:] = sec
         t *= units

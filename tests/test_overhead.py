@@ -111,7 +111,8 @@ def _pdml(path):
 
 def _sizes(packet) -> dict:
     """tshark's view: protocol sizes in order, and the field sizes we compare."""
-    protos = [(p.get("name"), int(p.get("pos")), int(p.get("size"))) for p in packet.iter("proto")]
+    protos = [(p.get("name"), int(p.get("pos") or -1), int(p.get("size") or 0))
+              for p in packet.iter("proto")]
     fields = {}
     for f in packet.iter("field"):
         fields.setdefault(f.get("name"), int(f.get("size") or 0))
@@ -121,18 +122,19 @@ def _sizes(packet) -> dict:
 def _expected(sizes) -> dict:
     protos, fields = sizes["protos"], sizes["fields"]
     get = lambda name: [s for n, _, s in protos if n == name]  # noqa: E731
-    exp = {"link": get("eth")[0], "total": get("frame")[0]}
-    ips, udps = get("ip"), get("udp")
+    exp = {"link": (get("eth") or get("sll"))[0], "total": get("frame")[0]}
+    ips = [(p, s) for n, p, s in protos if n == "ip"]
+    inner = ips[1] if get("gtp") else ips[0]
     if get("gtp"):
-        exp.update(outer_ip=ips[0], outer_udp=udps[0], gtpu=get("gtp")[0], inner_ip=ips[1])
-        if len(udps) > 1:  # none when the ESP payload is encrypted
-            exp["transport"] = udps[1]
+        exp.update(outer_ip=ips[0][1], outer_udp=get("udp")[0], gtpu=get("gtp")[0], inner_ip=inner[1])
     else:
-        exp.update(inner_ip=ips[0], transport=udps[0])
+        exp.update(inner_ip=inner[1])
+    l4 = [(n, p, s) for n, p, s in protos if n in ("udp", "tcp") and p > inner[0]]
+    if l4:  # none when the ESP payload is encrypted
+        exp["transport"] = l4[0][2]
     if get("esp") and "esp.protocol" in fields:
         esp_pos = [p for n, p, _ in protos if n == "esp"][0]
-        udp_pos = [p for n, p, _ in protos if n == "udp"][-1]
-        exp.update(esp_header=udp_pos - esp_pos, esp_icv=fields.get("esp.icv", 0),
+        exp.update(esp_header=l4[0][1] - esp_pos, esp_icv=fields.get("esp.icv", 0),
                    esp_padding=fields.get("esp.pad", 0),
                    esp_trailer=fields["esp.pad_len"] + fields["esp.protocol"])
     line = fields.get("sip.Request-Line") or fields.get("sip.Status-Line")
@@ -198,3 +200,47 @@ def test_overhead_plots_return_axes():
     assert plots.plot_overhead(table).get_xlabel().startswith("octets")
     assert "1098" in plots.plot_waterfall(table.iloc[0]).get_title()
     plt.close("all")
+
+
+# ------------------------------------------------------------------ real captures
+
+IPSEC = "volte_gtp/open5gs__open5gs__docs__assets__pcapng__ipsec_to_nonipsec_call.pcapng"
+
+
+@pytest.mark.requires_shared
+def test_real_captures_account_or_explain(shared_dir):
+    """Every frame of every shared capture: layers add up to the frame, or a LabkitError."""
+    from conftest import shared_capture_files
+    from labkit.errors import LabkitError
+    for path in shared_capture_files():
+        for fr in iter_frames(path):
+            try:
+                layers = overhead.frame_layers(fr.data, fr.linktype)
+            except LabkitError:
+                continue
+            assert sum(l.length for l in layers) == len(fr.data), (path.name, fr.number)
+
+
+@pytest.mark.requires_shared
+@pytest.mark.requires_tshark
+def test_real_esp_null_over_gtp_equals_tshark(shared_dir):
+    """open5gs IMS with IPsec (ESP NULL) over GTP-U on Linux cooked capture, SIP over TCP."""
+    from labkit.errors import LabkitError
+    path = shared_dir / IPSEC
+    packets = {int(p.find("proto").find("field[@name='num']").get("show")): p for p in _pdml(path)}
+    checked = 0
+    for fr in iter_frames(path):
+        try:
+            ours = overhead.layer_table(overhead.frame_layers(fr.data, fr.linktype))
+        except LabkitError:
+            continue  # IP fragments: accounted only after reassembly
+        if not ours["esp_header"] or ours["esp_opaque"]:
+            continue
+        sizes = _sizes(packets[fr.number])
+        exp = _expected(sizes)
+        exp.pop("tp_plus_ud", None)
+        exp = {k: v for k, v in exp.items() if not k.startswith("sip_")}  # TCP: SIP may span segments
+        ours["total"] = len(fr.data)
+        assert {k: ours[k] for k in exp} == exp, fr.number
+        checked += 1
+    assert checked > 10

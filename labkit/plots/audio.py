@@ -14,7 +14,7 @@ __all__ = ["plot_waveform", "plot_spectrogram", "plot_frame_timeline", "KIND_COL
            "CLASS_COLORS"]
 
 # RTP-layer frame kinds (labkit.amr) and audio classes (labkit.audio), fixed colours
-KIND_COLORS = {"speech": "tab:green", "SID": "tab:olive", "NO_DATA": "tab:gray",
+KIND_COLORS = {"speech": "tab:blue", "SID": "tab:purple", "NO_DATA": "tab:gray",
                "lost": "tab:red", "gap": "lightgray"}
 CLASS_COLORS = {"tone": "tab:orange", "speech": "tab:green", "comfort noise": "tab:olive",
                 "digital silence": "black"}
@@ -50,6 +50,7 @@ def plot_waveform(pcm: np.ndarray, rate: int, ax=None, *, title: str | None = No
     else:
         ax.plot(t, x, lw=0.6, color="tab:blue")
     _shade_runs(ax, tone_runs, t0)
+    ax.set_xlim(t0, t0 + max(x.size, 1) / float(rate))
     ax.set_ylim(-1.0, 1.0)
     ax.set_xlabel("time [s]")
     ax.set_ylabel("amplitude [full scale]")
@@ -58,8 +59,11 @@ def plot_waveform(pcm: np.ndarray, rate: int, ax=None, *, title: str | None = No
 
 
 def plot_spectrogram(pcm: np.ndarray, rate: int, ax=None, *, title: str | None = None,
-                     fmax: float | None = 4000.0, t0: float = 0.0):
-    """Spectrogram: 40 ms Hann windows, 20 ms hop, power in dBFS, colour -100..0 dB."""
+                     fmax: float | None = None, t0: float = 0.0, colorbar: bool = False):
+    """Spectrogram: 40 ms Hann windows, 20 ms hop, power in dBFS, colour -100..0 dB.
+
+    `fmax` [Hz] limits the frequency axis (default: half the sample rate); `colorbar`
+    adds a colour scale (it narrows the Axes, so it is off when plots are stacked)."""
     from scipy.signal import spectrogram
     ax = new_axes(ax)
     x = np.asarray(pcm, dtype=np.float64).ravel() / 32768.0
@@ -73,14 +77,16 @@ def plot_spectrogram(pcm: np.ndarray, rate: int, ax=None, *, title: str | None =
     keep = f <= (fmax or rate / 2)
     mesh = ax.pcolormesh(t0 + t, f[keep], db[keep], shading="auto", vmin=-100, vmax=0,
                          cmap="viridis", rasterized=True)
-    ax.figure.colorbar(mesh, ax=ax, label="[dBFS]", pad=0.01)
+    if colorbar:
+        ax.figure.colorbar(mesh, ax=ax, label="[dBFS]", pad=0.01)
+    ax.set_xlim(t0, t0 + x.size / float(rate))
     ax.set_xlabel("time [s]")
     ax.set_ylabel("frequency [Hz]")
     ax.set_title(title or "spectrogram")
     return ax
 
 
-def _bars(ax, y: float, labels: np.ndarray, colors: dict, t0: float) -> list:
+def _bars(ax, y: float, labels: np.ndarray, colors: dict, t0: float, prefix: str) -> list:
     """One row of coloured 20 ms boxes per label value; returns legend handles."""
     from matplotlib.patches import Patch
     handles = []
@@ -93,7 +99,7 @@ def _bars(ax, y: float, labels: np.ndarray, colors: dict, t0: float) -> list:
         cuts = np.flatnonzero(np.diff(idx) > 1) + 1
         spans = [(t0 + g[0] * FRAME_S, (g[-1] - g[0] + 1) * FRAME_S) for g in np.split(idx, cuts)]
         ax.broken_barh(spans, (y - 0.4, 0.8), color=color)
-        handles.append(Patch(color=color, label=name))
+        handles.append(Patch(color=color, label=f"{prefix}{name}"))
     return handles
 
 
@@ -110,19 +116,15 @@ def plot_frame_timeline(frames, ax=None, *, title: str | None = None, t0: float 
     ax = new_axes(ax)
     rows, handles = [], []
     if "kind" in frames:
-        handles += _bars(ax, 1.0, frames["kind"].to_numpy(), KIND_COLORS, t0)
+        handles += _bars(ax, 1.0, frames["kind"].to_numpy(), KIND_COLORS, t0, "RTP ")
         rows.append((1.0, "RTP frames"))
-    handles += _bars(ax, 0.0, frames["class"].to_numpy(), CLASS_COLORS, t0)
+    handles += _bars(ax, 0.0, frames["class"].to_numpy(), CLASS_COLORS, t0, "audio ")
     rows.append((0.0, "audio"))
     ax.set_yticks([r[0] for r in rows], [r[1] for r in rows])
-    ax.set_ylim(-0.6, 0.6 + (1.0 if "kind" in frames else 0.0))
     ax.set_xlim(t0, t0 + max(len(frames), 1) * FRAME_S)
     ax.set_xlabel("time [s]")
     ax.set_title(title or "frame timeline (20 ms frames)")
-    seen, uniq = set(), []
-    for h in handles:
-        if h.get_label() not in seen:
-            seen.add(h.get_label())
-            uniq.append(h)
-    ax.legend(handles=uniq, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+    ax.set_ylim(-0.6, 1.0 + (1.0 if "kind" in frames else 0.0))
+    ax.legend(handles=handles, loc="upper center", ncol=max(len(handles), 1),
+              fontsize="small", frameon=False, handlelength=1.0)
     return ax

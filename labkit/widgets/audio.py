@@ -25,7 +25,7 @@ def _show_direction(d) -> None:
     print(f"Direction {d.summary}")
     if d.audio is None:
         return
-    display(Audio(d.audio.pcm, rate=d.audio.rate, normalize=False))
+    display(Audio(d.audio.pcm / 32768.0, rate=d.audio.rate, normalize=False))
     fig, axes = plt.subplots(3, 1, figsize=(10, 8), constrained_layout=True)
     runs = d.result.segments if d.result is not None else ()
     plots.plot_waveform(d.audio.pcm, d.audio.rate, axes[0], tone_runs=runs, t0=d.t0,

@@ -512,3 +512,38 @@ def test_vectorised_path_equals_naive(wideband, octet_aligned):
                                   octet_aligned=octet_aligned)
     assert ex.data == _naive_storage(seq, ts, payloads, wideband, octet_aligned)
     assert ex.duplicates == 100 and ex.damaged > 0
+
+
+VOLTE = ["volte_gtp/open5gs__open5gs__docs__assets__pcapng__volte.pcapng",
+         "volte_gtp/open5gs__open5gs__docs__assets__pcapng__ipsec_to_nonipsec_call.pcapng"]
+
+
+@pytest.mark.requires_tshark
+@pytest.mark.requires_shared
+@pytest.mark.parametrize("name", VOLTE)
+def test_real_volte_amrwb_in_gtpu(shared_dir, name):
+    """open5gs VoLTE calls: AMR-WB (SDP, bandwidth-efficient PT) in GTP-U, every packet
+    captured twice or more, relayed by RTPengine with the same SSRC on both legs."""
+    path = shared_dir / name
+    if not path.exists():
+        pytest.skip(f"{path} absent")
+    found, table = _capture_streams(path)
+    assert len(table) == 4 and set(table["codec"]) == {"AMR-WB"}
+    assert set(table["source"]) == {"SDP"}
+    for row in table.itertuples(index=False):
+        ex = amr.extract_stream(found, row.stream, codec="AMR-WB", octet_aligned=False)
+        assert ex.damaged == 0 and ex.packets + ex.duplicates == row.packets
+        assert ex.duplicates >= ex.packets                  # captured at least twice
+    pts = sorted(set(table["pt"]))
+    extra = [a for pt in pts for a in ("-d", f"rtp.pt=={pt},amr_wb")]
+    rows = _tshark_toc(path, True, False, extra)
+    assert _compare_to_tshark(rows, True, False) == len(rows) == int(table["packets"].sum())
+
+
+def test_cli_other_streams_processed_when_one_fails(tmp_path, capsys):
+    from labkit import data
+    # --codec AMR forces every stream, including A's PCMU one: it fails, B's is written
+    assert _cli("-i", data.path("synth_amrnb_be_damaged"), "-o", tmp_path / "f.amr",
+                "--codec", "AMR", "-q") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["f_b0000001.amr"]
+    assert "none of 550 payloads" in capsys.readouterr().err

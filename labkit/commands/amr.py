@@ -7,7 +7,9 @@ both payload formats and any number of frames per packet::
     labkit amr extract -i call.pcapng -o ringback.3ga --stream 1 --wav ringback.wav
 
 Without ``--ssrc``/``--stream`` every AMR stream is written; when there are several,
-the SSRC is added to the file names (``out_b0000001.amr``).
+the SSRC is added to the file names (``out_b0000001.amr``), and the stream id too when
+an SSRC occurs in several streams (a relay such as RTPengine keeps it on both legs:
+``out_3_b0000001.amr``).
 """
 from __future__ import annotations
 
@@ -82,18 +84,28 @@ def _select(table, args, path):
     return chosen
 
 
-def _out_path(base: Path, ssrc: int, many: bool) -> Path:
-    return base.with_name(f"{base.stem}_{ssrc:08x}{base.suffix}") if many else base
+def _out_path(base: Path, row, naming: str) -> Path:
+    """`base`, or with the SSRC (and stream id when SSRCs repeat) added to the name."""
+    if naming == "single":
+        return base
+    tag = f"{row.ssrc:08x}" if naming == "ssrc" else f"{row.stream}_{row.ssrc:08x}"
+    return base.with_name(f"{base.stem}_{tag}{base.suffix}")
 
 
-def _extract_one(found, row, args, many: bool) -> str:
+def _naming(chosen) -> str:
+    if len(chosen) == 1:
+        return "single"
+    return "ssrc" if chosen["ssrc"].is_unique else "stream"
+
+
+def _extract_one(found, row, args, naming: str) -> str:
     from labkit import amr
     codec = args.codec or row.codec
     oa = row.octet_aligned if args.octet_aligned is None else args.octet_aligned
     where = f"{args.input}, stream {row.stream} (SSRC 0x{row.ssrc:08x})"
     ex = amr.extract_stream(found, int(row.stream), codec=codec, octet_aligned=bool(oa),
                             where=where)
-    out = _out_path(Path(args.output), int(row.ssrc), many)
+    out = _out_path(Path(args.output), row, naming)
     if ex.wideband and out.suffix.lower() == ".amr":
         warnings.warn(f"{out}: AMR-WB written to a .amr name; players expect .awb",
                       LabkitWarning, stacklevel=2)
@@ -102,7 +114,7 @@ def _extract_one(found, row, args, many: bool) -> str:
         warnings.warn(f"{where}: {ex.damaged} damaged payload(s) skipped (their 20 ms slots "
                       f"are NO_DATA); first: {ex.errors[0]}", LabkitWarning, stacklevel=2)
     if args.wav:
-        _write_wav(ex.data, _out_path(Path(args.wav), int(row.ssrc), many))
+        _write_wav(ex.data, _out_path(Path(args.wav), row, naming))
     return (f"stream {row.stream} SSRC 0x{row.ssrc:08x} {codec} "
             f"{'octet-aligned' if oa else 'bandwidth-efficient'}: {ex.packets} packets, "
             f"{ex.duplicates} duplicates, {ex.damaged} damaged, {ex.gap_frames} NO_DATA "
@@ -149,7 +161,7 @@ def _run_extract(args) -> int:
     failed = 0
     for row in chosen.itertuples(index=False):
         try:
-            print(_extract_one(found, row, args, len(chosen) > 1))
+            print(_extract_one(found, row, args, _naming(chosen)))
         except LabkitError as exc:
             if len(chosen) == 1:
                 raise

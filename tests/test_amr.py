@@ -547,3 +547,20 @@ def test_cli_other_streams_processed_when_one_fails(tmp_path, capsys):
                 "--codec", "AMR", "-q") == 1
     assert [p.name for p in tmp_path.iterdir()] == ["f_b0000001.amr"]
     assert "none of 550 payloads" in capsys.readouterr().err
+
+
+@pytest.mark.requires_shared
+@pytest.mark.parametrize("name, codec", [
+    ("jitter_loss/sippy__rtpproxy__tests__rtp_analyze__c1.a.rtp.pcap", "G729"),
+    ("sip_rtp_g711/SIPp__sipp__pcap__g711a.pcap", "PCMA"),
+    ("other/TotallyNotAHaxxer__Red-Rabbit__examples__pcap__sip-rtp-opus.pcap", "opus"),
+])
+def test_real_non_amr_streams_are_not_amr(shared_dir, name, codec, tmp_path, capsys):
+    """Negative controls: G.729 (20-byte payloads, an EVS/AMR size), G.711, Opus."""
+    path = shared_dir / name
+    if not path.exists():
+        pytest.skip(f"{path} absent")
+    _, table = _capture_streams(path)
+    assert set(table["codec"]) == {codec}
+    assert _cli("-i", path, "-o", tmp_path / "x.amr", "-q") == 2
+    assert f"codecs seen: {codec}" in capsys.readouterr().err

@@ -16,6 +16,7 @@ __all__ = ["amr_streams", "extract_stream", "read_sdp", "sip_candidates"]
 
 _AMR_NAMES = {"AMR": "AMR", "AMR-NB": "AMR", "AMR-WB": "AMR-WB", "AMR_WB": "AMR-WB",
               "AMRWB": "AMR-WB", "EVS": "EVS"}
+_STATIC_NAMES = {0: "PCMU", 3: "GSM", 4: "G723", 8: "PCMA", 9: "G722", 13: "CN", 18: "G729"}
 _STREAM_COLUMNS = ["stream", "src", "sport", "dst", "dport", "ssrc", "pt", "packets", "codec",
                    "octet_aligned", "source", "fmtp"]
 
@@ -56,8 +57,8 @@ def _classify_stream(rtp, s, key, sdp, sample) -> tuple[str, bool, str, str | No
         return name, bool(oa), "SDP", found[1]
     rows = _first_rows(rtp, s, sample)
     guess = detect_amr_format(_payloads_at(rtp, rows), np.asarray(rtp.timestamp)[rows])
-    if guess.codec == "unknown" and pt < 96:
-        return f"PT {pt}", False, "static PT", None
+    if guess.codec not in ("AMR", "AMR-WB") and pt < 96:   # RFC 3551 static type wins
+        return _STATIC_NAMES.get(pt, f"PT {pt}"), False, "static PT", None
     return guess.codec, guess.octet_aligned, f"heuristic ({guess.confidence:.2f})", None
 
 

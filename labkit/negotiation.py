@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from labkit import freeswitch as fs
-from labkit.sdp import SessionDescription, parse_sdp
+from labkit.sdp import Finding, SessionDescription, parse_sdp  # noqa: F401 (re-export)
 
 __all__ = ["RemoteCodec", "CompareLine", "Negotiation", "Finding", "simulate",
            "remote_codecs", "compare_table", "outcome_sentence", "KNOWN_BITRATES",
-           "MODES", "Q850"]
+           "MODES", "Q850", "log_agreement", "call_verdicts", "offer_answer_codecs"]
 
 MODES = ("generous", "greedy", "scrooge")
 KNOWN_BITRATES = {0: 64000, 3: 13200, 4: 6300, 7: 2400, 8: 64000, 9: 64000, 18: 8000}
@@ -570,7 +570,11 @@ def _call_findings(oa, msgs) -> list:
         for later in group.iloc[1:].itertuples():
             out += sdpmod.compare_offers(first["sdp"], later.sdp,
                                          f"frame {first['frame']} -> frame {later.frame}")
-    return out + _dialog_findings(oa, msgs)
+    out += _dialog_findings(oa, msgs)
+    unique: dict = {}
+    for f in out:  # the same finding on every hop: keep the first
+        unique.setdefault((f.code, f.message), f)
+    return list(unique.values())
 
 
 def _dialog_findings(oa, msgs) -> list:
@@ -640,3 +644,27 @@ def _capture_sentence(call, offer, answer, findings) -> tuple[str, str]:
                 f"{status_text}", "offer a codec the callee allows, or enable one of the "
                 "offered codecs on the callee")
     return (f"offer {offered}; final response {status_text}", "see the findings")
+
+
+def offer_answer_codecs(oa: pd.DataFrame) -> pd.DataFrame:
+    """One row per codec of every offer/answer of :func:`labkit.sip.offers_answers`.
+
+    Columns: call_id, frame, message, role, m_index, media, port, proto, direction,
+    pt, codec (name/rate[/channels]), ptime [ms], fmtp, crypto (suites).
+    """
+    rows = []
+    for r in oa.itertuples():
+        for m in r.sdp.media:
+            suites = ",".join(c.suite for c in m.crypto)
+            for pt in m.formats or [None]:
+                c = m.codec(pt) if pt is not None else None
+                rows.append({"call_id": r.call_id, "frame": r.frame, "message": r.message,
+                             "role": r.role, "m_index": m.index, "media": m.kind,
+                             "port": m.port, "proto": m.proto, "direction": m.direction,
+                             "pt": "" if pt is None else str(pt),
+                             "codec": str(c) if c else "?", "ptime": m.ptime,
+                             "fmtp": m.fmtp.get(pt, "") if isinstance(pt, int) else "",
+                             "crypto": suites})
+    return pd.DataFrame(rows, columns=["call_id", "frame", "message", "role", "m_index",
+                                       "media", "port", "proto", "direction", "pt", "codec",
+                                       "ptime", "fmtp", "crypto"])

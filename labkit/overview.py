@@ -1,0 +1,143 @@
+"""What is in a capture, and which notebook answers the next question.
+
+The first look a newcomer takes (notebook 00, ``labkit overview FILE``): frames, UDP/TCP,
+the RTP streams with Wireshark's statistics (:func:`labkit.rtp.rtp_streams`), the SIP
+calls (:func:`labkit.sip.sip_calls`), SMS over IMS messages, and from what was found a
+short list of next steps pointing at the notebook that goes deeper.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labkit import rtp, sip
+from labkit.capture import Packets, read_capture
+
+__all__ = ["Overview", "overview", "next_steps", "summary_sentence", "NOTEBOOKS"]
+
+SMS_CONTENT_TYPE = "application/vnd.3gpp.sms"  # 3GPP TS 24.341 clause 7.3.1
+AMR_NAMES = {"AMR", "AMR-WB", "EVS"}
+
+NOTEBOOKS = {
+    "01": ("01_ringback_amr_playback.ipynb", "Was there ringback in that AMR stream? Hear it, see it"),
+    "02": ("02_sms_over_ip_overhead.ipynb", "How many of the bytes of an SMS over IMS are the message?"),
+    "03": ("03_iphone_mt_sms_rp_da.ipynb", "Why does the iPhone accept an MT SMS and never show it?"),
+    "04": ("04_codec_negotiation.ipynb", "What did each call negotiate, and why did one fail (488)?"),
+}
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Contents of one capture.
+
+    Attributes
+    ----------
+    path : Path
+    n_frames : int
+        Every frame in the file.
+    duration_s : float
+        Last minus first frame time of the rows found [s].
+    n_udp, n_tcp : int
+        UDP datagrams and TCP segments (innermost, after tunnels).
+    tunnelled : int
+        Rows that came out of a GTP-U tunnel.
+    streams : pandas.DataFrame
+        :func:`labkit.rtp.rtp_streams` (Wireshark's ``rtp,streams`` table).
+    calls : pandas.DataFrame
+        :func:`labkit.sip.sip_calls`, one row per Call-ID.
+    messages : pandas.DataFrame
+        :func:`labkit.sip.sip_messages`, one row per SIP message (``time`` in [s] since
+        the first frame).
+    n_sms : int
+        SIP MESSAGEs carrying ``application/vnd.3gpp.sms``.
+    """
+
+    path: Path
+    n_frames: int
+    duration_s: float
+    n_udp: int
+    n_tcp: int
+    tunnelled: int
+    streams: pd.DataFrame
+    calls: pd.DataFrame
+    messages: pd.DataFrame
+    n_sms: int
+
+
+def overview(capture, *, clock_rates=None) -> Overview:
+    """Read `capture` (path or :class:`~labkit.capture.Packets`) and summarise it.
+
+    Parameters
+    ----------
+    capture : str, Path or Packets
+    clock_rates : dict, optional
+        Passed to :func:`labkit.rtp.rtp_streams` (e.g. ``{96: "AMR-WB"}``).
+    """
+    pk = capture if isinstance(capture, Packets) else read_capture(capture)
+    messages = sip.sip_messages(pk)
+    t = pk.time_ns
+    duration = float(t.max() - t.min()) / 1e9 if len(pk) else 0.0
+    n_sms = int((messages["content_type"].fillna("").str.lower() == SMS_CONTENT_TYPE).sum()) if len(messages) else 0
+    return Overview(path=Path(pk.path), n_frames=int(pk.n_frames), duration_s=duration,
+                    n_udp=int(np.count_nonzero(pk.proto == 17)), n_tcp=int(np.count_nonzero(pk.proto == 6)),
+                    tunnelled=int(np.count_nonzero(pk.teid >= 0)),
+                    streams=rtp.rtp_streams(pk, clock_rates=clock_rates),
+                    calls=sip.sip_calls(messages), messages=messages, n_sms=n_sms)
+
+
+def _failed_calls(ov: Overview) -> pd.DataFrame:
+    calls = ov.calls
+    if calls.empty:
+        return calls
+    status = pd.to_numeric(calls["final_status"], errors="coerce")
+    return calls[status >= 400]
+
+
+def next_steps(ov: Overview) -> pd.DataFrame:
+    """Which notebook to open next, and why, from what the capture holds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``notebook``, ``question``, ``because``; one row per suggestion, in
+        notebook order. Empty when nothing specific was found.
+    """
+    rows = []
+    codecs = set(ov.streams["codec"].dropna()) if len(ov.streams) else set()
+    amr = sorted(codecs & AMR_NAMES)
+    if amr:
+        rows.append(("01", f"{len(ov.streams)} RTP streams, codecs {', '.join(amr)}"))
+    if ov.n_sms:
+        rows.append(("02", f"{ov.n_sms} SIP MESSAGE(s) with {SMS_CONTENT_TYPE}"))
+        rows.append(("03", "decode RP/TP of every SMS and run the delivery checks"))
+    failed = _failed_calls(ov)
+    if len(failed):
+        codes = ", ".join(str(int(s)) for s in sorted(set(failed["final_status"].astype(int))))
+        rows.append(("04", f"{len(failed)} call(s) failed with SIP {codes}"))
+    elif len(ov.calls):
+        rows.append(("04", f"{len(ov.calls)} call(s): check what each offer/answer negotiated"))
+    return pd.DataFrame([{"notebook": NOTEBOOKS[n][0], "question": NOTEBOOKS[n][1], "because": why}
+                         for n, why in rows], columns=["notebook", "question", "because"])
+
+
+def summary_sentence(ov: Overview) -> str:
+    """One sentence: calls, streams (codecs, loss, problems), SMS; e.g. for a notebook's end."""
+    parts = [f"{ov.path.name}: {ov.n_frames} frames over {ov.duration_s:.1f} s"]
+    if len(ov.calls):
+        answered = int(ov.calls["answered"].fillna(False).astype(bool).sum())
+        parts.append(f"{len(ov.calls)} SIP call(s), {answered} answered")
+    if len(ov.streams):
+        s = ov.streams
+        codecs = ", ".join(sorted(set(s["payloads"].astype(str))))
+        lost = int(s["lost"].clip(lower=0).sum())
+        flagged = int(s["problem"].sum())
+        parts.append(f"{len(s)} RTP stream(s) ({codecs}), {lost} packet(s) lost, "
+                     f"{flagged} stream(s) with sequence/timestamp problems")
+    else:
+        parts.append("no RTP")
+    if ov.n_sms:
+        parts.append(f"{ov.n_sms} SMS over IMS message(s)")
+    return "; ".join(parts) + "."

@@ -209,6 +209,67 @@ def _fast_single(matrix, length, wideband, octet_aligned):
     return ok, (b0 >> 4)[ok], ft[ok], q[ok], data
 
 
+_MAX_FAST_FRAMES = 12       # packets with more frames take the packet-by-packet path
+_CHUNK = 32768              # rows per vectorised multi-frame step (bounded memory)
+
+
+def _toc(matrix, bits, octet_aligned):
+    """Per row: ToC entries k (0 = more than _MAX_FAST_FRAMES or none), FT and Q [n, 12]."""
+    n, length = matrix.shape
+    ft, q = np.zeros((n, _MAX_FAST_FRAMES), np.int64), np.zeros((n, _MAX_FAST_FRAMES), np.int64)
+    k, alive = np.zeros(n, np.int64), np.ones(n, bool)
+    for i in range(_MAX_FAST_FRAMES):
+        if octet_aligned and 1 + i < length:
+            e = matrix[:, 1 + i].astype(np.int64)
+            f, t, qq = e >> 7, (e >> 3) & 0xF, (e >> 2) & 1
+        elif not octet_aligned and 10 + 6 * i <= 8 * length:
+            e = bits[:, 4 + 6 * i:10 + 6 * i].astype(np.int64) @ np.array([32, 16, 8, 4, 2, 1])
+            f, t, qq = e >> 5, (e >> 1) & 0xF, e & 1
+        else:
+            break
+        ft[alive, i], q[alive, i] = t[alive], qq[alive]
+        k[alive & (f == 0)] = i + 1
+        alive &= f == 1
+    return k, ft, q
+
+
+def _fast_multi(matrix, positions, wideband, octet_aligned, table, cmrs) -> np.ndarray:
+    """Vectorised parse of equal-length payloads grouped by their ToC (any frames).
+
+    Returns the mask of rows parsed; the others go packet by packet.
+    """
+    nbits_of = np.array(_table(wideband))
+    bits = None if octet_aligned else np.unpackbits(matrix, axis=1)
+    k, ft, q = _toc(matrix, bits, octet_aligned)
+    code = k * 16 ** _MAX_FAST_FRAMES + ft @ (16 ** np.arange(_MAX_FAST_FRAMES))
+    done = np.zeros(len(matrix), bool)
+    for c in np.unique(code[k > 0]).tolist():
+        rows = np.flatnonzero(code == c)
+        n_fr = int(k[rows[0]])
+        fts = ft[rows[0], :n_fr]
+        nb = nbits_of[fts]
+        size = (1 + n_fr + ((nb + 7) // 8).sum() if octet_aligned
+                else (4 + 6 * n_fr + nb.sum() + 7) // 8)
+        if (nb < 0).any() or size != matrix.shape[1]:
+            continue
+        start = 1 + n_fr if octet_aligned else 4 + 6 * n_fr
+        for j in range(n_fr):
+            width, n_bits = int((nb[j] + 7) // 8), int(nb[j])
+            if octet_aligned:
+                data = matrix[rows, start:start + width].copy()
+                if width:
+                    data[:, -1] &= (0xFF << (8 * width - n_bits)) & 0xFF
+                start += width
+            else:
+                data = np.packbits(bits[rows, start:start + n_bits], axis=1)
+                start += n_bits
+            table.add(positions[rows], np.full(len(rows), j), np.full(len(rows), fts[j]),
+                      q[rows, j], data.reshape(len(rows), width))
+        cmrs.update((matrix[rows, 0] >> 4).tolist())
+        done[rows] = True
+    return done
+
+
 def _parse_all(payloads, order, wideband, octet_aligned, seq, errors, cmrs) -> _FrameTable:
     """Depacketize the packets `order`: vectorised where possible, else one by one."""
     table = _FrameTable()
@@ -220,7 +281,12 @@ def _parse_all(payloads, order, wideband, octet_aligned, seq, errors, cmrs) -> _
             if ok.any():
                 table.add(positions[ok], np.zeros(int(ok.sum())), ft, q, data)
                 cmrs.update(cmr.tolist())
-                rest = positions[~ok]
+                rest, matrix = positions[~ok], matrix[~ok]
+            if len(rest) >= 8:                     # several frames per packet
+                left = [rest[c:c + _CHUNK][~_fast_multi(matrix[c:c + _CHUNK], rest[c:c + _CHUNK],
+                                                        wideband, octet_aligned, table, cmrs)]
+                        for c in range(0, len(rest), _CHUNK)]
+                rest = np.concatenate(left)
         for p in rest.tolist():
             _parse_one(payloads[order[p]], p, seq[order[p]], wideband, octet_aligned, table,
                        errors, cmrs)

@@ -264,10 +264,10 @@ def goertzel_power(x: np.ndarray, rate: int, freq: float) -> float:
     return float(p) / (x.size ** 2) if x.size else 0.0
 
 
-def _line_analysis(x: np.ndarray, rate: int) -> tuple[tuple[float, ...], float]:
+def _line_analysis(x: np.ndarray, rate: int, width: float = 6.0) -> tuple[tuple[float, ...], float]:
     """Spectral lines of one run (up to 3 peaks in 300-600 Hz within 20 dB of the
-    strongest, each the largest within +/-10 Hz) and the fraction of the run's energy
-    within +/-6 Hz of them."""
+    strongest, each the largest within +/-max(10 Hz, `width`)) and the fraction of the
+    run's energy within +/-`width` Hz of them."""
     x = np.asarray(x, dtype=np.float64)
     nfft = max(1 << int(np.ceil(np.log2(max(rate, x.size * 2)))), 1)
     spec = np.abs(np.fft.rfft(x * np.hanning(x.size), nfft)) ** 2
@@ -282,11 +282,11 @@ def _line_analysis(x: np.ndarray, rate: int) -> tuple[tuple[float, ...], float]:
     for p in peaks[np.argsort(spec[peaks])[::-1]] if peaks.size else []:
         if spec[p] < spec[peaks].max() * 0.01 or len(chosen) == 3:
             break
-        if all(abs(f[p] - f[c]) > 10.0 for c in chosen):
+        if all(abs(f[p] - f[c]) > max(10.0, width) for c in chosen):
             chosen.append(int(p))
     lines = np.zeros_like(f, dtype=bool)
     for p in chosen:
-        lines |= np.abs(f - f[p]) <= 6.0
+        lines |= np.abs(f - f[p]) <= width
     return tuple(sorted(float(round(f[p])) for p in chosen)), float(spec[lines].sum() / total)
 
 
@@ -359,7 +359,10 @@ def tone_runs(pcm: np.ndarray, rate: int, exclude: np.ndarray | None = None,
                 continue
             seg = x[a * n: b * n]
             sa, sb = _analysis_span(a, b, None if lost is None else np.asarray(lost, bool))
-            freqs, ratio = _line_analysis(x[sa * n: sb * n], rate)
+            # a span shortened by lost frames resolves less finely: the Hann main lobe
+            # is +/- 2 / T Hz wide for a span of T seconds (a margin of 25 % on top)
+            width = 6.0 if (sa, sb) == (a, b) else max(6.0, 2.5 / ((sb - sa) * FRAME_S))
+            freqs, ratio = _line_analysis(x[sa * n: sb * n], rate, width)
             if ratio >= LINE_RATIO and freqs and np.all(np.diff(freqs) >= MIN_LINE_GAP):
                 out.append(ToneRun(round(float(a * FRAME_S), 3), round(float(b * FRAME_S), 3), freqs,
                                    round(float(level_dbfs(seg)), 1)))

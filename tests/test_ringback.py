@@ -333,3 +333,18 @@ def test_cli_table_and_json(capsys):
     assert verdicts["B->A"]["frequencies"] == "425"
     assert doc["timeline"]["answer"] == pytest.approx(11.2)
     assert main(["ringback", path, "--stream", "77"]) == 2
+
+
+def test_direction_picker_widget():
+    import matplotlib
+    matplotlib.use("Agg")
+    from labkit import widgets
+    report, _ = _quiet(_bundled("synth_amrnb_be_damaged"))
+    box = widgets.direction_picker(report, selected=[])
+    pick = box.children[0]
+    assert [label for label, _ in pick.options] == [widgets.direction_label(d)
+                                                   for d in report.directions]
+    assert pick.options[0][0] == "0: A->B early media (PCMU)"
+    pick.value = (1,)     # selecting a direction draws it without error
+    import matplotlib.pyplot as plt
+    plt.close("all")

@@ -241,6 +241,15 @@ def test_kinds_and_counts(references):
     assert ex.duration_s == pytest.approx(ex.frames_total * 0.02)
 
 
+def test_toc_table_rows():
+    rnd = random.Random(7)
+    good = amr.packetize_amr([_frame(7, False, rnd), _frame(8, False, rnd)], cmr=5)
+    df = amr.toc_table([good, b"\xff"])
+    assert df[["packet", "cmr", "frame", "f", "ft", "q", "nbytes"]].values.tolist() == [
+        [0, 5, 0, True, 7, True, 31], [0, 5, 1, False, 8, True, 5], [1, -1, 0, False, -1, False, 0]]
+    assert df["error"].iloc[2] != ""
+
+
 def test_parse_fmtp():
     assert amr.parse_amr_fmtp("mode-set=0,2,4,7; octet-align=1") == {
         "octet_aligned": True, "mode_set": [0, 2, 4, 7]}
@@ -294,8 +303,7 @@ def _tshark_toc(path, wideband, octet_aligned, extra=()):
     rows = []
     for line in out.splitlines():
         ssrc, seq, payload, cmr, f, ft, q = line.split("\t")
-        ints = lambda s: [int(x in ("1", "True")) if x in ("0", "1", "True", "False") and False
-                          else int(x) for x in s.split(",")] if s else []      # noqa: E731
+        ints = lambda s: [int(x) for x in s.split(",")] if s else []      # noqa: E731
         rows.append((int(ssrc, 16), int(seq), bytes.fromhex(payload), int(cmr) if cmr else None,
                      ints(f), ints(ft), ints(q)))
     return rows

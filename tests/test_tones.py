@@ -86,6 +86,20 @@ def test_speech_like_is_speech(rate):
         assert tones.detect_ringback(coded, rate, ft=ft).verdict == "speech"
 
 
+def test_speech_with_loss_has_no_tone():
+    # concealment of lost frames must not turn a steady vowel into a "tone"
+    for wideband in (False, True):
+        rate = 16000 if wideband else 8000
+        st = (encode_wb if wideband else encode_nb)(speech_like(rate, 10.0, seed=4))
+        magic = b"#!AMR-WB\n" if wideband else b"#!AMR\n"
+        _, frames = audio.split_storage(st)
+        lost = np.random.default_rng(4).random(len(frames)) < 0.05
+        d = audio.decode_storage(magic + b"".join(b"\x7c" if x else f
+                                                  for f, x in zip(frames, lost)))
+        r = tones.detect_ringback(d.pcm, rate, ft=d.ft)
+        assert r.verdict == "speech" and r.segments == ()
+
+
 def test_comfort_noise_and_silence():
     assert tones.detect_ringback(white_noise(8000, 6.0), 8000).verdict == "comfort noise only"
     pcm, ft = _coded(white_noise(8000, 6.0), 8000, "nb-dtx")

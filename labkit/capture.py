@@ -52,6 +52,7 @@ __all__ = ["Packets", "Frame", "read_capture", "iter_capture", "iter_frames",
            "require_udp", "PROGRESS_BYTES"]
 
 PROGRESS_BYTES = 50 * 2**20   # files larger than this get a progress bar by default
+RELEASE_BYTES = 512 * 2**20   # files larger than this are unmapped chunk by chunk
 _ARRAYS = {"frame": np.int64, "time_ns": np.int64, "proto": np.uint8,
            "ip_version": np.uint8, "src_id": np.int32, "dst_id": np.int32,
            "sport": np.uint16, "dport": np.uint16, "payload_offset": np.int64,
@@ -489,10 +490,11 @@ def _chunks(reader: _Reader, chunk_packets: int, progress) -> Iterator[dict]:
 
 
 def _release(cf: CaptureFile, start: int, end: int):
-    """Drop pages of a processed file region from our resident set (they stay cached)."""
+    """Drop pages of a processed region of a big file from our resident set (they stay
+    in the page cache; re-reading a payload faults them back in)."""
     page = mmap.PAGESIZE
     a, b = (start // page) * page, (end // page) * page
-    if b - a >= 64 * page and hasattr(cf.buf, "madvise"):
+    if cf.size > RELEASE_BYTES and b - a >= 64 * page and hasattr(cf.buf, "madvise"):
         cf.buf.madvise(mmap.MADV_DONTNEED, a, b - a)
 
 

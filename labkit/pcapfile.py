@@ -266,7 +266,7 @@ class CaptureFile:
                 yield chunk
 
     def _finish(self, acc: _Acc) -> RecordChunk:
-        off, cap, wire, ticks, iface = (a.copy() for a in acc.arrays())
+        off, cap, wire, ticks, iface = acc.arrays()  # views; untouched tail pages cost no RAM
         if len(self.interfaces) == 1 and not (iface < 0).any():
             time_ns = _ticks_to_ns(ticks, self.interfaces[0].units)
             time_ns += self.interfaces[0].offset_s * 1_000_000_000

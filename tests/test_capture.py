@@ -177,11 +177,13 @@ def test_null_families_and_byte_orders(tmp_path, family, big_endian):
 
 
 @pytest.mark.requires_tshark
-def test_raw_ipv4_ipv6_linktypes(tmp_path):
-    for lt, (src, dst) in ((228, ("10.0.0.1", "10.0.0.2")), (229, V6)):
-        path = F.write_pcap(tmp_path / f"{lt}.pcap",
-                            [(T0, F.udp_frame(b"r" * 9, src, dst, 1, 2, link="raw"))],
-                            linktype=lt)
+def test_raw_ip_and_loop_linktypes(tmp_path):
+    v4 = ("10.0.0.1", "10.0.0.2")
+    for lt, (src, dst) in ((228, v4), (229, V6), (12, v4), (14, V6), (108, v4)):
+        frame = F.udp_frame(b"r" * 9, src, dst, 1, 2, link="raw")
+        if lt == 108:  # DLT_LOOP: address family always big-endian
+            frame = F.null_loopback(frame, 2, big_endian=True)
+        path = F.write_pcap(tmp_path / f"{lt}.pcap", [(T0, frame)], linktype=lt)
         assert len(assert_agrees_with_tshark(path)) == 1
 
 
@@ -409,7 +411,8 @@ def test_unknown_link_type(tmp_path):
 def test_unknown_link_type_on_one_pcapng_interface(tmp_path):
     recs = [(T0, F.udp_frame(b"x", "10.0.0.1", "10.0.0.2", 1, 2), 0), (T0, b"\0" * 20, 1)]
     path = F.write_pcapng(tmp_path / "two.pcapng", recs, interfaces=[(1, 6), (189, 6)])
-    pk = read_capture(path)
+    with pytest.warns(LabkitWarning, match="unsupported link type"):
+        pk = read_capture(path)
     assert len(pk) == 1 and pk.stats["unsupported_link"] == 1
     assert "unsupported link type" in pk.warnings[0]
 

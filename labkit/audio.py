@@ -25,7 +25,8 @@ import pandas as pd
 from labkit.errors import DecodeError, LabkitWarning, ToolMissingError
 from labkit import tones
 
-__all__ = ["DecodedAudio", "decode_storage", "decode_amr", "decode_g711", "split_storage",
+__all__ = ["DecodedAudio", "decode_storage", "decode_amr", "decode_g711", "g711_from_rtp",
+           "split_storage",
            "write_wav",
            "read_wav", "classify_pcm_frames", "classify_frames", "FRAME_CLASSES",
            "SILENCE_DBFS", "SPEECH_DBFS"]
@@ -177,6 +178,46 @@ def decode_g711(data: bytes, law: str) -> np.ndarray:
     except KeyError:
         raise DecodeError(f"{law} is not G.711", None, "use PCMA or PCMU") from None
     return table[np.frombuffer(bytes(data), dtype=np.uint8)]
+
+
+def _unwrap32(ts) -> np.ndarray:
+    """RTP timestamps extended to int64 across the 2**32 wrap (steps taken modulo 2**32
+    into the signed range, RFC 3550 appendix A.1)."""
+    ts = np.asarray(ts, dtype=np.int64)
+    if ts.size == 0:
+        return ts
+    steps = (np.diff(ts) + (1 << 31)) % (1 << 32) - (1 << 31)
+    return ts[0] + np.concatenate(([0], np.cumsum(steps)))
+
+
+def g711_from_rtp(timestamps, payloads, law: str) -> tuple[np.ndarray, np.ndarray]:
+    """Real-time PCM of one G.711 RTP stream (RFC 3551 section 4.5.14, 8000 Hz clock).
+
+    Each payload is placed at its RTP timestamp (wrap handled), so duplicates overlap
+    and reordering is undone; missing time is left as zeros.
+
+    Returns
+    -------
+    (pcm, kind)
+        int16 samples (whole 20 ms frames) and per 20 ms frame "speech" (samples
+        received) or "gap".
+    """
+    payloads = list(payloads)
+    if not payloads:
+        return np.zeros(0, np.int16), np.zeros(0, dtype=str)
+    ts = _unwrap32(timestamps)
+    order = np.argsort(ts, kind="stable")
+    base = int(ts[order[0]])
+    n = int(ts[order[-1]] - base) + len(payloads[order[-1]])
+    n += -n % 160
+    pcm = np.zeros(n, np.int16)
+    got = np.zeros(n, bool)
+    for i in order.tolist():
+        start = int(ts[i]) - base
+        chunk = decode_g711(payloads[i], law)[: max(n - start, 0)]
+        pcm[start:start + chunk.size] = chunk
+        got[start:start + chunk.size] = True
+    return pcm, np.where(got.reshape(-1, 160).any(axis=1), "speech", "gap")
 
 
 def write_wav(path, pcm: np.ndarray, rate: int) -> Path:

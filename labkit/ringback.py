@@ -387,33 +387,9 @@ def _start_time(raw: _RawStream, codec: str, oa: bool) -> float:
     return round(float(raw.time[i]) - (n - 1) * tones.FRAME_S, 6)
 
 
-def _unwrap32(ts) -> np.ndarray:
-    """RTP timestamps extended to int64 across the 2**32 wrap (steps taken modulo 2**32
-    into the signed range, RFC 3550 appendix A.1)."""
-    ts = np.asarray(ts, dtype=np.int64)
-    if ts.size == 0:
-        return ts
-    steps = (np.diff(ts) + (1 << 31)) % (1 << 32) - (1 << 31)
-    return ts[0] + np.concatenate(([0], np.cumsum(steps)))
-
-
 def _g711_audio(raw: _RawStream, codec: str) -> tuple[audio.DecodedAudio, np.ndarray]:
-    """Real-time PCM of a G.711 stream (RFC 3551 section 4.5.14): each payload placed at
-    its RTP timestamp (8000 Hz clock), duplicates dropped, gaps left as zeros; per
-    20 ms frame kind "speech" (samples received) or "gap"."""
-    ts = _unwrap32(raw.timestamp)
-    order = np.argsort(ts, kind="stable")
-    base = int(ts[order[0]])
-    n = int(ts[order[-1]] - base) + len(raw.payloads[order[-1]])
-    n += -n % 160
-    pcm = np.zeros(n, np.int16)
-    got = np.zeros(n, bool)
-    for i in order.tolist():
-        start = int(ts[i]) - base
-        chunk = audio.decode_g711(raw.payloads[i], codec)[: n - start]
-        pcm[start:start + chunk.size] = chunk
-        got[start:start + chunk.size] = True
-    kind = np.where(got.reshape(-1, 160).any(axis=1), "speech", "gap")
+    """Real-time PCM of a G.711 stream and per-frame kind (:func:`labkit.audio.g711_from_rtp`)."""
+    pcm, kind = audio.g711_from_rtp(raw.timestamp, raw.payloads, codec)
     return audio.DecodedAudio(pcm, 8000, np.full(kind.size, -1, np.int8), False), kind
 
 

@@ -138,3 +138,14 @@ def test_plots_return_axes_with_the_data():
     assert ax.get_xlim() == pytest.approx((1.0, 7.0))
     assert [t.get_text() for t in ax.get_yticklabels()] == ["RTP frames", "audio"]
     plt.close("all")
+
+
+def test_g711_from_rtp_places_payloads_on_their_timestamps():
+    # 3 packets of 160 samples at ts 2**32-160 (wraps), 0, 320 (one packet missing):
+    # frames 0, 1 received, frame 2 a gap, frame 3 received; reordering undone
+    a = bytes([0xD5]) * 160                    # A-law +8
+    b = bytes([0x55]) * 160                    # A-law -8
+    pcm, kind = audio.g711_from_rtp([0, 2**32 - 160, 320], [b, a, a], "PCMA")
+    assert kind.tolist() == ["speech", "speech", "gap", "speech"]
+    assert pcm[:160].tolist() == [8] * 160 and pcm[160:320].tolist() == [-8] * 160
+    assert not pcm[320:480].any() and pcm[480:].tolist() == [8] * 160

@@ -20,12 +20,15 @@ from datetime import datetime, timedelta, timezone
 
 from pycrate_mobile import TS23040_SMS as _tp
 from pycrate_mobile import TS24011_PPSMS as _rp
+from pycrate_mobile.TS23038 import _GSM7bExtLUT as _GSM7_EXT
+from pycrate_mobile.TS23038 import _GSM7bLUT as _GSM7
+from pycrate_mobile.TS23038 import encode_7b as _encode_7b
 
 from labkit.errors import DecodeError
 
 __all__ = [
     "SMS_CONTENT_TYPE", "RP_TYPES", "RP_CAUSES", "TpAddress", "Tpdu", "RpMessage",
-    "decode_rp", "decode_tpdu", "scts_timezone", "encode_rp", "fix_rp_destination", "sms_messages",
+    "decode_rp", "decode_tpdu", "scts_timezone", "gsm7_unpack", "encode_rp", "fix_rp_destination", "sms_messages",
     "sms_sip_messages", "diagnose_sms", "fixed_sip_message", "write_fixed_capture", "encode_deliver",
     "encode_submit", "encode_rp_data", "encode_rp_ack", "encode_rp_error",
 ]
@@ -331,8 +334,8 @@ def _encoding(dcs: int | None) -> str:
 
 def _udh_fields(tp) -> tuple[bytes, tuple, tuple | None]:
     """Raw UDH, its IEs and the concatenation (ref, total, seq) (TS 23.040 9.2.3.24)."""
-    ud = tp["TP_UD"]
-    if ud.get_trans() or ud["UDH"].get_trans():
+    ud = _field(tp, "TP_UD")
+    if ud is None or ud["UDH"].get_trans():
         return b"", (), None
     raw = ud["UDH"].to_bytes()
     ies, pos, concat = [], 1, None
@@ -348,20 +351,50 @@ def _udh_fields(tp) -> tuple[bytes, tuple, tuple | None]:
     return raw, tuple(ies), concat
 
 
+def _udh_septets(ud) -> int:
+    """Septets taken by the UDH incl. its fill bits (TS 23.040 9.2.3.24), 0 without UDH."""
+    if ud["UDH"].get_trans():
+        return 0
+    return ((ud["UDH"][0].get_val() + 1) * 8 + 6) // 7
+
+
+def gsm7_unpack(data: bytes, septets: int, fill_bits: int = 0) -> str:
+    """GSM 7-bit default alphabet text of exactly `septets` septets (TS 23.038 6.1.2.1, 6.2.1).
+
+    Packing is LSB first after `fill_bits`; escape 0x1B selects the extension table.
+    Unlike pycrate's decoder, the count comes from TP-UDL, so a final '@' or CR that is
+    part of the message is kept (tshark does the same).
+    """
+    bits = int.from_bytes(data, "little") >> fill_bits
+    out, escape = [], False
+    for i in range(septets):
+        v = (bits >> (7 * i)) & 0x7F
+        if escape:
+            out.append(_GSM7_EXT.get(v, " "))
+            escape = False
+        elif v == 0x1B:
+            escape = True
+        else:
+            out.append(_GSM7[v])
+    return "".join(out)
+
+
 def _tp_text(tp, encoding: str) -> tuple[str | None, int]:
     """Decoded text (hex for 8-bit) and the user-data octets after the UDH."""
-    ud = tp["TP_UD"]
-    if ud.get_trans():
+    ud = _field(tp, "TP_UD")
+    if ud is None:
         return None, 0
-    buf = ud["UD"]
-    raw = buf.get_val()
-    try:
-        text = buf.decode()
-    except Exception:
-        raise DecodeError(f"TP user data is not valid {encoding}") from None
-    if isinstance(text, bytes):
-        text = text.hex()
-    return text, len(raw)
+    raw = ud["UD"].get_val()
+    if encoding == "GSM7":
+        udh = _udh_septets(ud)
+        fill = udh * 7 - (ud["UDH"][0].get_val() + 1) * 8 if udh else 0
+        return gsm7_unpack(raw, max(ud["UDL"].get_val() - udh, 0), fill), len(raw)
+    if encoding == "UCS2":
+        try:
+            return raw[:len(raw) & ~1].decode("utf-16-be"), len(raw)
+        except UnicodeDecodeError:
+            raise DecodeError("TP user data is not valid UCS2 (UTF-16 big endian)") from None
+    return raw.hex(), len(raw)
 
 
 def _field(tp, name: str):
@@ -416,7 +449,12 @@ def decode_tpdu(data: bytes, *, direction: str = "MT", rp_mti: int | None = None
                 if extra > 0 and data.startswith(enc) else "TPDU does not re-encode to the same bytes")
         raise DecodeError(what, where)
     _check_udl(tp, where)
-    return _tpdu_from(tp, data, direction, mti)
+    try:
+        return _tpdu_from(tp, data, direction, mti)
+    except DecodeError as exc:
+        raise DecodeError(exc.what, where) from None
+    except Exception as exc:  # a pycrate field we could not read: say so, never a traceback
+        raise DecodeError(f"{_TP_NAMES[(direction, mti)]} fields could not be read ({exc})", where) from None
 
 
 def _check_udl(tp, where: str | None) -> None:
@@ -480,6 +518,11 @@ def _set_ud(tp, text: str | bytes, dcs: int, concat: tuple | None) -> None:
                                                               "MsgParts": concat[1], "MsgNum": concat[2]}}])
     ud = tp["TP_UD"]["UD"]
     ud.set_val(text) if isinstance(text, bytes) else ud.encode(text)
+    if isinstance(text, str) and _encoding(dcs) == "GSM7":
+        # TP-UDL counts the message's septets; pycrate also counts the CR it pads with
+        # when 7 bits are left over (TS 23.038 6.1.2.3.1), which the receiver would show
+        septets = _encode_7b(text)[1]
+        tp["TP_UD"]["UDL"].set_val(_udh_septets(tp["TP_UD"]) + septets)
 
 
 def encode_deliver(oa: str, text: str | bytes, scts: datetime, *, dcs: int = 0, pid: int = 0,

@@ -14,7 +14,7 @@ from labkit import data, sms
 from labkit.errors import DecodeError
 
 CAPTURES = ["sms_mt_rpda_iphone", "sms_mt_rpda_fixed", "sms_mo_submit", "sms_rp_error",
-            "sms_mt_ucs2", "sms_mt_concat", "sms_bad_input"]
+            "sms_mt_ucs2", "sms_mt_concat", "sms_bad_input", "sms_tp_variety"]
 REAL = [n for n in ("sms_kamailio_mt",) if n in data.names()]
 TSHARK = ["-o", "esp.enable_null_encryption_decode_heuristic:TRUE", "-o", "gsm_sms.reassemble:FALSE"]
 TZ_M5 = timezone(timedelta(hours=-5))
@@ -63,6 +63,18 @@ def test_gsm7_packing_known_vector():
     tpdu = sms.encode_submit("12025550187", "hellohello", mr=1, vp=None)
     assert tpdu.endswith(bytes([10]) + bytes.fromhex("e8329bfd4697d9ec37"))
     assert sms.decode_tpdu(tpdu, direction="MO").text == "hellohello"
+
+
+def test_gsm7_udl_counts_message_septets_only():
+    # 7 characters = 49 bits: the last octet's 7 spare bits carry CR (TS 23.038 6.1.2.3.1),
+    # which TP-UDL does not count: UDL 7, not 8; a final '@' is a character and is kept.
+    scts = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    t = sms.decode_tpdu(sms.encode_deliver("1", "report?", scts))
+    assert (t.udl, t.ud_len, t.text) == (7, 7, "report?")
+    assert sms.decode_tpdu(sms.encode_deliver("1", "hello@", scts)).text == "hello@"
+    # extension table: '€' = ESC 0x1b then 0x65; octet 0 = 0x1b | (0x65 & 1) << 7 = 0x9b,
+    # octet 1 = 0x65 >> 1 = 0x32
+    assert sms.gsm7_unpack(bytes.fromhex("9b32"), 2) == "€"
 
 
 def test_concatenation_udh_and_fill_bits():
@@ -211,10 +223,10 @@ def test_pid_type0_and_discard_dcs_are_info():
 
 FIELDS = ["frame.number", "gsm_a.rp.msg_type", "gsm_a.rp.rp_message_reference",
           "gsm_a.dtap.cld_party_bcd_num", "gsm_a.len", "gsm_sms.tp-mti", "gsm_sms.tp-oa",
-          "gsm_sms.tp-da", "gsm_sms.tp-pid", "gsm_sms.tp-dcs", "gsm_sms.tp-mr",
+          "gsm_sms.tp-da", "gsm_sms.tp-ra", "gsm_sms.tp-pid", "gsm_sms.tp-dcs", "gsm_sms.tp-mr",
           "gsm_sms.scts.timezone", "gsm_sms.tp.user_data_length", "gsm_sms.udh.mm.msg_id",
           "gsm_sms.udh.mm.msg_parts", "gsm_sms.udh.mm.msg_part", "gsm_a.rp.cause",
-          "gsm_sms.sms_text", "gsm_sms.tp-udhi", "gsm_sms.scts.year", "gsm_sms.scts.month",
+          "gsm_sms.sms_text", "gsm_sms.sms_body", "gsm_sms.tp-udhi", "gsm_sms.scts.year", "gsm_sms.scts.month",
           "gsm_sms.scts.day", "gsm_sms.scts.hour", "gsm_sms.scts.minutes", "gsm_sms.scts.seconds"]
 
 
@@ -232,7 +244,8 @@ def tshark_sms(path) -> dict[int, dict]:
 
 
 def _int(text: str) -> int:
-    return int(text, 0)
+    """First value of a field (SMS-STATUS-REPORT has two time stamps: SCTS, then DT)."""
+    return int(text.split("\x1f")[0], 0)
 
 
 def _compare(ours, theirs: dict) -> None:
@@ -249,7 +262,8 @@ def _compare(ours, theirs: dict) -> None:
         assert theirs["gsm_sms.tp-mti"] == ""
         return
     assert _int(theirs["gsm_sms.tp-mti"]) == ours["tp_mti"]
-    for field, col in (("gsm_sms.tp-oa", "tp_oa"), ("gsm_sms.tp-da", "tp_da")):
+    da_field = "gsm_sms.tp-ra" if ours["tp_type"] == "SMS-STATUS-REPORT" else "gsm_sms.tp-da"
+    for field, col in (("gsm_sms.tp-oa", "tp_oa"), (da_field, "tp_da")):
         assert theirs[field] == (ours[col] if isinstance(ours[col], str) else "")
     for field, col in (("gsm_sms.tp-pid", "tp_pid"), ("gsm_sms.tp-dcs", "tp_dcs"),
                        ("gsm_sms.tp-mr", "tp_mr"), ("gsm_sms.tp.user_data_length", "tp_udl"),
@@ -264,7 +278,10 @@ def _compare(ours, theirs: dict) -> None:
         assert [_int(theirs[f"gsm_sms.scts.{k}"]) for k in ("year", "month", "day", "hour", "minutes",
                                                             "seconds")] == \
             [ts.year % 100, ts.month, ts.day, ts.hour, ts.minute, ts.second]
-    assert theirs["gsm_sms.sms_text"] == ours["text"]
+    if ours["encoding"] == "8bit":  # tshark shows 8-bit data as bytes, we as hex text
+        assert theirs["gsm_sms.sms_body"].replace(":", "") == ours["text"]
+    else:
+        assert theirs["gsm_sms.sms_text"] == (ours["text"] or ""), (ours["frame"], ours["encoding"])
 
 
 @pytest.mark.requires_tshark

@@ -210,7 +210,41 @@ def scenarios() -> dict[str, tuple[Capture, str]]:
         mt_delivery(cap, 10 + i, tpdu, 40 + i)
     out["sms_mt_concat"] = (cap, "3-part concatenated GSM 7-bit MT SMS (UDH 00 03 2A 03 0n), "
                                  "each part RP-ACKed")
+    out["sms_tp_variety"] = (_variety(), "other TPDU types and silent messages: SMS-SUBMIT-REPORT in "
+                             "RP-ACK, SMS-STATUS-REPORT, SMS-COMMAND, RP-ERROR with SMS-DELIVER-REPORT "
+                             "(memory exceeded), PID 0x40 type 0, DCS 0xC0 MWI discard, 8-bit data")
     return out
+
+
+def _variety() -> Capture:
+    """TPDU layouts other than plain DELIVER/SUBMIT (TS 23.040 9.2.2), hex from the spec."""
+    cap, scts = Capture(), _scts(4).replace(tzinfo=TZ)
+    ts = sms.encode_deliver(PEER, "", scts)[-8:-1]  # the 7 TP-SCTS octets (then UDL 0)
+    submit_report = bytes([0x01, 0x00]) + ts                       # MTI 1, TP-PI none, SCTS
+    mo = mo_message(sms.encode_rp_data(60, sms.encode_submit(PEER, "report?", mr=61), mt=False, da=SC), 60)
+    cap.mo(mo)
+    cap.mo_response(response(mo, 202, "Accepted", to_tag="scscf0060"))
+    ack = mt_message(sms.encode_rp_ack(60, from_ms=False, tpdu=submit_report), 560)
+    cap.mt(ack)
+    cap.mt_response(response(ack, 200, "OK", to_tag="ue0560"))
+    # SMS-STATUS-REPORT: MTI 2 + MMS, MR 61, RA, SCTS, DT, ST 0 (received)
+    status = bytes([0x06, 61]) + sms.encode_submit(PEER, "")[2:10] + ts + ts + b"\x00"
+    mt_delivery(cap, 61, status, 62)
+    command = bytes([0x02, 62, 0x00, 0x01, 61]) + sms.encode_submit(PEER, "")[2:10] + b"\x00"
+    cmd = mo_message(sms.encode_rp_data(63, command, mt=False, da=SC), 63)   # enquiry on MR 61
+    cap.mo(cmd)
+    cap.mo_response(response(cmd, 202, "Accepted", to_tag="scscf0063"))
+    cap.mt(mt_message(sms.encode_rp_ack(63, from_ms=False), 563), dt_ms=400)
+    full = mt_message(sms.encode_rp_data(64, sms.encode_deliver(PEER, "full", scts), mt=True, oa=SC), 64)
+    cap.mt(full)
+    cap.mt_response(response(full, 200, "OK", to_tag="ue0064"))
+    err = mo_message(sms.encode_rp_error(64, 22, from_ms=True, tpdu=bytes([0x00, 0xD3, 0x00])), 564)
+    cap.mo(err)                                                    # FCS 0xD3: memory exceeded
+    cap.mo_response(response(err, 200, "OK", to_tag="pcscf0564"))
+    mt_delivery(cap, 65, sms.encode_deliver(PEER, "", scts, pid=0x40), 65)        # type 0
+    mt_delivery(cap, 66, sms.encode_deliver(PEER, "1 voicemail", scts, dcs=0xC0), 66)
+    mt_delivery(cap, 67, sms.encode_deliver(PEER, bytes.fromhex("0b05040b8423f0"), scts, dcs=0x04), 67)
+    return cap
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -266,13 +266,17 @@ class Packets:
 
 # ---------------------------------------------------------------------------- addresses
 def _address_text(ver: int, hi: int, lo: int) -> str:
-    """Address as Wireshark 4.0 prints it (IPv4-mapped IPv6 as ::ffff:a.b.c.d)."""
+    """Address as Wireshark 4.0 prints it (inet_ntop: RFC 5952 compression, and the
+    last 32 bits dotted for ::a.b.c.d and ::ffff:a.b.c.d)."""
     if ver == 4:
         return str(ipaddress.IPv4Address(lo))
-    a = ipaddress.IPv6Address(((hi & (2**64 - 1)) << 64) | (lo & (2**64 - 1)))
-    if a.ipv4_mapped is not None:
-        return f"::ffff:{a.ipv4_mapped}"
-    return a.compressed
+    hi, lo = hi & (2**64 - 1), lo & (2**64 - 1)
+    v4 = ipaddress.IPv4Address(lo & 0xFFFFFFFF)
+    if hi == 0 and lo >> 32 == 0xFFFF:
+        return f"::ffff:{v4}"
+    if hi == 0 and lo >> 32 == 0 and lo >> 16 & 0xFFFF:
+        return f"::{v4}"
+    return ipaddress.IPv6Address((hi << 64) | lo).compressed
 
 
 class _AddressBook:
@@ -428,7 +432,10 @@ class _Reader:
     def warnings(self) -> tuple:
         out = list(self.cf.warnings)
         n = self.stats.get("fragments_unreassembled", 0)
-        if n:
+        if n and self.reasm is None:
+            out.append(f"{self.cf.name}: {n} IP fragments were not reassembled "
+                       "(reassemble=False); their datagrams are not in the result")
+        elif n:
             out.append(f"{self.cf.name}: {n} IP fragments could not be reassembled "
                        "(missing pieces); their datagrams are not in the result")
         k = self.stats.get("unsupported_link", 0)

@@ -56,12 +56,15 @@ class Interface:
         if_tsoffset: seconds added to every timestamp [s].
     name : str
         if_name, if present.
+    snaplen : int
+        Maximum captured length per packet [bytes] (0 = no limit).
     """
 
     linktype: int
     units: int = 1_000_000
     offset_s: int = 0
     name: str = ""
+    snaplen: int = 0
 
 
 @dataclass
@@ -227,7 +230,8 @@ class CaptureFile:
         self.format, self.endian = "pcap", e
         self.frac_mult, self.rec_hdr = _PCAP_MAGICS[magic]
         major, minor, _, _, self.snaplen, lt = struct.unpack_from(e + "HHiIII", self.buf, 4)
-        self.interfaces.append(Interface(lt & 0xFFFF, 1_000_000_000 // self.frac_mult))
+        self.interfaces.append(Interface(lt & 0xFFFF, 1_000_000_000 // self.frac_mult,
+                                         snaplen=self.snaplen))
         self.start = 24
 
     def _pcapng_start(self):
@@ -398,9 +402,11 @@ class CaptureFile:
         elif btype == 2:
             i, _, hi, lo, cap, wire = struct.unpack_from(e + "HHIIII", buf, off + 8)
             self._packet(acc, off + 28, cap, wire, (hi << 32) | lo, i, blen - 32)
-        elif btype == 3:
+        elif btype == 3:  # SPB: interface 0; captured = min(original, snaplen, room)
             (wire,) = struct.unpack_from(e + "I", buf, off + 8)
-            self._packet(acc, off + 12, min(wire, blen - 16), wire, 0, 0, blen - 16)
+            self._check_iface(self._iface_base)
+            snap = self.interfaces[self._iface_base].snaplen or wire
+            self._packet(acc, off + 12, min(wire, snap, blen - 16), wire, 0, 0, blen - 16)
         elif btype == 1:
             self._idb(off, blen)
         elif btype in _FRAME_BLOCKS:
@@ -426,7 +432,7 @@ class CaptureFile:
                 offset_s = struct.unpack(e + "q", value)[0]
             elif code == 2:
                 name = value.decode("utf-8", "replace")
-        self.interfaces.append(Interface(linktype, units, offset_s, name))
+        self.interfaces.append(Interface(linktype, units, offset_s, name, snaplen))
 
     def _options(self, off: int, end: int):
         e = self.endian

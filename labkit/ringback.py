@@ -307,12 +307,23 @@ def _directions(raws: list[_RawStream], timeline: dict, sdp_rows=None) -> dict[i
     return out
 
 
-def _mode_label(extract: amr.AmrExtract | None, wideband: bool) -> str:
+def _frame_types(raw: _RawStream, wideband: bool, oa: bool, limit: int = 2000) -> list[int]:
+    """Frame types of the first `limit` payloads that depacketize (RFC 4867 ToC)."""
+    out = []
+    for p in raw.payloads[:limit]:
+        try:
+            out += [f.ft for f in amr.depacketize_amr(p, wideband=wideband, octet_aligned=oa).frames]
+        except LabkitError:
+            continue
+    return out
+
+
+def _mode_label(ft, wideband: bool) -> str:
     """Bit rate(s) of the speech frames: "23.85", "4.75-12.2 (mixed)" or ""."""
-    if extract is None:
-        return ""
     table = amr.WB_MODES_KBPS if wideband else amr.NB_MODES_KBPS
-    modes = sorted({int(f) for f in extract.ft if 0 <= f < len(table)})
+    modes = sorted({int(f) for f in ft if 0 <= f < len(table)})
+    if len(ft) == 0:
+        return ""
     if not modes:
         return "SID/NO_DATA only"
     if len(modes) == 1:
@@ -502,7 +513,9 @@ def _stream_row(raw, codec, oa, source, direction, extract) -> dict:
              f"B {raw.src}:{raw.sport} -> A {raw.dst}:{raw.dport}")
     return {"stream": raw.stream, "direction": direction, "party": party,
             "ssrc": f"0x{raw.ssrc:08X}", "pt": raw.pt, "codec": codec, "format": fmt,
-            "codec_from": source, "mode": _mode_label(extract, wb) if codec in _AMR else "",
+            "codec_from": source,
+            "mode": _mode_label(extract.ft if extract is not None else
+                                _frame_types(raw, wb, oa), wb) if codec in _AMR else "",
             "packets": len(raw.payloads), "lost": raw.lost,
             "start": round(float(raw.time.min()), 3) if len(raw.time) else np.nan,
             "end": round(float(raw.time.max()), 3) if len(raw.time) else np.nan}

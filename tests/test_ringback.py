@@ -348,3 +348,15 @@ def test_direction_picker_widget():
     pick.value = (1,)     # selecting a direction draws it without error
     import matplotlib.pyplot as plt
     plt.close("all")
+
+
+def test_stream_table_without_signalling():
+    # synth_amrnb_oa_nosdp: no SIP/SDP, AMR 10.2 octet-aligned, 2 frames per packet
+    # (make_amr): 11 s / 40 ms = 275 packets per direction
+    table = ringback.amr_streams(_bundled("synth_amrnb_oa_nosdp"))
+    assert list(table.columns) == ringback._STREAM_COLUMNS
+    assert table["codec"].tolist() == ["AMR", "AMR"]
+    assert table["format"].tolist() == ["octet-aligned"] * 2
+    assert all(s.startswith("heuristic") for s in table["codec_from"])
+    assert table["packets"].tolist() == [275, 275]
+    assert table["mode"].tolist() == ["10.2", "10.2"]   # FT 6 in every ToC

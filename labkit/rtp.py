@@ -196,17 +196,27 @@ def _lengths(packets, rows, hd):
 
 
 # ------------------------------------------------------------ SDP conversations
-def _sdp_table(packets, sdp):
+def _signalling_rows(packets, first_byte):
+    """Rows that can carry SIP/MGCP text: TCP, or UDP starting with a letter/digit."""
+    b = first_byte
+    text = ((b >= 0x41) & (b <= 0x5A)) | ((b >= 0x30) & (b <= 0x39))
+    return np.flatnonzero((np.asarray(packets.proto) == 6) | text)
+
+
+def _sdp_table(packets, sdp, first_byte=None):
     if sdp is None:
         try:
             from labkit import sip
-            sdp = sip.sdp_media(packets)
+            sub = packets
+            if first_byte is not None and hasattr(packets, "select"):
+                sub = packets.select(_signalling_rows(packets, first_byte))
+            sdp = sip.sdp_media(sub)
         except ImportError:  # pragma: no cover - sip module missing
             sdp = None
         except LabkitError as exc:
             warnings.warn(f"SDP not read, RTP found by heuristic only: {exc}", LabkitWarning)
             sdp = None
-        mgcp = _mgcp_sdp(packets)
+        mgcp = _mgcp_sdp(packets, first_byte)
         if len(mgcp):
             sdp = mgcp if sdp is None or len(sdp) == 0 else pd.concat([sdp, mgcp])
     if sdp is None or len(sdp) == 0:
@@ -227,12 +237,14 @@ def _sdp_table(packets, sdp):
 _MGCP_PORTS = (2427, 2727)
 
 
-def _mgcp_sdp(packets) -> pd.DataFrame:
+def _mgcp_sdp(packets, first_byte=None) -> pd.DataFrame:
     """SDP carried in MGCP (RFC 3435 section 3.5), which Wireshark also applies."""
     from labkit.sdp import parse_sdp
     sp, dp = np.asarray(packets.sport), np.asarray(packets.dport)
-    rows = np.flatnonzero((np.asarray(packets.proto) == 17) & (
-        np.isin(sp, _MGCP_PORTS) | np.isin(dp, _MGCP_PORTS)))
+    ok = (np.asarray(packets.proto) == 17) & (np.isin(sp, _MGCP_PORTS) | np.isin(dp, _MGCP_PORTS))
+    if first_byte is not None:
+        ok &= (first_byte >= 0x30) & (first_byte <= 0x5A)
+    rows = np.flatnonzero(ok)
     out = []
     for i in rows.tolist():
         text = packets.payload(i).decode("utf-8", "replace")
@@ -322,7 +334,9 @@ def find_rtp(packets, *, sdp=None, heuristic=True, clock_rates=None,
     pt = hd["b1"] & 0x7F
     mk = (hd["b1"] & 0x80) != 0
     rtcp = mk & (pt >= 64) & (pt <= 95)
-    sdp_rows = _sdp_table(packets, sdp)
+    first_byte = np.zeros(len(packets), np.uint8)
+    first_byte[cand] = hd["b0"]
+    sdp_rows = _sdp_table(packets, sdp, first_byte)
     owner, shadow = _endpoint_lookup(packets, cand, sdp_rows)
     by_sdp = (owner >= 0) & ~shadow & v2 & ~rtcp
     heur = np.zeros(len(cand), bool)
@@ -413,21 +427,18 @@ def _build(packets, sel, hd, hdr, pad, plen, owner, by_sdp, sdp_rows, clock_rate
 
 def _stream_ids(packets, src, sp, dst, dp, ssrc):
     """Stream id per packet by first appearance of (src, sport, dst, dport, SSRC)."""
-    k1 = (src << 16) | sp
-    k2 = (dst << 16) | dp
-    key = np.stack([k1, k2, ssrc.astype(np.int64)], axis=1) if len(src) else np.zeros((0, 3), np.int64)
-    if len(key) == 0:
-        return np.zeros(0, np.int64), pd.DataFrame(columns=["src", "sport", "dst", "dport", "ssrc"])
-    _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    inv = inv.reshape(-1)
-    rank = np.empty(len(first), np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
-    stream = rank[inv]
-    f = np.sort(first)
+    c1, u1 = pd.factorize((src << 16) | sp)
+    c2, _ = pd.factorize((dst << 16) | dp)
+    flow, _ = pd.factorize(c1.astype(np.int64) * (int(c2.max(initial=0)) + 1) + c2)
+    stream, _ = pd.factorize((flow.astype(np.int64) << 32) | ssrc.astype(np.int64))
+    stream = stream.astype(np.int64)
+    first = np.full(int(stream.max(initial=-1)) + 1, len(stream), np.int64)
+    np.minimum.at(first, stream, np.arange(len(stream)))
     addrs = np.asarray(packets.addresses, dtype=object)
-    keys = pd.DataFrame({"src": addrs[src[f]].astype(str), "sport": sp[f].astype(int),
-                         "dst": addrs[dst[f]].astype(str), "dport": dp[f].astype(int),
-                         "ssrc": ssrc[f].astype(np.int64)})
+    keys = pd.DataFrame({"src": addrs[src[first]].astype(str), "sport": sp[first].astype(int),
+                         "dst": addrs[dst[first]].astype(str), "dport": dp[first].astype(int),
+                         "ssrc": ssrc[first].astype(np.int64)},
+                        columns=["src", "sport", "dst", "dport", "ssrc"])
     return stream, keys
 
 

@@ -533,6 +533,7 @@ _SAVED = re.compile(r"Audio Codec Compare " + _CODEC + r" (\+\+\+\+ is saved as 
 _SUBST = re.compile(r"Substituting codec ([^@\s]+)@(\d+)i@(\d+)h@(\d+)c")
 _HANGUP = re.compile(r"Hangup (\S+) \[(CS_\w+)\] \[(\w+)\]")
 _TE = re.compile(r"Set telephone-event payload to (\d+)@(\d+)")
+_SETCODEC = re.compile(r"Set Codec (\S+) ([^/\s]+)/(\d+) (\d+) ms")
 
 _FIELDS = ["name", "pt", "rate", "ptime", "bitrate", "channels"]
 
@@ -554,6 +555,7 @@ class FreeswitchLog:
     versions: tuple
     hangup_cause: str | None
     remote_sdp_lines: tuple = ()
+    chosen_codec: str | None = None
 
 
 def read_log(path) -> FreeswitchLog:
@@ -641,7 +643,8 @@ def _classify(m, n):
     if s:
         kind = "match" if "++++" in s.group(7) else "near-match"
         return kind, {**base, "kind": kind, **_codec_fields("l_", s.groups()[:6])}
-    for kind, pat in (("substitute", _SUBST), ("te", _TE), ("hangup", _HANGUP)):
+    for kind, pat in (("substitute", _SUBST), ("te", _TE), ("hangup", _HANGUP),
+                      ("codec", _SETCODEC)):
         e = pat.search(text)
         if e:
             return kind, {**base, "kind": kind, "text": e.group(0), "groups": e.groups()}
@@ -668,4 +671,9 @@ def _make_log(compares, events, sdps, sdp_at) -> FreeswitchLog:
     if cdf.empty:
         warnings.warn("log has no 'Audio Codec Compare' lines: log level below DEBUG, or "
                       "negotiation never started (crypto/T.38 refused first)", LabkitWarning)
-    return FreeswitchLog(cdf, edf, tuple(sdps), versions, cause, tuple(sdp_at[:len(sdps)]))
+    codec = edf[edf["kind"] == "codec"]
+    chosen = None
+    if not codec.empty:
+        g = codec.iloc[-1]["groups"]
+        chosen = f"{g[1]}/{g[2]} {g[3]} ms"
+    return FreeswitchLog(cdf, edf, tuple(sdps), versions, cause, tuple(sdp_at[:len(sdps)]), chosen)

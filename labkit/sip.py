@@ -47,6 +47,7 @@ class SipMessage:
     reason_phrase: str | None
     headers: tuple
     body: bytes
+    problem: str | None = None
 
     def header(self, name: str) -> str | None:
         """First value of header `name` (case-insensitive, compact forms accepted)."""
@@ -59,32 +60,49 @@ class SipMessage:
         return [v for n, v in self.headers if n == name]
 
 
-def parse_sip(data: bytes) -> tuple[SipMessage, int] | None:
+def parse_sip(data: bytes, *, datagram: bool = False) -> tuple[SipMessage, int] | None:
     """Parse one SIP message at the start of `data`.
+
+    Parameters
+    ----------
+    data : bytes
+    datagram : bool
+        True for a UDP payload (one whole message): a missing blank line or a body
+        shorter than Content-Length still gives the message, with ``problem`` set
+        (Wireshark shows such messages too, flagged malformed).
 
     Returns
     -------
     (SipMessage, used) or None
         `used` is the number of bytes consumed (headers + Content-Length body); None when
-        `data` does not start with a SIP start line or the header block is incomplete.
+        `data` does not start with a SIP start line or (stream) the message is incomplete.
         When Content-Length is absent the body is the rest of `data` (RFC 3261 18.3, UDP).
     """
     end = _HEADER_END.search(data)
+    problem = None
     if end is None:
-        return None
-    head = data[:end.start()].split(b"\n")
+        if not datagram:
+            return None
+        head_end = body_start = len(data)
+        problem = "no blank line after the headers (truncated?)"
+    else:
+        head_end, body_start = end.start(), end.end()
+    head = data[:head_end].split(b"\n")
     start = _start_line(head[0])
     if start is None:
         return None
     headers = _headers(head[1:])
-    body_start = end.end()
     length = _content_length(headers)
     if length is None:
         length = len(data) - body_start
     if len(data) - body_start < length:
-        return None
+        if not datagram:
+            return None
+        problem = f"body has {len(data) - body_start} bytes, Content-Length says {length}"
+        length = len(data) - body_start
     body = bytes(data[body_start:body_start + length])
-    return SipMessage(*start, headers=tuple(headers), body=body), body_start + length
+    return SipMessage(*start, headers=tuple(headers), body=body, problem=problem), \
+        body_start + length
 
 
 def _start_line(line: bytes):
@@ -131,7 +149,7 @@ def _udp_messages(packets, i):
     data = packets.payload(i)
     if not _looks_like_sip(data):
         return []
-    parsed = parse_sip(data)
+    parsed = parse_sip(data, datagram=True)
     return [(parsed[0], i, 1)] if parsed else []
 
 
@@ -199,17 +217,23 @@ def _tcp_messages(packets, i, flows):
 
 
 def _candidate_rows(packets) -> np.ndarray:
-    n = len(packets)
-    rows = np.arange(n)
+    """Rows worth looking at: TCP with payload (continuations start anywhere) and UDP whose
+    first byte is an upper-case letter (every SIP start line; RTP starts 0x80-0xBF)."""
     has_data = np.asarray(packets.payload_len) > 0
-    return rows[has_data]
+    proto = np.asarray(packets.proto)
+    keep = has_data & (proto == 6)
+    udp = has_data & (proto == 17)
+    if hasattr(packets, "head") and udp.any():
+        first = np.asarray(packets.head(1))[:, 0]
+        udp &= (first >= ord("A")) & (first <= ord("Z"))
+    return np.flatnonzero(keep | udp)
 
 
 _COLUMNS = ["frame", "time", "time_ns", "src", "sport", "dst", "dport", "transport",
             "ip_reassembled", "segments",
             "method", "status", "reason_phrase", "request_uri", "call_id", "cseq",
             "cseq_method", "from_uri", "from_tag", "to_uri", "to_tag", "content_type",
-            "reason", "body", "sdp", "sdp_typed", "headers"]
+            "reason", "body", "sdp", "sdp_typed", "problem", "headers"]
 
 
 def sip_messages(packets) -> pd.DataFrame:
@@ -231,7 +255,7 @@ def sip_messages(packets) -> pd.DataFrame:
         from_uri, from_tag, to_uri, to_tag, content_type, reason (Reason header, RFC
         3326), body (bytes), sdp (the SDP text found in the body, also inside multipart or
         without Content-Type, else None), sdp_typed (the SDP is labelled application/sdp,
-        so Wireshark dissects it), headers (tuple of (lower-case name, value)).
+        so Wireshark dissects it), problem (what is malformed, else None), headers (tuple of (lower-case name, value)).
     """
     flows: dict = {}
     found = []
@@ -269,7 +293,7 @@ def _row(packets, i, msg: SipMessage, origin, segments, reassembled) -> dict:
             "content_type": msg.header("content-type"),
             "reason": "; ".join(msg.header_all("reason")) or None,
             "body": msg.body, "sdp": _sdp_text(msg), "sdp_typed": _sdp_typed(msg),
-            "headers": msg.headers}
+            "problem": msg.problem, "headers": msg.headers}
 
 
 def _cseq(value):
@@ -470,7 +494,12 @@ def _new_offer(offers, msg, by_request):
 def _role(msg, txns):
     method = msg["method"] if isinstance(msg["method"], str) else None
     if method in ("ACK", "PRACK"):
-        late = _hop_offer(txns.get((msg["cseq"], "INVITE"), []), msg, False)
+        # ACK shares the INVITE's CSeq number; PRACK has its own (RAck names the INVITE's),
+        # so for PRACK take the newest unanswered offer made in a response to an INVITE.
+        invite_offers = txns.get((msg["cseq"], "INVITE"), []) if method == "ACK" else \
+            [o for (_, m), offers in txns.items() if m == "INVITE" for o in offers
+             if not o["answered"]]
+        late = _hop_offer(invite_offers, msg, False)
         if method == "ACK" or (late is not None and not late["answered"]):
             return _answer(late) if late is not None else ("unexpected", None)
     if method in ("INVITE", "UPDATE", "PRACK"):

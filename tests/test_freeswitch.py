@@ -153,12 +153,15 @@ def test_real_log_details():
 def test_bundled_logs():
     causes = {"nomatch": "INCOMPATIBLE_DESTINATION", "match": "NORMAL_CLEARING",
               "nearmatch": "NORMAL_CLEARING", "crypto": "INCOMPATIBLE_DESTINATION"}
+    chosen = {"nomatch": None, "match": "PCMA/8000 20 ms", "nearmatch": "PCMU/8000 30 ms",
+              "crypto": None}
     for name, cause in causes.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LabkitWarning)
             log = fs.read_log(data.path(f"freeswitch_log_{name}"))
         assert log.hangup_cause == cause
         assert len(log.remote_sdps) == 1
+        assert log.chosen_codec == chosen[name]
 
 
 def test_log_without_compare_lines_warns_and_garbage_is_an_error(tmp_path):

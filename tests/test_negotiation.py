@@ -237,3 +237,20 @@ def test_cli(capsys, tmp_path):
     bad.write_text("<profile")
     assert main(["codecs", str(cap), "--config", str(bad)]) == 2
     assert "XML does not parse" in capsys.readouterr().err
+
+
+def test_widget_outcome_changes_with_prefs_and_mode(capsys):
+    pytest.importorskip("ipywidgets")
+    import matplotlib.pyplot as plt
+
+    from labkit import widgets
+    box = widgets.negotiation_explorer(sdp("3 101", "a=rtpmap:101 telephone-event/8000\r\n"),
+                                       "OPUS,G722,PCMU,PCMA")
+    text, menu = box.children[0].children
+    first = capsys.readouterr().out  # outside a kernel the Output widget lets prints through
+    assert "no match -> INCOMPATIBLE_DESTINATION" in first
+    text.value = "OPUS,G722,PCMU,PCMA,GSM"
+    assert "picks GSM/8000 (PT 3) -> call proceeds" in capsys.readouterr().out
+    menu.value = "greedy"
+    assert "greedy mode picks GSM/8000" in capsys.readouterr().out
+    plt.close("all")

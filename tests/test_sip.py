@@ -8,6 +8,7 @@ and in ../shared/captures.
 """
 from __future__ import annotations
 
+import functools
 import subprocess
 
 import numpy as np
@@ -126,6 +127,23 @@ def test_offer_answer_roles_with_late_offer_and_reinvite():
     assert oa["offer_frame"].tolist()[1] == 2 and oa["offer_frame"].tolist()[3] == 4
 
 
+def test_update_and_prack_offers():
+    # RFC 3311: UPDATE carries a new offer, its 200 the answer; RFC 3262: an offer in
+    # the 183 (reliable) is answered in the PRACK.
+    rows = [(1, 17, A, 5060, B, 5060, 0, msg("INVITE sip:bob@example.com SIP/2.0", "1 INVITE")),
+            (2, 17, B, 5060, A, 5060, 0, msg("SIP/2.0 183 Session Progress", "1 INVITE",
+                                             sdp(5000, "8"), to_tag="t")),
+            (3, 17, A, 5060, B, 5060, 0, msg("PRACK sip:bob@example.com SIP/2.0", "2 PRACK",
+                                             sdp(4000, "8"), to_tag="t")),
+            (4, 17, A, 5060, B, 5060, 0, msg("UPDATE sip:bob@example.com SIP/2.0", "3 UPDATE",
+                                             sdp(4000, "0"), to_tag="t")),
+            (5, 17, B, 5060, A, 5060, 0, msg("SIP/2.0 200 OK", "3 UPDATE", sdp(5000, "0"),
+                                             to_tag="t"))]
+    oa = sip.offers_answers(FakePackets(rows))
+    assert oa["role"].tolist() == ["offer", "answer", "offer", "answer"]
+    assert oa["offer_frame"].tolist()[1] == 2 and oa["offer_frame"].tolist()[3] == 4
+
+
 def test_multipart_body_sdp():
     body = (b"--XyZ\r\nContent-Type: application/sdp\r\n\r\n" + sdp(4000, "0") +
             b"\r\n--XyZ\r\nContent-Type: application/isup\r\n\r\n\x01\x02\r\n--XyZ--\r\n")
@@ -144,11 +162,17 @@ def test_reason_header_forms():
     assert sip.parse_reason(None) == []
 
 
-def test_garbage_is_not_sip():
-    rows = [(1, 17, A, 5060, B, 5060, 0, b"SIP/2.0 999 nope\r\n\r\n"),
-            (2, 17, A, 5060, B, 5060, 0, b"INVITE sip:x SIP/2.0\r\nVia: x"),  # no header end
-            (3, 6, A, 1, B, 2, 5, b"\x16\x03\x01" + bytes(100))]
-    assert sip.sip_messages(FakePackets(rows)).empty
+def test_garbage_and_truncation():
+    rows = [(1, 17, A, 5060, B, 5060, 0, b"SIP/2.0 999 nope\r\n\r\n"),  # no such status class
+            (2, 17, A, 5060, B, 5060, 0, b"INVITE sip:x SIP/2.0\r\nVia: x"),  # cut: no blank line
+            (3, 17, A, 5060, B, 5060, 0, INVITE[:-20]),  # body shorter than Content-Length
+            (4, 6, A, 1, B, 2, 5, b"\x16\x03\x01" + bytes(100)),  # TLS on TCP
+            (5, 17, A, 5060, B, 5060, 0, bytes(range(256)))]
+    m = sip.sip_messages(FakePackets(rows))
+    # a UDP datagram is one whole message: found, flagged (as Wireshark marks it malformed)
+    assert list(m["frame"]) == [2, 3]
+    assert m["problem"].iloc[0].startswith("no blank line")
+    assert m["problem"].iloc[1] == "body has 67 bytes, Content-Length says 87"  # 87 - 20
 
 
 # --- against tshark 4.0 -----------------------------------------------------------------
@@ -181,7 +205,7 @@ def _tshark(path, fields, filt):
 @pytest.fixture(scope="module")
 def read_capture():
     capture = pytest.importorskip("labkit.capture")
-    return capture.read_capture
+    return functools.lru_cache(maxsize=None)(capture.read_capture)  # both tests share reads
 
 
 def _packets(read_capture, path, want):

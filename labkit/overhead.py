@@ -24,7 +24,7 @@ import pandas as pd
 from labkit.errors import DecodeError
 
 __all__ = ["Layer", "LAYERS", "QUALCOMM", "frame_layers", "layer_table", "sms_overhead",
-           "overhead_long", "qualcomm_comparison", "what_if", "efficiency"]
+           "overhead_long", "qualcomm_comparison", "what_if", "what_if_frames", "efficiency"]
 
 LAYERS = ["link", "outer_ip", "outer_udp", "gtpu", "inner_ip", "esp_header", "esp_padding", "esp_trailer",
           "esp_icv", "esp_opaque", "transport", "sip_start_line", "sip_headers", "rp_header",
@@ -520,4 +520,4 @@ def qualcomm_comparison(frame: bytes, linktype: int = 1) -> pd.DataFrame:
 
 
 # The what-if table lives in labkit.sms_whatif (module size); it is part of this API.
-from labkit.sms_whatif import what_if  # noqa: E402
+from labkit.sms_whatif import what_if, what_if_frames  # noqa: E402

@@ -123,7 +123,7 @@ def _expected(sizes) -> dict:
     protos, fields = sizes["protos"], sizes["fields"]
     get = lambda name: [s for n, _, s in protos if n == name]  # noqa: E731
     exp = {"link": (get("eth") or get("sll"))[0], "total": get("frame")[0]}
-    ips = [(p, s) for n, p, s in protos if n == "ip"]
+    ips = [(p, s) for n, p, s in protos if n in ("ip", "ipv6")]
     inner = ips[1] if get("gtp") else ips[0]
     if get("gtp"):
         exp.update(outer_ip=ips[0][1], outer_udp=get("udp")[0], gtpu=get("gtp")[0], inner_ip=inner[1])
@@ -200,6 +200,24 @@ def test_overhead_plots_return_axes():
     assert plots.plot_overhead(table).get_xlabel().startswith("octets")
     assert "1098" in plots.plot_waterfall(table.iloc[0]).get_title()
     plt.close("all")
+
+
+@pytest.mark.requires_tshark
+def test_what_if_frames_equal_tshark(tmp_path):
+    """The rebuilt frames are real frames: tshark dissects them to the same layer sizes."""
+    fr = list(iter_frames(data.path("sms_mo_submit")))
+    records, n = [], 0
+    for frames_, _, _ in overhead.what_if_frames(fr[0].data, fr[2].data).values():
+        records += [(10**18 + 10**6 * (n := n + 1), f) for f in frames_]
+    path = tmp_path / "whatif.pcap"
+    frames.write_pcap(path, records)
+    for (_, f), packet in zip(records, _pdml(path)):
+        exp = _expected(_sizes(packet))
+        ours = overhead.layer_table(overhead.frame_layers(f))
+        ours["total"] = len(f)
+        if "tp_plus_ud" in exp:
+            assert ours["tp_header"] + ours["user_data"] == exp.pop("tp_plus_ud")
+        assert {k: ours[k] for k in exp} == exp
 
 
 # ------------------------------------------------------------------ real captures

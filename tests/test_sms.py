@@ -381,3 +381,19 @@ def test_plots_return_axes():
     ax = plots.plot_pdu_diff(old, sms.fix_rp_destination(old))
     assert ax.get_title().startswith("PDU bytes")
     plt.close("all")
+
+
+def test_sms_over_tcp_and_ipv6(tmp_path):
+    from labkit import frames, overhead
+    body = sms.encode_rp_data(5, sms.decode_rp(MT_K).user_data, mt=True, oa="12025550100")
+    sip = _message(body, n=1)
+    seg = frames.tcp(sip, 5060, 5060, 1000, 1, 0x18, "2001:db8::1", "2001:db8::2")
+    frame = frames.ethernet(frames.ipv6(seg, "2001:db8::1", "2001:db8::2", 6), ethertype=0x86DD)
+    path = tmp_path / "tcp6.pcap"
+    frames.write_pcap(path, [(10**18, frame)])
+    t = sms.sms_messages(path)
+    assert (t.loc[0, "rp_ref"], t.loc[0, "text"], t.loc[0, "src"]) == (5, "K", "2001:db8::1")
+    counts = overhead.layer_table(overhead.frame_layers(frame))
+    # Ethernet 14 + IPv6 40 + TCP 20 (no options) + SIP + RP 12 + TP 19 + 1 octet of text
+    assert (counts["inner_ip"], counts["transport"], counts["rp_header"], counts["tp_header"],
+            counts["user_data"]) == (40, 20, 12, 19, 1)

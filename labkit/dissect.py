@@ -436,13 +436,14 @@ class Dissector:
         udp, tcp, esp = proto == 17, proto == 6, proto == 50
         ah, ipip, gre = proto == 51, (proto == 4) | (proto == 41), proto == 47
         if udp.any():
-            rows, inner = self._udp(_take(w, udp))
+            rows, inner_ip, inner_l4 = self._udp(_take(w, udp))
             done.append(rows)
-            ipw.append(inner)
+            ipw.append(inner_ip)
+            l4w.append(inner_l4)
         if tcp.any():
             done.append(self._tcp(_take(w, tcp)))
         if esp.any():
-            inner_ip, inner_l4 = self._esp(_take(w, esp))
+            inner_ip, inner_l4, _ = self._esp(_take(w, esp))
             ipw.append(inner_ip)
             l4w.append(inner_l4)
         if ah.any():
@@ -509,7 +510,7 @@ class Dissector:
         self.count("truncated", _n(w) - int(ok.sum()))
         w = _take(w, ok)
         if not _n(w):
-            return {}, {}
+            return {}, {}, {}
         p = w["pos"]
         hdr = self.gb(w["idx"], p, 6).view(">u2")
         w["sport"], w["dport"] = hdr[:, 0].astype(np.int64), hdr[:, 1].astype(np.int64)
@@ -517,11 +518,40 @@ class Dissector:
         w["poff"] = p + 8
         w["plen"] = np.clip(np.minimum(ulen - 8, w["end"] - p - 8), 0, None)
         w["seq"] = w["flags"] = np.zeros(_n(w), np.int64)
-        gtp = self._gtp_mask(w)
-        if not gtp.any():
-            return w, {}
-        inner, plain = self._gtp_inner(_take(w, gtp))
-        return _cat([_take(w, ~gtp), plain]), inner
+        natt = self._natt_mask(w)
+        gtp = self._gtp_mask(w) & ~natt
+        if not (gtp.any() or natt.any()):
+            return w, {}, {}
+        done, ipw, l4w = [_take(w, ~(gtp | natt))], [], []
+        if gtp.any():
+            inner, plain = self._gtp_inner(_take(w, gtp))
+            ipw.append(inner)
+            done.append(plain)
+        if natt.any():
+            inner_ip, inner_l4, opaque = self._esp_in_udp(_take(w, natt))
+            ipw.append(inner_ip)
+            l4w.append(inner_l4)
+            done.append(opaque)
+        return _cat(done), _cat(ipw), _cat(l4w)
+
+    def _natt_mask(self, w):
+        """UDP-encapsulated ESP (RFC 3948, port 4500): not IKE (zero marker), not a
+        keepalive (one 0xFF byte)."""
+        cand = ((w["sport"] == 4500) | (w["dport"] == 4500)) & (w["plen"] >= 8)
+        if cand.any():
+            c = np.flatnonzero(cand)
+            cand[c[_u32(self.b, w["poff"][c]) == 0]] = False
+        return cand
+
+    def _esp_in_udp(self, w: dict):
+        """ESP inside UDP 4500: decoded rows continue; opaque ESP stays a UDP row (the
+        innermost UDP tshark shows then is this one)."""
+        e = {k: v for k, v in w.items() if k not in _L4}
+        e["pos"] = w["poff"]
+        e["ipend"] = w["poff"] + w["plen"]
+        e["end"] = np.minimum(w["end"], e["ipend"])
+        inner_ip, inner_l4, found = self._esp(e)
+        return inner_ip, inner_l4, _take(w, ~found)
 
     def _gtp_mask(self, w):
         b, p = self.b, w["poff"]
@@ -584,31 +614,33 @@ class Dissector:
         return w
 
     def _esp(self, w: dict):
-        """ESP (RFC 4303): NULL-encrypted payloads continue, others are counted opaque."""
-        w = _take(w, w["pos"] + 8 <= w["end"])
-        if not _n(w):
-            return {}, {}
-        w["spi"] = _u32(self.b, w["pos"])
+        """ESP (RFC 4303): NULL-encrypted payloads continue, others are counted opaque.
+
+        Returns (inner IP rows, inner transport rows, mask of the input rows decoded).
+        """
         found = np.zeros(_n(w), bool)
+        ok = w["pos"] + 8 <= w["end"]
+        w = {k: v.copy() for k, v in w.items()}
+        _col(w, "spi")[ok] = _u32(self.b, w["pos"][ok])
         if self.esp_null:
             for icv in ESP_ICV_LENGTHS:
-                self._esp_try(w, found, icv)
+                self._esp_try(w, found, icv, ok)
         self.count("esp_opaque", _n(w) - int(found.sum()))
         w = _take(w, found)
         if not _n(w):
-            return {}, {}
+            return {}, {}, found
         w["pos"] = w["pos"] + 8
         ipip = (w["proto"] == 4) | (w["proto"] == 41)
         inner = _take(w, ipip)
         if _n(inner):
             inner = self._tunnel(inner, np.where(inner["proto"] == 4, 4, 6))
-        return inner, _take(w, ~ipip)
+        return inner, _take(w, ~ipip), found
 
-    def _esp_try(self, w: dict, found, icv: int):
+    def _esp_try(self, w: dict, found, icv: int, ok):
         """One ICV length of Wireshark's esp_null_heur: padding 1..n, known next header."""
         b = self.b
         off = w["ipend"] - icv - 2
-        c = np.flatnonzero(~found & (off + 2 <= w["end"]) & (off >= w["pos"] + 8))
+        c = np.flatnonzero(ok & ~found & (off + 2 <= w["end"]) & (off >= w["pos"] + 8))
         if not len(c):
             return
         o = off[c]

@@ -291,6 +291,21 @@ def test_encrypted_esp_is_opaque(tmp_path):
     assert len(pk) == 0 and pk.stats["esp_opaque"] == 1
 
 
+@pytest.mark.requires_tshark
+def test_esp_in_udp_4500(tmp_path):
+    """RFC 3948: NULL ESP inside UDP 4500 is opened; encrypted ESP, IKE (zero marker)
+    and NAT keepalives stay UDP 4500 rows (tshark's innermost UDP too)."""
+    sip = F.udp(b"REGISTER sip:x SIP/2.0\r\n\r\n", 5060, 5062, "10.0.0.1", "10.0.0.2")
+    payloads = [F.esp(sip, 0x77, 1, 17), struct.pack("!II", 0x88, 1) + bytes(range(40)),
+                b"\0\0\0\0" + b"I" * 40, b"\xff"]
+    recs = [(T0 + i, F.link_frame(F.ipv4(F.udp(p, 4500, 4500, "10.0.0.1", "10.0.0.2"),
+                                         "10.0.0.1", "10.0.0.2", 17)))
+            for i, p in enumerate(payloads)]
+    pk = assert_agrees_with_tshark(F.write_pcap(tmp_path / "natt.pcap", recs))
+    assert pk.sport.tolist() == [5060, 4500, 4500, 4500]
+    assert pk.esp_spi.tolist() == [0x77, -1, -1, -1] and pk.stats["esp_opaque"] == 1
+
+
 # ------------------------------------------------------------------- Packets fields
 def test_fields_of_a_tunnelled_esp_frame(tmp_path):
     f = F.udp_frame(b"hello", "10.1.0.1", "10.1.0.2", 5060, 5061, vlans=[42],

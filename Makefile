@@ -22,7 +22,9 @@ data: setup
 	$(VENV)/python -m tools.make_data
 
 bench: setup
+	$(VENV)/python -m pip install -q -e ".[bench]"
 	$(VENV)/python benchmarks/bench_streams.py
+	$(VENV)/python benchmarks/bench_amr.py
 
 clean:
 	rm -rf .venv .pytest_cache

@@ -260,9 +260,10 @@ def _address(conn) -> str | None:
 
 def _media(index, raw, section, session_c, session_dir, problems) -> Media:
     m = _M_LINE.match(section[0])
-    kind, port, proto, fmt_text = (m.group(1), int(m.group(2)), m.group(3), m.group(4) or "") \
-        if m else (raw.get("type", "?"), int(raw.get("port", 0) or 0), raw.get("protocol", "?"),
-                   str(raw.get("payloads", "")))
+    if m:
+        kind, port, proto, fmt_text = m.group(1), int(m.group(2)), m.group(3), m.group(4) or ""
+    else:  # malformed m= line (already reported): keep its media type, treat as disabled
+        kind, port, proto, fmt_text = (section[0][2:].split() or ["?"])[0], 0, "?", ""
     formats = [int(f) if f.isdigit() else f for f in fmt_text.split()]
     where = f"m= line {index + 1}"
     rtpmap = _rtpmap(section, where, problems)
@@ -278,8 +279,7 @@ def _media(index, raw, section, session_c, session_dir, problems) -> Media:
                  rtpmap=rtpmap, fmtp=fmtp, direction=raw.get("direction", session_dir),
                  ptime=_number(attrs, "ptime", where, problems),
                  maxptime=_number(attrs, "maxptime", where, problems),
-                 crypto=tuple(Crypto(int(c["id"]), str(c["suite"]), str(c.get("config", "")))
-                              for c in raw.get("crypto", []) if "suite" in c),
+                 crypto=_crypto(attrs, where, problems),
                  attributes=attrs)
 
 
@@ -300,6 +300,23 @@ def _rtpmap(section, where, problems) -> dict:
         channels = int(m.group(4)) if m.group(4) else 1
         out[int(m.group(1))] = Codec(m.group(2), rate, channels)
     return out
+
+
+_CRYPTO = re.compile(r"^(\d+)\s+(\S+)\s+(\S.*)$")
+
+
+def _crypto(attrs, where, problems) -> tuple:
+    """``a=crypto:<tag> <suite> <key-params>`` lines (RFC 4568 9.1)."""
+    out = []
+    for name, value in attrs:
+        if name != "crypto":
+            continue
+        m = _CRYPTO.match(value)
+        if m:
+            out.append(Crypto(int(m.group(1)), m.group(2), m.group(3)))
+        else:
+            problems.append(f"{where}: malformed a=crypto:{value[:40]!r}")
+    return tuple(out)
 
 
 def _number(attrs, name, where, problems) -> float | None:

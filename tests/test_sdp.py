@@ -67,7 +67,7 @@ def test_static_table_is_rfc3551():
 def test_bad_lines_become_problems():
     text = ("v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4\r\nt=0 0\r\n"
             "m=audio 4000 RTP/AVP 8 97 3\r\na=rtpmap:97\r\na=ptime:abc\r\nthis is junk\r\n"
-            "m=audio x RTP/AVP 0\r\n")
+            "a=crypto: AES_CM_128_HMAC_SHA1_80 inline:x\r\nm=audio x RTP/AVP 0\r\n")
     sd = parse_sdp(text)
     problems = " | ".join(sd.problems)
     assert "malformed connection line" in problems
@@ -76,6 +76,8 @@ def test_bad_lines_become_problems():
     assert "dynamic payload type 97 has no a=rtpmap" in problems
     assert "malformed a=rtpmap" in problems
     assert "ptime value 'abc'" in problems
+    assert "malformed a=crypto" in problems and sd.media[0].crypto == ()
+    assert (sd.media[1].kind, sd.media[1].port, sd.media[1].formats) == ("audio", 0, [])
     assert sd.media[0].codec(97) is None
     assert sd.media[0].codec(3) == Codec("GSM", 8000)
 

@@ -349,6 +349,8 @@ class Dissector:
         ok = (ihl >= 20) & (p + np.maximum(ihl, 20) <= w["end"])
         self.count("truncated", _n(w) - int(ok.sum()))
         w, ihl = _take(w, ok), ihl[ok]
+        if not _n(w):
+            return {}
         p, idx = w["pos"], w["idx"]
         hdr = self.gb(idx, p, 20)
         tot = hdr[:, 2:4].view(">u2")[:, 0].astype(np.int64)
@@ -374,6 +376,8 @@ class Dissector:
         ok = w["pos"] + 40 <= w["end"]
         self.count("truncated", _n(w) - int(ok.sum()))
         w = _take(w, ok)
+        if not _n(w):
+            return {}
         p = w["pos"]
         hdr = self.gb(w["idx"], p, 40)
         addr = hdr[:, 8:40].view(">u8").astype(np.int64)

@@ -464,15 +464,17 @@ def test_capture_without_udp(tmp_path):
 
 def test_truncated_and_mutated_files_never_crash(tmp_path):
     """Every cut and random byte damage gives Packets (+ warnings) or a CaptureError."""
-    recs = [(T0 + i, f) for i, f in enumerate(_variety())]
+    dg = F.udp(b"z" * 3000, 1, 2, "10.0.0.1", "10.0.0.2")
+    frags = F.ipv4_fragments(dg, "10.0.0.1", "10.0.0.2", 17) + F.ipv6_fragments(dg, *V6, 17)
+    recs = [(T0 + i, f) for i, f in enumerate(_variety() + [F.link_frame(p) for p in frags])]
     for name, good in (("p.pcap", F.write_pcap(tmp_path / "p.pcap", recs).read_bytes()),
                        ("n.pcapng", F.write_pcapng(tmp_path / "n.pcapng", recs).read_bytes())):
         rng = np.random.default_rng(len(name))
         cuts = [bytes(good[:k]) for k in range(0, len(good), 7)]
         bad = []
-        for _ in range(150):
+        for _ in range(300):
             b = bytearray(good)
-            for pos in rng.integers(24, len(b), 4):
+            for pos in rng.integers(24, len(b), int(rng.integers(1, 12))):
                 b[pos] = int(rng.integers(0, 256))
             bad.append(bytes(b))
         for k, blob in enumerate(cuts + bad):

@@ -546,7 +546,9 @@ class FreeswitchLog:
     with the remote (``r_*``) and local (``l_*``) fields, the round (one SDP
     negotiation), the uuid and the source line; ``events``: substitutions,
     telephone-event, crypto/T.38 refusals, hangups; ``remote_sdps``: the "Remote SDP:"
-    bodies, in order; ``versions``: FreeSWITCH versions suggested by the line numbers.
+    bodies, in order (``remote_sdp_lines``/``remote_sdp_uuids``: where and on which
+    channel); ``versions``: FreeSWITCH versions suggested by the line numbers;
+    ``chosen_codec``: the last "Set Codec"; ``hangup_cause``: the last hangup's cause.
     """
 
     compares: pd.DataFrame
@@ -556,6 +558,7 @@ class FreeswitchLog:
     hangup_cause: str | None
     remote_sdp_lines: tuple = ()
     chosen_codec: str | None = None
+    remote_sdp_uuids: tuple = ()
 
 
 def read_log(path) -> FreeswitchLog:
@@ -576,6 +579,35 @@ _EVENT_PATTERNS = [
 ]
 
 
+class _LogState:
+    """Rounds are counted per channel (uuid), so interleaved calls do not mix."""
+
+    def __init__(self):
+        self.compares, self.events, self.sdps = [], [], []  # sdps: (line, uuid, text)
+        self.round_no, self.open = 0, {}  # uuid -> current round number or None
+        self.sdp = None  # (line, uuid, lines) being collected
+
+    def flush_sdp(self):
+        if self.sdp and self.sdp[2]:
+            self.sdps.append((self.sdp[0], self.sdp[1], "\r\n".join(self.sdp[2]) + "\r\n"))
+        self.sdp = None
+
+    def add(self, kind, row):
+        uuid = row["uuid"] if row else None
+        if kind in ("compare", "match", "near-match"):
+            if self.open.get(uuid) is None:
+                self.round_no += 1
+                self.open[uuid] = self.round_no
+            self.compares.append(dict(row, round=self.open[uuid]))
+        elif kind == "te" and self.open.get(uuid) is not None:
+            self.events.append(dict(row, round=self.open[uuid]))
+        else:
+            if kind:
+                last = self.open.get(uuid) or (self.round_no if uuid is None else None)
+                self.events.append(dict(row, round=last if kind == "substitute" else None))
+            self.open[uuid] = None
+
+
 def parse_log(text: str, where: str = "log") -> FreeswitchLog:
     """Parse FreeSWITCH log text: lines with or without the ``uuid`` prefix, with or
     without the CPU idle percentage, any version's line numbers.
@@ -585,46 +617,29 @@ def parse_log(text: str, where: str = "log") -> FreeswitchLog:
     LabkitError
         When the text has no FreeSWITCH log line at all.
     """
-    compares, events, sdps, sdp_at = [], [], [], []
-    round_no, open_round, n_log = 0, False, 0
-    sdp_lines = None
+    st, n_log = _LogState(), 0
     for n, raw in enumerate(text.splitlines(), 1):
         m = _HEAD.match(raw.strip())
         if not m:
-            sdp_lines = _sdp_collect(sdp_lines, raw)
+            if st.sdp is not None:
+                _sdp_collect(st.sdp[2], raw)
             continue
         n_log += 1
-        if sdp_lines:
-            sdps.append("\r\n".join(sdp_lines) + "\r\n")
-        sdp_lines = [] if m.group("text").startswith("Remote SDP") else None
-        if sdp_lines is not None:
-            sdp_at.append(n)
-        kind, row = _classify(m, n)
-        if kind in ("compare", "match", "near-match"):
-            if not open_round:
-                round_no, open_round = round_no + 1, True
-            compares.append(dict(row, round=round_no))
-        elif kind == "te" and open_round:
-            events.append(dict(row, round=round_no))
-        else:
-            if kind:
-                events.append(dict(row, round=round_no if kind == "substitute" else None))
-            open_round = False
-    if sdp_lines:
-        sdps.append("\r\n".join(sdp_lines) + "\r\n")
+        st.flush_sdp()
+        if m.group("text").startswith("Remote SDP"):
+            st.sdp = (n, m.group("uuid"), [])
+        st.add(*_classify(m, n))
+    st.flush_sdp()
     if n_log == 0:
         raise LabkitError("no FreeSWITCH log lines found ('[LEVEL] file.c:NNN text')", where,
                           "pass a log written with loglevel debug (fs_cli /log debug)")
-    return _make_log(compares, events, sdps, sdp_at)
+    return _make_log(st.compares, st.events, st.sdps)
 
 
-def _sdp_collect(sdp_lines, raw):
-    if sdp_lines is None:
-        return None
+def _sdp_collect(sdp_lines: list, raw: str) -> None:
     line = re.sub(r"^[0-9a-f]{8}-[0-9a-f-]{27}\s?", "", raw).strip()
     if re.match(r"^[a-z]=", line):
         sdp_lines.append(line)
-    return sdp_lines
 
 
 def _codec_fields(prefix, groups) -> dict:
@@ -654,7 +669,7 @@ def _classify(m, n):
     return None, None
 
 
-def _make_log(compares, events, sdps, sdp_at) -> FreeswitchLog:
+def _make_log(compares, events, sdps) -> FreeswitchLog:
     cols = ["round", "line_no", "uuid", "file", "src_line", "kind"] + \
         [f"r_{f}" for f in _FIELDS] + [f"l_{f}" for f in _FIELDS]
     cdf = pd.DataFrame(compares, columns=cols)
@@ -676,4 +691,5 @@ def _make_log(compares, events, sdps, sdp_at) -> FreeswitchLog:
     if not codec.empty:
         g = codec.iloc[-1]["groups"]
         chosen = f"{g[1]}/{g[2]} {g[3]} ms"
-    return FreeswitchLog(cdf, edf, tuple(sdps), versions, cause, tuple(sdp_at[:len(sdps)]), chosen)
+    return FreeswitchLog(cdf, edf, tuple(t for _, _, t in sdps), versions, cause,
+                         tuple(n for n, _, _ in sdps), chosen, tuple(u for _, u, _ in sdps))

@@ -489,15 +489,20 @@ def log_agreement(log: fs.FreeswitchLog, prefs, mode: str = "generous",
 
 
 def _segments(log, offers):
+    """(offer SDP, compare rows, refusals) per negotiation; with uuids, only that channel's
+    lines between its "Remote SDP" and the next one count."""
     comp, ev = log.compares, log.events
     refuse = ev[ev["kind"] == "refuse"] if not ev.empty else ev
     if log.remote_sdps:
-        bounds = list(log.remote_sdp_lines) + [10**12]
+        uuids = log.remote_sdp_uuids or (None,) * len(log.remote_sdps)
         out = []
-        for i, sdp in enumerate(log.remote_sdps):
-            lo, hi = bounds[i], bounds[i + 1]
-            part = comp[(comp["line_no"] > lo) & (comp["line_no"] < hi)]
-            ref = [t for n, t in zip(refuse["line_no"], refuse["text"]) if lo < n < hi]
+        for i, (sdp, lo, uuid) in enumerate(zip(log.remote_sdps, log.remote_sdp_lines, uuids)):
+            later = [n for n, u in zip(log.remote_sdp_lines[i + 1:], uuids[i + 1:]) if u == uuid]
+            hi = later[0] if later else 10**12
+            same = (comp["uuid"] == uuid) if uuid else comp["uuid"].isna() | True
+            part = comp[same & (comp["line_no"] > lo) & (comp["line_no"] < hi)]
+            ref = [t for n, u, t in zip(refuse["line_no"], refuse["uuid"], refuse["text"])
+                   if lo < n < hi and (uuid is None or u == uuid)]
             out.append((sdp, part, ref))
         return out
     return [((offers[i] if offers and i < len(offers) else None), part, [])

@@ -254,3 +254,29 @@ def test_widget_outcome_changes_with_prefs_and_mode(capsys):
     menu.value = "greedy"
     assert "greedy mode picks GSM/8000" in capsys.readouterr().out
     plt.close("all")
+
+
+def test_interleaved_channels_in_one_log():
+    # Three calls' records (a head line plus its continuation lines, written at once by
+    # FreeSWITCH) interleaved round-robin: each channel's negotiation is kept apart by uuid.
+    def records(text):
+        out = []
+        for line in text.splitlines():
+            if " [" in line and "] " in line and ".c:" in line:
+                out.append([line])
+            else:
+                out[-1].append(line)
+        return out
+    logs = [records(data.path(f"freeswitch_log_{n}").read_text())
+            for n in ("nomatch", "nearmatch", "crypto")]
+    merged = []
+    for i in range(max(map(len, logs))):
+        for recs in logs:
+            if i < len(recs):
+                merged += recs[i]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LabkitWarning)
+        log = fs.parse_log("\n".join(merged))
+    prefs = fs.effective_prefs(fs.read_config(data.path("freeswitch_conf")))
+    table = ng.log_agreement(log, prefs)
+    assert table["n_log"].tolist() == [4, 5, 0] and table["agree"].all()

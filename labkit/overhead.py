@@ -124,7 +124,7 @@ def _ipv4(w: _Walk, name: str) -> tuple[int, str, str]:
     w.clip(p + total)  # Ethernet padding after the IP packet is not counted
     src, dst = str(ipaddress.IPv4Address(d[p + 12:p + 16])), str(ipaddress.IPv4Address(d[p + 16:p + 20]))
     w.add(name, "IPv4", ihl, src=src, dst=dst, ttl=d[p + 8], ident=struct.unpack_from("!H", d, p + 4)[0],
-          df=bool(d[p + 6] & 0x40), total_length=total)
+          df=bool(d[p + 6] & 0x40), tos=d[p + 1], options=bytes(d[p + 20:p + ihl]), total_length=total)
     return d[p + 9], src, dst
 
 
@@ -180,7 +180,7 @@ def _gtpu(w: _Walk) -> None:
     flags, mtype, length, teid = struct.unpack_from("!BBHI", d, p)
     if flags >> 5 != 1 or mtype != 255:
         raise DecodeError(f"GTP-U flags 0x{flags:02x} / message type {mtype} is not a G-PDU", w.where)
-    n = 8
+    n, ext = 8, []
     if flags & 0x07:
         w.need(12, "GTP-U optional fields")
         n, nxt = 12, d[p + 11]
@@ -190,9 +190,10 @@ def _gtpu(w: _Walk) -> None:
             if size == 0:
                 raise DecodeError("GTP-U extension header of length 0", w.where)
             w.need(n + size, "GTP-U extension header")
+            ext.append((nxt, bytes(d[p + n + 1:p + n + size - 1])))
             nxt, n = d[p + n + size - 1], n + size
     info = dict(teid=teid, seq=struct.unpack_from("!H", d, p + 8)[0] if flags & 0x02 else None,
-                npdu=d[p + 10] if flags & 0x01 else None)
+                npdu=d[p + 10] if flags & 0x01 else None, ext=tuple(ext))
     w.add("gtpu", "GTP-U", n, **info)
 
 

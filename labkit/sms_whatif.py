@@ -42,8 +42,8 @@ def _base(frame: bytes, linktype: int) -> _Base:
     gtp = None
     if "gtpu" in by:
         g, o = by["gtpu"].info, by["outer_ip"].info
-        gtp = {"teid": g["teid"], "seq": g["seq"], "npdu": g["npdu"], "outer_src": o["src"],
-               "outer_dst": o["dst"]}
+        gtp = {"teid": g["teid"], "seq": g["seq"], "npdu": g["npdu"], "ext": g["ext"],
+               "outer_src": o["src"], "outer_dst": o["dst"]}
     esp = None
     if "esp_header" in by:
         esp = {"spi": by["esp_header"].info["spi"], "seq": by["esp_header"].info["seq"],

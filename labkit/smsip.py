@@ -382,8 +382,9 @@ def rebuild_frame(frame: bytes, linktype: int, payload: bytes, *, where: str | N
     """`frame` with its UDP payload replaced, every enclosing length and checksum redone.
 
     Supports link / IPv4|IPv6 [/ UDP / GTP-U / IPv4|IPv6] [/ ESP NULL] / UDP, the stacks
-    of :func:`labkit.overhead.frame_layers`. IPv4 options, IPv6 extension headers and
-    GTP-U extension headers are not carried over; the ESP ICV is copied as it was.
+    of :func:`labkit.overhead.frame_layers`. IPv4 TOS/options and GTP-U sequence, N-PDU
+    and extension headers are kept; IPv6 extension headers are not carried over; the ESP
+    ICV is copied as it was (it cannot be recomputed without the keys).
     """
     from labkit import frames as fb
     from labkit.overhead import frame_layers
@@ -402,7 +403,7 @@ def rebuild_frame(frame: bytes, linktype: int, payload: bytes, *, where: str | N
     data = _rebuild_ip(fb, ip, data, proto)
     if "gtpu" in by:
         g = by["gtpu"].info
-        data = fb.gtpu(data, g["teid"], seq=g["seq"], npdu=g["npdu"])
+        data = fb.gtpu(data, g["teid"], seq=g["seq"], npdu=g["npdu"], ext=g["ext"])
         u = by["outer_udp"].info
         data = fb.udp(data, u["sport"], u["dport"], by["outer_ip"].info["src"], by["outer_ip"].info["dst"])
         data = _rebuild_ip(fb, by["outer_ip"], data, 17)
@@ -413,7 +414,8 @@ def rebuild_frame(frame: bytes, linktype: int, payload: bytes, *, where: str | N
 def _rebuild_ip(fb, layer, payload: bytes, proto: int) -> bytes:
     i = layer.info
     if layer.protocol == "IPv4":
-        return fb.ipv4(payload, i["src"], i["dst"], proto, ident=i["ident"], ttl=i["ttl"], df=i["df"])
+        return fb.ipv4(payload, i["src"], i["dst"], proto, ident=i["ident"], ttl=i["ttl"], df=i["df"],
+                       tos=i["tos"], options=i["options"])
     return fb.ipv6(payload, i["src"], i["dst"], proto)
 
 

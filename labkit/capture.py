@@ -220,19 +220,24 @@ class Packets:
         return self._store.slice(int(self.frame_offset[i]), int(self.caplen[i]))
 
     def head(self, width: int) -> np.ndarray:
-        """First `width` payload bytes of every row, zero-padded: uint8 array [N, width]."""
-        out = np.zeros((len(self), width), np.uint8)
+        """First `width` payload bytes of every row, zero-padded: uint8 array [N, width].
+
+        The vectorised path for header parsing (e.g. RTP, RFC 3550 section 5.1).
+        """
         size = len(self._store.file)
         off, n = self.payload_offset, self.payload_len
         infile = off < size
-        for buf, rows, base in ((self._store.file, np.flatnonzero(infile), 0),
-                                (self._store.extra, np.flatnonzero(~infile), size)):
-            if not len(rows) or not len(buf):
-                continue
-            o = off[rows] - base
-            for j in range(width):
-                ok = n[rows] > j
-                out[rows[ok], j] = buf[o[ok] + j]
+        if infile.all() and len(self):
+            out = _rows_of(self._store.file, off, width)
+        else:
+            out = np.zeros((len(self), width), np.uint8)
+            for buf, rows, base in ((self._store.file, np.flatnonzero(infile), 0),
+                                    (self._store.extra, np.flatnonzero(~infile), size)):
+                if len(rows) and len(buf):
+                    out[rows] = _rows_of(buf, off[rows] - base, width)
+        short = np.flatnonzero(n < width)
+        if len(short):
+            out[short] *= np.arange(width) < n[short, None]
         return out
 
     def src(self, i: int) -> str:
@@ -262,6 +267,26 @@ class Packets:
             "vlan": self.vlan,
             "teid": self.teid,
         })
+
+
+def _rows_of(buf: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
+    """``buf[s:s+width]`` for every start s (bytes past the end of `buf` are 0)."""
+    if len(buf) < width:
+        buf = np.concatenate([buf, np.zeros(width, np.uint8)])
+    last = len(buf) - width
+    safe = np.minimum(starts, last)
+    d = np.diff(safe)
+    if len(safe) > 1 and d.min() == d.max() and d[0] > 0:  # constant stride: no gather
+        view = np.ndarray((len(safe), width), np.uint8, buffer=buf, offset=int(safe[0]),
+                          strides=(int(d[0]), 1))
+        rows = view.copy()
+    else:
+        rows = np.lib.stride_tricks.as_strided(buf, (last + 1, width), (1, 1))[safe]
+    for k in np.flatnonzero(starts > last):  # the few rows that end past the buffer
+        tail = buf[starts[k]:starts[k] + width]
+        rows[k] = 0
+        rows[k, :len(tail)] = tail
+    return rows
 
 
 # ---------------------------------------------------------------------------- addresses

@@ -294,7 +294,8 @@ def diagnose_sms(source, *, sms: pd.DataFrame | None = None) -> pd.DataFrame:
     pandas.DataFrame
         :data:`FINDING_COLUMNS`: frame, rp_ref, severity ("error", "warning", "info"),
         rule (decode, rp_ud_length, mt_rp_da, rp_oa, direction, content_type, mt_headers,
-        no_rp_ack, rp_error, not_displayed), finding, fix; sorted by frame and rule.
+        no_rp_ack, rp_error, not_displayed, and encrypted_esp when `source` is a file
+        path), finding, fix; sorted by frame and rule.
     """
     sip = _sip(source)
     sms = sms if sms is not None else sms_messages(sip)

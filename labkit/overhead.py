@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from labkit.errors import DecodeError
+from labkit.errors import DecodeError, LabkitWarning
 
 __all__ = ["Layer", "LAYERS", "QUALCOMM", "frame_layers", "layer_table", "sms_overhead",
            "overhead_long", "qualcomm_comparison", "what_if", "what_if_frames", "efficiency"]
@@ -425,7 +426,11 @@ def sms_overhead(path, *, frames: list[int] | None = None) -> pd.DataFrame:
             continue
         msg = wanted[fr.number]
         where = f"{Path(path).name}, frame {fr.number}"
-        counts = layer_table(frame_layers(fr.data, fr.linktype, where=where))
+        try:
+            counts = layer_table(frame_layers(fr.data, fr.linktype, where=where))
+        except DecodeError as exc:  # e.g. an IP fragment: the message is not in one frame
+            warnings.warn(f"{exc}; frame left out of the table", LabkitWarning, stacklevel=2)
+            continue
         rows.append(dict(frame=fr.number, message=_label(msg), sms=_sms_label(msg, decode_rp),
                          **counts, total=len(fr.data),
                          efficiency=round(efficiency(counts["user_data"], len(fr.data)), 3)))

@@ -262,3 +262,17 @@ def test_real_esp_null_over_gtp_equals_tshark(shared_dir):
         assert {k: ours[k] for k in exp} == exp, fr.number
         checked += 1
     assert checked > 10
+
+
+def test_fragmented_sms_is_left_out_with_a_warning(tmp_path):
+    from labkit.errors import LabkitWarning
+    sip = (b"MESSAGE sip:a@b SIP/2.0\r\nCall-ID: f\r\nCSeq: 1 MESSAGE\r\nContent-Type: "
+           b"application/vnd.3gpp.sms\r\nX-Pad: " + b"x" * 1600 + b"\r\nContent-Length: 2\r\n\r\n\x03\x07")
+    udp = frames.udp(sip, 5060, 5060, "10.0.0.1", "10.0.0.2")
+    recs = [(10**18 + i, frames.ethernet(p)) for i, p in
+            enumerate(frames.ipv4_fragments(udp, "10.0.0.1", "10.0.0.2", 17))]
+    path = tmp_path / "frag.pcap"
+    frames.write_pcap(path, recs)
+    with pytest.warns(LabkitWarning, match="fragment"):
+        table = overhead.sms_overhead(path)
+    assert table.empty

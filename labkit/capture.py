@@ -13,14 +13,16 @@ What is read
 - Link layers: Ethernet (802.1Q VLAN, QinQ 802.1ad, PPPoE session), Linux cooked SLL
   and SLL2, raw IP (link types 101, 12, 14, 228, 229), BSD loopback NULL (either byte
   order; AF 2, 24, 28, 30) and LOOP.
-- IPv4 (options) and IPv6 (RFC 8200 extension headers), IP-in-IP, IPv4 AH; fragments
+- IPv4 (options) and IPv6 (RFC 8200 extension headers), IP-in-IP, GRE (RFC 2784, and
+  PPTP's enhanced GRE with PPP, RFC 2637), IPv4 AH (RFC 4302); fragments
   reassembled (RFC 791 / RFC 815 / RFC 8200 4.5) and reported at the frame that
   completed them, like Wireshark; fragments never completed are counted in ``stats``
   and named in ``warnings``.
 - GTP-U G-PDUs on UDP port 2152 (3GPP TS 29.281: S/E/PN flags, extension header chain,
   inner IPv4/IPv6); ESP with NULL encryption detected like Wireshark 4.0's
   ``esp.enable_null_encryption_decode_heuristic`` (RFC 4303; ICV 12/16/24/32 bytes,
-  padding 1..n, known next header); encrypted ESP counted as ``esp_opaque``.
+  padding 1..n, known next header), also inside UDP 4500 (RFC 3948, as Wireshark's
+  ``udpencap``); encrypted ESP counted as ``esp_opaque``.
 
 Rows are the *innermost* UDP datagram or TCP segment of a frame (after tunnels).
 
@@ -30,7 +32,7 @@ Deliberate differences from tshark 4.0
   (tshark's last UDP layer would be the outer GTP-U datagram); counted in
   ``stats["non_udp"]``. Other GTP-U messages (echo, end marker) are UDP rows.
 - UDP/TCP inside ICMP error messages is not reported (counted as ``non_udp``).
-- Only the tunnels above are opened: no GRE, VXLAN, MPLS, Teredo.
+- Only the tunnels above are opened: no VXLAN, MPLS, Teredo, GRE-in-UDP.
 """
 from __future__ import annotations
 
@@ -53,6 +55,7 @@ __all__ = ["Packets", "Frame", "read_capture", "iter_capture", "iter_frames",
 
 PROGRESS_BYTES = 50 * 2**20   # files larger than this get a progress bar by default
 RELEASE_BYTES = 512 * 2**20   # files larger than this are unmapped chunk by chunk
+READ_CHUNK = 262_144          # frames dissected at a time by read_capture
 _ARRAYS = {"frame": np.int64, "time_ns": np.int64, "proto": np.uint8,
            "ip_version": np.uint8, "src_id": np.int32, "dst_id": np.int32,
            "sport": np.uint16, "dport": np.uint16, "payload_offset": np.int64,
@@ -357,7 +360,6 @@ class _Reader:
 
     def __post_init__(self):
         self.reasm = Reassembler() if self.reassemble else None
-        self.linktypes = None
 
     def chunk_rows(self, ch: RecordChunk) -> dict:
         """Dissect one chunk of frames into finished columns (not yet Packets)."""
@@ -561,7 +563,7 @@ def read_capture(path, *, progress=None, reassemble=True, gtp_ports=(2152,),
         :class:`~labkit.errors.LabkitWarning` naming the frame.
     """
     reader = _open(path, gtp_ports, esp_null, reassemble)
-    parts = list(_chunks(reader, 262_144, progress))
+    parts = list(_chunks(reader, READ_CHUNK, progress))
     if reader.n_frames == 0 and reader.cf.warnings:
         where, _, what = reader.cf.warnings[0].partition(": ")
         raise CaptureError("no complete frame: " + what.split(";")[0], where,
@@ -581,10 +583,9 @@ def _merge(parts: list[dict]) -> tuple[dict, np.ndarray]:
     """Concatenate chunk columns one array at a time (peak memory ~ result + 1 column)."""
     extras = [p.pop("extra") for p in parts]
     shift = 0
-    for p, e in zip(parts, extras):  # reassembled bytes: offsets into the joined buffer
-        moved = p["payload_offset"] >= 0
-        p["payload_offset"] = np.where(p["l4_offset"] < 0, p["payload_offset"] + shift,
-                                       p["payload_offset"]) if moved.any() else p["payload_offset"]
+    for p, e in zip(parts, extras):  # reassembled rows: offsets into the joined buffer
+        if shift:
+            p["payload_offset"][p["l4_offset"] < 0] += shift
         shift += len(e)
     if len(parts) == 1:
         return parts[0], extras[0]
@@ -612,7 +613,8 @@ def iter_capture(path, *, chunk_packets=1_000_000, progress=None, reassemble=Tru
     Packets
         Rows of the chunk. All chunks share `first_time_ns` (frame 1 of the file);
         address ids index each chunk's `addresses`, which grows (ids stay valid).
-        ``stats`` and ``warnings`` are cumulative so far.
+        ``stats`` and ``warnings`` are cumulative so far (``udp``/``tcp``: rows of the
+        chunk).
     """
     reader = _open(path, gtp_ports, esp_null, reassemble)
     pk = None

@@ -354,6 +354,27 @@ def test_iter_capture_chunks_match_read_capture(tmp_path):
     assert last.n_frames == whole.n_frames
 
 
+def test_read_in_small_chunks_with_reassembly_across_them(tmp_path, monkeypatch):
+    import labkit.capture as cap
+
+    dg = F.udp(bytes(range(250)) * 20, 7, 8, "10.0.0.1", "10.0.0.2")
+    frags = F.ipv4_fragments(dg, "10.0.0.1", "10.0.0.2", 17, fragment_size=600)
+    recs = [(T0 + i, F.udp_frame(b"a" * i, "10.0.0.3", "10.0.0.4", 1, 2)) for i in range(5)]
+    recs += [(T0 + 10 + i, F.link_frame(p)) for i, p in enumerate(frags * 2)]  # twice
+    path = F.write_pcap(tmp_path / "c.pcap", recs)
+    whole = read_capture(path)
+    monkeypatch.setattr(cap, "READ_CHUNK", 3)
+    small = read_capture(path)
+    assert small.frame.tolist() == whole.frame.tolist() == [1, 2, 3, 4, 5, 14, 23]
+    assert [small.payload(i) for i in range(7)] == [whole.payload(i) for i in range(7)]
+    assert small.payload(6) == bytes(range(250)) * 20
+
+
+def test_header_only_pcap(tmp_path):
+    pk = read_capture(F.write_pcap(tmp_path / "h.pcap", []))
+    assert len(pk) == 0 and pk.n_frames == 0 and pk.head(4).shape == (0, 4)
+
+
 def test_iter_frames_raw(tmp_path):
     recs = _mixed_records(20)
     path = F.write_pcapng(tmp_path / "m.pcapng", recs, interfaces=[(1, 9), (113, 6)])

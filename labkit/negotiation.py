@@ -637,18 +637,28 @@ def _capture_sentence(call, offer, answer, findings) -> tuple[str, str]:
     status_text = f"{int(status)} {call['final_phrase']}" if pd.notna(status) else "no final response"
     errors = [f for f in findings if f.severity == "error"]
     offered = _codecs_text(offer) if offer else "no SDP"
+    if pd.notna(status) and 200 <= status < 300:
+        picked = _codecs_text(answer).split(",")[0] if answer else "no answer SDP"
+        text = f"offer {offered}; answer picks {picked}; call established ({status_text})"
+        if errors:
+            return f"{text}, but {errors[0].message} ({errors[0].where})", errors[0].fix
+        return text, "none needed"
     if errors:
         e = errors[0]
         return (f"offer {offered}; {e.message} ({e.where}); final response {status_text}", e.fix)
-    if pd.notna(status) and 200 <= status < 300:
-        picked = _codecs_text(answer).split(",")[0] if answer else "no answer SDP"
-        return (f"offer {offered}; answer picks {picked}; call established ({status_text})",
-                "none needed")
     if pd.notna(status) and int(status) in (488, 606, 415):
         return (f"offer {offered}; the callee accepts none of these codecs and answered "
                 f"{status_text}", "offer a codec the callee allows, or enable one of the "
                 "offered codecs on the callee")
-    return (f"offer {offered}; final response {status_text}", "see the findings")
+    if pd.notna(status) and int(status) in (401, 407):
+        return (f"offer {offered}; the INVITE was challenged ({status_text}) and not sent "
+                "again with credentials: not a codec problem",
+                "give the caller the right credentials for this realm")
+    if pd.notna(status):
+        return (f"offer {offered}; final response {status_text}: the call failed for a "
+                "reason other than codec negotiation", "look at why the callee side refused "
+                "(registration, busy, cancelled, routing)")
+    return f"offer {offered}; no final response in the capture", "capture the whole call"
 
 
 def offer_answer_codecs(oa: pd.DataFrame) -> pd.DataFrame:

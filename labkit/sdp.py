@@ -460,24 +460,33 @@ def _answer_media(o: Media, a: Media, where: str) -> list[Finding]:
     return out
 
 
+def _offered_pt(o: Media, pt, c: Codec):
+    """The offer's payload type this answer entry refers to: the same PT when it carries
+    the same codec (RFC 3264 6.1), else the first offered PT with that name and rate."""
+    same = o.codec(pt) if pt in o.formats else None
+    if same is not None and (same.name.lower(), same.rate) == (c.name.lower(), c.rate):
+        return pt
+    return next((opt for opt, oc in o.codecs.items()
+                 if oc and (oc.name.lower(), oc.rate) == (c.name.lower(), c.rate)), None)
+
+
 def _answer_codecs(o: Media, a: Media, where: str) -> list[Finding]:
     out = []
-    offered = {(c.name.lower(), c.rate): pt for pt, c in o.codecs.items() if c}
     for pt, c in a.codecs.items():
         if c is None:
             continue
-        key = (c.name.lower(), c.rate)
-        if key not in offered:
+        opt = _offered_pt(o, pt, c)
+        if opt is None:
             out.append(Finding("error", "rfc3264-codec-not-offered",
                                f"answer lists {c} (PT {pt}) which the offer did not offer "
                                "(RFC 3264 6.1)", "answer only with offered codecs", where))
             continue
-        if offered[key] != pt and isinstance(pt, int) and pt >= 96:
+        if opt != pt and isinstance(pt, int) and pt >= 96:
             out.append(Finding("info", "rfc3264-pt-renumbered",
-                               f"answer uses PT {pt} for {c}, the offer PT {offered[key]} "
+                               f"answer uses PT {pt} for {c}, the offer PT {opt} "
                                "(allowed, but RFC 3264 6.1 recommends the same number)", "", where))
         if c.name.lower() in ("amr", "amr-wb"):
-            out += check_amr_fmtp(o.fmtp.get(offered[key], ""), a.fmtp.get(pt, ""), str(c), where)
+            out += check_amr_fmtp(o.fmtp.get(opt, ""), a.fmtp.get(pt, ""), str(c), where)
     return out
 
 

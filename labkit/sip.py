@@ -534,14 +534,15 @@ def parse_reason(value: str | None) -> list[dict]:
 
 _CALL_COLUMNS = ["call_id", "first_frame", "last_frame", "from_uri", "to_uri", "caller",
                  "callee", "final_status", "final_phrase", "final_frame", "answered",
-                 "ended_by", "reason", "q850_cause", "q850_text", "n_messages"]
+                 "ended_by", "reason", "q850_cause", "q850_text", "attempts", "n_messages"]
 
 
 def sip_calls(packets_or_messages) -> pd.DataFrame:
     """One row per INVITE dialog (Call-ID): who called whom and how it ended.
 
-    ``final_status`` is the final (>=200) response to the first INVITE; ``reason`` is the
-    Reason header of that response or, failing that, of the CANCEL/BYE; ``q850_cause`` is
+    ``final_status`` is the final (>=200) response to the last initial INVITE (an INVITE
+    repeated with credentials after 401/407 has a new CSeq; ``attempts`` counts them);
+    ``reason`` is the Reason header of that response or, failing that, of the CANCEL/BYE; ``q850_cause`` is
     its Q.850 cause value (ITU-T Q.850 table 1, e.g. 88 = incompatible destination).
     """
     msgs = _messages(packets_or_messages)
@@ -550,12 +551,16 @@ def sip_calls(packets_or_messages) -> pd.DataFrame:
         invites = group[group["method"] == "INVITE"]
         if invites.empty:
             continue
-        rows.append(_call_row(call_id, group, invites.iloc[0]))
+        # initial INVITEs carry no To tag; a retry after 401/407 has a new CSeq
+        initial = invites[invites["to_tag"].isna()]
+        initial = initial if not initial.empty else invites
+        rows.append(_call_row(call_id, group, invites.iloc[0], initial.iloc[-1]["cseq"],
+                              int(initial["cseq"].nunique())))
     return pd.DataFrame(rows, columns=_CALL_COLUMNS)
 
 
-def _call_row(call_id, group, invite) -> dict:
-    final = group[(group["cseq"] == invite["cseq"]) & (group["cseq_method"] == "INVITE")
+def _call_row(call_id, group, invite, cseq, attempts) -> dict:
+    final = group[(group["cseq"] == cseq) & (group["cseq_method"] == "INVITE")
                   & (group["status"].fillna(0) >= 200)]
     final = final.iloc[0] if not final.empty else None
     enders = group[group["method"].isin(["BYE", "CANCEL"])]
@@ -572,4 +577,4 @@ def _call_row(call_id, group, invite) -> dict:
             "final_frame": None if final is None else int(final["frame"]),
             "answered": final is not None and 200 <= int(final["status"]) < 300,
             "ended_by": ended_by, "reason": reason, "q850_cause": q850.get("cause"),
-            "q850_text": q850.get("text"), "n_messages": len(group)}
+            "q850_text": q850.get("text"), "attempts": attempts, "n_messages": len(group)}

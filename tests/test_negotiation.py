@@ -280,3 +280,14 @@ def test_interleaved_channels_in_one_log():
     prefs = fs.effective_prefs(fs.read_config(data.path("freeswitch_conf")))
     table = ng.log_agreement(log, prefs)
     assert table["n_log"].tolist() == [4, 5, 0] and table["agree"].all()
+
+
+def test_answer_amr_checked_against_the_same_payload_type():
+    # VoLTE offers AMR-WB twice: PT 116 octet-aligned, PT 107 bandwidth-efficient. An
+    # answer choosing 107 without fmtp is consistent; choosing 116 without fmtp is not.
+    offer = parse_sdp(sdp("116 107", "a=rtpmap:116 AMR-WB/16000\r\na=fmtp:116 octet-align=1\r\n"
+                                     "a=rtpmap:107 AMR-WB/16000\r\n"))
+    be = parse_sdp(sdp("107", "a=rtpmap:107 AMR-WB/16000\r\n"))
+    oa = parse_sdp(sdp("116", "a=rtpmap:116 AMR-WB/16000\r\n"))
+    assert check_answer(offer, be) == []
+    assert codes(check_answer(offer, oa)) == ["amr-octet-align"]

@@ -155,6 +155,18 @@ def test_multipart_body_sdp():
     assert media["codecs"].tolist() == [{0: ("PCMU", 8000)}]
 
 
+def test_auth_retry_final_status():
+    # INVITE challenged with 407, sent again with credentials (new CSeq, still no To tag)
+    rows = [(1, 17, A, 5060, B, 5060, 0, msg("INVITE sip:bob@example.com SIP/2.0", "1 INVITE")),
+            (2, 17, B, 5060, A, 5060, 0, msg("SIP/2.0 407 Proxy Authentication Required",
+                                             "1 INVITE", to_tag="x")),
+            (3, 17, A, 5060, B, 5060, 0, msg("ACK sip:bob@example.com SIP/2.0", "1 ACK", to_tag="x")),
+            (4, 17, A, 5060, B, 5060, 0, msg("INVITE sip:bob@example.com SIP/2.0", "2 INVITE")),
+            (5, 17, B, 5060, A, 5060, 0, msg("SIP/2.0 200 OK", "2 INVITE", to_tag="y"))]
+    call = sip.sip_calls(FakePackets(rows)).iloc[0]
+    assert (call["final_status"], call["attempts"], call["answered"]) == (200, 2, True)
+
+
 def test_reason_header_forms():
     got = sip.parse_reason('SIP;cause=200;text="Call completed elsewhere", Q.850;cause=16')
     assert got == [{"protocol": "SIP", "cause": 200, "text": "Call completed elsewhere"},

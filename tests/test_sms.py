@@ -368,6 +368,9 @@ def test_cli_sms_table_json_and_fix(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["messages"][0]["rp_da"] == "12025550143" and doc["fixed"]["frames"] == [1]
     assert out_pcap.exists()
+    assert main(["sms", path, "--strict"]) == 1
+    assert main(["sms", str(data.path("sms_mt_rpda_fixed")), "--strict"]) == 0
+    capsys.readouterr()
     bad = tmp_path / "not.pcap"
     bad.write_bytes(b"not a capture")
     assert main(["sms", str(bad)]) == 2

@@ -14,6 +14,8 @@ def register(subparsers) -> None:
                     "missing MT headers, 200 OK without RP-ACK, RP-ERROR causes, lengths.")
     p.add_argument("capture", help="pcap or pcapng file")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.add_argument("--strict", action="store_true",
+                   help="exit with status 1 when any finding has severity error (for CI)")
     p.add_argument("--fix", metavar="OUT", help="write a copy of the capture with every MT "
                    "RP-DATA's RP-DA emptied (and OUT_frameN.sip files)")
     p.set_defaults(func=run)
@@ -48,7 +50,7 @@ def run(args) -> int:
         if fixed is not None:
             doc["fixed"] = {"path": args.fix, "frames": [int(f) for f in fixed["frame"]]}
         print(json.dumps(doc, indent=1, ensure_ascii=False))
-        return 0
+        return _status(args, findings)
     text = table[_SHOW].copy()
     for col, width in (("text", 30), ("error", 50)):
         text[col] = text[col].map(lambda t: t if not isinstance(t, str) or len(t) <= width
@@ -61,4 +63,8 @@ def run(args) -> int:
         print(f"frame {f['frame']} [{f['severity']}] {f['rule']}: {f['finding']}\n    fix: {f['fix']}")
     if fixed is not None:
         print(f"\nwrote {args.fix}: fixed frame(s) {', '.join(str(f) for f in fixed['frame'])}")
-    return 0
+    return _status(args, findings)
+
+
+def _status(args, findings) -> int:
+    return 1 if args.strict and (findings["severity"] == "error").any() else 0

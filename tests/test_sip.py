@@ -200,11 +200,17 @@ def _captures_with_sip():
     return paths
 
 
-def _tshark(path, fields, filt):
+_FIELDS = ["sip.Method", "sip.Status-Code", "sip.Call-ID", "sdp.media", "sdp.media.format",
+           "sdp.mime.type", "sdp.sample_rate", "sdp.fmtp.parameter"]
+
+
+@functools.lru_cache(maxsize=None)
+def _tshark_all(path) -> dict:
+    """One tshark run per capture: every SIP frame with the SIP and SDP fields."""
     # ESP with NULL encryption is decoded by labkit.capture; let tshark decode it too.
     cmd = ["tshark", "-n", "-r", str(path), "-o", "esp.enable_null_encryption_decode_heuristic:TRUE",
-           "-Y", filt, "-T", "fields", "-E", "aggregator=|", "-e", "frame.number"]
-    for f in fields:
+           "-Y", "sip", "-T", "fields", "-E", "aggregator=|", "-e", "frame.number"]
+    for f in _FIELDS:
         cmd += ["-e", f]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     table = {}
@@ -212,6 +218,15 @@ def _tshark(path, fields, filt):
         frame, *values = line.split("\t")
         table[int(frame)] = [v.split("|") if v else [] for v in values]
     return table
+
+
+def _tshark(path, fields, filt):
+    """The named fields of SIP frames (filt "sip && sdp": only frames with SDP)."""
+    idx = [_FIELDS.index(f) for f in fields]
+    rows = {k: [v[i] for i in idx] for k, v in _tshark_all(path).items()}
+    if "sdp" in filt:
+        rows = {k: v for k, v in rows.items() if v[0]}
+    return rows
 
 
 @pytest.fixture(scope="module")

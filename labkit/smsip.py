@@ -7,11 +7,12 @@ collected in REFERENCE section 3; each finding says what is wrong and what to do
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
-from labkit.errors import DecodeError, LabkitError
+from labkit.errors import DecodeError, LabkitError, LabkitWarning
 from labkit.sms import SMS_CONTENT_TYPE, RpMessage, decode_rp, fix_rp_destination
 
 __all__ = ["sms_sip_messages", "sms_messages", "diagnose_sms", "fixed_sip_message",
@@ -420,24 +421,38 @@ def _rebuild_ip(fb, layer, payload: bytes, proto: int) -> bytes:
     return fb.ipv6(payload, i["src"], i["dst"], proto)
 
 
+def _fix_frame(fr, path: Path, out_path: Path) -> tuple[bytes, dict]:
+    """One frame with its MT RP-DATA corrected, and the table row describing it."""
+    from labkit.overhead import frame_layers
+    where = f"{path.name}, frame {fr.number}"
+    data = bytes(fr.data)
+    start, end = _sip_span(frame_layers(data, fr.linktype, where=where))
+    old = data[start:end]
+    body = old.partition(b"\r\n\r\n")[2]
+    new = fixed_sip_message(old, fix_rp_destination(body, where=where))
+    data = rebuild_frame(data, fr.linktype, new, where=where)
+    sip_file = out_path.with_name(f"{out_path.stem}_frame{fr.number}.sip")
+    sip_file.write_bytes(new)
+    return data, dict(frame=fr.number, old_body=body.hex(),
+                      new_body=new.partition(b"\r\n\r\n")[2].hex(), sip_file=sip_file.name)
+
+
 def _rebuild_capture(path: Path, out_path: Path, fix: set[int]) -> pd.DataFrame:
     from labkit import frames as fb
     from labkit.capture import iter_frames
-    from labkit.overhead import frame_layers
-    records, rows, linktype = [], [], 1
+    records, rows, links = [], [], {}
     for fr in iter_frames(path):
-        data, linktype = bytes(fr.data), fr.linktype
+        data = bytes(fr.data)
         if fr.number in fix:
-            where = f"{path.name}, frame {fr.number}"
-            start, end = _sip_span(frame_layers(data, fr.linktype, where=where))
-            old = data[start:end]
-            body = old.partition(b"\r\n\r\n")[2]
-            new = fixed_sip_message(old, fix_rp_destination(body, where=where))
-            data = rebuild_frame(data, fr.linktype, new, where=where)
-            sip_file = out_path.with_name(f"{out_path.stem}_frame{fr.number}.sip")
-            sip_file.write_bytes(new)
-            rows.append(dict(frame=fr.number, old_body=body.hex(),
-                             new_body=new.partition(b"\r\n\r\n")[2].hex(), sip_file=sip_file.name))
-        records.append((fr.time_ns, data))
-    fb.write_pcap(out_path, records, linktype=linktype)
+            try:
+                data, row = _fix_frame(fr, path, out_path)
+                rows.append(row)
+            except LabkitError as exc:  # e.g. SIP over TCP: copied unchanged, said so
+                warnings.warn(f"{exc}; frame {fr.number} copied unchanged", LabkitWarning, stacklevel=3)
+        iface = links.setdefault(fr.linktype, len(links))
+        records.append((fr.time_ns, data, iface))
+    if len(links) <= 1:
+        fb.write_pcap(out_path, [r[:2] for r in records], linktype=next(iter(links), 1), nanosecond=True)
+    else:  # several link types (pcapng with several interfaces): one interface per link type
+        fb.write_pcapng(out_path, records, interfaces=[(lt, 9) for lt in links])
     return pd.DataFrame(rows, columns=["frame", "old_body", "new_body", "sip_file"])

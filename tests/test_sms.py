@@ -451,3 +451,16 @@ def test_rebuild_frame_with_same_payload_is_identity():
             continue
         end = by["transport"].offset + by["transport"].info["length"]
         assert rebuild_frame(f, 1, f[start:end]) == f
+
+
+def test_fix_over_tcp_is_copied_with_a_warning(tmp_path):
+    from labkit import frames
+    from labkit.errors import LabkitWarning
+    wrong = sms.encode_rp_data(5, sms.decode_rp(MT_K).user_data, mt=True, oa="1", da="2")
+    seg = frames.tcp(_message(wrong, n=1), 5060, 5060, 1000, 1, 0x18, "10.0.0.1", "10.0.0.2")
+    frame = frames.ethernet(frames.ipv4(seg, "10.0.0.1", "10.0.0.2", 6))
+    path = tmp_path / "tcp.pcap"
+    frames.write_pcap(path, [(10**18, frame)])
+    with pytest.warns(LabkitWarning, match="only SIP over UDP"):
+        table = sms.write_fixed_capture(path, tmp_path / "out.pcap")
+    assert table.empty and (tmp_path / "out.pcap").exists()

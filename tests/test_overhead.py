@@ -276,3 +276,20 @@ def test_fragmented_sms_is_left_out_with_a_warning(tmp_path):
     with pytest.warns(LabkitWarning, match="fragment"):
         table = overhead.sms_overhead(path)
     assert table.empty
+
+
+@pytest.mark.parametrize("name", CAPTURES)
+def test_layer_walk_agrees_with_labkit_capture(name):
+    """The byte walk and labkit.capture's reader find the same UDP header, payload and SPI."""
+    from labkit.capture import read_capture
+    path = data.path(name)
+    packets = read_capture(path)
+    by_frame = {f.number: f for f in iter_frames(path)}
+    for i in range(len(packets)):
+        fr = by_frame[int(packets.frame[i])]
+        layers = {l.name: l for l in overhead.frame_layers(fr.data, fr.linktype)}
+        assert layers["transport"].offset == int(packets.l4_offset[i])
+        # payload_offset and frame_offset are positions in the file
+        assert layers["transport"].offset + 8 == int(packets.payload_offset[i]) - int(packets.frame_offset[i])
+        spi = layers["esp_header"].info["spi"] if "esp_header" in layers else -1
+        assert spi == int(packets.esp_spi[i])

@@ -420,8 +420,8 @@ def _media_row(msg, sd, m) -> dict:
             "problems": sd.problems}
 
 
-_OA_COLUMNS = ["call_id", "frame", "time", "src", "dst", "message", "cseq", "cseq_method",
-               "role", "offer_frame", "sdp"]
+_OA_COLUMNS = ["call_id", "dialog", "frame", "time", "src", "dst", "message", "cseq",
+               "cseq_method", "role", "offer_frame", "sdp"]
 
 
 def offers_answers(packets_or_messages) -> pd.DataFrame:
@@ -438,8 +438,10 @@ def offers_answers(packets_or_messages) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        call_id, frame, time [s], src, dst, message, cseq, cseq_method, role
-        ("offer", "answer", "offer (repeat)", "answer (repeat)", "unexpected"), offer_frame (the frame of the
+        call_id, dialog (the callee's tag: forked dialogs differ), frame, time [s], src,
+        dst, message, cseq, cseq_method, role
+        ("offer", "answer", "offer (repeat)", "answer (repeat)", "capabilities" for SDP in
+        a response to OPTIONS, "unexpected"), offer_frame (the frame of the
         offer an answer belongs to), sdp (:class:`labkit.sdp.SessionDescription`).
     """
     msgs = _messages(packets_or_messages)
@@ -455,15 +457,24 @@ def offers_answers(packets_or_messages) -> pd.DataFrame:
 def _dialog_offers(call_id, group) -> list[dict]:
     txns: dict = {}  # (cseq, method) -> list of offers [{frame, src, dst, by_request, answered}]
     rows = []
+    caller_tag = group["from_tag"].iloc[0]
     for _, msg in group.iterrows():
         if not _present(msg["sdp"]):
             continue
         role, offer_frame = _role(msg, txns)
-        rows.append({"call_id": call_id, "frame": msg["frame"], "time": msg["time"],
+        rows.append({"call_id": call_id, "dialog": _callee_tag(msg, caller_tag),
+                     "frame": msg["frame"], "time": msg["time"],
                      "src": msg["src"], "dst": msg["dst"], "message": _label(msg),
                      "cseq": msg["cseq"], "cseq_method": msg["cseq_method"], "role": role,
                      "offer_frame": offer_frame, "sdp": parse_sdp(msg["sdp"])})
     return rows
+
+
+def _callee_tag(msg, caller_tag) -> str:
+    """The callee's tag, which tells forked dialogs of one Call-ID apart ('' before one
+    is known, e.g. in the initial INVITE)."""
+    tag = msg["to_tag"] if msg["from_tag"] == caller_tag else msg["from_tag"]
+    return tag if isinstance(tag, str) else ""
 
 
 def _hop_offer(offers, msg, by_request):
@@ -506,6 +517,8 @@ def _role(msg, txns):
         return _new_offer(txns.setdefault((msg["cseq"], method), []), msg, True)
     if method is not None:
         return "unexpected", None
+    if msg["cseq_method"] == "OPTIONS":
+        return "capabilities", None  # RFC 3264 section 9: SDP in a 200 to OPTIONS
     offers = txns.setdefault((msg["cseq"], msg["cseq_method"]), [])
     offer = _hop_offer(offers, msg, True)
     if offer is not None:

@@ -10,11 +10,12 @@ What is read
   pcap) and pcapng (several sections and interfaces, per-interface link type,
   if_tsresol and if_tsoffset; EPB, SPB and the obsolete PB; other blocks skipped;
   draft-ietf-opsawg-pcapng). See :mod:`labkit.pcapfile`.
-- Link layers: Ethernet (802.1Q VLAN, QinQ 802.1ad, PPPoE session), Linux cooked SLL
+- Link layers: Ethernet (802.1Q VLAN, QinQ 802.1ad, PPPoE session, MPLS), Linux cooked SLL
   and SLL2, raw IP (link types 101, 12, 14, 228, 229), BSD loopback NULL (either byte
   order; AF 2, 24, 28, 30) and LOOP.
-- IPv4 (options) and IPv6 (RFC 8200 extension headers), IP-in-IP, GRE (RFC 2784, and
-  PPTP's enhanced GRE with PPP, RFC 2637), IPv4 AH (RFC 4302); fragments
+- IPv4 (options) and IPv6 (RFC 8200 extension headers), IP-in-IP, GRE (RFC 2784 with
+  IP, Ethernet or ERSPAN; PPTP's enhanced GRE with PPP, RFC 2637), VXLAN (RFC 7348,
+  UDP 4789), IPv4 AH (RFC 4302); fragments
   reassembled (RFC 791 / RFC 815 / RFC 8200 4.5) and reported at the frame that
   completed them, like Wireshark; fragments never completed are counted in ``stats``
   and named in ``warnings``.
@@ -32,7 +33,7 @@ Deliberate differences from tshark 4.0
   (tshark's last UDP layer would be the outer GTP-U datagram); counted in
   ``stats["non_udp"]``. Other GTP-U messages (echo, end marker) are UDP rows.
 - UDP/TCP inside ICMP error messages is not reported (counted as ``non_udp``).
-- Only the tunnels above are opened: no VXLAN, MPLS, Teredo, GRE-in-UDP.
+- Only the tunnels above are opened (no Geneve, Teredo, GRE-in-UDP, ERSPAN III).
 """
 from __future__ import annotations
 
@@ -140,7 +141,8 @@ class Packets:
     teid : ndarray of int64
         GTP-U tunnel endpoint id, -1 when not tunnelled in GTP-U.
     outer_src_id, outer_dst_id : ndarray of int32
-        Addresses of the outermost tunnel IP header (GTP-U, IP-in-IP), -1 = none.
+        Addresses of the outermost IP header when the row is inside a tunnel (GTP-U,
+        IP-in-IP, GRE, VXLAN), -1 = none.
     vlan : ndarray of int32
         Innermost 802.1Q VLAN id (the C-tag of QinQ), -1 = untagged.
     esp_spi : ndarray of int64

@@ -319,6 +319,40 @@ class Dissector:
             proto = _u16(self.b, w["pos"][ppp] + 6)
             w["pos"][ppp] += 8
             w["ver"][ppp] = np.where(proto == 0x21, 4, np.where(proto == 0x57, 6, 0))
+        mpls = (et == 0x8847) | (et == 0x8848)
+        if mpls.any():
+            self._mpls(w, np.arange(_n(w))[sel][mpls])
+
+    def _mpls(self, w, rows):
+        """MPLS label stack (RFC 3032): skip to the bottom label; IP by its first nibble
+        (Wireshark's default payload guess)."""
+        b, p, end = self.b, w["pos"][rows], w["end"][rows]
+        bottom = np.zeros(len(rows), bool)
+        for _ in range(16):
+            go = ~bottom & (p + 4 <= end)
+            if not go.any():
+                break
+            bottom[go] = (b[p[go] + 2] & 1) == 1
+            p[go] += 4
+        inside = bottom & (p < end)
+        nib = np.zeros(len(rows), np.int64)
+        nib[inside] = b[p[inside]] >> 4
+        w["pos"][rows] = p
+        w["ver"][rows] = np.where((nib == 4) | (nib == 6), nib, 0)
+
+    def _inner_ethernet(self, w: dict, pos) -> dict:
+        """Rows continue at an inner Ethernet frame (VXLAN, GRE bridging, ERSPAN)."""
+        t = {"idx": w["idx"], "pos": np.array(pos, np.int64), "end": w["end"],
+             "ver": np.zeros(_n(w), np.int64)}
+        self._ethernet(t, slice(None))
+        ok = t["ver"] > 0
+        self.count("non_ip", _n(w) - int(ok.sum()))
+        w = {k: v for k, v in w.items() if k not in _L4}
+        w["pos"] = t["pos"]
+        if "vlan" in t:
+            w["vlan"] = t["vlan"]
+        w = _take(w, ok)
+        return self._tunnel(w, t["ver"][ok]) if _n(w) else {}
 
     # ------------------------------------------------------------------ network layer
     def ip(self, w: dict) -> dict:
@@ -482,6 +516,11 @@ class Dissector:
         q = p + 4 + 4 * ((fl >> 15) & 1) + 4 * ((fl >> 13) & 1) + 4 * ((fl >> 12) & 1) \
             + 4 * (((fl & 7) == 1) & ((fl >> 7) & 1))
         ver = np.where(pt == 0x0800, 4, np.where(pt == 0x86DD, 6, 0))
+        # transparent Ethernet bridging; ERSPAN type II (8-byte header, GRE S flag set)
+        # or type I (no header)
+        eth = (pt == 0x6558) | (pt == 0x88BE)
+        q = q + np.where((pt == 0x88BE) & ((fl >> 12) & 1 == 1), 8, 0)
+        ether = self._inner_ethernet(_take(w, eth), q[eth]) if eth.any() else {}
         ppp = np.flatnonzero((pt == 0x880B) & (q + 4 <= w["end"]))
         if len(ppp):
             r = q[ppp]
@@ -491,12 +530,12 @@ class Dissector:
             q[ppp] = r + np.where(one, 1, 2)
             ver[ppp] = np.where(pp == 0x21, 4, np.where(pp == 0x57, 6, 0))
         ok = ver > 0
-        self.count("non_udp", _n(w) - int(ok.sum()))
+        self.count("non_udp", _n(w) - int(ok.sum()) - int(eth.sum()))
         w = _take(w, ok)
         if _n(w):
             w["pos"] = q[ok]
             w = self._tunnel(w, ver[ok])
-        return w
+        return _cat([w, ether])
 
     def _ah(self, w: dict) -> dict:
         """IPv4 Authentication Header (RFC 4302): skip it."""
@@ -524,9 +563,15 @@ class Dissector:
         w["seq"] = w["flags"] = np.zeros(_n(w), np.int64)
         natt = self._natt_mask(w)
         gtp = self._gtp_mask(w) & ~natt
-        if not (gtp.any() or natt.any()):
+        vxlan = self._vxlan_mask(w) & ~natt & ~gtp
+        if not (gtp.any() or natt.any() or vxlan.any()):
             return w, {}, {}
-        done, ipw, l4w = [_take(w, ~(gtp | natt))], [], []
+        done, ipw, l4w = [_take(w, ~(gtp | natt | vxlan))], [], []
+        if vxlan.any():
+            sub = _take(w, vxlan)
+            sub["ipend"] = sub["poff"] + sub["plen"]
+            sub["end"] = np.minimum(sub["end"], sub["ipend"])
+            ipw.append(self._inner_ethernet(sub, sub["poff"] + 8))
         if gtp.any():
             inner, plain = self._gtp_inner(_take(w, gtp))
             ipw.append(inner)
@@ -537,6 +582,14 @@ class Dissector:
             l4w.append(inner_l4)
             done.append(opaque)
         return _cat(done), _cat(ipw), _cat(l4w)
+
+    def _vxlan_mask(self, w):
+        """VXLAN (RFC 7348) on UDP 4789 with the I flag: an Ethernet frame follows."""
+        cand = ((w["dport"] == 4789) | (w["sport"] == 4789)) & (w["plen"] >= 8 + 14)
+        if cand.any():
+            c = np.flatnonzero(cand)
+            cand[c[(self.b[w["poff"][c]] & 0x08) == 0]] = False
+        return cand
 
     def _natt_mask(self, w):
         """UDP-encapsulated ESP (RFC 3948, port 4500): not IKE (zero marker), not a

@@ -306,6 +306,41 @@ def test_esp_in_udp_4500(tmp_path):
     assert pk.esp_spi.tolist() == [0x77, -1, -1, -1] and pk.stats["esp_opaque"] == 1
 
 
+def _gre(pt: int, payload: bytes, flags: int = 0, extra: bytes = b"") -> bytes:
+    return F.link_frame(F.ipv4(struct.pack("!HH", flags, pt) + extra + payload,
+                               "3.3.3.3", "4.4.4.4", 47))
+
+
+def _mpls(labels, payload: bytes) -> bytes:
+    """RFC 3032 label stack entries: label(20) TC(3) S(1) TTL(8)."""
+    stack = b"".join(struct.pack("!I", (lab << 12) | ((i == len(labels) - 1) << 8) | 64)
+                     for i, lab in enumerate(labels))
+    return F.ethernet(stack + payload, ethertype=0x8847)
+
+
+@pytest.mark.requires_tshark
+def test_vxlan_gre_erspan_mpls_agree_with_tshark(tmp_path):
+    inner = F.udp_frame(b"V" * 20, "10.5.0.1", "10.5.0.2", 3000, 3002, vlans=[7])
+    ip4 = F.udp_frame(b"W" * 20, "10.6.0.1", "10.6.0.2", 3100, 3102, link="raw")
+    ip6 = F.udp_frame(b"W" * 20, *V6, 3200, 3202, link="raw")
+    vxlan = struct.pack("!BxxxI", 0x08, 42 << 8) + inner  # RFC 7348: I flag, VNI 42
+    frames = [
+        F.link_frame(F.ipv4(F.udp(vxlan, 55555, 4789, "1.1.1.1", "2.2.2.2"),
+                            "1.1.1.1", "2.2.2.2", 17)),
+        _gre(0x6558, inner),
+        _gre(0x88BE, struct.pack("!II", 0x10000064, 0) + inner, flags=0x1000,
+             extra=struct.pack("!I", 5)),  # ERSPAN II: GRE with sequence number
+        _gre(0x0800, ip4),
+        _mpls([100], ip4),
+        _mpls([100, 200], ip6),
+    ]
+    path = F.write_pcap(tmp_path / "tun.pcap", [(T0 + i, f) for i, f in enumerate(frames)])
+    pk = assert_agrees_with_tshark(path)
+    assert pk.sport.tolist() == [3000, 3000, 3000, 3100, 3100, 3200]
+    assert pk.vlan.tolist()[:3] == [7, 7, 7]
+    assert [pk.addresses[i] for i in pk.outer_src_id[:4]] == ["1.1.1.1"] + ["3.3.3.3"] * 3
+
+
 # ------------------------------------------------------------------- Packets fields
 def test_fields_of_a_tunnelled_esp_frame(tmp_path):
     f = F.udp_frame(b"hello", "10.1.0.1", "10.1.0.2", 5060, 5061, vlans=[42],

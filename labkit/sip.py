@@ -217,16 +217,29 @@ def _tcp_messages(packets, i, flows):
 
 
 def _candidate_rows(packets) -> np.ndarray:
-    """Rows worth looking at: TCP with payload (continuations start anywhere) and UDP whose
-    first byte is an upper-case letter (every SIP start line; RTP starts 0x80-0xBF)."""
+    """Rows worth looking at: UDP whose first byte is an upper-case letter (every SIP start
+    line; RTP starts 0x80-0xBF), and every TCP segment of a direction in which at least one
+    segment starts with such a letter (continuation segments start anywhere)."""
     has_data = np.asarray(packets.payload_len) > 0
     proto = np.asarray(packets.proto)
-    keep = has_data & (proto == 6)
-    udp = has_data & (proto == 17)
-    if hasattr(packets, "head") and udp.any():
-        first = np.asarray(packets.head(1))[:, 0]
-        udp &= (first >= ord("A")) & (first <= ord("Z"))
-    return np.flatnonzero(keep | udp)
+    tcp, udp = has_data & (proto == 6), has_data & (proto == 17)
+    if not hasattr(packets, "head") or not (tcp | udp).any():
+        return np.flatnonzero(tcp | udp)
+    first = np.asarray(packets.head(1))[:, 0]
+    letter = (first >= ord("A")) & (first <= ord("Z"))
+    return np.flatnonzero((udp & letter) | _sip_like_tcp(packets, tcp, letter))
+
+
+def _sip_like_tcp(packets, tcp, letter) -> np.ndarray:
+    if not tcp.any() or not hasattr(packets, "src_id"):
+        return tcp
+    key = np.stack([np.asarray(packets.src_id, np.int64), np.asarray(packets.sport, np.int64),
+                    np.asarray(packets.dst_id, np.int64), np.asarray(packets.dport, np.int64)], 1)
+    _, flow = np.unique(key, axis=0, return_inverse=True)
+    flow = flow.ravel()
+    wanted = np.zeros(flow.max() + 1, bool)
+    wanted[flow[tcp & letter]] = True
+    return tcp & wanted[flow]
 
 
 _COLUMNS = ["frame", "time", "time_ns", "src", "sport", "dst", "dport", "transport",

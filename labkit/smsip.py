@@ -161,7 +161,7 @@ def _rule_mt_rp_da(row) -> list[dict]:
                      "$rpdata(all) = $null before each message, leave $rpdata(destination) unset)")]
 
 
-def _rule_rp_oa(row) -> list[dict]:
+def _rule_rp_oa(row, sc_addresses: set) -> list[dict]:
     if row["rp_mti"] != 1:
         return []
     if not (row["rp_oa_len"] or 0):
@@ -176,6 +176,10 @@ def _rule_rp_oa(row) -> list[dict]:
         out.append(_finding(row, "warning", "rp_oa", f"RP-OA {row['rp_oa']} is the sender's number "
                             "(TP-OA), not a service-centre address",
                             "set RP-OA to the SMSC address, keep the sender in TP-OA"))
+    elif sc_addresses and row["rp_oa"] not in sc_addresses:
+        out.append(_finding(row, "warning", "rp_oa", f"RP-OA {row['rp_oa']} is not the service-centre "
+                            f"address the MS sends to ({', '.join(sorted(sc_addresses))}, RP-DA of "
+                            "its RP-DATA in this capture)", "check the SMSC address configured for MT"))
     return out
 
 
@@ -302,11 +306,12 @@ def diagnose_sms(source, *, sms: pd.DataFrame | None = None) -> pd.DataFrame:
     sms = sms if sms is not None else sms_messages(sip)
     headers = dict(zip(sip["frame"], sip["headers"]))
     found = []
+    sc = set(sms.loc[(sms["rp_mti"] == 0) & sms["rp_da"].notna(), "rp_da"])  # SC addresses used MO
     for row in _plain_rows(sms):
         found += _rule_decode(row) + _rule_content_type(row)
         if row["rp_mti"] is None:
             continue
-        found += (_rule_mt_rp_da(row) + _rule_rp_oa(row) + _rule_direction(row)
+        found += (_rule_mt_rp_da(row) + _rule_rp_oa(row, sc) + _rule_direction(row)
                   + _rule_mt_headers(row, headers.get(row["frame"], ())) + _rule_not_displayed(row)
                   + _rule_delivery(row, sms, sip))
     if isinstance(source, (str, Path)):

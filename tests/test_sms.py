@@ -464,3 +464,12 @@ def test_fix_over_tcp_is_copied_with_a_warning(tmp_path):
     with pytest.warns(LabkitWarning, match="only SIP over UDP"):
         table = sms.write_fixed_capture(path, tmp_path / "out.pcap")
     assert table.empty and (tmp_path / "out.pcap").exists()
+
+
+def test_mt_rp_oa_differs_from_the_sc_the_ms_uses(tmp_path):
+    scts = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    mo = sms.encode_rp_data(1, sms.encode_submit("12025550187", "x"), mt=False, da="12025550100")
+    mt = sms.encode_rp_data(2, sms.encode_deliver("12025550187", "y", scts), mt=True, oa="19995550100")
+    path = _capture(tmp_path, [(False, _message(mo, n=1)), (True, _message(mt, n=2))])
+    r = _rules(path)
+    assert "not the service-centre address the MS sends to (12025550100" in r[(2, "rp_oa")]["finding"]

@@ -461,10 +461,13 @@ class EffectivePrefs:
 
 def effective_prefs(config: FreeswitchConfig | None = None, *, profile: str | None = None,
                     direction: str = "inbound", channel_vars: dict | None = None,
-                    mode: str | None = None) -> EffectivePrefs:
+                    mode: str | None = None,
+                    originator_codec: str | None = None) -> EffectivePrefs:
     """Effective local codec list for a call through `profile`.
 
-    First that applies: ``absolute_codec_string``; ``codec_string`` (a leading ``=``
+    First that applies: ``absolute_codec_string``; for a bridged leg not yet answered,
+    the codec the originating leg negotiated (`originator_codec`, e.g. ``PCMA@8000h@20i``);
+    ``codec_string`` (a leading ``=``
     means exactly this); the profile's ``inbound-codec-prefs`` (inbound) or
     ``outbound-codec-prefs`` (the other one as fallback, ``codec-prefs`` sets both);
     else ``PCMU@20i,PCMA@20i,speex@20i``. Channel variables given here win over those
@@ -476,6 +479,9 @@ def effective_prefs(config: FreeswitchConfig | None = None, *, profile: str | No
     cvars = {k: v[-1][0] for k, v in config.channel_vars.items()}
     cvars.update(channel_vars or {})
     text, source, chain = _choose_string(config, params, cvars, direction, profile)
+    if originator_codec and source != "absolute_codec_string":
+        text, source, chain = originator_codec, "originator codec", (
+            "codec negotiated on the originating leg (bridge, before answer)",)
     mode = (mode or cvars.get("rtp_codec_negotiation") or
             params.get("inbound-codec-negotiation") or "generous").lower()
     prefs = parse_codec_string(text)

@@ -93,6 +93,9 @@ def test_effective_prefs_precedence():
     both = {"codec_string": "GSM", "absolute_codec_string": "PCMA"}
     assert fs.effective_prefs(cfg, channel_vars=both).codec_string == "PCMA"
     assert fs.effective_prefs(None).codec_string == fs.FALLBACK_CODEC_STRING
+    # a B-leg before answer offers what the A-leg negotiated, unless absolute_codec_string
+    assert fs.effective_prefs(cfg, originator_codec="PCMA@8000h@20i").source == "originator codec"
+    assert fs.effective_prefs(cfg, channel_vars=both, originator_codec="GSM").codec_string == "PCMA"
     with pytest.raises(LabkitError, match="no Sofia profile named"):
         fs.effective_prefs(cfg, profile="nope")
 

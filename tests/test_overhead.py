@@ -293,3 +293,23 @@ def test_layer_walk_agrees_with_labkit_capture(name):
         assert layers["transport"].offset + 8 == int(packets.payload_offset[i]) - int(packets.frame_offset[i])
         spi = layers["esp_header"].info["spi"] if "esp_header" in layers else -1
         assert spi == int(packets.esp_spi[i])
+
+
+def test_mutated_frames_account_or_raise_labkit_errors():
+    import random
+    from labkit.errors import LabkitError
+    rng = random.Random(2)  # seeded: deterministic
+    pool = [f.data for n in ("sms_tp_variety", "sms_bad_input") for f in iter_frames(data.path(n))]
+    for _ in range(2000):
+        b = bytearray(rng.choice(pool))
+        for _ in range(rng.randint(1, 3)):
+            pos = rng.randrange(min(len(b), 120))
+            if rng.random() < 0.6:
+                b[pos] = rng.randrange(256)
+            else:
+                del b[max(pos, 1):]
+        try:
+            layers = overhead.frame_layers(bytes(b))
+        except LabkitError:
+            continue
+        assert sum(l.length for l in layers) == len(b) and min(l.length for l in layers) >= 0

@@ -473,3 +473,25 @@ def test_mt_rp_oa_differs_from_the_sc_the_ms_uses(tmp_path):
     path = _capture(tmp_path, [(False, _message(mo, n=1)), (True, _message(mt, n=2))])
     r = _rules(path)
     assert "not the service-centre address the MS sends to (12025550100" in r[(2, "rp_oa")]["finding"]
+
+
+def test_mutated_bodies_give_decode_errors_never_tracebacks():
+    import random
+    rng = random.Random(1)  # seeded: deterministic
+    bodies = [b for n in ("sms_tp_variety", "sms_mt_concat")
+              for b in sms.sms_sip_messages(data.path(n))["body"]]
+    for _ in range(2000):
+        b = bytearray(rng.choice(bodies))
+        for _ in range(rng.randint(1, 4)):
+            op, pos = rng.random(), rng.randrange(len(b) + 1)
+            if op < 0.5 and pos < len(b):
+                b[pos] = rng.randrange(256)
+            elif op < 0.75:
+                del b[pos:]
+            else:
+                b.insert(pos, rng.randrange(256))
+        try:
+            m = sms.decode_rp(bytes(b))
+        except DecodeError:
+            continue
+        assert m.tpdu is not None or not m.user_data or m.tp_error

@@ -403,9 +403,12 @@ def outcome_sentence(neg: Negotiation, prefs=None) -> tuple[str, str]:
         return (f"offer refused before codec comparison ({neg.refused}); {fail}",
                 _crypto_fix(neg.refused))
     if neg.t38_refused and not neg.ok:
-        return (f"offer asks for T.38 fax (m=image udptl) but fax_enable_t38 is not set; "
-                f"{fail}", "set fax_enable_t38=true (mod_spandsp) for this call, "
-                "or keep fax on G.711 passthrough")
+        return ("offer asks for T.38 fax (m=image udptl) but fax_enable_t38 is not set; "
+                "FreeSWITCH answers 488 Not Acceptable Here (to a re-INVITE: 'Reinvite "
+                "resulted in codec negotiation failure', the call stays on audio; to an "
+                "initial INVITE: INCOMPATIBLE_DESTINATION, Q.850 88)",
+                "set fax_enable_t38=true (mod_spandsp) for this call, or keep fax on G.711 "
+                "passthrough")
     if not neg.ok:
         return (f"offer has {offered}; effective prefs {local}{origin}; {fail}",
                 _missing_fix(neg, prefs))

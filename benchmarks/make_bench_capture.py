@@ -4,11 +4,12 @@ Each stream's first frame is built with :mod:`labkit.frames` (Ethernet / IPv4 / 
 RTP); the other packets are that template with sequence number, RTP timestamp and
 record time patched in with numpy, so a million records take a few seconds. The UDP
 checksum is 0 ("not computed", allowed for IPv4 by RFC 768), so patched packets stay
-valid. Streams mix G.711 (PT 0/8), G.729 (PT 18), G.722 (PT 9) and a dynamic PT 96
-(AMR-WB size, no SDP), 20 ms apart with seeded jitter, 0.2 % loss, a few reordered
+valid. Streams are G.711 (PT 0/8; ``--mix mixed`` adds G.729, G.722 and a dynamic
+PT 96 of AMR-WB size), 20 ms apart with seeded jitter, 0.2 % loss, a few reordered
 pairs and duplicates, and sequence numbers that wrap.
 
 Usage: python benchmarks/make_bench_capture.py [OUT.pcap] [--packets N] [--streams S]
+       [--mix g711|mixed]
 """
 from __future__ import annotations
 
@@ -24,12 +25,17 @@ from labkit import frames  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out" / "bench_1M_40streams.pcap"
 T0_NS = 1_700_000_000_000_000_000
-CODECS = [(0, 160), (8, 160), (18, 20), (9, 160), (96, 61)]  # (PT, payload bytes)
+# (PT, payload bytes) per stream, cycled. "g711": every packet 160 bytes of G.711 (the
+# common SBC/trunk case); "mixed": G.711, G.729, G.722 and AMR-WB-sized PT 96.
+MIXES = {"g711": [(0, 160), (8, 160)],
+         "mixed": [(0, 160), (8, 160), (18, 20), (9, 160), (96, 61)]}
+CODECS = MIXES["g711"]
 
 
-def _template(k: int) -> tuple[bytes, int, int]:
+def _template(k: int, codecs=None) -> tuple[bytes, int, int]:
     """Frame of stream k's first packet; offsets of the RTP header and UDP checksum."""
-    pt, size = CODECS[k % len(CODECS)]
+    codecs = codecs or CODECS
+    pt, size = codecs[k % len(codecs)]
     rtp = frames.rtp(bytes([0x55 + k]) * size, pt=pt, seq=0, ts=0, ssrc=0x10000000 + k * 7919)
     src, dst = f"10.0.{k // 8}.{10 + k % 8}", f"10.1.{k // 8}.{20 + k % 8}"
     frame = bytearray(frames.udp_frame(rtp, src, dst, 16384 + 2 * k, 30000 + 2 * k))
@@ -70,10 +76,11 @@ def build(n_packets: int = 1_000_000, n_streams: int = 40, seed: int = 20240501)
     return sid[order], t[order], idx[order], rng
 
 
-def write(path: Path = OUT, n_packets: int = 1_000_000, n_streams: int = 40) -> Path:
+def write(path: Path = OUT, n_packets: int = 1_000_000, n_streams: int = 40,
+          mix: str = "g711") -> Path:
     """Write the capture (classic pcap, microseconds, Ethernet) and return its path."""
     sid, t, idx, rng = build(n_packets, n_streams)
-    temps = [_template(k) for k in range(n_streams)]
+    temps = [_template(k, MIXES[mix]) for k in range(n_streams)]
     sizes = np.array([len(f) for f, _, _ in temps])[sid] + 16
     offs = np.concatenate(([24], 24 + np.cumsum(sizes)[:-1]))
     buf = np.zeros(24 + int(sizes.sum()), np.uint8)
@@ -111,8 +118,9 @@ def main(argv=None) -> int:
     ap.add_argument("out", nargs="?", default=str(OUT))
     ap.add_argument("--packets", type=int, default=1_000_000)
     ap.add_argument("--streams", type=int, default=40)
+    ap.add_argument("--mix", choices=sorted(MIXES), default="g711")
     a = ap.parse_args(argv)
-    p = write(Path(a.out), a.packets, a.streams)
+    p = write(Path(a.out), a.packets, a.streams, a.mix)
     print(f"{p} ({p.stat().st_size / 2**20:.1f} MiB, {a.packets} packets, {a.streams} streams)")
     return 0
 

@@ -28,12 +28,11 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from labkit.errors import LabkitError, LabkitWarning
 from labkit import rtp_stats as _st
 
-__all__ = ["RtpPackets", "find_rtp", "find_rtcp", "rtp_streams", "stream_timing",
+__all__ = ["RtpPackets", "find_rtp", "find_rtcp", "rtp_streams", "stream_table", "stream_timing",
            "stream_payloads", "payload_type_name", "clock_rate_of", "STATIC_CLOCK_RATES",
            "DYNAMIC_CLOCK_RATES", "PORTS_CLAIMED_BEFORE_HEURISTIC"]
 
@@ -80,6 +79,8 @@ PORTS_CLAIMED_BEFORE_HEURISTIC: frozenset[int] = frozenset((
     27910, 27950, 27951, 27952, 27953, 27960, 27961, 27962, 27963, 32000, 32512,
     34962, 34980, 37008, 41170, 44818, 47000, 54328))
 
+_CLAIMED_LUT = np.zeros(65536, bool)
+_CLAIMED_LUT[list(PORTS_CLAIMED_BEFORE_HEURISTIC)] = True
 _SDP_RTP_PROTOS = {"RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF", "UDP/TLS/RTP/SAVP",
                    "UDP/TLS/RTP/SAVPF"}
 
@@ -140,7 +141,7 @@ class RtpPackets:
     clock: np.ndarray
     name_code: np.ndarray
     names: tuple
-    keys: pd.DataFrame
+    key_arrays: dict
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -148,7 +149,13 @@ class RtpPackets:
 
     @property
     def n_streams(self) -> int:
-        return len(self.keys)
+        return len(self.key_arrays["ssrc"])
+
+    @property
+    def keys(self):
+        """Stream keys as a DataFrame: src, sport, dst, dport, ssrc (row = stream id)."""
+        import pandas as pd
+        return pd.DataFrame(self.key_arrays, columns=["src", "sport", "dst", "dport", "ssrc"])
 
     @property
     def telephone_event(self) -> np.ndarray:
@@ -166,9 +173,16 @@ class RtpPackets:
 
 
 # ----------------------------------------------------------------- header parsing
+def _take(arr, rows, n_all):
+    """arr[rows], without a copy when rows is every row in order."""
+    arr = np.asarray(arr)
+    if len(rows) == n_all and (n_all == 0 or (rows[0] == 0 and rows[-1] == n_all - 1)):
+        return arr
+    return arr[rows]
+
 def _header(packets, rows):
     """RTP header fields of candidate rows from the first 16 payload bytes."""
-    h = packets.head(16)[rows] if len(rows) else np.zeros((0, 16), np.uint8)
+    h = _take(packets.head(16), rows, len(packets))
     b0, b1 = h[:, 0].astype(np.int64), h[:, 1].astype(np.int64)
     be16 = lambda i: (h[:, i].astype(np.int64) << 8) | h[:, i + 1]  # noqa: E731
     be32 = lambda i: (be16(i) << 16) | be16(i + 2)  # noqa: E731
@@ -177,7 +191,7 @@ def _header(packets, rows):
 
 def _lengths(packets, rows, hd):
     """Header length [bytes] and padding count; -1 header length = does not fit."""
-    plen = np.asarray(packets.payload_len)[rows].astype(np.int64)
+    plen = _take(packets.payload_len, rows, len(packets)).astype(np.int64)
     cc = hd["b0"] & 0x0F
     hdr = 12 + 4 * cc
     ext = (hd["b0"] & 0x10) != 0
@@ -205,11 +219,14 @@ def _signalling_rows(packets, first_byte):
 
 def _sdp_table(packets, sdp, first_byte=None):
     if sdp is None:
+        rows = None if first_byte is None else _signalling_rows(packets, first_byte)
+        if rows is not None and len(rows) == 0:
+            return []  # no SIP/MGCP text at all: no need to load the SIP layer
         try:
             from labkit import sip
             sub = packets
-            if first_byte is not None and hasattr(packets, "select"):
-                sub = packets.select(_signalling_rows(packets, first_byte))
+            if rows is not None and hasattr(packets, "select"):
+                sub = packets.select(rows)
             sdp = sip.sdp_media(sub)
         except ImportError:  # pragma: no cover - sip module missing
             sdp = None
@@ -218,6 +235,7 @@ def _sdp_table(packets, sdp, first_byte=None):
             sdp = None
         mgcp = _mgcp_sdp(packets, first_byte)
         if len(mgcp):
+            import pandas as pd
             sdp = mgcp if sdp is None or len(sdp) == 0 else pd.concat([sdp, mgcp])
     if sdp is None or len(sdp) == 0:
         return []
@@ -237,7 +255,7 @@ def _sdp_table(packets, sdp, first_byte=None):
 _MGCP_PORTS = (2427, 2727)
 
 
-def _mgcp_sdp(packets, first_byte=None) -> pd.DataFrame:
+def _mgcp_sdp(packets, first_byte=None):
     """SDP carried in MGCP (RFC 3435 section 3.5), which Wireshark also applies."""
     from labkit.sdp import parse_sdp
     sp, dp = np.asarray(packets.sport), np.asarray(packets.dport)
@@ -259,6 +277,7 @@ def _mgcp_sdp(packets, first_byte=None) -> pd.DataFrame:
             out.append({"frame": int(packets.frame[i]), "address": m.connection,
                         "port": m.port, "proto": m.proto,
                         "rtpmap": {pt: (c.name, c.rate) for pt, c in m.rtpmap.items()}})
+    import pandas as pd
     return pd.DataFrame(out, columns=["frame", "address", "port", "proto", "rtpmap"])
 
 
@@ -343,10 +362,9 @@ def find_rtp(packets, *, sdp=None, heuristic=True, clock_rates=None,
     if heuristic:
         padbit = (hd["b0"] & 0x20) != 0
         pad_ok = ~padbit | ((pad != 0) & (pad <= plen - hdr))
-        sp = np.asarray(packets.sport)[cand]
-        dp = np.asarray(packets.dport)[cand]
-        blocked = np.isin(sp, list(PORTS_CLAIMED_BEFORE_HEURISTIC)) | np.isin(
-            dp, list(PORTS_CLAIMED_BEFORE_HEURISTIC))
+        sp = _take(packets.sport, cand, len(packets))
+        dp = _take(packets.dport, cand, len(packets))
+        blocked = _CLAIMED_LUT[sp] | _CLAIMED_LUT[dp]
         heur = ((owner < 0) | shadow) & v2 & ~rtcp & ~((pt >= 72) & (pt <= 76)) & pad_ok & ~blocked
     take = by_sdp | heur
     sel = cand[take]
@@ -359,12 +377,14 @@ def _names_and_clock(pt, owner, by_sdp, flow_heur_before, sdp_rows, clock_rates,
     """Payload name code and clock rate per packet (Wireshark's dissect_rtp rules)."""
     names: list[str] = []
     code_of: dict[str, int] = {}
-    combo = pt * 100000 + np.where(by_sdp & ~flow_heur_before, owner, -1) + 1
-    uniq, inv = np.unique(combo, return_inverse=True)
-    codes = np.empty(len(uniq), np.int64)
-    clocks = np.empty(len(uniq), np.int64)
-    for u, c in enumerate(uniq.tolist()):
-        p, o = c // 100000, c % 100000 - 1
+    own = np.where(by_sdp & ~flow_heur_before, owner, -1) + 1
+    width = int(own.max(initial=0)) + 1
+    combo = pt.astype(np.int64) * width + own
+    present = np.flatnonzero(np.bincount(combo, minlength=1))
+    lut_code = np.zeros(len(present) and present[-1] + 1, np.int64)
+    lut_clock = np.zeros_like(lut_code)
+    for c in present.tolist():
+        p, o = c // width, c % width - 1
         name, rate = None, 0
         if p >= 96:
             if o >= 0:
@@ -379,10 +399,9 @@ def _names_and_clock(pt, owner, by_sdp, flow_heur_before, sdp_rows, clock_rates,
             else:
                 clock = int(ov)
         label = name if name is not None else payload_type_name(p)
-        codes[u] = code_of.setdefault(label, len(code_of))
-        clocks[u] = clock
-    names = list(code_of)
-    return codes[inv], clocks[inv], tuple(names)
+        lut_code[c] = code_of.setdefault(label, len(code_of))
+        lut_clock[c] = clock
+    return lut_code[combo], lut_clock[combo], tuple(code_of)
 
 
 def _flow_heur_before(packets, sel, by_sdp):
@@ -395,55 +414,82 @@ def _flow_heur_before(packets, sel, by_sdp):
         return out
     key = (np.asarray(packets.dst_id)[sel].astype(np.int64) << 32) | (
         np.asarray(packets.dport)[sel].astype(np.int64) << 16) | np.asarray(packets.sport)[sel]
-    hk = key[~by_sdp]
-    first_h = pd.Series(np.flatnonzero(~by_sdp)).groupby(hk).min()
-    m = pd.Series(key[by_sdp]).map(first_h)
-    out[np.flatnonzero(by_sdp)] = (m.notna() & (m.to_numpy(float) < np.flatnonzero(by_sdp))).to_numpy()
+    hpos = np.flatnonzero(~by_sdp)
+    hk, first = np.unique(key[hpos], return_index=True)  # first heuristic packet per flow
+    spos = np.flatnonzero(by_sdp)
+    j = np.searchsorted(hk, key[spos])
+    j = np.minimum(j, len(hk) - 1)
+    out[spos] = (hk[j] == key[spos]) & (hpos[first[j]] < spos)
     return out
 
 
 def _build(packets, sel, hd, hdr, pad, plen, owner, by_sdp, sdp_rows, clock_rates, decode_as):
-    src = np.asarray(packets.src_id)[sel].astype(np.int64)
-    dst = np.asarray(packets.dst_id)[sel].astype(np.int64)
-    sp = np.asarray(packets.sport)[sel].astype(np.int64)
-    dp = np.asarray(packets.dport)[sel].astype(np.int64)
+    n = len(packets)
+    src = _take(packets.src_id, sel, n).astype(np.int64)
+    dst = _take(packets.dst_id, sel, n).astype(np.int64)
+    sp = _take(packets.sport, sel, n).astype(np.int64)
+    dp = _take(packets.dport, sel, n).astype(np.int64)
     ssrc = hd["ssrc"]
     stream, keys = _stream_ids(packets, src, sp, dst, dp, ssrc)
     pt = hd["b1"] & 0x7F
     code, clock, names = _names_and_clock(pt, owner, by_sdp,
                                           _flow_heur_before(packets, sel, by_sdp),
                                           sdp_rows, clock_rates, decode_as)
-    time_ns = np.asarray(packets.time_ns)[sel]
+    time_ns = _take(packets.time_ns, sel, n)
     body = np.maximum(plen - hdr - np.where((hd["b0"] & 0x20) != 0, pad, 0), 0)
     return RtpPackets(
-        packets=packets, row=sel, frame=np.asarray(packets.frame)[sel], time_ns=time_ns,
+        packets=packets, row=sel, frame=_take(packets.frame, sel, n), time_ns=time_ns,
         t_ms=_st.rel_ms(time_ns, packets.first_time_ns), ssrc=ssrc.astype(np.uint32),
         seq=hd["seq"].astype(np.int32), timestamp=hd["ts"].astype(np.uint32),
         pt=pt.astype(np.uint8), marker=(hd["b1"] & 0x80) != 0,
-        payload_offset=np.asarray(packets.payload_offset)[sel] + hdr,
+        payload_offset=_take(packets.payload_offset, sel, n) + hdr,
         payload_len=body.astype(np.int32), stream=stream, clock=clock, name_code=code,
-        names=names, keys=keys)
+        names=names, key_arrays=keys)
+
+
+def _first_rank(key: np.ndarray):
+    """Ids 0..k-1 of the distinct values of `key` in order of first appearance."""
+    uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    rank = np.empty(len(uniq), np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(uniq))
+    return rank[inv.reshape(-1)], np.sort(first)
+
+
+def _first_seen(key: np.ndarray):
+    """Like :func:`_first_rank` with a hash table (pandas.factorize) instead of a sort."""
+    import pandas as pd
+    codes, _ = pd.factorize(key)
+    codes = codes.astype(np.int64)
+    first = np.full(int(codes.max(initial=-1)) + 1, len(codes), np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    return codes, first
 
 
 def _stream_ids(packets, src, sp, dst, dp, ssrc):
-    """Stream id per packet by first appearance of (src, sport, dst, dport, SSRC)."""
-    c1, u1 = pd.factorize((src << 16) | sp)
-    c2, _ = pd.factorize((dst << 16) | dp)
-    flow, _ = pd.factorize(c1.astype(np.int64) * (int(c2.max(initial=0)) + 1) + c2)
-    stream, _ = pd.factorize((flow.astype(np.int64) << 32) | ssrc.astype(np.int64))
-    stream = stream.astype(np.int64)
-    first = np.full(int(stream.max(initial=-1)) + 1, len(stream), np.int64)
-    np.minimum.at(first, stream, np.arange(len(stream)))
+    """Stream id per packet by first appearance of (src, sport, dst, dport, SSRC).
+
+    One 64-bit mix of the five fields is ranked (one sort); a collision check against
+    the fields themselves falls back to ranking the exact tuple.
+    """
+    k1, k2, k3 = (src << 16) | sp, (dst << 16) | dp, ssrc.astype(np.int64)
+    with np.errstate(over="ignore"):
+        mix = (k1.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+               ^ k2.astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)
+               ^ k3.astype(np.uint64) * np.uint64(0x165667B19E3779F9))
+    stream, first = _first_seen(mix)
+    f = first[stream]
+    if not ((k1 == k1[f]) & (k2 == k2[f]) & (k3 == k3[f])).all():  # pragma: no cover
+        flow, _ = _first_rank(_first_rank(k1)[0] * (len(k2) + 1) + _first_rank(k2)[0])
+        stream, first = _first_rank((flow << 32) | k3)
     addrs = np.asarray(packets.addresses, dtype=object)
-    keys = pd.DataFrame({"src": addrs[src[first]].astype(str), "sport": sp[first].astype(int),
-                         "dst": addrs[dst[first]].astype(str), "dport": dp[first].astype(int),
-                         "ssrc": ssrc[first].astype(np.int64)},
-                        columns=["src", "sport", "dst", "dport", "ssrc"])
+    keys = {"src": addrs[src[first]].astype(str), "sport": sp[first].astype(int),
+            "dst": addrs[dst[first]].astype(str), "dport": dp[first].astype(int),
+            "ssrc": ssrc[first].astype(np.int64)}
     return stream, keys
 
 
 # -------------------------------------------------------------------- find_rtcp
-def find_rtcp(packets) -> pd.DataFrame:
+def find_rtcp(packets):
     """RTCP packets (RFC 3550 section 6) found as Wireshark separates them from RTP.
 
     A UDP datagram with version 2 and second byte 192..223 (marker + payload type
@@ -456,6 +502,7 @@ def find_rtcp(packets) -> pd.DataFrame:
     ok = ((hd["b0"] >> 6) == 2) & (hd["b1"] >= 192) & (hd["b1"] <= 223) & (plen >= 8)
     rows = cand[ok]
     addrs = np.asarray(packets.addresses, dtype=object)
+    import pandas as pd
     return pd.DataFrame({
         "frame": np.asarray(packets.frame)[rows],
         "src": addrs[np.asarray(packets.src_id)[rows]].astype(str),
@@ -482,16 +529,44 @@ def _rel_s(time_ns, origin_ns):
 
 def _payload_names(rtp: RtpPackets):
     """'g711A, CN' per stream: names by ascending PT, first name seen for each PT."""
-    combo = rtp.stream.astype(np.int64) * 256 + rtp.pt
-    _, first = np.unique(combo, return_index=True)  # sorted by stream then PT
-    per = {}
-    for i in first.tolist():
-        per.setdefault(int(rtp.stream[i]), []).append(rtp.names[rtp.name_code[i]])
+    combo = rtp.stream.astype(np.int64) * 128 + rtp.pt
+    first = np.full(rtp.n_streams * 128, len(rtp), np.int64)
+    np.minimum.at(first, combo, np.arange(len(rtp)))
+    per: dict = {}
+    for c in np.flatnonzero(first < len(rtp)).tolist():  # ascending stream, then PT
+        i = int(first[c])
+        per.setdefault(c // 128, []).append(rtp.names[rtp.name_code[i]])
     return [", ".join(per.get(s, [])) for s in range(rtp.n_streams)]
 
 
+def stream_table(rtp: RtpPackets) -> dict:
+    """The columns of :func:`rtp_streams` as numpy arrays/lists, stream id order.
+
+    The same data without pandas (the command line uses it: it starts faster).
+    """
+    st = rtp.stats()
+    ns, n = rtp.n_streams, len(rtp)
+    first_idx = np.full(ns, n, np.int64)
+    np.minimum.at(first_idx, rtp.stream, np.arange(n))
+    last_idx = np.full(ns, -1, np.int64)
+    np.maximum.at(last_idx, rtp.stream, np.arange(n))
+    origin = rtp.packets.first_time_ns
+    k = rtp.key_arrays
+    return {
+        "start": _rel_s(rtp.time_ns[first_idx], origin), "end": _rel_s(rtp.time_ns[last_idx], origin),
+        "src": k["src"], "sport": k["sport"], "dst": k["dst"], "dport": k["dport"],
+        "ssrc": k["ssrc"], "payloads": _payload_names(rtp), "packets": st.packets,
+        "lost": st.lost, "lost_pct": st.lost_pct, "min_delta": st.min_delta,
+        "mean_delta": st.mean_delta, "max_delta": st.max_delta, "min_jitter": st.min_jitter,
+        "mean_jitter": st.mean_jitter, "max_jitter": st.max_jitter, "problem": st.problem,
+        "stream": np.arange(ns), "codec": [rtp.names[rtp.name_code[i]] for i in first_idx.tolist()],
+        "clock_rate": st.clock_rate, "first_frame": rtp.frame[first_idx],
+        "last_frame": rtp.frame[last_idx], "seq_errors": st.seq_errors,
+        "expected": st.expected, "max_skew": st.max_skew}
+
+
 def rtp_streams(capture_or_packets, *, clock_rates=None, heuristic=True, sdp=None,
-                decode_as=None) -> pd.DataFrame:
+                decode_as=None):
     """The ``tshark -q -z rtp,streams`` table (Wireshark 4.0.17), one row per stream.
 
     Parameters
@@ -509,30 +584,10 @@ def rtp_streams(capture_or_packets, *, clock_rates=None, heuristic=True, sdp=Non
         (tshark's "X"), plus stream (id), codec (first payload name), clock_rate [Hz],
         first_frame, last_frame, seq_errors, expected, max_skew [ms].
     """
+    import pandas as pd
     rtp = _as_rtp(capture_or_packets, clock_rates=clock_rates, heuristic=heuristic,
                   sdp=sdp, decode_as=decode_as)
-    st = rtp.stats()
-    ns = rtp.n_streams
-    first_idx = np.full(ns, len(rtp), np.int64)
-    np.minimum.at(first_idx, rtp.stream, np.arange(len(rtp)))
-    last_idx = np.full(ns, -1, np.int64)
-    np.maximum.at(last_idx, rtp.stream, np.arange(len(rtp)))
-    origin = rtp.packets.first_time_ns
-    df = pd.DataFrame({
-        "start": _rel_s(rtp.time_ns[first_idx], origin) if ns else [],
-        "end": _rel_s(rtp.time_ns[last_idx], origin) if ns else [],
-        **{c: rtp.keys[c].to_numpy() for c in ("src", "sport", "dst", "dport", "ssrc")},
-        "payloads": _payload_names(rtp), "packets": st.packets, "lost": st.lost,
-        "lost_pct": st.lost_pct, "min_delta": st.min_delta, "mean_delta": st.mean_delta,
-        "max_delta": st.max_delta, "min_jitter": st.min_jitter,
-        "mean_jitter": st.mean_jitter, "max_jitter": st.max_jitter, "problem": st.problem,
-        "stream": np.arange(ns),
-        "codec": [rtp.names[rtp.name_code[i]] for i in first_idx.tolist()] if ns else [],
-        "clock_rate": st.clock_rate,
-        "first_frame": rtp.frame[first_idx] if ns else [],
-        "last_frame": rtp.frame[last_idx] if ns else [],
-        "seq_errors": st.seq_errors, "expected": st.expected, "max_skew": st.max_skew},
-        columns=_COLUMNS)
+    df = pd.DataFrame(stream_table(rtp), columns=_COLUMNS)
     return df.iloc[::-1].reset_index(drop=True)
 
 
@@ -572,14 +627,14 @@ def _stream_index(rtp: RtpPackets, stream) -> int:
     if isinstance(stream, (int, np.integer)) and 0 <= int(stream) < rtp.n_streams:
         return int(stream)
     if isinstance(stream, (int, np.integer)):
-        hit = np.flatnonzero(rtp.keys["ssrc"].to_numpy() == int(stream))
+        hit = np.flatnonzero(rtp.key_arrays["ssrc"] == int(stream))
         if len(hit) == 1:
             return int(hit[0])
     raise LabkitError(f"no RTP stream {stream!r}", None,
                       f"use a stream id 0..{rtp.n_streams - 1} or a unique SSRC")
 
 
-def stream_timing(rtp: RtpPackets, stream) -> pd.DataFrame:
+def stream_timing(rtp: RtpPackets, stream):
     """Per-packet timing of one stream, as sharkd 4.0 ``rtp-analyse`` reports it.
 
     Parameters
@@ -602,6 +657,7 @@ def stream_timing(rtp: RtpPackets, stream) -> pd.DataFrame:
     t = rtp.time_ns[idx]
     flags = st.flags[idx]
     pts = rtp.pt[idx]
+    import pandas as pd
     return pd.DataFrame({
         "frame": rtp.frame[idx], "arrival": (t - t[0]) / 1e6,
         "delta": st.delta[idx], "jitter": st.jitter[idx], "skew": st.skew[idx],

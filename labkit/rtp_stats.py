@@ -16,11 +16,12 @@ of a capture. What it reproduces (RFC 3550 section 6.4.1 and A.8, as Wireshark d
   packet index, max starting at 0 and min at -1.
 
 Sequence tracking is computed vectorised for packets that advance the sequence and in
-an exact Python loop only over late/duplicate stretches. The jitter recursion uses
-``scipy.signal.lfilter`` with coefficients 1/16 and 15/16, which gives the same bits as
-``(15 * J + D) / 16`` (scaling by 16 is exact). Means use a cumulative-sum form and are
-recomputed exactly in Python when the result lies within 1e-6 of a rounding boundary
-of the 3-decimal output.
+an exact Python loop only over late/duplicate stretches. The jitter recursion
+J = (15 J + D)/16 is a parallel prefix scan (log2(n) numpy passes; relative error
+~1e-15) and the means use a cumulative-sum form. Wherever a result lies within 1e-6 of
+a rounding tie of the printed 2 or 3 decimals (e.g. J = 5/16 = 0.3125 exactly), that
+stream is recomputed with Wireshark's own sequential double arithmetic in Python, so
+printed figures are Wireshark's to the last digit.
 """
 from __future__ import annotations
 
@@ -28,7 +29,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter
 
 __all__ = ["StreamStats", "analyse_streams", "rel_ms", "FLAG_FIRST", "FLAG_MARKER",
            "FLAG_WRONG_SEQ", "FLAG_PT_CHANGE", "FLAG_PT_CN", "FLAG_FOLLOW_PT_CN",
@@ -85,7 +85,8 @@ class StreamStats:
 
 
 def _groups(stream: np.ndarray, n_streams: int):
-    order = np.argsort(stream, kind="stable")
+    key = stream.astype(np.uint16 if n_streams <= 65536 else np.int64)
+    order = np.argsort(key, kind="stable")  # radix sort for 16-bit keys
     counts = np.bincount(stream, minlength=n_streams)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     return order, counts, starts
@@ -109,19 +110,18 @@ def _tracked_seq(seq, in_seq, first):
     bad = np.flatnonzero(~_advances(seq, s_prev, in_seq) & ~first)
     done = -1
     n = len(seq)
-    seq_l, in_l, first_l = seq.tolist(), in_seq.tolist(), first.tolist()
     for b in bad.tolist():
         if b <= done:
             continue
         s, k = int(s_prev[b]), b
         while True:
             s_prev[k] = s
-            q = seq_l[k]
-            if in_l[k] and (q == s + 1 or (s == 65535 and q == 0) or s + 1 < q
-                            or s - q > 0xFF00):
+            q = int(seq[k])
+            if in_seq[k] and (q == s + 1 or (s == 65535 and q == 0) or s + 1 < q
+                              or s - q > 0xFF00):
                 break
             k += 1
-            if k >= n or first_l[k]:
+            if k >= n or first[k]:
                 break
         done = k
     return s_prev
@@ -183,6 +183,38 @@ def _sentinel_min(values):
     for x in values.tolist():
         m = x if (m == -1.0 or x < m) else m
     return m
+
+
+def _near_tie(values, scale):
+    """Values within 1e-6 of a rounding tie when printed with log10(scale) decimals."""
+    frac = np.abs(values) * scale % 1.0
+    return np.abs(frac - 0.5) < 1e-6
+
+
+def _jitter_exact(diff) -> np.ndarray:
+    out = np.empty(len(diff))
+    j = 0.0
+    for i, d in enumerate(diff.tolist()):
+        j = (15 * j + d) / 16
+        out[i] = j
+    return out
+
+
+def jitter_recursion(diff: np.ndarray) -> np.ndarray:
+    """J_k = (15 J_(k-1) + D_k) / 16 from J_0 = 0 (RFC 3550 A.8, Wireshark's order).
+
+    Parallel prefix scan in numpy; when any result is near a printing tie (2 or 3
+    decimals) the sequence is recomputed exactly with sequential double arithmetic.
+    """
+    diff = np.asarray(diff, dtype=np.float64)
+    y = diff * 0.0625
+    step, coef = 1, 0.9375
+    while step < len(y) and coef > 0.0:
+        y[step:] = y[step:] + coef * y[:-step]
+        step, coef = step * 2, coef * coef
+    if np.any(_near_tie(y, 1000.0) | _near_tie(y, 100.0)):
+        return _jitter_exact(diff)
+    return y
 
 
 def _nominal(ts, first_ts, clock):
@@ -276,7 +308,7 @@ def analyse_streams(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
         sl = slice(starts[g], starts[g] + counts[g])
         sel = np.flatnonzero(jit[sl]) + starts[g]
         if len(sel):
-            jitter_now[sel] = lfilter([0.0625], [1.0, -0.9375], diff[sel])
+            jitter_now[sel] = jitter_recursion(diff[sel])
 
     delta_state = np.where(upd, delta_now, np.nan)
     jitter_state = np.where(jit, jitter_now, np.nan)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from types import SimpleNamespace
 
 from labkit.errors import LabkitError
 
@@ -38,12 +39,15 @@ def parse_clock_rates(items) -> dict:
     return out
 
 
-def format_table(df) -> str:
-    """The streams table in tshark 4.0's exact layout (ui/cli/tap-rtp.c)."""
+def format_table(table: dict) -> str:
+    """The streams table in tshark 4.0's exact layout (ui/cli/tap-rtp.c), newest first."""
     lines = ["========================= RTP Streams ========================",
              "%13s %13s %15s %5s %15s %5s %10s %16s %5s %12s %15s %15s %15s %15s %15s %15s %s"
              % _HEADER]
-    for r in df.itertuples(index=False):
+    cols = list(table)
+    rows = list(zip(*(table[c] for c in cols)))[::-1]
+    for values in rows:
+        r = SimpleNamespace(**dict(zip(cols, values)))
         lines.append(
             "%13.6f %13.6f %15s %5u %15s %5u 0x%08X %16s %5u %5d (%.1f%%) %15.3f %15.3f "
             "%15.3f %15.3f %15.3f %15.3f %s" % (
@@ -56,16 +60,18 @@ def format_table(df) -> str:
 
 def run(args) -> int:
     from labkit.capture import read_capture
-    from labkit.rtp import rtp_streams
+    from labkit.rtp import find_rtp, stream_table
     rates = parse_clock_rates(args.clock_rate)
     packets = read_capture(args.file)
-    df = rtp_streams(packets, clock_rates=rates or None, heuristic=not args.no_heuristic)
+    table = stream_table(find_rtp(packets, clock_rates=rates or None,
+                                  heuristic=not args.no_heuristic))
     if args.json:
-        recs = df.astype(object).where(df.notna(), None).to_dict(orient="records")
+        cols = list(table)
+        recs = [dict(zip(cols, v)) for v in zip(*(table[c] for c in cols))][::-1]
         json.dump(recs, sys.stdout, indent=1, default=_plain)
         sys.stdout.write("\n")
     else:
-        print(format_table(df))
+        print(format_table(table))
     return 0
 
 

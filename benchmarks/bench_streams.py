@@ -1,0 +1,144 @@
+"""Benchmark: ``labkit streams FILE`` against ``tshark -q -z rtp,streams`` on one file.
+
+Generates benchmarks/out/bench_1M_40streams.pcap (1,000,000 RTP packets, 40 streams;
+make_bench_capture.py) when missing, then in the same run:
+
+1. times both commands end to end as separate processes (wall clock, peak RSS from
+   ``wait4``), and checks that they print the same table;
+2. times ``read_capture`` + ``rtp_streams`` inside this (warm) process, and the RTP
+   part alone, in packets per second;
+3. writes benchmarks/RESULTS.md (markdown table, machine, commands).
+
+Usage: python benchmarks/bench_streams.py [--file F] [--repeat N]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import make_bench_capture  # noqa: E402
+
+RESULTS = HERE / "RESULTS.md"
+TSHARK = ["tshark", "-n", "-q", "-z", "rtp,streams", "-o", "rtp.heuristic_rtp:TRUE", "-r"]
+
+
+def run_timed(cmd: list[str]) -> tuple[float, int, str]:
+    """Wall time [s], peak RSS [bytes] and stdout of one child process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed with {proc.returncode}")
+    return wall, usage.ru_maxrss * 1024, out
+
+
+def best(cmd, repeat):
+    runs = [run_timed(cmd) for _ in range(repeat)]
+    return min(r[0] for r in runs), max(r[1] for r in runs), runs[-1][2]
+
+
+def in_process(path: Path, repeat: int) -> dict:
+    from labkit.capture import read_capture
+    from labkit.rtp import find_rtp, rtp_streams
+    read_capture(path, progress=False)  # warm: imports, page cache
+    t_all, t_rtp = [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        pk = read_capture(path, progress=False)
+        t1 = time.perf_counter()
+        table = rtp_streams(find_rtp(pk))
+        t2 = time.perf_counter()
+        t_all.append(t2 - t0)
+        t_rtp.append(t2 - t1)
+    return {"packets": len(pk), "streams": len(table), "read_s": min(t_all) - min(t_rtp),
+            "all_s": min(t_all), "rtp_s": min(t_rtp)}
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0]
+    return f"{cpu}, {os.cpu_count()} CPUs, load average {load:.1f} at start, Python {platform.python_version()}"
+
+
+def tshark_version() -> str:
+    out = subprocess.run(["tshark", "--version"], capture_output=True, text=True).stdout
+    return out.splitlines()[0] if out else "?"
+
+
+def report(path: Path, ours, theirs, inproc, mach) -> str:
+    size = path.stat().st_size
+    same = "yes" if ours[2] == theirs[2] else "NO"
+    n = inproc["packets"]
+    rows = [
+        ("whole command, wall time [s]", f"{ours[0]:.2f}", f"{theirs[0]:.2f}"),
+        ("speed-up (tshark time / labkit time)", f"{theirs[0] / ours[0]:.1f}x", "1.0x"),
+        ("peak RSS [MiB]", f"{ours[1] / 2**20:.0f}", f"{theirs[1] / 2**20:.0f}"),
+        ("peak RSS / file size", f"{ours[1] / size:.2f}", f"{theirs[1] / size:.2f}"),
+        ("same table printed", same, ""),
+    ]
+    lines = [
+        "# Benchmark: RTP stream table, labkit vs tshark",
+        "",
+        f"File: `{path.name}` ({size / 2**20:.1f} MiB, {n:,} packets, {inproc['streams']} "
+        "RTP streams), made by `python benchmarks/make_bench_capture.py` (deterministic).",
+        f"Machine: {mach}. tshark: {tshark_version()}.",
+        "",
+        "| | `labkit streams FILE` | `tshark -n -q -z rtp,streams -o rtp.heuristic_rtp:TRUE -r FILE` |",
+        "|---|---:|---:|",
+        *[f"| {a} | {b} | {c} |" for a, b, c in rows],
+        "",
+        "Inside a warm Python process (`read_capture` + `find_rtp` + `rtp_streams`):",
+        "",
+        "| step | time [s] | packets/s |",
+        "|---|---:|---:|",
+        f"| read_capture | {inproc['read_s']:.2f} | {n / inproc['read_s']:,.0f} |",
+        f"| find_rtp + rtp_streams | {inproc['rtp_s']:.2f} | {n / inproc['rtp_s']:,.0f} |",
+        f"| whole pipeline | {inproc['all_s']:.2f} | {n / inproc['all_s']:,.0f} |",
+        "",
+        "Reproduce: `make bench` (or `.venv/bin/python benchmarks/bench_streams.py`).",
+        "Times are the best of the runs; RSS is the largest.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--file", type=Path, default=make_bench_capture.OUT)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--no-write", action="store_true", help="print only, keep RESULTS.md")
+    a = ap.parse_args(argv)
+    mach = machine()
+    if not a.file.exists():
+        print(f"generating {a.file} ...", flush=True)
+        make_bench_capture.write(a.file)
+    ours = best([sys.executable, "-m", "labkit.cli", "streams", str(a.file)], a.repeat)
+    theirs = best(TSHARK + [str(a.file)], a.repeat)
+    inproc = in_process(a.file, a.repeat)
+    text = report(a.file, ours, theirs, inproc, mach)
+    print(text)
+    if not a.no_write:
+        RESULTS.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -331,3 +331,24 @@ def test_stream_timing_equals_sharkd(tmp_path):
 def test_ports_claimed_before_heuristic_match_tshark():
     from labkit.wireshark import ports_claiming_rtp
     assert frozenset(ports_claiming_rtp()) == rtp.PORTS_CLAIMED_BEFORE_HEURISTIC
+
+
+# ------------------------------------------------------------------ plots/widgets
+def test_plot_stream_timing_draws_what_was_computed(tmp_path):
+    from labkit import plots
+    recs = series(30, pt=0, jitter=[0, 2, -1])
+    rp = rtp.find_rtp(read_capture(write(tmp_path, "p.pcap", recs)), sdp=pd.DataFrame())
+    tm = rtp.stream_timing(rp, 0)
+    ax = plots.plot_stream_timing(tm)
+    assert [l.get_label() for l in ax.get_lines()] == ["delta [ms]", "jitter [ms]", "skew [ms]"]
+    assert np.allclose(ax.get_lines()[1].get_ydata(), tm["jitter"])
+    ax2 = plots.plot_delta_histogram(tm)
+    assert sum(p.get_height() for p in ax2.patches) == len(tm) - 1
+
+
+def test_stream_picker_lists_every_stream(tmp_path):
+    from labkit import widgets
+    recs = series(10, pt=0) + series(10, pt=8, ssrc=0x2222, sport=40002)
+    rp = rtp.find_rtp(read_capture(write(tmp_path, "w.pcap", recs)), sdp=pd.DataFrame())
+    box = widgets.stream_picker(rp)
+    assert [v for _, v in box.children[0].options] == [0, 1]

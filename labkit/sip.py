@@ -160,22 +160,39 @@ class _TcpFlow:
         self.next_seq: int | None = None
         self.buf = bytearray()
         self.segments = 0  # segments that contributed to the bytes in buf
+        self.pending: dict[int, bytes] = {}  # out-of-order segments waiting for a gap
 
     def feed(self, seq: int, data: bytes, where: str) -> None:
         if self.next_seq is None:
             self.next_seq = seq
-        seq_end = (seq + len(data)) % 2**32
-        delta = (seq - self.next_seq + 2**31) % 2**32 - 2**31
+        if self._delta(seq) > 0:
+            if len(self.pending) < 8:  # wait a little for the missing bytes
+                self.pending[seq] = data
+                return
+            warnings.warn(f"{where}: TCP gap of {self._delta(seq)} bytes never filled; dropped "
+                          f"{len(self.buf)} buffered bytes of an incomplete SIP message",
+                          LabkitWarning)
+            self.buf.clear()
+            self.pending.clear()
+            self.next_seq = seq
+        self._append(seq, data)
+        while True:  # segments that arrived early and now fit
+            ready = [s for s in self.pending if self._delta(s) <= 0]
+            if not ready:
+                break
+            for s in sorted(ready, key=self._delta):
+                self._append(s, self.pending.pop(s))
+
+    def _delta(self, seq: int) -> int:
+        return (seq - self.next_seq + 2**31) % 2**32 - 2**31
+
+    def _append(self, seq: int, data: bytes) -> None:
+        delta = self._delta(seq)
         if delta < 0:  # retransmitted / overlapping bytes: keep only the new part
             data = data[-delta:]
-        elif delta > 0:
-            if self.buf:
-                warnings.warn(f"{where}: TCP gap of {delta} bytes; dropped {len(self.buf)} "
-                              "buffered bytes of an incomplete SIP message", LabkitWarning)
-            self.buf.clear()
-        if data:
+        if data:  # called only with delta <= 0: the new bytes start at next_seq
             self.buf += data
-            self.next_seq = seq_end
+            self.next_seq = (self.next_seq + len(data)) % 2**32
             self.segments += 1
 
     def take(self):
@@ -206,13 +223,19 @@ def _tcp_messages(packets, i, flows):
     key = (int(packets.src_id[i]), int(packets.sport[i]), int(packets.dst_id[i]),
            int(packets.dport[i])) if hasattr(packets, "src_id") else \
         (packets.src(i), int(packets.sport[i]), packets.dst(i), int(packets.dport[i]))
-    data = packets.payload(i)
+    data, seq = packets.payload(i), int(packets.tcp_seq[i])
     flow = flows.get(key)
-    if flow is None:
+    if not isinstance(flow, _TcpFlow):
         if not _START.search(data[:2000]):
-            return []  # not (yet) a SIP connection: do not buffer other protocols
+            # not (yet) SIP: keep the last few segments, they may be the rest of a message
+            # whose start arrives later (out of order)
+            flows[key] = ((flow or []) + [(seq, data)])[-8:]
+            return []
+        early = flow or []
         flow = flows[key] = _TcpFlow()
-    flow.feed(int(packets.tcp_seq[i]), data, f"frame {int(packets.frame[i])}")
+        flow.next_seq = seq
+        flow.pending.update((s, d) for s, d in early if flow._delta(s) > 0)
+    flow.feed(seq, data, f"frame {int(packets.frame[i])}")
     return [(msg, i, n) for msg, n in flow.take()]
 
 

@@ -109,6 +109,25 @@ def test_tcp_reassembly_by_content_length():
     assert sip.parse_sdp(m["sdp"].iloc[0]).media[0].formats == [3]
 
 
+def test_tcp_out_of_order_and_lost_segments():
+    cut = 120
+    # the second half arrives first; the message completes when the first half comes
+    rows = [(20, 6, A, 40000, B, 5060, 500 + cut, INVITE[cut:]),
+            (21, 6, A, 40000, B, 5060, 500, INVITE[:cut])]
+    m = sip.sip_messages(FakePackets(rows))
+    assert list(m["frame"]) == [21] and m["segments"].tolist() == [2]
+    # a segment that never comes: after 8 later segments the flow resynchronises on the
+    # next start line and goes on (with a warning)
+    rows = [(1, 6, A, 40000, B, 5060, 1000, INVITE[:cut])]
+    seq = 1000 + len(INVITE)  # INVITE[cut:] is lost
+    for k in range(9):
+        rows.append((2 + k, 6, A, 40000, B, 5060, seq, R488))
+        seq += len(R488)
+    with pytest.warns(Warning, match="never filled"):
+        m = sip.sip_messages(FakePackets(rows))
+    assert len(m) >= 1 and (m["status"] == 488).all()
+
+
 def test_offer_answer_roles_with_late_offer_and_reinvite():
     ok_sdp = msg("SIP/2.0 200 OK", "1 INVITE", sdp(5000, "8"), to_tag="tt")
     rows = [(1, 17, A, 5060, B, 5060, 0, msg("INVITE sip:bob@example.com SIP/2.0", "1 INVITE")),

@@ -12,6 +12,9 @@ the same "Audio Codec Compare" sequence FreeSWITCH logs at DEBUG level:
 - every remote codec is compared with every local audio implementation. A match needs
   equal names (case-insensitive), both PTs static or both dynamic, equal rates, equal bit
   rates when both are known (except iLBC/iSAC); channels and AMR fmtp are not compared;
+- an opus ``sprop-maxcapturerate`` (read by FreeSWITCH's opus fmtp parser) replaces the
+  remote rate after the first comparison, so opus/48000 with sprop-maxcapturerate=16000
+  only near-matches local opus (reproduced from a real 1.10.10 log, issue 2226);
 - a ptime or rate difference makes a near-match, used (with a substituted
   implementation at the remote ptime) only when nothing matches exactly;
 - mode generous keeps the remote order, greedy re-sorts by the local order, scrooge is

@@ -133,6 +133,7 @@ def test_bundled_config():
     ("freeswitch_1487_uuid_cpu.log", 3, 1, ("1.10.7 (line 5650)",)),
     ("fusionpbx_2044_sdp.log", 1, 0, ("1.6.12 (line 4311)",)),
     ("fusionpbx_1518_uuid_sdp.log", 2, 0, ()),
+    ("freeswitch_2226_opus_rate.log", 5, 2, ("1.10.10-1.10.12 (line 5526)",)),
 ])
 def test_real_log_excerpts_parse(name, n_compare, n_saved, versions):
     log = fs.read_log(FIXTURES / name)

@@ -164,12 +164,27 @@ class RtpPackets:
         return (self.pt >= 96) & (te[self.name_code] if len(te) else False)
 
     def stats(self) -> _st.StreamStats:
-        """Wireshark 4.0 analysis of every stream (computed once, then cached)."""
+        """Wireshark 4.0 per-stream analysis of every stream (computed once, cached).
+
+        Per-packet fields (delta, jitter, skew, flags) are None here; see
+        :meth:`stream_stats` / :func:`stream_timing`.
+        """
         if "stats" not in self._cache:
-            self._cache["stats"] = _st.analyse_streams(
+            self._cache["stats"] = _st.analyse_streams_batched(
                 self.stream, self.t_ms, self.seq, self.timestamp, self.pt, self.marker,
-                self.clock, self.n_streams, tevent=self.telephone_event)
+                self.clock, self.n_streams)
         return self._cache["stats"]
+
+    def stream_stats(self, stream: int) -> tuple[np.ndarray, _st.StreamStats]:
+        """Packet indices of one stream and its analysis with per-packet fields."""
+        key = ("stream", int(stream))
+        if key not in self._cache:
+            idx = np.flatnonzero(self.stream == stream)
+            self._cache[key] = (idx, _st.analyse_streams(
+                np.zeros(len(idx), np.int64), self.t_ms[idx], self.seq[idx],
+                self.timestamp[idx], self.pt[idx], self.marker[idx], self.clock[idx], 1,
+                tevent=self.telephone_event[idx]))
+        return self._cache[key]
 
 
 # ----------------------------------------------------------------- header parsing
@@ -183,9 +198,9 @@ def _take(arr, rows, n_all):
 def _header(packets, rows):
     """RTP header fields of candidate rows from the first 16 payload bytes."""
     h = _take(packets.head(16), rows, len(packets))
-    b0, b1 = h[:, 0].astype(np.int64), h[:, 1].astype(np.int64)
-    be16 = lambda i: (h[:, i].astype(np.int64) << 8) | h[:, i + 1]  # noqa: E731
-    be32 = lambda i: (be16(i) << 16) | be16(i + 2)  # noqa: E731
+    b0, b1 = h[:, 0].astype(np.int32), h[:, 1].astype(np.int32)
+    be16 = lambda i: (h[:, i].astype(np.int32) << 8) | h[:, i + 1]  # noqa: E731
+    be32 = lambda i: np.ascontiguousarray(h[:, i:i + 4]).view(">u4")[:, 0].astype(np.uint32)  # noqa: E731
     return dict(b0=b0, b1=b1, seq=be16(2), ts=be32(4), ssrc=be32(8), ext16=be16(14))
 
 
@@ -367,6 +382,9 @@ def find_rtp(packets, *, sdp=None, heuristic=True, clock_rates=None,
         blocked = _CLAIMED_LUT[sp] | _CLAIMED_LUT[dp]
         heur = ((owner < 0) | shadow) & v2 & ~rtcp & ~((pt >= 72) & (pt <= 76)) & pad_ok & ~blocked
     take = by_sdp | heur
+    if take.all():
+        return _build(packets, cand, hd, hdr, pad, plen, owner, by_sdp, sdp_rows,
+                      clock_rates, decode_as)
     sel = cand[take]
     return _build(packets, sel, {k: v[take] for k, v in hd.items()}, hdr[take], pad[take],
                   plen[take], owner[take], by_sdp[take], sdp_rows, clock_rates, decode_as)
@@ -510,7 +528,7 @@ def find_rtcp(packets):
         "dst": addrs[np.asarray(packets.dst_id)[rows]].astype(str),
         "dport": np.asarray(packets.dport)[rows].astype(int),
         "rtcp_pt": hd["b1"][ok].astype(int),
-        "ssrc": ((hd["seq"][ok] * 0) + (hd["ts"][ok])).astype(np.int64),
+        "ssrc": hd["ts"][ok].astype(np.int64),
         "length": plen[ok].astype(int)})
 
 
@@ -652,15 +670,14 @@ def stream_timing(rtp: RtpPackets, stream):
         status (sharkd's text).
     """
     s = _stream_index(rtp, stream)
-    st = rtp.stats()
-    idx = np.flatnonzero(rtp.stream == s)
+    idx, st = rtp.stream_stats(s)
     t = rtp.time_ns[idx]
-    flags = st.flags[idx]
+    flags = st.flags
     pts = rtp.pt[idx]
     import pandas as pd
     return pd.DataFrame({
         "frame": rtp.frame[idx], "arrival": (t - t[0]) / 1e6,
-        "delta": st.delta[idx], "jitter": st.jitter[idx], "skew": st.skew[idx],
+        "delta": st.delta, "jitter": st.jitter, "skew": st.skew,
         "seq": rtp.seq[idx], "timestamp": rtp.timestamp[idx], "marker": rtp.marker[idx],
         "pt": pts, "flags": flags,
         "status": [_status(int(f), int(p)) for f, p in zip(flags.tolist(), pts.tolist())]})

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["StreamStats", "analyse_streams", "rel_ms", "FLAG_FIRST", "FLAG_MARKER",
+__all__ = ["StreamStats", "analyse_streams", "analyse_streams_batched", "rel_ms", "FLAG_FIRST", "FLAG_MARKER",
            "FLAG_WRONG_SEQ", "FLAG_PT_CHANGE", "FLAG_PT_CN", "FLAG_FOLLOW_PT_CN",
            "FLAG_REG_PT_CHANGE", "FLAG_WRONG_TIMESTAMP", "FLAG_PT_T_EVENT"]
 
@@ -224,7 +224,7 @@ def _nominal(ts, first_ts, clock):
 
 
 def analyse_streams(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
-                    tevent=None) -> StreamStats:
+                    tevent=None, per_packet=True) -> StreamStats:
     """Run Wireshark 4.0's per-packet RTP analysis for every stream at once.
 
     Parameters
@@ -243,6 +243,9 @@ def analyse_streams(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
     n_streams : int
     tevent : bool array, optional
         Packets whose payload is telephone-event (RFC 4733), for FLAG_PT_T_EVENT.
+    per_packet : bool
+        Also return the per-packet delta/jitter/skew/flags (else those are None; the
+        stream table does not need them, and skipping them saves memory and time).
 
     Returns
     -------
@@ -250,11 +253,11 @@ def analyse_streams(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
     """
     order, counts, starts = _groups(np.asarray(stream, dtype=np.int64), n_streams)
     t = np.asarray(t_ms, dtype=np.float64)[order]
-    sq = np.asarray(seq, dtype=np.int64)[order]
+    sq = np.asarray(seq, dtype=np.int32)[order]
     tsa = np.asarray(ts, dtype=np.int64)[order]
-    p = np.asarray(pt, dtype=np.int64)[order]
+    p = np.asarray(pt, dtype=np.int16)[order]
     mk = np.asarray(marker, dtype=bool)[order]
-    ck = np.asarray(clock, dtype=np.int64)[order]
+    ck = np.asarray(clock, dtype=np.int32)[order]
     n = len(t)
     gid = np.repeat(np.arange(n_streams), counts)
     pos = np.arange(n) - starts[gid]
@@ -276,13 +279,7 @@ def analyse_streams(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
     prev_pt[1:] = p[:-1]
     prev_pt[first] = p[first]
     follow_cn = ~first & ((prev_pt == 13) | (prev_pt == 19))
-    pt_change = ~first & (p != prev_pt)
-    reg_src = _ffill_index(first | ~cn)
-    reg_before = np.empty(n, np.int64)
-    reg_before[1:] = reg_src[:-1]
-    reg_before[first] = fidx[first]
-    reg_change = ~first & ~cn & (p != p[reg_before])
-    te = (np.zeros(n, bool) if tevent is None else np.asarray(tevent, bool)[order]) & ~first
+    del prev_pt
 
     # arrival of the previous in-sequence packet ("statinfo->time")
     ref = _ffill_index(in_seq)
@@ -299,9 +296,12 @@ def analyse_streams(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
     lastnom_idx[first] = fidx[first]
     lastnom = np.where(first[lastnom_idx], 0.0, nominal[lastnom_idx])
     expected_t = t_prev + (nominal - lastnom)
+    del lastj, lastnom_idx, lastnom, ref, prev_ref
     diff = np.abs(t - expected_t)
+    del expected_t
     delta_now = t - t_prev
     skew_now = nominal - (t - t[fidx])
+    del t_prev, nominal
 
     jitter_now = np.zeros(n)
     for g in range(n_streams):
@@ -310,28 +310,75 @@ def analyse_streams(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
         if len(sel):
             jitter_now[sel] = jitter_recursion(diff[sel])
 
-    delta_state = np.where(upd, delta_now, np.nan)
-    jitter_state = np.where(jit, jitter_now, np.nan)
-    skew_state = np.where(jit, skew_now, np.nan)
-    for arr in (delta_state, jitter_state, skew_state):
-        arr[first] = 0.0
-        idx = _ffill_index(~np.isnan(arr))
-        arr[:] = arr[idx]
-
-    flags = (np.where(first, FLAG_FIRST, 0) | np.where(mk, FLAG_MARKER, 0)
-             | np.where(wrong_seq, FLAG_WRONG_SEQ, 0) | np.where(pt_change, FLAG_PT_CHANGE, 0)
-             | np.where(cn & ~first, FLAG_PT_CN, 0) | np.where(follow_cn, FLAG_FOLLOW_PT_CN, 0)
-             | np.where(wrong_ts, FLAG_WRONG_TIMESTAMP, 0)
-             | np.where(reg_change, FLAG_REG_PT_CHANGE, 0) | np.where(te, FLAG_PT_T_EVENT, 0))
     regular = ~first & ~mk & ~cn & ~wrong_ts & ~follow_cn
     reg_jit = regular & (ck != 0)
-
     out = _per_stream(n_streams, counts, starts, gid, pos, regular, reg_jit, delta_now,
                       jitter_now, skew_now, jit, ck, sq, cycles, wrong_seq, wrong_ts)
+    if not per_packet:
+        return StreamStats(delta=None, jitter=None, skew=None, flags=None, **out)
+    te = (np.zeros(n, bool) if tevent is None else np.asarray(tevent, bool)[order]) & ~first
+    flags = _flags(p, first, mk, cn, wrong_seq, wrong_ts, follow_cn, te, fidx)
+    states = [_carry(np.where(m, v, np.nan), first)
+              for m, v in ((upd, delta_now), (jit, jitter_now), (jit, skew_now))]
     inv = np.empty(n, np.int64)
     inv[order] = np.arange(n)
-    return StreamStats(delta=delta_state[inv], jitter=jitter_state[inv],
-                       skew=skew_state[inv], flags=flags[inv].astype(np.int32), **out)
+    return StreamStats(delta=states[0][inv], jitter=states[1][inv], skew=states[2][inv],
+                       flags=flags[inv].astype(np.int32), **out)
+
+
+def analyse_streams_batched(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
+                            batch: int = 1 << 18) -> StreamStats:
+    """Per-stream results of :func:`analyse_streams`, computed on batches of whole
+    streams of about `batch` packets each (bounded temporary memory)."""
+    stream = np.asarray(stream)
+    key = stream.astype(np.uint16 if n_streams <= 65536 else np.int64)
+    order = np.argsort(key, kind="stable")
+    counts = np.bincount(stream, minlength=n_streams)
+    ends = np.cumsum(counts)
+    parts, g0, p0 = [], 0, 0
+    while g0 < n_streams:
+        g1 = int(np.searchsorted(ends, p0 + batch, side="right"))
+        g1 = max(g1, g0 + 1)
+        p1 = int(ends[g1 - 1])
+        idx = order[p0:p1]
+        parts.append(analyse_streams(
+            stream[idx] - g0, t_ms[idx], seq[idx], ts[idx], pt[idx], marker[idx],
+            clock[idx], g1 - g0, per_packet=False))
+        g0, p0 = g1, p1
+    if not parts:
+        return analyse_streams(stream, t_ms, seq, ts, pt, marker, clock, 0, per_packet=False)
+    if len(parts) == 1:
+        return parts[0]
+    per = {f: np.concatenate([getattr(x, f) for x in parts])
+           for f in StreamStats.__dataclass_fields__ if f not in ("delta", "jitter", "skew", "flags")}
+    return StreamStats(delta=None, jitter=None, skew=None, flags=None, **per)
+
+
+def _carry(values, first):
+    """Wireshark's running value: NaN (not updated) takes the previous packet's."""
+    values[first] = 0.0
+    return values[_ffill_index(~np.isnan(values))]
+
+
+def _flags(p, first, mk, cn, wrong_seq, wrong_ts, follow_cn, te, fidx):
+    """STAT_FLAG bits of every packet (sorted by stream)."""
+    n = len(p)
+    prev_pt = np.empty_like(p)
+    prev_pt[1:] = p[:-1]
+    prev_pt[first] = p[first]
+    reg_src = _ffill_index(first | ~cn)
+    reg_before = np.empty(n, np.int64)
+    reg_before[1:] = reg_src[:-1]
+    reg_before[first] = fidx[first]
+    reg_change = ~first & ~cn & (p != p[reg_before])
+    bits = ((first, FLAG_FIRST), (mk, FLAG_MARKER), (wrong_seq, FLAG_WRONG_SEQ),
+            (~first & (p != prev_pt), FLAG_PT_CHANGE), (cn & ~first, FLAG_PT_CN),
+            (follow_cn, FLAG_FOLLOW_PT_CN), (wrong_ts, FLAG_WRONG_TIMESTAMP),
+            (reg_change, FLAG_REG_PT_CHANGE), (te, FLAG_PT_T_EVENT))
+    flags = np.zeros(n, np.int32)
+    for mask, bit in bits:
+        flags[mask] |= bit
+    return flags
 
 
 def _per_stream(n_streams, counts, starts, gid, pos, regular, reg_jit, delta_now,

@@ -85,8 +85,11 @@ class StreamStats:
 
 
 def _groups(stream: np.ndarray, n_streams: int):
-    key = stream.astype(np.uint16 if n_streams <= 65536 else np.int64)
-    order = np.argsort(key, kind="stable")  # radix sort for 16-bit keys
+    if len(stream) < 2 or bool(np.all(stream[1:] >= stream[:-1])):
+        order = slice(None)  # already grouped by stream: no sort, no gathers
+    else:
+        key = stream.astype(np.uint16 if n_streams <= 65536 else np.int64)
+        order = np.argsort(key, kind="stable")  # radix sort for 16-bit keys
     counts = np.bincount(stream, minlength=n_streams)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     return order, counts, starts
@@ -200,11 +203,18 @@ def _jitter_exact(diff) -> np.ndarray:
     return out
 
 
-def jitter_recursion(diff: np.ndarray) -> np.ndarray:
+def _stats_near_tie(jv, ns) -> bool:
+    """Would min/max/mean of these jitter values print differently with 1-ulp noise?"""
+    vals = np.array([jv.min(), jv.max(), _recursive_mean(jv, ns)])
+    return bool(np.any(_near_tie(vals, 1000.0)))
+
+
+def jitter_recursion(diff: np.ndarray, check: bool = True) -> np.ndarray:
     """J_k = (15 J_(k-1) + D_k) / 16 from J_0 = 0 (RFC 3550 A.8, Wireshark's order).
 
-    Parallel prefix scan in numpy; when any result is near a printing tie (2 or 3
-    decimals) the sequence is recomputed exactly with sequential double arithmetic.
+    Parallel prefix scan in numpy; with `check`, when any result is near a printing tie
+    (2 or 3 decimals) the sequence is recomputed exactly with sequential double
+    arithmetic (the stream table checks only the min/max/mean it prints).
     """
     diff = np.asarray(diff, dtype=np.float64)
     y = diff * 0.0625
@@ -212,7 +222,7 @@ def jitter_recursion(diff: np.ndarray) -> np.ndarray:
     while step < len(y) and coef > 0.0:
         y[step:] = y[step:] + coef * y[:-step]
         step, coef = step * 2, coef * coef
-    if np.any(_near_tie(y, 1000.0) | _near_tie(y, 100.0)):
+    if check and np.any(_near_tie(y, 1000.0) | _near_tie(y, 100.0)):
         return _jitter_exact(diff)
     return y
 
@@ -253,12 +263,12 @@ def analyse_streams(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
     """
     order, counts, starts = _groups(np.asarray(stream, dtype=np.int64), n_streams)
     t = np.asarray(t_ms, dtype=np.float64)[order]
+    n = len(t)
     sq = np.asarray(seq, dtype=np.int32)[order]
     tsa = np.asarray(ts, dtype=np.int64)[order]
     p = np.asarray(pt, dtype=np.int16)[order]
     mk = np.asarray(marker, dtype=bool)[order]
     ck = np.asarray(clock, dtype=np.int32)[order]
-    n = len(t)
     gid = np.repeat(np.arange(n_streams), counts)
     pos = np.arange(n) - starts[gid]
     first = pos == 0
@@ -308,14 +318,16 @@ def analyse_streams(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
         sl = slice(starts[g], starts[g] + counts[g])
         sel = np.flatnonzero(jit[sl]) + starts[g]
         if len(sel):
-            jitter_now[sel] = jitter_recursion(diff[sel])
+            jitter_now[sel] = jitter_recursion(diff[sel], check=per_packet)
 
     regular = ~first & ~mk & ~cn & ~wrong_ts & ~follow_cn
     reg_jit = regular & (ck != 0)
     out = _per_stream(n_streams, counts, starts, gid, pos, regular, reg_jit, delta_now,
-                      jitter_now, skew_now, jit, ck, sq, cycles, wrong_seq, wrong_ts)
+                      jitter_now, skew_now, jit, ck, sq, cycles, wrong_seq, wrong_ts, diff)
     if not per_packet:
         return StreamStats(delta=None, jitter=None, skew=None, flags=None, **out)
+    if isinstance(order, slice):
+        order = np.arange(n)
     te = (np.zeros(n, bool) if tevent is None else np.asarray(tevent, bool)[order]) & ~first
     flags = _flags(p, first, mk, cn, wrong_seq, wrong_ts, follow_cn, te, fidx)
     states = [_carry(np.where(m, v, np.nan), first)
@@ -382,7 +394,7 @@ def _flags(p, first, mk, cn, wrong_seq, wrong_ts, follow_cn, te, fidx):
 
 
 def _per_stream(n_streams, counts, starts, gid, pos, regular, reg_jit, delta_now,
-                jitter_now, skew_now, jit, ck, sq, cycles, wrong_seq, wrong_ts):
+                jitter_now, skew_now, jit, ck, sq, cycles, wrong_seq, wrong_ts, diff):
     ends = starts + counts - 1
     stop = sq[ends] if len(sq) else np.zeros(0, np.int64)
     start = sq[starts] if len(sq) else np.zeros(0, np.int64)
@@ -401,6 +413,10 @@ def _per_stream(n_streams, counts, starts, gid, pos, regular, reg_jit, delta_now
         rd = np.flatnonzero(regular[sl]) + starts[g]
         rj = np.flatnonzero(reg_jit[sl]) + starts[g]
         dv, jv = delta_now[rd], jitter_now[rj]
+        if len(jv) and _stats_near_tie(jv, pos[rj]):
+            js = np.flatnonzero(jit[sl]) + starts[g]  # exact sequential recursion
+            jitter_now[js] = _jitter_exact(diff[js])
+            jv = jitter_now[rj]
         res["max_delta"][g] = max(0.0, float(dv.max())) if len(dv) else 0.0
         res["min_delta"][g] = _sentinel_min(dv)
         res["mean_delta"][g] = _recursive_mean(dv, pos[rd]) if reg_g[g] else 0.0

@@ -13,14 +13,30 @@ Wireshark dissector claimed first. A marker bit with payload type 64-95 is RTCP
 same numbers (see :mod:`labkit.rtp_stats` for the arithmetic), and :func:`stream_timing`
 the per-packet figures of ``sharkd``'s ``rtp-analyse``.
 
-Deliberate differences from tshark (documented, tested):
+Deliberate differences and limits (documented, tested):
 
 - `clock_rates` lets the user name a dynamic payload type that has no SDP in the
   capture (``{96: "AMR-WB"}`` or ``{96: 16000}``); tshark then has clock rate 0 and
   prints no jitter. Without an override the numbers are tshark's.
+- Port-registered dissectors: :data:`PORTS_CLAIMED_BEFORE_HEURISTIC` lists the UDP ports
+  whose tshark 4.0.17 dissector took every probe RTP datagram (G.711, G.729, CN,
+  dynamic PT; either direction), measured by
+  :func:`labkit.wireshark.ports_claiming_rtp`. Ports whose dissector looks at the
+  content (e.g. 1701 L2TP, 1812 RADIUS, 2152 GTP-U with some payload sizes) are not
+  in it, so a stream on such a port may be RTP here and not in tshark.
 - Other UDP heuristic dissectors that Wireshark tries before RTP (e.g. ``srt``,
-  ``udt``, ``thrift``) are not modelled; a datagram one of them would claim is
-  counted as RTP here.
+  ``udt``, ``thrift``) are not modelled.
+- SDP: offers/answers from SIP (:func:`labkit.sip.sdp_media`) and MGCP set up RTP at
+  the SDP's frame, newest setup wins per address/port, RTCP (port + 1) conversations
+  can shadow RTP, and a flow already seen by the heuristic keeps an empty payload-type
+  map (Wireshark reuses that conversation). Not modelled: bundled m-lines sharing a
+  port (their payload-type maps are merged by Wireshark), a=rtcp ports, SDP in other
+  protocols (RTSP, H.248, SAP), and conversations of SIP over TCP reassembled across
+  frames when labkit.sip does not reassemble them.
+
+Wireshark 4.0 itself computes: RTP streams keyed by (src, sport, dst, dport, SSRC);
+a stream's packets in capture order; dynamic payload names and clock rates from the
+conversation's SDP, else "RTPType-N" and no jitter; telephone-event rate 0.
 """
 from __future__ import annotations
 

@@ -371,3 +371,14 @@ def test_batched_analysis_equals_one_batch():
     for f in ("packets", "lost", "expected", "seq_errors", "cycles", "problem", "min_delta",
               "mean_delta", "max_delta", "min_jitter", "mean_jitter", "max_jitter"):
         assert np.array_equal(getattr(a, f), getattr(b, f)), f
+
+
+@pytest.mark.requires_tshark
+@pytest.mark.parametrize("mix", ["g711", "mixed"])
+def test_benchmark_capture_equals_tshark(tmp_path, mix):
+    """The benchmark generator's capture (small size) gives tshark's table too."""
+    import sys
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import make_bench_capture
+    path = make_bench_capture.write(tmp_path / "bench.pcap", 4000, 40, mix)
+    compare_with_tshark(path)

@@ -457,16 +457,32 @@ def _freq_error(found: tuple[float, ...], plan: TonePlan) -> float:
     return float(miss + 10.0 * extra)
 
 
+def _merge_short_gaps(runs: list[ToneRun], plan: TonePlan) -> list[ToneRun]:
+    """Runs with gaps shorter than half the plan's shortest silence joined: such a gap
+    cannot be part of that plan's cadence (a burst cut by a burst of lost packets)."""
+    limit = min(plan.cadence[1::2]) / 2
+    out: list[ToneRun] = []
+    for r in runs:
+        if out and r.start - out[-1].end < limit:
+            out[-1] = ToneRun(out[-1].start, r.end, out[-1].frequencies, out[-1].level)
+        else:
+            out.append(r)
+    return out
+
+
 def match_plan(runs: list[ToneRun], duration: float, plans=None) -> TonePlan | None:
-    """The plan whose cadence fits the runs (no mismatched interval, at least two
-    matched ones, or one complete "on" plus the whole audio consistent) and whose
-    lines are closest to the frequencies found (within 15 Hz on average)."""
+    """The plan whose cadence fits the runs and whose lines are closest to the
+    frequencies found (within 15 Hz on average).
+
+    Silences shorter than half the plan's shortest one are first closed
+    (:func:`_merge_short_gaps`); the cadence then fits when at least one complete
+    interval matches and at most one in five mismatches (e.g. a stray beep)."""
     candidates = [tone_plan(p) for p in (plans or TONE_PLANS.values())]
     found = _median_lines(runs)
     scored = []
     for plan in candidates:
-        ok, bad = match_cadence(runs, duration, plan.cadence)
-        if bad == 0 and ok >= 1 and sum(r.duration for r in runs) < duration:
+        ok, bad = match_cadence(_merge_short_gaps(runs, plan), duration, plan.cadence)
+        if bad <= ok // 5 and ok >= 1 and sum(r.duration for r in runs) < duration:
             err = _freq_error(found, plan)
             if err <= 15.0:
                 scored.append((err, -ok, plan.key, plan))
@@ -574,7 +590,8 @@ def _tone_result(runs: list[ToneRun], duration: float, plans) -> RingbackResult:
         end = min(duration, runs[-1].end + plan.cadence[-1])
         detail = f"{len(runs)} tone bursts matching {plan.name} ({plan.notation} Hz)"
         return RingbackResult("ringback", plan, known or freqs,
-                              observed_cadence(runs, duration, plan.cadence),
+                              observed_cadence(_merge_short_gaps(runs, plan), duration,
+                                               plan.cadence),
                               level, (start, round(float(end), 2)), tuple(runs), duration, detail)
     detail = f"{len(runs)} tone bursts; cadence fits no ringback plan"
     return RingbackResult("tone", None, freqs, _first_period(runs, duration, None), level,

@@ -191,3 +191,17 @@ def test_every_plan_survives_5_percent_loss(plan, wideband):
         assert d.pcm.size == len(frames) * n
         r = tones.detect_ringback(d.pcm, rate, ft=d.ft)
         assert r.verdict == "ringback" and r.plan.key == plan, (seed, r.summary)
+
+
+def test_one_burst_split_by_a_loss_burst_is_tolerated():
+    # 30 s of Europe ringback (6 bursts); 200 ms of consecutive lost frames in the middle
+    # of the third burst (frames 510-519 = 10.2-10.4 s) split it in two runs; a silence
+    # that short (< half of Europe's 4 s) cannot belong to the cadence and is closed
+    st = encode_nb(tones.synthesize_tone("europe", 8000, 30.0))
+    _, frames = audio.split_storage(st)
+    data = b"#!AMR\n" + b"".join(b"\x7c" if 510 <= i < 520 else f for i, f in enumerate(frames))
+    d = audio.decode_storage(data)
+    r = tones.detect_ringback(d.pcm, 8000, ft=d.ft)
+    assert len(r.segments) == 7
+    assert r.verdict == "ringback" and r.plan.key == "europe"
+    assert r.cadence == pytest.approx((1.0, 4.0), abs=0.045)

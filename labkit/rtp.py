@@ -47,6 +47,8 @@ import numpy as np
 
 from labkit.errors import LabkitError, LabkitWarning
 from labkit import rtp_stats as _st
+from labkit.rtp_detect import (PORTS_CLAIMED_BEFORE_HEURISTIC, _CLAIMED_LUT, _endpoint_lookup,
+                               _flow_heur_before, _header, _lengths, _sdp_table, _take)
 
 __all__ = ["RtpPackets", "find_rtp", "find_rtcp", "rtp_streams", "stream_table", "stream_timing",
            "stream_payloads", "payload_type_name", "clock_rate_of", "STATIC_CLOCK_RATES",
@@ -75,31 +77,6 @@ _SHORT = {0: "g711U", 1: "fs-1016", 2: "g721", 3: "GSM", 4: "g723", 5: "DVI4 8k"
           13: "CN", 14: "MPEG-I/II Audio", 15: "g728", 16: "DVI4 11k", 17: "DVI4 22k",
           18: "g729", 19: "CN(old)", 25: "CellB", 26: "JPEG", 28: "NV", 31: "h261",
           32: "MPEG-I/II Video", 33: "MPEG-II streams", 34: "h263"}
-# UDP ports whose registered tshark 4.0.17 dissector takes an RTP datagram before the
-# RTP heuristic is tried (packet-udp.c decode_udp_ports: conversation, low port, high
-# port, then heuristics). Measured by labkit.wireshark.ports_claiming_rtp(); a test
-# re-measures it against the installed tshark.
-PORTS_CLAIMED_BEFORE_HEURISTIC: frozenset[int] = frozenset((
-    7, 13, 19, 37, 49, 53, 67, 68, 69, 111, 123, 137, 138, 173, 213, 269, 319, 320,
-    389, 427, 434, 464, 496, 513, 514, 520, 521, 524, 525, 546, 547, 664, 701, 853,
-    854, 910, 921, 925, 1001, 1101, 1153, 1194, 1293, 1628, 1629, 1718, 1719, 1745,
-    1755, 1900, 2099, 2157, 2221, 2222, 2246, 2268, 2269, 2313, 2345, 2887, 2944,
-    2945, 2948, 2949, 3000, 3130, 3250, 3343, 3357, 3389, 3452, 3455, 3544, 3567,
-    3671, 3784, 3785, 3804, 3863, 4305, 4306, 4307, 4341, 4342, 4500, 4551, 4555,
-    4569, 4729, 4754, 4784, 4789, 4790, 4791, 4991, 5031, 5072, 5246, 5247, 5353,
-    5355, 5404, 5405, 5436, 5567, 5683, 5684, 5868, 6073, 6081, 6118, 6160, 6635,
-    6784, 6970, 7074, 7075, 7255, 7275, 7784, 8200, 8600, 8755, 8767, 8805, 8848,
-    9200, 9201, 9202, 9203, 9214, 9875, 9877, 9899, 9901, 9956, 10253, 11211, 11273,
-    12000, 12001, 12002, 12003, 12004, 12220, 12222, 12223, 13400, 17220, 17500,
-    17755, 17756, 19132, 19948, 19999, 23272, 24576, 24577, 25826, 26000, 27500,
-    27910, 27950, 27951, 27952, 27953, 27960, 27961, 27962, 27963, 32000, 32512,
-    34962, 34980, 37008, 41170, 44818, 47000, 54328))
-
-_CLAIMED_LUT = np.zeros(65536, bool)
-_CLAIMED_LUT[list(PORTS_CLAIMED_BEFORE_HEURISTIC)] = True
-_SDP_RTP_PROTOS = {"RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF", "UDP/TLS/RTP/SAVP",
-                   "UDP/TLS/RTP/SAVPF"}
-
 
 def payload_type_name(pt: int) -> str:
     """Wireshark's short name of a payload type without SDP ("g711A", "RTPType-96")."""
@@ -203,155 +180,6 @@ class RtpPackets:
         return self._cache[key]
 
 
-# ----------------------------------------------------------------- header parsing
-def _take(arr, rows, n_all):
-    """arr[rows], without a copy when rows is every row in order."""
-    arr = np.asarray(arr)
-    if len(rows) == n_all and (n_all == 0 or (rows[0] == 0 and rows[-1] == n_all - 1)):
-        return arr
-    return arr[rows]
-
-def _header(packets, rows):
-    """RTP header fields of candidate rows from the first 16 payload bytes."""
-    h = _take(packets.head(16), rows, len(packets))
-    b0, b1 = h[:, 0].astype(np.int32), h[:, 1].astype(np.int32)
-    be16 = lambda i: (h[:, i].astype(np.int32) << 8) | h[:, i + 1]  # noqa: E731
-    be32 = lambda i: np.ascontiguousarray(h[:, i:i + 4]).view(">u4")[:, 0].astype(np.uint32)  # noqa: E731
-    return dict(b0=b0, b1=b1, seq=be16(2), ts=be32(4), ssrc=be32(8), ext16=be16(14))
-
-
-def _lengths(packets, rows, hd):
-    """Header length [bytes] and padding count; -1 header length = does not fit."""
-    plen = _take(packets.payload_len, rows, len(packets)).astype(np.int64)
-    cc = hd["b0"] & 0x0F
-    hdr = 12 + 4 * cc
-    ext = (hd["b0"] & 0x10) != 0
-    hdr = np.where(ext & (cc == 0), hdr + 4 + 4 * hd["ext16"], hdr)
-    pad = np.zeros(len(rows), np.int64)
-    slow = np.flatnonzero((ext & (cc > 0)) | ((hd["b0"] & 0x20) != 0))
-    for i in slow.tolist():
-        data = packets.payload(int(rows[i]))
-        h = int(hdr[i])
-        if ext[i] and cc[i] > 0:
-            h = h + 4 + 4 * int.from_bytes(data[h + 2:h + 4], "big") if len(data) >= h + 4 else 1 << 30
-            hdr[i] = h
-        if hd["b0"][i] & 0x20 and data:
-            pad[i] = data[-1]
-    return plen, hdr, pad
-
-
-# ------------------------------------------------------------ SDP conversations
-def _signalling_rows(packets, first_byte):
-    """Rows that can carry SIP/MGCP text: TCP, or UDP starting with a letter/digit."""
-    b = first_byte
-    text = ((b >= 0x41) & (b <= 0x5A)) | ((b >= 0x30) & (b <= 0x39))
-    return np.flatnonzero((np.asarray(packets.proto) == 6) | text)
-
-
-def _sdp_table(packets, sdp, first_byte=None):
-    if sdp is None:
-        rows = None if first_byte is None else _signalling_rows(packets, first_byte)
-        if rows is not None and len(rows) == 0:
-            return []  # no SIP/MGCP text at all: no need to load the SIP layer
-        try:
-            from labkit import sip
-            sub = packets
-            if rows is not None and hasattr(packets, "select"):
-                sub = packets.select(rows)
-            sdp = sip.sdp_media(sub)
-        except ImportError:  # pragma: no cover - sip module missing
-            sdp = None
-        except LabkitError as exc:
-            warnings.warn(f"SDP not read, RTP found by heuristic only: {exc}", LabkitWarning)
-            sdp = None
-        mgcp = _mgcp_sdp(packets, first_byte)
-        if len(mgcp):
-            import pandas as pd
-            sdp = mgcp if sdp is None or len(sdp) == 0 else pd.concat([sdp, mgcp])
-    if sdp is None or len(sdp) == 0:
-        return []
-    ok = sdp["port"].fillna(0).astype(int) > 0
-    ok &= sdp["proto"].astype(str).isin(_SDP_RTP_PROTOS)
-    rows = sdp[ok].sort_values("frame", kind="stable")
-    out = []
-    for r in rows.itertuples(index=False):
-        addr = getattr(r, "address", None)
-        if not isinstance(addr, str) or not addr:
-            continue
-        rtpmap = getattr(r, "rtpmap", None) or {}
-        out.append((int(r.frame), addr, int(r.port), dict(rtpmap)))
-    return out
-
-
-_MGCP_PORTS = (2427, 2727)
-
-
-def _mgcp_sdp(packets, first_byte=None):
-    """SDP carried in MGCP (RFC 3435 section 3.5), which Wireshark also applies."""
-    from labkit.sdp import parse_sdp
-    sp, dp = np.asarray(packets.sport), np.asarray(packets.dport)
-    ok = (np.asarray(packets.proto) == 17) & (np.isin(sp, _MGCP_PORTS) | np.isin(dp, _MGCP_PORTS))
-    if first_byte is not None:
-        ok &= (first_byte >= 0x30) & (first_byte <= 0x5A)
-    rows = np.flatnonzero(ok)
-    out = []
-    for i in rows.tolist():
-        text = packets.payload(i).decode("utf-8", "replace")
-        cut = text.find("\nv=0")
-        if cut < 0:
-            continue
-        try:
-            sd = parse_sdp(text[cut + 1:])
-        except LabkitError:
-            continue
-        for m in sd.media:
-            out.append({"frame": int(packets.frame[i]), "address": m.connection,
-                        "port": m.port, "proto": m.proto,
-                        "rtpmap": {pt: (c.name, c.rate) for pt, c in m.rtpmap.items()}})
-    import pandas as pd
-    return pd.DataFrame(out, columns=["frame", "address", "port", "proto", "rtpmap"])
-
-
-def _endpoint_lookup(packets, idx, sdp_rows):
-    """For each candidate: index of the SDP entry owning dst (else src) endpoint, or -1.
-
-    Wireshark keeps one conversation per announced address/port; the newest one set
-    up before the packet wins; RTCP conversations (port + 1) can shadow it.
-    """
-    n = len(idx)
-    owner = np.full(n, -1, np.int64)
-    if not sdp_rows:
-        return owner, np.zeros(n, bool)
-    addrs = {a: i for i, a in enumerate(packets.addresses)}
-    frame = np.asarray(packets.frame)[idx]
-    is_rtcp = np.zeros(n, bool)
-    ep_events = {}
-    for k, (f, addr, port, _m) in enumerate(sdp_rows):
-        aid = addrs.get(addr)
-        if aid is None:
-            continue
-        ep_events.setdefault((aid, port), []).append((f, k, False))
-        ep_events.setdefault((aid, port + 1), []).append((f, k, True))
-    src = np.asarray(packets.src_id)[idx].astype(np.int64)
-    dst = np.asarray(packets.dst_id)[idx].astype(np.int64)
-    sp = np.asarray(packets.sport)[idx].astype(np.int64)
-    dp = np.asarray(packets.dport)[idx].astype(np.int64)
-    for side_a, side_p in ((src, sp), (dst, dp)):  # dst last: it has priority
-        key = side_a * 65536 + side_p
-        for (aid, port), ev in ep_events.items():
-            sel = np.flatnonzero(key == aid * 65536 + port)
-            if not len(sel):
-                continue
-            ev = sorted(ev)
-            fr = np.array([e[0] for e in ev])
-            j = np.searchsorted(fr, frame[sel], side="left") - 1
-            hit = j >= 0
-            sel, j = sel[hit], j[hit]
-            owner[sel] = np.array([ev[x][1] for x in j], np.int64)
-            is_rtcp[sel] = np.array([ev[x][2] for x in j], bool)
-    return owner, is_rtcp
-
-
 # -------------------------------------------------------------------- find_rtp
 def find_rtp(packets, *, sdp=None, heuristic=True, clock_rates=None,
              decode_as=None) -> RtpPackets:
@@ -436,25 +264,6 @@ def _names_and_clock(pt, owner, by_sdp, flow_heur_before, sdp_rows, clock_rates,
         lut_code[c] = code_of.setdefault(label, len(code_of))
         lut_clock[c] = clock
     return lut_code[combo], lut_clock[combo], tuple(code_of)
-
-
-def _flow_heur_before(packets, sel, by_sdp):
-    """Packets set up by SDP whose flow was earlier dissected as heuristic RTP.
-
-    Wireshark then keeps the heuristic conversation's (empty) payload-type map.
-    """
-    out = np.zeros(len(sel), bool)
-    if by_sdp.all() or not by_sdp.any():
-        return out
-    key = (np.asarray(packets.dst_id)[sel].astype(np.int64) << 32) | (
-        np.asarray(packets.dport)[sel].astype(np.int64) << 16) | np.asarray(packets.sport)[sel]
-    hpos = np.flatnonzero(~by_sdp)
-    hk, first = np.unique(key[hpos], return_index=True)  # first heuristic packet per flow
-    spos = np.flatnonzero(by_sdp)
-    j = np.searchsorted(hk, key[spos])
-    j = np.minimum(j, len(hk) - 1)
-    out[spos] = (hk[j] == key[spos]) & (hpos[first[j]] < spos)
-    return out
 
 
 def _build(packets, sel, hd, hdr, pad, plen, owner, by_sdp, sdp_rows, clock_rates, decode_as):

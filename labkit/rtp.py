@@ -40,12 +40,11 @@ conversation's SDP, else "RTPType-N" and no jitter; telephone-event rate 0.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from labkit.errors import LabkitError, LabkitWarning
+from labkit.errors import LabkitError
 from labkit import rtp_stats as _st
 from labkit.rtp_detect import (PORTS_CLAIMED_BEFORE_HEURISTIC, _CLAIMED_LUT, _endpoint_lookup,
                                _flow_heur_before, _header, _lengths, _sdp_table, _take)

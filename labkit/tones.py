@@ -481,12 +481,14 @@ def match_plan(runs: list[ToneRun], duration: float, plans=None) -> TonePlan | N
     found = _median_lines(runs)
     scored = []
     for plan in candidates:
-        ok, bad = match_cadence(_merge_short_gaps(runs, plan), duration, plan.cadence)
+        merged = _merge_short_gaps(runs, plan)
+        ok, bad = match_cadence(merged, duration, plan.cadence)
         if bad <= ok // 5 and ok >= 1 and sum(r.duration for r in runs) < duration:
             err = _freq_error(found, plan)
             if err <= 15.0:
-                scored.append((err, -ok, plan.key, plan))
-    return min(scored)[3] if scored else None
+                # prefer plans that explain the runs without closing any silence
+                scored.append((len(runs) - len(merged), err, -ok, plan.key, plan))
+    return min(scored)[-1] if scored else None
 
 
 def _median_lines(runs: list[ToneRun]) -> tuple[float, ...]:

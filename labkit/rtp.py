@@ -262,7 +262,8 @@ def _names_and_clock(pt, owner, by_sdp, flow_heur_before, sdp_rows, clock_rates,
         label = name if name is not None else payload_type_name(p)
         lut_code[c] = code_of.setdefault(label, len(code_of))
         lut_clock[c] = clock
-    return lut_code[combo], lut_clock[combo], tuple(code_of)
+    return (lut_code.astype(np.int32)[combo], lut_clock.astype(np.int32)[combo],
+            tuple(code_of))
 
 
 def _build(packets, sel, hd, hdr, pad, plen, owner, by_sdp, sdp_rows, clock_rates, decode_as):
@@ -285,7 +286,8 @@ def _build(packets, sel, hd, hdr, pad, plen, owner, by_sdp, sdp_rows, clock_rate
         seq=hd["seq"].astype(np.int32), timestamp=hd["ts"].astype(np.uint32),
         pt=pt.astype(np.uint8), marker=(hd["b1"] & 0x80) != 0,
         payload_offset=_take(packets.payload_offset, sel, n) + hdr,
-        payload_len=body.astype(np.int32), stream=stream, clock=clock, name_code=code,
+        payload_len=body.astype(np.int32), stream=stream.astype(np.int32), clock=clock,
+        name_code=code,
         names=names, key_arrays=keys)
 
 

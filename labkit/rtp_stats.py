@@ -339,7 +339,7 @@ def analyse_streams(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
 
 
 def analyse_streams_batched(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
-                            batch: int = 1 << 18) -> StreamStats:
+                            batch: int = 1 << 17) -> StreamStats:
     """Per-stream results of :func:`analyse_streams`, computed on batches of whole
     streams of about `batch` packets each (bounded temporary memory)."""
     stream = np.asarray(stream)

@@ -37,6 +37,7 @@ NO_LINK = -1            # link type of a pcapng record that is not a packet (cus
 MAX_RECORD = 0x4000000  # 64 MiB: larger record lengths mean a damaged file
 _RUN_MIN = 16           # records: try a bulk run when at least this many could follow
 _RUN_MAX = 65536        # records per bulk run
+_RUN_BACKOFF = 64       # records read one by one after a failed bulk attempt
 _PCAP_MAGICS = {0xA1B2C3D4: (1000, 16), 0xA1B23C4D: (1, 16), 0xA1B2CD34: (1000, 24)}
 _PCAPNG_SHB = 0x0A0D0D0A
 _FRAME_BLOCKS = {0x00000BAD, 0x40000BAD, 9}
@@ -122,6 +123,17 @@ class _Acc:
         t[:] = sec
         t *= units
         t += frac
+        self.iface[a:b] = iface
+        self.n = b
+
+    def add_arrays(self, off, cap, wire, ticks, iface):
+        """Store records given as arrays (`iface` array or scalar)."""
+        self.flush()
+        a, b = self.n, self.n + len(off)
+        self.offset[a:b] = off
+        self.caplen[a:b] = cap
+        self.wirelen[a:b] = np.minimum(wire, 2**31 - 1)
+        self.ticks[a:b] = ticks & (2**63 - 1)
         self.iface[a:b] = iface
         self.n = b
 
@@ -262,6 +274,7 @@ class CaptureFile:
         walk = self._walk_pcap if self.format == "pcap" else self._walk_pcapng
         self._pos = self.start
         while self._pos is not None:
+            self._quiet = 0
             per = 16 if self.format == "pcap" else 12
             acc = _Acc(max(1, min(chunk_frames, (self.size - self._pos) // per + 1)))
             self._pos = walk(self._pos, acc, chunk_frames)
@@ -290,44 +303,77 @@ class CaptureFile:
 
     # ---------------------------------------------------------------- classic pcap
     def _walk_pcap(self, off: int, acc: _Acc, limit: int) -> int | None:
-        """Walk pcap records from `off`; return where to resume (None at the end)."""
-        e, hl, end, buf = self.endian, self.rec_hdr, self.size, self.buf
-        unpack = struct.Struct(e + "IIII").unpack_from
-        maxcap = max(self.snaplen, 262144, 65535)
-        units = 1_000_000_000 // self.frac_mult
-        while True:
-            n = acc.count()
-            if n >= limit:
-                return off
+        """Walk pcap records from `off`; return where to resume (None at the end).
+
+        A tight scalar scan collects record offsets; when a streak of equal lengths
+        shows up, the rest of the streak is validated in bulk (:meth:`_pcap_run`).
+        """
+        while acc.count() < limit:
+            offs, off, why = self._scan_pcap(off, acc, limit - acc.count())
+            self._store_pcap(acc, offs)
+            if why != "streak":
+                return off if why == "limit" else None
+            cap = struct.unpack_from(self.endian + "I", self.buf, off + 8)[0]
+            stride = self.rec_hdr + cap
+            k = min((self.size - off) // stride, _RUN_MAX, limit - acc.count())
+            run = self._pcap_run(acc, off, stride, cap, k) if k >= _RUN_MIN else 0
+            if run >= _RUN_MIN:
+                off += run * stride
+            else:
+                self._quiet = _RUN_BACKOFF
+        return off
+
+    def _scan_pcap(self, off: int, acc: _Acc, room: int):
+        """Record offsets from `off` until `room` records, the end, damage or a streak."""
+        hl, end, buf = self.rec_hdr, self.size, self.buf
+        caplen = struct.Struct(self.endian + "I").unpack_from
+        maxcap = min(max(self.snaplen, 262144, 65535), MAX_RECORD)
+        offs: list[int] = []
+        add = offs.append
+        last, streak, n, quiet = -1, 0, 0, self._quiet
+        self._quiet = 0
+        while n < room:
             if off + hl > end:
                 if off < end:
                     self._damaged(f"record header truncated ({end - off} of {hl} bytes)",
-                                  self.next_frame + n)
-                return None
-            sec, frac, cap, wire = unpack(buf, off)
-            if cap > maxcap or cap > MAX_RECORD:
-                self._damaged(f"record length {cap} bytes is absurd (snap length "
-                              f"{self.snaplen})", self.next_frame + n)
-                return None
-            if off + hl + cap > end:
-                self._damaged(f"record truncated ({end - off - hl} of {cap} bytes)",
-                              self.next_frame + n)
-                return None
-            stride = hl + cap
-            k = min((end - off) // stride, _RUN_MAX, limit - n)
-            if k >= _RUN_MIN:
-                run = self._pcap_run(acc, off, stride, cap, k)
-                if run >= _RUN_MIN:
-                    off += run * stride
-                    continue
-            acc.add_single(off + hl, cap, wire, sec * units + frac, 0)
-            off += stride
+                                  self.next_frame + acc.count() + n)
+                return offs, off, "end"
+            (cap,) = caplen(buf, off + 8)
+            if cap > maxcap or off + hl + cap > end:
+                what = (f"record length {cap} bytes is absurd (snap length {self.snaplen})"
+                        if cap > maxcap else
+                        f"record truncated ({end - off - hl} of {cap} bytes)")
+                self._damaged(what, self.next_frame + acc.count() + n)
+                return offs, off, "end"
+            if cap != last:
+                last, streak = cap, 0
+            else:
+                streak += 1
+                if streak >= 8 and n >= quiet:
+                    return offs, off, "streak"
+            add(off)
+            off += hl + cap
+            n += 1
+        return offs, off, "limit"
+
+    def _store_pcap(self, acc: _Acc, offs: list):
+        """Read the headers of records at `offs` in one gather and store them."""
+        if not offs:
+            return
+        o = np.array(offs, np.int64)
+        win = np.lib.stride_tricks.as_strided(self.data, (self.size - 15, 16), (1, 1))
+        v = win[o].view(self.endian + "u4").astype(np.int64)
+        units = 1_000_000_000 // self.frac_mult
+        acc.add_arrays(o + self.rec_hdr, v[:, 2], v[:, 3], v[:, 0] * units + v[:, 1], 0)
 
     def _pcap_run(self, acc: _Acc, off: int, stride: int, cap: int, k: int) -> int:
         """Validate up to `k` records of equal length at `off` in bulk; store them."""
         e = self.endian
         view = np.ndarray((k, 4), dtype=e + "u4", buffer=self.buf, offset=off,
-                          strides=(stride, 4)).copy()  # one pass over the records
+                          strides=(stride, 4))
+        if (view[:_RUN_MIN, 2] != cap).any():  # cheap probe before copying k records
+            return 0
+        view = view.copy()  # one pass over the records
         bad = np.flatnonzero(view[:, 2] != cap)
         run = int(bad[0]) if bad.size else k
         if run < _RUN_MIN:
@@ -339,52 +385,110 @@ class CaptureFile:
 
     # ---------------------------------------------------------------- pcapng
     def _walk_pcapng(self, off: int, acc: _Acc, limit: int) -> int | None:
+        """Walk pcapng blocks: EPBs by a tight scan (bulk for streaks), others one by one."""
+        while acc.count() < limit:
+            offs, off, why = self._scan_pcapng(off, acc, limit - acc.count())
+            self._store_epbs(acc, offs)
+            if why in ("limit", "end"):
+                return off if why == "limit" else None
+            btype = struct.unpack_from(self.endian + "I", self.buf, off)[0]
+            if btype == _PCAPNG_SHB:
+                self._section(off)
+            blen = struct.unpack_from(self.endian + "I", self.buf, off + 4)[0]
+            if blen < 12 or blen % 4 or off + blen > self.size:
+                self._damaged(f"block length {blen} is invalid", self.next_frame + acc.count())
+                return None
+            if why == "streak":
+                k = min((self.size - off) // blen, _RUN_MAX, limit - acc.count())
+                run = self._epb_run(acc, off, blen, k) if k >= _RUN_MIN else 0
+                if run >= _RUN_MIN:
+                    off += run * blen
+                else:
+                    self._quiet = _RUN_BACKOFF
+                continue
+            self._block(btype, off, blen, acc)
+            off += blen
+        return off
+
+    def _scan_pcapng(self, off: int, acc: _Acc, room: int):
+        """EPB offsets from `off` until another block type, `room`, the end or a streak."""
         end, buf = self.size, self.buf
-        while True:
-            n = acc.count()
-            if n >= limit:
-                return off
+        head = struct.Struct(self.endian + "II").unpack_from
+        offs: list[int] = []
+        add = offs.append
+        last, streak, n, quiet = -1, 0, 0, self._quiet
+        self._quiet = 0
+        while n < room:
             if off + 12 > end:
                 if off < end:
                     self._damaged(f"block header truncated ({end - off} bytes)",
-                                  self.next_frame + n)
-                return None
-            e = self.endian
-            btype, blen = struct.unpack_from(e + "II", buf, off)
-            if btype == _PCAPNG_SHB:
-                e = self.endian = self._shb_endian(off)
-                btype, blen = struct.unpack_from(e + "II", buf, off)
-                self._iface_base = len(self.interfaces)
-            if blen < 12 or blen % 4 or blen > MAX_RECORD:
-                self._damaged(f"block length {blen} is invalid", self.next_frame + n)
-                return None
-            if off + blen > end:
-                self._damaged(f"block truncated ({end - off} of {blen} bytes)",
-                              self.next_frame + n)
-                return None
-            if btype == 6 and blen >= 32:
-                k = min((end - off) // blen, _RUN_MAX, limit - n)
-                if k >= _RUN_MIN and self._epb_run(acc, off, blen, k) >= _RUN_MIN:
-                    off += self._last_run * blen
-                    continue
-            self._block(btype, off, blen, acc)
+                                  self.next_frame + acc.count() + n)
+                return offs, off, "end"
+            btype, blen = head(buf, off)
+            if btype == _PCAPNG_SHB:  # new section (maybe new byte order): walker's job
+                return offs, off, "block"
+            if blen < 12 or blen % 4 or blen > MAX_RECORD or off + blen > end:
+                what = (f"block length {blen} is invalid" if blen < 12 or blen % 4
+                        or blen > MAX_RECORD else
+                        f"block truncated ({end - off} of {blen} bytes)")
+                self._damaged(what, self.next_frame + acc.count() + n)
+                return offs, off, "end"
+            if btype != 6 or blen < 32:
+                return offs, off, "block"
+            if blen != last:
+                last, streak = blen, 0
+            else:
+                streak += 1
+                if streak >= 8 and n >= quiet:
+                    return offs, off, "streak"
+            add(off)
             off += blen
+            n += 1
+        return offs, off, "limit"
+
+    def _section(self, off: int):
+        """A Section Header Block: new byte order, interfaces numbered after the old."""
+        self.endian = self._shb_endian(off)
+        self._iface_base = len(self.interfaces)
+
+    def _store_epbs(self, acc: _Acc, offs: list):
+        """Read the headers of EPBs at `offs` in one gather, validate and store them."""
+        if not offs:
+            return
+        o = np.array(offs, np.int64)
+        win = np.lib.stride_tricks.as_strided(self.data, (self.size - 27, 28), (1, 1))
+        v = win[o].view(self.endian + "u4").astype(np.int64)
+        iface = v[:, 2] + self._iface_base
+        bad = np.flatnonzero((iface >= len(self.interfaces)) | (v[:, 5] > v[:, 1] - 32))
+        if len(bad):
+            i = int(bad[0])
+            self._check_iface(int(iface[i]))
+            raise CaptureError(f"frame {self.next_frame + acc.count() + i}: captured length "
+                               f"{v[i, 5]} exceeds its block", self.name,
+                               "the file is damaged")
+        acc.add_arrays(o + 28, v[:, 5], v[:, 6], (v[:, 3] << 32) | v[:, 4], iface)
 
     def _epb_run(self, acc: _Acc, off: int, blen: int, k: int) -> int:
         """Bulk-validate up to `k` EPBs of total length `blen` at `off`; store them."""
         e = self.endian
         view = np.ndarray((k, 7), dtype=e + "u4", buffer=self.buf, offset=off,
-                          strides=(blen, 4)).copy()
+                          strides=(blen, 4))
+        p = view[:_RUN_MIN]
+        if ((p[:, 0] != 6) | (p[:, 1] != blen) | (p[:, 2] != p[0, 2])).any():
+            return 0
+        view = view.copy()
         first = view[0]
         ok = (view[:, 0] == 6) & (view[:, 1] == blen) & (view[:, 2] == first[2]) \
             & (view[:, 5] == first[5])
         bad = np.flatnonzero(~ok)
-        run = self._last_run = int(bad[0]) if bad.size else k
+        run = int(bad[0]) if bad.size else k
         if run < _RUN_MIN:
             return run
         v = view[:run]
         iface = self._iface_base + int(first[2])
         self._check_iface(iface)
+        if int(first[5]) > blen - 32:
+            return 0  # let the scalar path report the damage
         acc.add_run(off + 28, blen, v[:, 5], v[:, 6], v[:, 3], v[:, 4], 2**32, iface)
         return run
 

@@ -55,7 +55,7 @@ __all__ = ["Packets", "Frame", "read_capture", "iter_capture", "iter_frames",
            "require_udp", "PROGRESS_BYTES"]
 
 PROGRESS_BYTES = 50 * 2**20   # files larger than this get a progress bar by default
-RELEASE_BYTES = 512 * 2**20   # files larger than this are unmapped chunk by chunk
+RELEASE_BYTES = 64 * 2**20    # files larger than this are unmapped chunk by chunk
 READ_CHUNK = 262_144          # frames dissected at a time by read_capture
 _ARRAYS = {"frame": np.int64, "time_ns": np.int64, "proto": np.uint8,
            "ip_version": np.uint8, "src_id": np.int32, "dst_id": np.int32,

@@ -166,9 +166,12 @@ class Packets:
     n_frames : int
         Frames read.
     stats : dict
-        Counts: ``udp``, ``tcp``, ``non_ip``, ``non_udp``, ``truncated``, ``fragments``,
-        ``fragments_reassembled``, ``fragments_unreassembled``, ``esp_opaque``,
-        ``gtp_non_ip``, ``unsupported_link``.
+        Counts (absent = 0): ``udp`` / ``tcp`` rows; frames or packets that gave no row:
+        ``non_ip`` (ARP, LLDP, ...), ``non_udp`` (ICMP, SCTP, ...), ``truncated``
+        (headers cut by the snap length), ``esp_opaque`` (encrypted ESP),
+        ``gtp_non_ip``, ``unsupported_link``; ``fragments`` seen,
+        ``fragments_reassembled`` (used in ``datagrams_reassembled`` datagrams),
+        ``fragments_unreassembled`` (still missing pieces at the end).
     warnings : tuple of str
         Problems found (damaged tail, incomplete fragments).
     """

@@ -405,6 +405,32 @@ def test_read_in_small_chunks_with_reassembly_across_them(tmp_path, monkeypatch)
     assert small.payload(6) == bytes(range(250)) * 20
 
 
+def test_page_release_path_gives_the_same_rows(tmp_path, monkeypatch):
+    import labkit.capture as cap
+
+    recs = [(T0 + i, F.udp_frame(bytes([i % 251]) * (i % 97), "10.0.0.1", "10.0.0.2", i, 9))
+            for i in range(3000)]
+    path = F.write_pcap(tmp_path / "r.pcap", recs)
+    normal = read_capture(path)
+    monkeypatch.setattr(cap, "RELEASE_BYTES", 0)
+    monkeypatch.setattr(cap, "READ_CHUNK", 500)
+    released = read_capture(path)
+    assert (released.head(40) == normal.head(40)).all()
+    assert [released.payload(i) for i in range(0, 3000, 7)] == \
+        [normal.payload(i) for i in range(0, 3000, 7)]
+
+
+@pytest.mark.requires_tshark
+def test_modified_pcap_kuznetzov_headers(tmp_path):
+    """Magic 0xa1b2cd34: 24-byte record headers (ifindex, protocol, pkt_type, pad)."""
+    frames = [F.udp_frame(b"k" * (10 + i), "10.0.0.1", "10.0.0.2", 1, 2) for i in range(20)]
+    raw = struct.pack("<IHHiIII", 0xA1B2CD34, 2, 4, 0, 0, 65535, 1)
+    for i, f in enumerate(frames):
+        raw += struct.pack("<IIIIIHBx", 1700000000, i, len(f), len(f), 2, 0x0800, 0) + f
+    (tmp_path / "k.pcap").write_bytes(raw)
+    assert len(assert_agrees_with_tshark(tmp_path / "k.pcap")) == 20
+
+
 def test_header_only_pcap(tmp_path):
     pk = read_capture(F.write_pcap(tmp_path / "h.pcap", []))
     assert len(pk) == 0 and pk.n_frames == 0 and pk.head(4).shape == (0, 4)

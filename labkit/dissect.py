@@ -6,15 +6,20 @@ file, no per-packet Python except IP fragment reassembly.
 
 Stages (each frame goes as deep as it can)::
 
-    link (Ethernet [802.1Q/QinQ], SLL, SLL2, NULL/LOOP, raw IPv4/IPv6)
+    link (Ethernet [802.1Q/QinQ, PPPoE, MPLS], SLL, SLL2, NULL/LOOP, raw IPv4/IPv6)
       -> IP (IPv4 with options, IPv6 with extension headers; fragments -> reassembly)
-      -> UDP | TCP | ESP (NULL-encryption heuristic) | IP-in-IP
-      -> UDP on a GTP-U port with a G-PDU -> inner IP (3GPP TS 29.281 clause 5)
+      -> UDP | TCP | ESP (NULL-encryption heuristic) | AH | IP-in-IP | GRE
+      -> UDP 2152 G-PDU -> inner IP (3GPP TS 29.281 clause 5)
+         UDP 4500 ESP (RFC 3948), UDP 4789 VXLAN -> inner Ethernet (RFC 7348)
+
+The first 64 bytes of every frame are copied into one compact array per batch, so
+field reads are column slices when frames share a layout (the RTP case).
 
 References
 ----------
 - IPv4: RFC 791 (header, options, fragments), RFC 815 (reassembly).
 - IPv6: RFC 8200 section 4 (extension headers, fragment header).
+- MPLS RFC 3032; GRE RFC 2784/2890, enhanced GRE RFC 2637; VXLAN RFC 7348.
 - UDP RFC 768, TCP RFC 793 (data offset, flags).
 - GTP-U: 3GPP TS 29.281 clause 5.1 (flags E/S/PN, 4 optional octets) and 5.2
   (extension header chain: length in 4-octet units, last octet = next type).

@@ -268,10 +268,8 @@ def _names_and_clock(pt, owner, by_sdp, flow_heur_before, sdp_rows, clock_rates,
 
 def _build(packets, sel, hd, hdr, pad, plen, owner, by_sdp, sdp_rows, clock_rates, decode_as):
     n = len(packets)
-    src = _take(packets.src_id, sel, n).astype(np.int64)
-    dst = _take(packets.dst_id, sel, n).astype(np.int64)
-    sp = _take(packets.sport, sel, n).astype(np.int64)
-    dp = _take(packets.dport, sel, n).astype(np.int64)
+    src, dst = _take(packets.src_id, sel, n), _take(packets.dst_id, sel, n)
+    sp, dp = _take(packets.sport, sel, n), _take(packets.dport, sel, n)
     ssrc = hd["ssrc"]
     stream, keys = _stream_ids(packets, src, sp, dst, dp, ssrc)
     pt = hd["b1"] & 0x7F
@@ -309,22 +307,48 @@ def _first_seen(key: np.ndarray):
     return codes, first
 
 
+def _key(a, b):
+    """(address id << 16 | port) as uint64."""
+    k = np.asarray(a).astype(np.uint64)
+    k <<= np.uint64(16)
+    k |= np.asarray(b).astype(np.uint64)
+    return k
+
+
+def _same_keys(stream, first, cols, block=1 << 18) -> bool:
+    """Does every packet carry exactly its stream's first packet's key fields?"""
+    for a in range(0, len(stream), block):
+        f = first[stream[a:a + block]]
+        for c in cols:
+            c = np.asarray(c)
+            if not np.array_equal(c[a:a + block], c[f]):
+                return False
+    return True
+
+
 def _stream_ids(packets, src, sp, dst, dp, ssrc):
     """Stream id per packet by first appearance of (src, sport, dst, dport, SSRC).
 
-    One 64-bit mix of the five fields is ranked (one sort); a collision check against
-    the fields themselves falls back to ranking the exact tuple.
+    A 64-bit mix of the five fields is factorised (hash table); a check of every
+    packet against its stream's first packet (in blocks, to bound memory) falls back
+    to factorising the exact tuple if two keys ever collided.
     """
-    k1, k2, k3 = (src << 16) | sp, (dst << 16) | dp, ssrc.astype(np.int64)
     with np.errstate(over="ignore"):
-        mix = (k1.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-               ^ k2.astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)
-               ^ k3.astype(np.uint64) * np.uint64(0x165667B19E3779F9))
+        mix = _key(src, sp)
+        mix *= np.uint64(0x9E3779B97F4A7C15)
+        tmp = _key(dst, dp)
+        tmp *= np.uint64(0xC2B2AE3D27D4EB4F)
+        mix ^= tmp
+        tmp[:] = ssrc
+        tmp *= np.uint64(0x165667B19E3779F9)
+        mix ^= tmp
+    del tmp
     stream, first = _first_seen(mix)
-    f = first[stream]
-    if not ((k1 == k1[f]) & (k2 == k2[f]) & (k3 == k3[f])).all():  # pragma: no cover
+    del mix
+    if not _same_keys(stream, first, (src, sp, dst, dp, ssrc)):  # pragma: no cover
+        k1, k2 = _key(src, sp).astype(np.int64), _key(dst, dp).astype(np.int64)
         flow, _ = _first_rank(_first_rank(k1)[0] * (len(k2) + 1) + _first_rank(k2)[0])
-        stream, first = _first_rank((flow << 32) | k3)
+        stream, first = _first_rank((flow << 32) | np.asarray(ssrc).astype(np.int64))
     addrs = np.asarray(packets.addresses, dtype=object)
     keys = {"src": addrs[src[first]].astype(str), "sport": sp[first].astype(int),
             "dst": addrs[dst[first]].astype(str), "dport": dp[first].astype(int),

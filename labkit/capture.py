@@ -622,10 +622,15 @@ def iter_capture(path, *, chunk_packets=1_000_000, progress=None, reassemble=Tru
         chunk).
     """
     reader = _open(path, gtp_ports, esp_null, reassemble)
-    pk = None
-    for cols in _chunks(reader, chunk_packets, progress):
-        extra = cols.pop("extra")
-        pk = _packets(reader, cols, extra)
+    pk, parts, start = None, [], 0
+    for cols in _chunks(reader, min(chunk_packets, READ_CHUNK), progress):
+        parts.append(cols)  # dissect in small batches (bounded temporaries), yield big
+        if reader.n_frames - start >= chunk_packets:
+            pk = _packets(reader, *_merge(parts))
+            parts, start = [], reader.n_frames
+            yield pk
+    if parts:
+        pk = _packets(reader, *_merge(parts))
         yield pk
     if pk is not None:
         _warn(pk)

@@ -15,14 +15,17 @@ References
   0x1A2B3C4D, Interface Description Block 1 with if_tsresol (9) and if_tsoffset (14),
   Enhanced Packet Block 6, Simple Packet Block 3, obsolete Packet Block 2; all other
   blocks are skipped).
+- gzip-compressed files are decompressed in memory, as Wireshark reads them too.
 - Wireshark 4.0 also shows pcapng custom blocks (0x00000BAD, 0x40000BAD) and systemd
   journal export blocks (9) as frames; they are counted here too, so frame numbers agree.
 """
 from __future__ import annotations
 
+import gzip
 import mmap
 import os
 import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -220,6 +223,21 @@ class CaptureFile:
                 raise CaptureError("empty file (0 bytes)", self.name,
                                    "the capture was not written; record it again")
             self.buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        if self.buf[:2] == b"\x1f\x8b":
+            self._gunzip()
+
+    def _gunzip(self):
+        """A gzip-compressed capture (Wireshark reads these too): decompress in memory."""
+        try:
+            data = gzip.decompress(self.buf[:])
+        except (OSError, EOFError, zlib.error) as exc:
+            raise CaptureError(f"damaged gzip-compressed file ({exc})", self.name,
+                               "decompress it with `gunzip -c` and read what it gives") from None
+        self.buf.close()
+        if not data:
+            raise CaptureError("empty file after gzip decompression", self.name,
+                               "the capture was not written; record it again")
+        self.buf, self.size = data, len(data)
 
     def _sniff(self):
         if self.size < 4:
@@ -232,8 +250,12 @@ class CaptureFile:
                 return self._pcap_header(e, magic)
         if head == b"\x0a\x0d\x0d\x0a":
             return self._pcapng_start()
+        fix = "save it from Wireshark as pcap or pcapng (File > Save As)"
+        for magic, kind in ((b"\x28\xb5\x2f\xfd", "zstd"), (b"\x04\x22\x4d\x18", "lz4")):
+            if head == magic:
+                fix = f"it is {kind}-compressed: decompress it first ({kind} -d FILE)"
         raise CaptureError(f"not a pcap or pcapng file (starts with {head.hex()})", self.name,
-                           "save it from Wireshark as pcap or pcapng (File > Save As)")
+                           fix)
 
     def _pcap_header(self, e: str, magic: int):
         if self.size < 24:
@@ -266,7 +288,8 @@ class CaptureFile:
 
     def close(self):
         """Unmap the file (arrays that view it must not be used afterwards)."""
-        self.buf.close()
+        if isinstance(self.buf, mmap.mmap):
+            self.buf.close()
 
     # ---------------------------------------------------------------- chunks
     def chunks(self, chunk_frames: int = 1_000_000) -> Iterator[RecordChunk]:

@@ -477,6 +477,18 @@ def test_missing_file(tmp_path):
         read_capture(tmp_path / "nope.pcap")
 
 
+@pytest.mark.requires_tshark
+def test_gzip_compressed_pcapng(tmp_path):
+    import gzip
+
+    raw = F.write_pcapng(tmp_path / "m.pcapng", _mixed_records(50),
+                         interfaces=[(1, 9), (113, 6)]).read_bytes()
+    (tmp_path / "m.pcapng.gz").write_bytes(gzip.compress(raw))
+    assert len(assert_agrees_with_tshark(tmp_path / "m.pcapng.gz")) == 150
+    (tmp_path / "bad.pcap.gz").write_bytes(gzip.compress(raw)[:40])
+    _expect_error(tmp_path / "bad.pcap.gz", "damaged gzip", "gunzip")
+
+
 def test_truncated_global_header(tmp_path):
     (tmp_path / "t.pcap").write_bytes(struct.pack("<IHH", 0xA1B2C3D4, 2, 4))
     _expect_error(tmp_path / "t.pcap", "truncated pcap file header")

@@ -382,3 +382,41 @@ def test_benchmark_capture_equals_tshark(tmp_path, mix):
     import make_bench_capture
     path = make_bench_capture.write(tmp_path / "bench.pcap", 4000, 40, mix)
     compare_with_tshark(path)
+
+
+def offer_answer_records():
+    """183 early media, 200 OK, re-INVITE changing PT 96 to AMR-WB and a port, 488."""
+    a, b = "10.9.0.1", "10.9.0.2"
+    recs = [sip_rec(0, f"INVITE sip:b@{b} SIP/2.0", src=a, dst=b, call_id="r1", cseq=1,
+                    sdp=sdp_text(a, 30000, [96, 101], {96: "AMR/8000",
+                                                       101: "telephone-event/8000"})),
+            sip_rec(5, "SIP/2.0 183 Session Progress", src=b, dst=a, call_id="r1", cseq=1,
+                    sdp=sdp_text(b, 31000, [96], {96: "AMR/8000"}))]
+    recs += series(50, pt=96, ssrc=0x31, src=b, dst=a, sport=31000, dport=30000, t0=10,
+                   jitter=[0, 1, 2])
+    recs.append(sip_rec(1020, "SIP/2.0 200 OK", src=b, dst=a, call_id="r1", cseq=1,
+                        sdp=sdp_text(b, 31000, [96], {96: "AMR/8000"})))
+    recs += series(50, pt=96, ssrc=0x30, src=a, dst=b, sport=30000, dport=31000, t0=1030,
+                   jitter=[0, -1, 3])
+    wb = {96: "AMR-WB/16000"}
+    recs.append(sip_rec(2100, f"INVITE sip:b@{b} SIP/2.0", src=a, dst=b, call_id="r1",
+                        cseq=2, sdp=sdp_text(a, 30002, [96], wb)))
+    recs.append(sip_rec(2110, "SIP/2.0 200 OK", src=b, dst=a, call_id="r1", cseq=2,
+                        sdp=sdp_text(b, 31000, [96], wb)))
+    recs += series(50, pt=96, step=320, ssrc=0x40, src=a, dst=b, sport=30002, dport=31000,
+                   t0=2200, jitter=[0, 2])
+    recs += series(50, pt=96, step=320, ssrc=0x41, src=b, dst=a, sport=31000, dport=30002,
+                   t0=2205, jitter=[1, 0])
+    recs.append(sip_rec(4000, f"INVITE sip:b@{b} SIP/2.0", src=a, dst=b, call_id="r2", cseq=1,
+                        sdp=sdp_text(a, 30010, [0], {})))
+    recs.append(sip_rec(4010, "SIP/2.0 488 Not Acceptable Here", src=b, dst=a, call_id="r2",
+                        cseq=1, sdp=sdp_text(b, 31010, [0], {})))
+    recs += series(20, pt=0, ssrc=0x50, src=b, dst=a, sport=31010, dport=30010, t0=4020)
+    return recs
+
+
+@pytest.mark.requires_tshark
+@pytest.mark.parametrize("heuristic", [True, False])
+def test_offer_answer_variants_equal_tshark(tmp_path, heuristic):
+    # jitter 1/16 ms = 0.0625 is a printing tie: tshark prints 0.062 (exact binary value)
+    compare_with_tshark(write(tmp_path, "oa.pcap", offer_answer_records()), heuristic=heuristic)

@@ -15,10 +15,10 @@ What is read
   order; AF 2, 24, 28, 30) and LOOP.
 - IPv4 (options) and IPv6 (RFC 8200 extension headers), IP-in-IP, GRE (RFC 2784 with
   IP, Ethernet or ERSPAN; PPTP's enhanced GRE with PPP, RFC 2637), VXLAN (RFC 7348,
-  UDP 4789), IPv4 AH (RFC 4302); fragments
-  reassembled (RFC 791 / RFC 815 / RFC 8200 4.5) and reported at the frame that
-  completed them, like Wireshark; fragments never completed are counted in ``stats``
-  and named in ``warnings``.
+  UDP 4789), IPv4 AH (RFC 4302); fragments reassembled (RFC 791 / RFC 815 / RFC 8200
+  4.5) and reported at the frame that completed them, like Wireshark; fragments never
+  completed are counted in ``stats`` and named in ``warnings``.
+- gzip-compressed files (decompressed in memory).
 - GTP-U G-PDUs on UDP port 2152 (3GPP TS 29.281: S/E/PN flags, extension header chain,
   inner IPv4/IPv6); ESP with NULL encryption detected like Wireshark 4.0's
   ``esp.enable_null_encryption_decode_heuristic`` (RFC 4303; ICV 12/16/24/32 bytes,
@@ -41,7 +41,7 @@ import heapq
 import ipaddress
 import mmap
 import warnings
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -490,16 +490,19 @@ def _packets(reader: _Reader, cols: dict, extra: np.ndarray) -> Packets:
 
 def _open(path, gtp_ports, esp_null, reassemble) -> _Reader:
     cf = CaptureFile(path)
-    lts = {i.linktype for i in cf.interfaces}
-    if cf.format == "pcap" and not lts & set(LINKTYPES):
-        lt = cf.interfaces[0].linktype
-        raise CaptureError(
-            f"link type {lt} is not supported (supported: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(LINKTYPES.items())) + ")",
-            cf.name, "if the frames really are Ethernet or IP, relabel the file with "
-            "`editcap -T ether IN OUT` (or -T rawip); otherwise export the UDP packets "
-            "from Wireshark as pcapng")
+    if cf.format == "pcap" and cf.interfaces[0].linktype not in LINKTYPES:
+        _unsupported(cf)
     return _Reader(cf, tuple(gtp_ports), esp_null, reassemble)
+
+
+def _unsupported(cf: CaptureFile):
+    lts = sorted({i.linktype for i in cf.interfaces} - set(LINKTYPES))
+    raise CaptureError(
+        "link type " + ", ".join(map(str, lts)) + " is not supported (supported: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(LINKTYPES.items())) + ")",
+        cf.name, "if the frames really are Ethernet or IP, relabel the file with "
+        "`editcap -T ether IN OUT` (or -T rawip); otherwise export the UDP packets "
+        "from Wireshark as pcapng")
 
 
 def _progress(cf: CaptureFile, progress):
@@ -575,6 +578,8 @@ def read_capture(path, *, progress=None, reassemble=True, gtp_ports=(2152,),
                            "the file is damaged from the start; capture again")
     cols, extra = _merge(parts)
     pk = _packets(reader, cols, extra)
+    if pk.n_frames and pk.stats.get("unsupported_link", 0) == pk.n_frames:
+        _unsupported(reader.cf)
     _warn(pk)
     return pk
 

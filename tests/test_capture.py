@@ -519,6 +519,10 @@ def test_absurd_record_length(tmp_path):
 def test_unknown_link_type(tmp_path):
     path = F.write_pcap(tmp_path / "usb.pcap", [(T0, b"\0" * 30)], linktype=189)
     _expect_error(path, "link type 189", "editcap")
+    ng = F.write_pcapng(tmp_path / "usb.pcapng", [(T0, b"\0" * 30)], interfaces=[(189, 6)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LabkitWarning)
+        _expect_error(ng, "link type 189", "editcap")
 
 
 def test_unknown_link_type_on_one_pcapng_interface(tmp_path):

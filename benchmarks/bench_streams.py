@@ -122,8 +122,8 @@ def report(path: Path, ours, theirs, inproc, mach, read_rss) -> str:
         f"| whole pipeline | {inproc['all_s']:.2f} | {n / inproc['all_s']:,.0f} |",
         "",
         "Reproduce: `make bench` (or `.venv/bin/python benchmarks/bench_streams.py`).",
-        "Times are the best of the runs; RSS is the largest. RSS counts the pages of the",
-        "memory-mapped capture that were read (the whole file).",
+        "Times are the best of the runs; RSS is the largest (it counts resident pages of",
+        "the memory-mapped capture too).",
         "",
     ]
     return "\n".join(lines)

@@ -51,9 +51,59 @@ def _take(arr, rows, n_all):
         return arr
     return arr[rows]
 
+_BLOCK = 32 << 20  # [bytes] file block read at a time by _head_from_file
+
+
+def _head_from_file(packets, width: int):
+    """First `width` payload bytes of every row, read with plain file reads.
+
+    Same result as ``packets.head(width)`` (whose rows live in the capture file, as
+    ``payload_offset`` documents), but the bytes come through read() in blocks instead
+    of touching every page of the memory-mapped file, so the mapped file does not stay
+    resident: the peak memory of a large capture drops by about the file size. Rows of
+    reassembled datagrams (offset beyond the file) and any doubt fall back to head().
+    """
+    path = getattr(packets, "path", None)
+    off = np.asarray(packets.payload_offset)
+    n = np.asarray(packets.payload_len)
+    try:
+        size = path.stat().st_size if path is not None else -1
+    except OSError:
+        size = -1
+    store = getattr(getattr(packets, "_store", None), "file", None)
+    if size <= 0 or store is None or len(store) != size or len(off) == 0:
+        return packets.head(width)
+    out = np.zeros((len(off), width), np.uint8)
+    infile = off < size
+    order = np.argsort(off, kind="stable") if np.any(off[1:] < off[:-1]) else None
+    so = off if order is None else off[order]
+    buf = bytearray(_BLOCK + 4096)
+    arr = np.frombuffer(buf, np.uint8)
+    # every byte offset as the start of one `width`-byte item: row gathers copy items
+    windows = np.ndarray((len(arr) - width + 1,), dtype=f"V{width}", buffer=buf, strides=(1,))
+    out_items = out.view(f"V{width}")[:, 0]
+    with open(path, "rb", buffering=0) as fh:
+        for start in range(0, size, _BLOCK):
+            a, b = np.searchsorted(so, [start, min(start + _BLOCK, size)])
+            if a == b:
+                continue
+            fh.seek(start)
+            got = fh.readinto(buf)
+            arr[got:] = 0
+            rows = slice(a, b) if order is None else order[a:b]
+            out_items[rows] = windows[np.minimum(off[rows] - start, len(windows) - 1)]
+    short = np.flatnonzero(n < width)  # zero-pad past the payload, as head()
+    if len(short):
+        out[short[:, None], np.arange(width)] *= (np.arange(width) < n[short, None])
+    if not infile.all():
+        extra = np.flatnonzero(~infile)
+        out[extra] = packets.select(extra).head(width)
+    return out
+
+
 def _header(packets, rows):
     """RTP header fields of candidate rows from the first 16 payload bytes."""
-    h = _take(packets.head(16), rows, len(packets))
+    h = _take(_head_from_file(packets, 16), rows, len(packets))
     b0, b1 = h[:, 0].astype(np.int32), h[:, 1].astype(np.int32)
     be16 = lambda i: (h[:, i].astype(np.int32) << 8) | h[:, i + 1]  # noqa: E731
     be32 = lambda i: np.ascontiguousarray(h[:, i:i + 4]).view(">u4")[:, 0].astype(np.uint32)  # noqa: E731

@@ -420,3 +420,22 @@ def offer_answer_records():
 def test_offer_answer_variants_equal_tshark(tmp_path, heuristic):
     # jitter 1/16 ms = 0.0625 is a printing tie: tshark prints 0.062 (exact binary value)
     compare_with_tshark(write(tmp_path, "oa.pcap", offer_answer_records()), heuristic=heuristic)
+
+
+def test_header_bytes_read_from_file_equal_head(tmp_path):
+    """find_rtp reads RTP headers with file reads (bounded memory): same bytes as head(),
+    including reassembled datagrams (which live outside the file) and short payloads."""
+    from labkit.rtp_detect import _head_from_file
+    recs = series(20, pt=0)
+    big = frames.rtp(bytes(range(256)) * 12, pt=8, seq=5, ts=5, ssrc=0xF00)
+    dgram = frames.udp(big, 41000, 51000, "10.0.0.1", "10.0.0.2")
+    for i, frag in enumerate(frames.ipv4_fragments(dgram, "10.0.0.1", "10.0.0.2", 17,
+                                                   fragment_size=1000, ident=77)):
+        recs.append((T0 + 500_000_000 + i * 1000, frames.ethernet(frag, ethertype=0x0800)))
+    recs.append((T0 + 600_000_000, frames.udp_frame(b"\x80\x08", "10.0.0.1", "10.0.0.2", 1, 2)))
+    pk = read_capture(write(tmp_path, "frag.pcap", recs))
+    assert (np.asarray(pk.payload_offset) >= (tmp_path / "frag.pcap").stat().st_size).any()
+    assert np.array_equal(_head_from_file(pk, 16), pk.head(16))
+    for path in _data_captures()[:8]:
+        pk = read_capture(path)
+        assert np.array_equal(_head_from_file(pk, 16), pk.head(16)), path.name

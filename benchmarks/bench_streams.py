@@ -1,7 +1,9 @@
 """Benchmark: ``labkit streams FILE`` against ``tshark -q -z rtp,streams`` on one file.
 
-Generates benchmarks/out/bench_1M_40streams.pcap (1,000,000 RTP packets, 40 streams;
-make_bench_capture.py) when missing, then in the same run:
+Generates benchmarks/out/bench_1M_40streams.pcap (1,000,000 G.711 RTP packets, 40
+streams) and bench_1M_40streams_mixed.pcap (G.711, G.729, G.722, dynamic PT: records
+of different sizes) with make_bench_capture.py when missing, then for each, in the
+same run:
 
 1. times both commands end to end as separate processes (wall clock, peak RSS from
    ``wait4``), and checks that they print the same table;
@@ -9,7 +11,7 @@ make_bench_capture.py) when missing, then in the same run:
    part alone, in packets per second;
 3. writes benchmarks/RESULTS.md (markdown table, machine, commands).
 
-Usage: python benchmarks/bench_streams.py [--file F] [--repeat N]
+Usage: python benchmarks/bench_streams.py [--file F ...] [--repeat N] [--no-write]
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ sys.path.insert(0, str(HERE.parent))
 import make_bench_capture  # noqa: E402
 
 RESULTS = HERE / "RESULTS.md"
+MIXED = make_bench_capture.OUT.with_name("bench_1M_40streams_mixed.pcap")
 TSHARK = ["tshark", "-n", "-q", "-z", "rtp,streams", "-o", "rtp.heuristic_rtp:TRUE", "-r"]
 
 
@@ -72,6 +75,15 @@ def read_only_rss(path: Path) -> int:
     return run_timed([sys.executable, "-c", code, str(path)])[1]
 
 
+def in_child(path: Path, repeat: int) -> dict:
+    """:func:`in_process` in a fresh child, so this (parent) process stays small: a
+    forked child's peak RSS starts from its parent's size."""
+    import json
+    out = subprocess.run([sys.executable, __file__, "--inproc", str(path), "--repeat",
+                          str(repeat)], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -90,7 +102,7 @@ def tshark_version() -> str:
     return out.splitlines()[0].rstrip(".") if out else "?"
 
 
-def report(path: Path, ours, theirs, inproc, mach, read_rss) -> str:
+def report(path: Path, ours, theirs, inproc, mach, read_rss, title=True) -> str:
     size = path.stat().st_size
     same = "yes" if ours[2] == theirs[2] else "NO"
     n = inproc["packets"]
@@ -103,7 +115,8 @@ def report(path: Path, ours, theirs, inproc, mach, read_rss) -> str:
         ("same table printed", same, ""),
     ]
     lines = [
-        "# Benchmark: RTP stream table, labkit vs tshark",
+        *(["# Benchmark: RTP stream table, labkit vs tshark", ""] if title else []),
+        f"## `{path.name}`",
         "",
         f"File: `{path.name}` ({size / 2**20:.1f} MiB, {n:,} packets, {inproc['streams']} "
         "RTP streams), made by `python benchmarks/make_bench_capture.py` (deterministic).",
@@ -121,29 +134,43 @@ def report(path: Path, ours, theirs, inproc, mach, read_rss) -> str:
         f"| find_rtp + rtp_streams | {inproc['rtp_s']:.2f} | {n / inproc['rtp_s']:,.0f} |",
         f"| whole pipeline | {inproc['all_s']:.2f} | {n / inproc['all_s']:,.0f} |",
         "",
-        "Reproduce: `make bench` (or `.venv/bin/python benchmarks/bench_streams.py`).",
-        "Times are the best of the runs; RSS is the largest (it counts resident pages of",
-        "the memory-mapped capture too).",
         "",
     ]
     return "\n".join(lines)
 
 
+FOOTER = """Reproduce: `make bench` (or `.venv/bin/python benchmarks/bench_streams.py`); the
+files are made by `python benchmarks/make_bench_capture.py [--mix mixed]`. Times are the
+best of the runs; RSS is the largest (it counts resident pages of the memory-mapped
+capture too).
+"""
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--file", type=Path, default=make_bench_capture.OUT)
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--file", type=Path, action="append",
+                    help="capture(s) to time (default: the g711 and mixed benchmark files)")
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-write", action="store_true", help="print only, keep RESULTS.md")
+    ap.add_argument("--inproc", type=Path, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
-    mach = machine()
-    if not a.file.exists():
-        print(f"generating {a.file} ...", flush=True)
-        make_bench_capture.write(a.file)
-    ours = best([sys.executable, "-m", "labkit.cli", "streams", str(a.file)], a.repeat)
-    theirs = best(TSHARK + [str(a.file)], a.repeat)
-    read_rss = read_only_rss(a.file)  # before this process grows: a forked child's
-    inproc = in_process(a.file, a.repeat)  # peak RSS starts from the parent's size
-    text = report(a.file, ours, theirs, inproc, mach, read_rss)
+    if a.inproc:
+        import json
+        print(json.dumps(in_process(a.inproc, a.repeat)))
+        return 0
+    files = a.file or [make_bench_capture.OUT, MIXED]
+    parts = []
+    for k, path in enumerate(files):
+        mach = machine()
+        if not path.exists():
+            print(f"generating {path} ...", flush=True)
+            make_bench_capture.write(path, mix="mixed" if path == MIXED else "g711")
+        ours = best([sys.executable, "-m", "labkit.cli", "streams", str(path)], a.repeat)
+        theirs = best(TSHARK + [str(path)], a.repeat)
+        read_rss = read_only_rss(path)
+        inproc = in_child(path, a.repeat)
+        parts.append(report(path, ours, theirs, inproc, mach, read_rss, title=k == 0))
+    text = "\n".join(parts) + "\n" + FOOTER
     print(text)
     if not a.no_write:
         RESULTS.write_text(text)

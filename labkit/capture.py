@@ -571,13 +571,14 @@ def read_capture(path, *, progress=None, reassemble=True, gtp_ports=(2152,),
         :class:`~labkit.errors.LabkitWarning` naming the frame.
     """
     reader = _open(path, gtp_ports, esp_null, reassemble)
-    parts = list(_chunks(reader, READ_CHUNK, progress))
+    out = _Columns(reader.cf.size)
+    for cols in _chunks(reader, READ_CHUNK, progress):
+        out.append(cols, reader.cf.size)
     if reader.n_frames == 0 and reader.cf.warnings:
         where, _, what = reader.cf.warnings[0].partition(": ")
         raise CaptureError("no complete frame: " + what.split(";")[0], where,
                            "the file is damaged from the start; capture again")
-    cols, extra = _merge(parts)
-    pk = _packets(reader, cols, extra)
+    pk = _packets(reader, *out.finish())
     if pk.n_frames and pk.stats.get("unsupported_link", 0) == pk.n_frames:
         _unsupported(reader.cf)
     _warn(pk)
@@ -587,6 +588,46 @@ def read_capture(path, *, progress=None, reassemble=True, gtp_ports=(2152,),
 def _warn(pk: Packets):
     for w in pk.warnings:
         warnings.warn(w, LabkitWarning, stacklevel=3)
+
+
+class _Columns:
+    """Growing result columns: chunks are copied into arrays sized from an estimate
+    (the untouched tail of an over-estimate costs address space, not memory), so no
+    final concatenation doubles the peak."""
+
+    def __init__(self, size: int):
+        self.n, self.cap, self.cols, self.extras, self.shift = 0, 0, {}, [], 0
+        self.done = 0  # file bytes covered so far
+
+    def append(self, cols: dict, size: int):
+        extra = cols.pop("extra")
+        m = len(cols["frame"])
+        if m and len(extra) and self.shift:
+            cols["payload_offset"][cols["l4_offset"] < 0] += self.shift
+        self.shift += len(extra)
+        self.extras.append(extra)
+        if not m:
+            return
+        if self.n + m > self.cap:
+            self._grow(self.n + m, cols, size)
+        for k, v in cols.items():
+            self.cols[k][self.n:self.n + m] = v
+        self.n += m
+
+    def _grow(self, need: int, cols: dict, size: int):
+        end = int(cols["frame_offset"][-1]) if len(cols["frame"]) else size
+        est = int(need * size / max(end, 1) * 1.1) + 1024  # rows per byte so far
+        cap = max(need, est, int(self.cap * 1.5))
+        new = {k: np.empty(cap, t) for k, t in _ARRAYS.items()}
+        for k, v in self.cols.items():
+            new[k][:self.n] = v[:self.n]
+        self.cols, self.cap = new, cap
+
+    def finish(self) -> tuple[dict, np.ndarray]:
+        if not self.cols:
+            return {k: np.zeros(0, t) for k, t in _ARRAYS.items()}, np.zeros(0, np.uint8)
+        extra = np.concatenate(self.extras) if self.extras else np.zeros(0, np.uint8)
+        return {k: v[:self.n] for k, v in self.cols.items()}, extra
 
 
 def _merge(parts: list[dict]) -> tuple[dict, np.ndarray]:

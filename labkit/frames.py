@@ -616,7 +616,8 @@ def write_pcapng(path: str | Path, records: Iterable[tuple], *,
     extra_blocks : bool
         Also write blocks a reader must skip: a Name Resolution Block after the
         interfaces, a custom block (0x00000BAD) and an Interface Statistics Block at the
-        end, plus a comment option on the section header.
+        end, plus a comment option on the section header. Wireshark 4.0 lists the
+        custom block as a frame of its own (no packet), so frame numbers shift by one.
 
     Returns
     -------

@@ -38,10 +38,12 @@ def _ns(epoch: str) -> int:
 
 
 def tshark_view(path) -> dict:
-    """{frame: (proto, src, dst, sport, dport, payload length, time_ns)} per tshark."""
+    """{frame: (proto, src, dst, sport, dport, payload length, time_ns, (teid, spi,
+    vlan))} per tshark."""
     fields = ["frame.number", "frame.protocols", "frame.time_epoch", "frame.len",
               "frame.cap_len", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "udp.srcport",
-              "udp.dstport", "udp.length", "tcp.srcport", "tcp.dstport", "tcp.len"]
+              "udp.dstport", "udp.length", "tcp.srcport", "tcp.dstport", "tcp.len",
+              "gtp.teid", "esp.spi", "vlan.id", "ieee8021ad.id"]
     cmd = ["tshark", "-n", "-r", str(path), "-o",
            "esp.enable_null_encryption_decode_heuristic:TRUE", "-T", "fields",
            "-E", "occurrence=a", "-E", "aggregator=,"]
@@ -67,12 +69,17 @@ def _innermost(f: dict):
     v = "ipv6" if protos[li] == "ipv6" else "ip"
     end = lambda k: f[k].split(",")[-1]  # noqa: E731
     src, dst = end(f"{v}.src"), end(f"{v}.dst")
+    # tunnel fields: innermost GTP-U TEID / ESP SPI / VLAN tag (C-tag, else S-tag)
+    inside_esp = 0 <= last({"esp"}) < max(lu, lt)  # not an opaque ESP after the row
+    tun = (int(end("gtp.teid"), 16) if f["gtp.teid"] else -1,
+           int(end("esp.spi"), 16) if inside_esp else -1,
+           int(end("vlan.id") or end("ieee8021ad.id") or -1))
     if lu > lt:
         n = int(end("udp.length")) - 8
         return ("udp", src, dst, int(end("udp.srcport")), int(end("udp.dstport")), n,
-                _ns(f["frame.time_epoch"]))
+                _ns(f["frame.time_epoch"]), tun)
     return ("tcp", src, dst, int(end("tcp.srcport")), int(end("tcp.dstport")),
-            int(end("tcp.len")), _ns(f["frame.time_epoch"]))
+            int(end("tcp.len")), _ns(f["frame.time_epoch"]), tun)
 
 
 def our_view(pk: Packets) -> dict:
@@ -80,7 +87,8 @@ def our_view(pk: Packets) -> dict:
     for i in range(len(pk)):
         view[int(pk.frame[i])] = ("udp" if pk.proto[i] == 17 else "tcp", pk.src(i),
                                   pk.dst(i), int(pk.sport[i]), int(pk.dport[i]),
-                                  int(pk.payload_len[i]), int(pk.time_ns[i]))
+                                  int(pk.payload_len[i]), int(pk.time_ns[i]),
+                                  (int(pk.teid[i]), int(pk.esp_spi[i]), int(pk.vlan[i])))
     return view
 
 
@@ -94,7 +102,7 @@ def assert_agrees_with_tshark(path):
     for k in ours:
         o, t = ours[k], theirs[k]
         # payload length: tshark gives the UDP length field; we clip to captured bytes
-        assert o[:5] == t[:5] and o[6] == t[6] and o[5] <= t[5], (k, o, t)
+        assert o[:5] == t[:5] and o[6:] == t[6:] and o[5] <= t[5], (k, o, t)
         assert o[5] == t[5] or pk.caplen[pk.frame == k][0] < pk.wirelen[pk.frame == k][0]
     return pk
 

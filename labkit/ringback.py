@@ -33,7 +33,7 @@ import pandas as pd
 from labkit import amr, audio, tones
 from labkit.errors import LabkitError, LabkitWarning
 
-__all__ = ["StreamAudio", "RingbackReport", "call_timeline", "amr_streams",
+__all__ = ["StreamAudio", "RingbackReport", "call_timeline", "call_timelines", "amr_streams",
            "analyze_ringback", "export_direction", "EVS_NOTE"]
 
 EVS_NOTE = "EVS, cannot decode here"
@@ -104,8 +104,12 @@ class RingbackReport:
     directions : tuple of StreamAudio
         One entry per analysed stream and phase, sorted by direction then time.
     timeline : dict
-        SIP times [s]: invite, progress (first 18x with SDP), answer (200 OK), or empty.
+        SIP times [s] of the first call: invite, progress (first 18x with SDP), answer
+        (200 OK), or empty.
     warnings : tuple of str
+    calls : tuple of dict
+        Every INVITE dialog (:func:`call_timelines`); each stream is split into early
+        media / call by its own dialog's 200 OK.
     """
 
     path: str
@@ -113,6 +117,7 @@ class RingbackReport:
     directions: tuple
     timeline: dict = field(default_factory=dict)
     warnings: tuple = ()
+    calls: tuple = ()
 
     def verdicts(self) -> pd.DataFrame:
         """One row per direction and phase: the table ``labkit ringback`` prints."""
@@ -154,16 +159,16 @@ def _verdict_row(d: StreamAudio, streams: pd.DataFrame) -> dict:
 
 # --------------------------------------------------------------------------- SIP timeline
 
-def call_timeline(packets) -> dict:
-    """Times [s] and parties of the first INVITE dialog in the capture.
+def call_timelines(packets) -> list[dict]:
+    """Times [s] and parties of every INVITE dialog in the capture, in time order.
 
     Returns
     -------
-    dict
-        ``invite``, ``progress`` (first 18x to the INVITE carrying SDP, else first 18x),
-        ``answer`` (first 2xx to the INVITE) [s since the first frame], ``caller`` /
-        ``callee`` (IP of the INVITE's sender / receiver), ``media_a`` (the offer's
-        (address, port)); empty when the capture has no INVITE.
+    list of dict
+        Per Call-ID with an INVITE: ``invite``, ``progress`` (first 18x to the INVITE
+        carrying SDP, else first 18x), ``answer`` (first 2xx to the INVITE) [s since
+        the first frame], ``caller`` / ``callee`` (IP of the INVITE's sender /
+        receiver), ``call_id``. Empty without SIP.
     """
     try:
         from labkit import sip
@@ -171,11 +176,19 @@ def call_timeline(packets) -> dict:
     except Exception as exc:  # no SIP layer or unparseable signalling: judge without it
         warnings.warn(f"SIP not analysed ({exc}); early media not separated", LabkitWarning,
                       stacklevel=2)
-        return {}
+        return []
     invites = msgs[msgs["method"] == "INVITE"] if len(msgs) else msgs
-    if len(invites) == 0:
-        return {}
-    inv = invites.iloc[0]
+    firsts = invites.drop_duplicates("call_id") if len(invites) else invites
+    return [_dialog_timeline(msgs, inv) for _, inv in firsts.iterrows()]
+
+
+def call_timeline(packets) -> dict:
+    """The first INVITE dialog of :func:`call_timelines` (empty dict without SIP)."""
+    calls = call_timelines(packets)
+    return calls[0] if calls else {}
+
+
+def _dialog_timeline(msgs: pd.DataFrame, inv) -> dict:
     dialog = msgs[(msgs["call_id"] == inv["call_id"]) & (msgs["cseq_method"] == "INVITE")]
     status = dialog["status"].fillna(0)
     prov = dialog[(status >= 180) & (status < 200)]
@@ -189,6 +202,19 @@ def call_timeline(packets) -> dict:
     if len(ok):
         out["answer"] = float(ok.iloc[0]["time"])
     return out
+
+
+def _call_of(raw: "_RawStream", calls: list[dict], sdp_rows) -> dict:
+    """The dialog a stream belongs to: one whose SDP names one of the stream's ends,
+    else any; among those, the latest INVITE sent before the stream started."""
+    if len(calls) <= 1:
+        return calls[0] if calls else {}
+    ends = {(raw.src, raw.sport), (raw.dst, raw.dport)}
+    hits = [c for c in calls if ends & set().union(*_media_ends(sdp_rows, c))]
+    pool = hits or calls
+    t = float(raw.time.min()) if len(raw.time) else 0.0
+    before = [c for c in pool if c["invite"] <= t + 0.5]
+    return (before or pool)[-1]
 
 
 def _ip(addr) -> str:
@@ -283,28 +309,27 @@ def _media_ends(sdp_rows: pd.DataFrame | None, timeline: dict) -> tuple[set, set
     return ends[True], ends[False]
 
 
-def _directions(raws: list[_RawStream], timeline: dict, sdp_rows=None) -> dict[int, str]:
-    """"A->B" / "B->A" per stream. A = the caller: the stream is A's when it comes from
-    (or goes to) a media address of the INVITE's SDP (of the answer's SDP), else when
-    its source IP is the INVITE's sender. Without SIP, A is the first stream's sender."""
+def _direction_of(raw: "_RawStream", call: dict, sdp_rows, first_src: str) -> str:
+    """"A->B" / "B->A". A = the caller: the stream is A's when it comes from (or goes
+    to) a media address of the INVITE's SDP (of the answer's SDP), else when its source
+    IP is the INVITE's sender. Without SIP, A is the first stream's sender."""
+    media_a, media_b = _media_ends(sdp_rows, call)
+    src, dst = (raw.src, raw.sport), (raw.dst, raw.dport)
+    if src in media_a or dst in media_b:
+        return "A->B"
+    if src in media_b or dst in media_a:
+        return "B->A"
+    a_ip = call.get("caller", first_src)
+    return "A->B" if raw.src == a_ip else ("B->A" if raw.dst == a_ip else f"{raw.src}->{raw.dst}")
+
+
+def _directions(raws: list["_RawStream"], calls: list[dict], sdp_rows=None) -> dict[int, str]:
+    """Direction of every stream (:func:`_direction_of`, each with its own dialog)."""
     if not raws:
         return {}
-    media_a, media_b = _media_ends(sdp_rows, timeline)
-    a_ip = timeline.get("caller")
-    if a_ip is None:
-        first = min(raws, key=lambda r: (float(r.time[0]) if len(r.time) else 0.0, r.stream))
-        a_ip = first.src
-    out = {}
-    for r in raws:
-        src, dst = (r.src, r.sport), (r.dst, r.dport)
-        if src in media_a or dst in media_b:
-            out[r.stream] = "A->B"
-        elif src in media_b or dst in media_a:
-            out[r.stream] = "B->A"
-        else:
-            out[r.stream] = "A->B" if r.src == a_ip else ("B->A" if r.dst == a_ip else
-                                                           f"{r.src}->{r.dst}")
-    return out
+    first = min(raws, key=lambda r: (float(r.time[0]) if len(r.time) else 0.0, r.stream))
+    return {r.stream: _direction_of(r, _call_of(r, calls, sdp_rows), sdp_rows, first.src)
+            for r in raws}
 
 
 def _frame_types(raw: _RawStream, wideband: bool, oa: bool, limit: int = 2000) -> list[int]:
@@ -573,15 +598,15 @@ def analyze_ringback(capture, *, stream=None, codecs: dict | None = None, plans=
         warnings.warn(w.message, w.category if issubclass(w.category, Warning) else
                       LabkitWarning, stacklevel=2)
     return RingbackReport(report.path, report.streams, report.directions, report.timeline,
-                          tuple(str(w.message) for w in caught))
+                          tuple(str(w.message) for w in caught), report.calls)
 
 
 def _analyze(capture, stream, codecs, plans, decode) -> RingbackReport:
     packets = _read(capture)
-    timeline = call_timeline(packets)
+    calls = call_timelines(packets)
     sdp_rows = _sdp_rows(packets)
     raws = _raw_streams(packets, sdp_rows)
-    dirs = _directions(raws, timeline, sdp_rows)
+    dirs = _directions(raws, calls, sdp_rows)
     chosen = {r.stream for r in _select(raws, stream)}
     rows, results = [], []
     for raw in raws:
@@ -590,13 +615,14 @@ def _analyze(capture, stream, codecs, plans, decode) -> RingbackReport:
         if decode and raw.stream in chosen:
             where = f"{Path(str(getattr(packets, 'path', 'capture'))).name}, stream {raw.stream} " \
                     f"(SSRC 0x{raw.ssrc:08X})"
-            extract, parts = _analyze_raw(raw, codec, oa, dirs[raw.stream], timeline, plans,
-                                          where)
+            extract, parts = _analyze_raw(raw, codec, oa, dirs[raw.stream],
+                                          _call_of(raw, calls, sdp_rows), plans, where)
             results += parts
         rows.append(_stream_row(raw, codec, oa, source, dirs[raw.stream], extract))
     table = pd.DataFrame(rows, columns=_STREAM_COLUMNS)
     results.sort(key=lambda d: (d.direction, d.t0, d.stream))
-    return RingbackReport(str(getattr(packets, "path", "")), table, tuple(results), timeline)
+    return RingbackReport(str(getattr(packets, "path", "")), table, tuple(results),
+                          calls[0] if calls else {}, calls=tuple(calls))
 
 
 def export_direction(d: StreamAudio, out_dir, *, stem: str | None = None) -> dict:

@@ -115,8 +115,8 @@ def test_directions_without_sip_take_the_first_sender_as_a():
     a = _raw(encode_nb(np.zeros(800, np.int16)), wideband=False, stream=0, t0=0.5,
              src="10.0.0.1", dst="10.0.0.2")
     b = _raw(encode_nb(np.zeros(800, np.int16)), wideband=False, stream=1, t0=0.2)
-    assert ringback._directions([a, b], {}) == {0: "B->A", 1: "A->B"}
-    assert ringback._directions([a, b], {"caller": "10.0.0.1"}) == {0: "A->B", 1: "B->A"}
+    assert ringback._directions([a, b], []) == {0: "B->A", 1: "A->B"}
+    assert ringback._directions([a, b], [{"caller": "10.0.0.1", "invite": 0.0}]) == {0: "A->B", 1: "B->A"}
 
 
 def test_export_direction(tmp_path, wb_ringback):
@@ -360,3 +360,28 @@ def test_stream_table_without_signalling():
     assert all(s.startswith("heuristic") for s in table["codec_from"])
     assert table["packets"].tolist() == [275, 275]
     assert table["mode"].tolist() == ["10.2", "10.2"]   # FT 6 in every ToC
+
+
+def test_each_stream_is_split_by_its_own_call(wb_ringback):
+    # two calls without SDP match: the stream starting at 12.12 s belongs to the second
+    # INVITE (10 s), whose 200 OK at 20.12 s cuts it after (20.12 - 12.12) / 0.02 = 400
+    calls = [{"invite": 0.0, "answer": 0.5, "call_id": "c1", "caller": "10.0.0.1"},
+             {"invite": 10.0, "answer": 20.12, "call_id": "c2", "caller": "10.0.0.1"}]
+    raw = _raw(wb_ringback, wideband=True, t0=12.12)
+    call = ringback._call_of(raw, calls, None)
+    assert call["call_id"] == "c2"
+    _, parts = ringback._analyze_raw(raw, "AMR-WB", False, "B->A", call, None, "t")
+    assert [(p.phase, p.audio.pcm.size // 320) for p in parts] == [("early media", 400),
+                                                                  ("call", 200)]
+    early = _raw(wb_ringback, wideband=True, t0=0.1)
+    assert ringback._call_of(early, calls, None)["call_id"] == "c1"
+
+
+@pytest.mark.requires_shared
+def test_two_calls_in_one_capture(shared_dir):
+    # sip-rtp-g711: two calls (PCMU, then PCMA), each answered at once by 10.0.2.15
+    path = next((shared_dir / "sip_rtp_g711").glob("*Red-Rabbit*sip-rtp-g711.pcap"))
+    report, _ = _quiet(path)
+    assert len(report.calls) == 2
+    assert sorted(report.streams["codec"]) == ["PCMA", "PCMU"]
+    assert all(d.phase == "call" and d.direction == "B->A" for d in report.directions)

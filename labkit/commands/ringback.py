@@ -54,7 +54,7 @@ def run(args) -> int:
                                   plans=args.plan)
     table = report.verdicts()
     if args.json:
-        doc = {"capture": report.path, "timeline": report.timeline,
+        doc = {"capture": report.path, "timeline": report.timeline, "calls": list(report.calls),
                "streams": [{k: _clean(v) for k, v in r.items()}
                            for r in report.streams.to_dict("records")],
                "verdicts": [{k: _clean(v) for k, v in r.items()}

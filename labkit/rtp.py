@@ -207,7 +207,10 @@ def find_rtp(packets, *, sdp=None, heuristic=True, clock_rates=None,
     cand = np.flatnonzero(proto == 17)
     hd = _header(packets, cand)
     plen, hdr, pad = _lengths(packets, cand, hd)
-    v2 = ((hd["b0"] >> 6) == 2) & (plen >= 12) & (hdr <= plen)
+    padbit = (hd["b0"] & 0x20) != 0
+    # dissect_rtp: header, CSRC list and extension must be captured; a padded packet
+    # cut short by the snap length is shown as data and never reaches the RTP tap
+    v2 = ((hd["b0"] >> 6) == 2) & (plen >= 12) & (hdr <= plen) & ~(padbit & _cut(packets, cand))
     pt = hd["b1"] & 0x7F
     mk = (hd["b1"] & 0x80) != 0
     rtcp = mk & (pt >= 64) & (pt <= 95)
@@ -218,7 +221,6 @@ def find_rtp(packets, *, sdp=None, heuristic=True, clock_rates=None,
     by_sdp = (owner >= 0) & ~shadow & v2 & ~rtcp
     heur = np.zeros(len(cand), bool)
     if heuristic:
-        padbit = (hd["b0"] & 0x20) != 0
         pad_ok = ~padbit | ((pad != 0) & (pad <= plen - hdr))
         sp = _take(packets.sport, cand, len(packets))
         dp = _take(packets.dport, cand, len(packets))
@@ -231,6 +233,15 @@ def find_rtp(packets, *, sdp=None, heuristic=True, clock_rates=None,
     sel = cand[take]
     return _build(packets, sel, {k: v[take] for k, v in hd.items()}, hdr[take], pad[take],
                   plen[take], owner[take], by_sdp[take], sdp_rows, clock_rates, decode_as)
+
+
+def _cut(packets, rows) -> np.ndarray:
+    """Rows whose frame was truncated by the capture's snap length."""
+    cap, wire = getattr(packets, "caplen", None), getattr(packets, "wirelen", None)
+    if cap is None or wire is None:
+        return np.zeros(len(rows), bool)
+    n = len(packets)
+    return _take(cap, rows, n) < _take(wire, rows, n)
 
 
 def _names_and_clock(pt, owner, by_sdp, flow_heur_before, sdp_rows, clock_rates,

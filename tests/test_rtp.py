@@ -439,3 +439,19 @@ def test_header_bytes_read_from_file_equal_head(tmp_path):
     for path in _data_captures()[:8]:
         pk = read_capture(path)
         assert np.array_equal(_head_from_file(pk, 16), pk.head(16)), path.name
+
+
+@pytest.mark.requires_tshark
+def test_snaplen_truncated_capture_equals_tshark(tmp_path):
+    # 60-byte snap length leaves 18 bytes of UDP payload: tshark keeps the plain stream
+    # and the one whose CSRC list fits, and drops padded packets (padding count not
+    # captured) and headers whose CSRC list or extension was cut.
+    recs = series(30, pt=0, ssrc=0xA, sport=40000, dport=50000)
+    recs += series(30, pt=0, ssrc=0xB, sport=40002, dport=50002, padding=4)
+    recs += series(30, pt=0, ssrc=0xC, sport=40004, dport=50004, csrc=(1, 2, 3))
+    recs += series(30, pt=0, ssrc=0xD, sport=40006, dport=50006, ext=(1, bytes(8)))
+    recs += series(30, pt=0, ssrc=0xE, sport=40008, dport=50008, csrc=(1,))
+    path = tmp_path / "snap60.pcap"
+    frames.write_pcap(path, sorted(recs, key=lambda r: r[0]), snaplen=60)
+    compare_with_tshark(path)
+    assert sorted(streams(path)["ssrc"]) == [0xA, 0xE]

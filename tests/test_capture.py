@@ -39,7 +39,7 @@ def _ns(epoch: str) -> int:
 
 def tshark_view(path) -> dict:
     """{frame: (proto, src, dst, sport, dport, payload length, time_ns, (teid, spi,
-    vlan))} per tshark."""
+    vlan), (outermost src, dst))} per tshark."""
     fields = ["frame.number", "frame.protocols", "frame.time_epoch", "frame.len",
               "frame.cap_len", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "udp.srcport",
               "udp.dstport", "udp.length", "tcp.srcport", "tcp.dstport", "tcp.len",
@@ -74,12 +74,15 @@ def _innermost(f: dict):
     tun = (int(end("gtp.teid"), 16) if f["gtp.teid"] else -1,
            int(end("esp.spi"), 16) if inside_esp else -1,
            int(end("vlan.id") or end("ieee8021ad.id") or -1))
+    first = "ipv6" if protos[min(i for i, p in enumerate(protos) if p in ("ip", "ipv6"))] \
+        == "ipv6" else "ip"
+    outer = (f[f"{first}.src"].split(",")[0], f[f"{first}.dst"].split(",")[0])
     if lu > lt:
         n = int(end("udp.length")) - 8
         return ("udp", src, dst, int(end("udp.srcport")), int(end("udp.dstport")), n,
-                _ns(f["frame.time_epoch"]), tun)
+                _ns(f["frame.time_epoch"]), tun, outer)
     return ("tcp", src, dst, int(end("tcp.srcport")), int(end("tcp.dstport")),
-            int(end("tcp.len")), _ns(f["frame.time_epoch"]), tun)
+            int(end("tcp.len")), _ns(f["frame.time_epoch"]), tun, outer)
 
 
 def our_view(pk: Packets) -> dict:
@@ -88,7 +91,9 @@ def our_view(pk: Packets) -> dict:
         view[int(pk.frame[i])] = ("udp" if pk.proto[i] == 17 else "tcp", pk.src(i),
                                   pk.dst(i), int(pk.sport[i]), int(pk.dport[i]),
                                   int(pk.payload_len[i]), int(pk.time_ns[i]),
-                                  (int(pk.teid[i]), int(pk.esp_spi[i]), int(pk.vlan[i])))
+                                  (int(pk.teid[i]), int(pk.esp_spi[i]), int(pk.vlan[i])),
+                                  (pk.addresses[pk.outer_src_id[i]], pk.addresses[pk.outer_dst_id[i]])
+                                  if pk.outer_src_id[i] >= 0 else (pk.src(i), pk.dst(i)))
     return view
 
 

@@ -36,9 +36,12 @@ def _template(k: int, codecs=None) -> tuple[bytes, int, int]:
     """Frame of stream k's first packet; offsets of the RTP header and UDP checksum."""
     codecs = codecs or CODECS
     pt, size = codecs[k % len(codecs)]
-    rtp = frames.rtp(bytes([0x55 + k]) * size, pt=pt, seq=0, ts=0, ssrc=0x10000000 + k * 7919)
-    src, dst = f"10.0.{k // 8}.{10 + k % 8}", f"10.1.{k // 8}.{20 + k % 8}"
-    frame = bytearray(frames.udp_frame(rtp, src, dst, 16384 + 2 * k, 30000 + 2 * k))
+    rtp = frames.rtp(bytes([(0x55 + k) & 0xFF]) * size, pt=pt, seq=0, ts=0,
+                     ssrc=0x10000000 + k * 7919)
+    src = f"10.0.{k // 8 % 256}.{10 + k % 8}"
+    dst = f"10.{1 + k // 2048}.{k // 8 % 256}.{20 + k % 8}"
+    sport, dport = 16384 + 2 * (k % 8000), 30000 + 2 * (k % 8000)
+    frame = bytearray(frames.udp_frame(rtp, src, dst, sport, dport))
     rtp_at = len(frame) - len(rtp)
     frame[rtp_at - 2:rtp_at] = b"\0\0"  # UDP checksum 0: not computed (RFC 768)
     return bytes(frame), rtp_at, pt

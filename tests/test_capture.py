@@ -92,9 +92,14 @@ def our_view(pk: Packets) -> dict:
                                   pk.dst(i), int(pk.sport[i]), int(pk.dport[i]),
                                   int(pk.payload_len[i]), int(pk.time_ns[i]),
                                   (int(pk.teid[i]), int(pk.esp_spi[i]), int(pk.vlan[i])),
-                                  (pk.addresses[pk.outer_src_id[i]], pk.addresses[pk.outer_dst_id[i]])
-                                  if pk.outer_src_id[i] >= 0 else (pk.src(i), pk.dst(i)))
+                                  _outer(pk, i))
     return view
+
+
+def _outer(pk: Packets, i: int) -> tuple:
+    if pk.outer_src_id[i] < 0:
+        return pk.src(i), pk.dst(i)
+    return pk.addresses[pk.outer_src_id[i]], pk.addresses[pk.outer_dst_id[i]]
 
 
 def assert_agrees_with_tshark(path):
@@ -459,7 +464,8 @@ def test_iter_frames_raw(tmp_path):
 
 
 def test_progress_bar_on_request(tmp_path, capsys):
-    path = F.write_pcap(tmp_path / "p.pcap", [(T0, F.udp_frame(b"x", "10.0.0.1", "10.0.0.2", 1, 2))])
+    frame = F.udp_frame(b"x", "10.0.0.1", "10.0.0.2", 1, 2)
+    path = F.write_pcap(tmp_path / "p.pcap", [(T0, frame)])
     assert len(read_capture(path, progress=True)) == 1
     assert "p.pcap" in capsys.readouterr().err
 

@@ -174,3 +174,38 @@ def test_pcapng_spb_and_snaplen(tmp_path):
     big = F.udp_frame(b"x" * 300, "10.0.0.1", "10.0.0.2", 5, 6)
     path = F.write_pcapng(tmp_path / "s.pcapng", [(T0, big)], block="spb", snaplen=100)
     assert tshark_fields(path, "frame.len", "frame.cap_len") == [["342", "100"]]
+
+
+def test_sll_and_sll2_header_layout():
+    # SLL (LINKTYPE_LINUX_SLL): pkttype 0, ARPHRD_ETHER 1, address length 6, address
+    # padded to 8 bytes, protocol 0x0800 -> 16 bytes
+    assert F.sll(b"", 0x0800).hex() == "0000" "0001" "0006" "0200000000010000" "0800"
+    # SLL2: protocol, reserved, ifindex 1, ARPHRD 1, pkttype 0, length 6, address -> 20
+    assert F.sll2(b"", 0x86DD).hex() == "86dd" "0000" "00000001" "0001" "00" "06" \
+        "0200000000010000"
+
+
+def test_null_loopback_byte_orders():
+    assert F.null_loopback(b"", 2) == b"\x02\0\0\0"
+    assert F.null_loopback(b"", 30, big_endian=True) == b"\0\0\0\x1e"
+
+
+def test_ipv6_fragment_headers():
+    dg = F.udp(b"q" * 100, 1, 2, "2001:db8::1", "2001:db8::2")  # 108 bytes
+    frags = F.ipv6_fragments(dg, "2001:db8::1", "2001:db8::2", 17, fragment_size=60, ident=5)
+    # 60 -> 56 data bytes per fragment (multiple of 8): 56 + 52
+    assert [len(f) - 40 - 8 for f in frags] == [56, 52]
+    # fragment header: next header 17, reserved, offset/flags, identification
+    assert frags[0][40:48].hex() == "11" "00" "0001" "00000005"
+    assert frags[1][40:48].hex() == "11" "00" "0038" "00000005"  # 56 bytes = 7 << 3
+    assert frags[0][6] == 44 and b"".join(f[48:] for f in frags) == dg
+
+
+def test_ipv4_fragments_cover_the_datagram():
+    dg = F.udp(bytes(range(200)), 1, 2, "10.0.0.1", "10.0.0.2")
+    frags = F.ipv4_fragments(dg, "10.0.0.1", "10.0.0.2", 17, fragment_size=100, ident=9)
+    # 100 -> 96-byte pieces: offsets 0, 96, 192 (field in 8-byte units), MF on all but last
+    flags = [struct.unpack("!H", f[6:8])[0] for f in frags]
+    assert flags == [0x2000 | 0, 0x2000 | 12, 24]
+    assert b"".join(f[20:] for f in frags) == dg
+    assert all(F.checksum16(f[:20]) == 0 for f in frags)  # a valid header sums to 0

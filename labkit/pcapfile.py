@@ -22,6 +22,7 @@ References
 from __future__ import annotations
 
 import gzip
+import itertools
 import mmap
 import os
 import struct
@@ -347,36 +348,37 @@ class CaptureFile:
         return off
 
     def _scan_pcap(self, off: int, acc: _Acc, room: int):
-        """Record offsets from `off` until `room` records, the end, damage or a streak."""
+        """Record offsets from `off` until `room` records, the end, damage or a streak
+        of equal lengths (8, or 64 right after a failed bulk attempt)."""
         hl, end, buf = self.rec_hdr, self.size, self.buf
         caplen = struct.Struct(self.endian + "I").unpack_from
         maxcap = min(max(self.snaplen, 262144, 65535), MAX_RECORD)
         offs: list[int] = []
-        add = offs.append
-        last, streak, n, quiet = -1, 0, 0, self._quiet
+        add, lim = offs.append, end - hl
+        last, streak, stop = -1, 0, (_RUN_BACKOFF if self._quiet else 8)
         self._quiet = 0
-        while n < room:
-            if off + hl > end:
+        for _ in itertools.repeat(None, room):
+            if off > lim:
                 if off < end:
                     self._damaged(f"record header truncated ({end - off} of {hl} bytes)",
-                                  self.next_frame + acc.count() + n)
+                                  self.next_frame + acc.count() + len(offs))
                 return offs, off, "end"
-            (cap,) = caplen(buf, off + 8)
-            if cap > maxcap or off + hl + cap > end:
+            cap = caplen(buf, off + 8)[0]
+            nxt = off + hl + cap
+            if cap > maxcap or nxt > end:
                 what = (f"record length {cap} bytes is absurd (snap length {self.snaplen})"
                         if cap > maxcap else
                         f"record truncated ({end - off - hl} of {cap} bytes)")
-                self._damaged(what, self.next_frame + acc.count() + n)
+                self._damaged(what, self.next_frame + acc.count() + len(offs))
                 return offs, off, "end"
-            if cap != last:
-                last, streak = cap, 0
-            else:
+            if cap == last:
                 streak += 1
-                if streak >= 8 and n >= quiet:
+                if streak >= stop:
                     return offs, off, "streak"
+            else:
+                last, streak = cap, 0
             add(off)
-            off += hl + cap
-            n += 1
+            off = nxt
         return offs, off, "limit"
 
     def _store_pcap(self, acc: _Acc, offs: list):
@@ -434,18 +436,19 @@ class CaptureFile:
         return off
 
     def _scan_pcapng(self, off: int, acc: _Acc, room: int):
-        """EPB offsets from `off` until another block type, `room`, the end or a streak."""
+        """EPB offsets from `off` until another block type, `room`, the end or a streak
+        of equal block lengths (8, or 64 right after a failed bulk attempt)."""
         end, buf = self.size, self.buf
         head = struct.Struct(self.endian + "II").unpack_from
         offs: list[int] = []
         add = offs.append
-        last, streak, n, quiet = -1, 0, 0, self._quiet
+        last, streak, stop = -1, 0, (_RUN_BACKOFF if self._quiet else 8)
         self._quiet = 0
-        while n < room:
+        for _ in itertools.repeat(None, room):
             if off + 12 > end:
                 if off < end:
                     self._damaged(f"block header truncated ({end - off} bytes)",
-                                  self.next_frame + acc.count() + n)
+                                  self.next_frame + acc.count() + len(offs))
                 return offs, off, "end"
             btype, blen = head(buf, off)
             if btype == _PCAPNG_SHB:  # new section (maybe new byte order): walker's job
@@ -454,19 +457,18 @@ class CaptureFile:
                 what = (f"block length {blen} is invalid" if blen < 12 or blen % 4
                         or blen > MAX_RECORD else
                         f"block truncated ({end - off} of {blen} bytes)")
-                self._damaged(what, self.next_frame + acc.count() + n)
+                self._damaged(what, self.next_frame + acc.count() + len(offs))
                 return offs, off, "end"
             if btype != 6 or blen < 32:
                 return offs, off, "block"
-            if blen != last:
-                last, streak = blen, 0
-            else:
+            if blen == last:
                 streak += 1
-                if streak >= 8 and n >= quiet:
+                if streak >= stop:
                     return offs, off, "streak"
+            else:
+                last, streak = blen, 0
             add(off)
             off += blen
-            n += 1
         return offs, off, "limit"
 
     def _section(self, off: int):

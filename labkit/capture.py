@@ -95,9 +95,50 @@ class _Reader:
         return lt
 
     def _reassembled(self, d: Dissector, rows: list) -> np.ndarray:
-        """Feed fragment events to the reassembler in frame order; dissect each
-        completed datagram at once (its own fragments join the queue at its frame)."""
-        heap = [(ev[0], k, ev) for k, ev in enumerate(d.completed)]
+        """Feed fragment events to the reassembler in frame order and dissect the
+        datagrams they complete; their payloads go to the returned buffer.
+
+        Fast path: all completed datagrams are dissected in one batch. If one of them
+        holds fragments itself (a fragmented packet inside a fragmented tunnel), the
+        chunk is redone one datagram at a time, so that inner fragments join the queue
+        at their frame, as Wireshark sees them.
+        """
+        if not d.completed:
+            return np.zeros(0, np.uint8)
+        saved = self.reasm.snapshot()
+        done = [(ev[3], g) for ev in sorted(d.completed, key=lambda e: e[0])
+                if (g := self.reasm.add(ev[1], ev[2])) is not None]
+        stats: dict = {}
+        buf, out = self._dissect_batch(done, stats)
+        if out is not None:
+            for k, v in stats.items():
+                self.stats[k] = self.stats.get(k, 0) + v
+            rows.extend(out)
+            return buf
+        self.reasm.restore(saved)
+        return self._one_by_one(d.completed, rows)
+
+    def _dissect_batch(self, done: list, stats: dict):
+        """(buffer, rows) for completed datagrams, or (None, None) if any of them
+        contains fragments."""
+        if not done:
+            return np.zeros(0, np.uint8), []
+        buf = np.frombuffer(b"".join(g for _, g in done), np.uint8)
+        starts = np.cumsum([0] + [len(g) for _, g in done])[:-1]
+        sub = Dissector(buf, stats, gtp_ports=self.gtp_ports, esp_null=self.esp_null,
+                        reassembler=self.reasm)
+        out = sub.datagrams([(int(s), len(g), r) for s, (r, g) in zip(starts, done)])
+        if sub.completed:
+            return None, None
+        for r in out:
+            r["poff"] = r["poff"] + len(self.cf.data)
+            r["pos"] = np.full(len(r["idx"]), -1, np.int64)
+        return buf, out
+
+    def _one_by_one(self, events: list, rows: list) -> np.ndarray:
+        """Exact order: a heap of fragment events; each completed datagram is
+        dissected at once and its own fragment events are queued at its frame."""
+        heap = [(ev[0], k, ev) for k, ev in enumerate(events)]
         heapq.heapify(heap)
         bufs, size, base, seq = [], len(self.cf.data), 0, len(heap)
         while heap:
@@ -108,7 +149,7 @@ class _Reader:
             sub = Dissector(np.frombuffer(dgram, np.uint8), self.stats,
                             gtp_ports=self.gtp_ports, esp_null=self.esp_null,
                             reassembler=self.reasm)
-            for r in sub.datagram(row):
+            for r in sub.datagrams([(0, len(dgram), row)]):
                 r["poff"] = r["poff"] + size + base
                 r["pos"] = np.full(len(r["idx"]), -1, np.int64)
                 rows.append(r)

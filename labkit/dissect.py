@@ -89,6 +89,15 @@ class Reassembler:
         self.n_fragments_used += len(frags)
         return bytes(buf)
 
+    def snapshot(self):
+        """State to :meth:`restore` (fragments are never mutated, lists are copied)."""
+        return ({k: list(v) for k, v in self.pending.items()}, self.n_reassembled,
+                self.n_fragments_used)
+
+    def restore(self, state):
+        pending, self.n_reassembled, self.n_fragments_used = state
+        self.pending = {k: list(v) for k, v in pending.items()}
+
     def n_pending_fragments(self) -> int:
         return sum(len(v) for v in self.pending.values())
 
@@ -200,16 +209,16 @@ class Dissector(TunnelMixin):
         self.count("non_ip", n - int(ok.sum()) - int((linktype < 0).sum()))
         return self.run(_take(w, ok), {})
 
-    def datagram(self, row: dict) -> list[dict]:
-        """Continue one reassembled datagram (all of ``self.b``) with the state `row`
-        of the fragment that completed it; return finished rows."""
-        w = {k: np.array([v], np.int64) for k, v in row.items()}
-        w["idx"] = np.array([row["idx"]], np.int64)
-        w["pos"] = np.zeros(1, np.int64)
-        w["end"] = w["ipend"] = np.array([len(self.b)], np.int64)
-        if row["ver"] == 6:
-            w = self._ipv6_ext(w)
-        return self.run({}, w)
+    def datagrams(self, items: list[tuple[int, int, dict]]) -> list[dict]:
+        """Continue reassembled datagrams held in ``self.b``: items of (start, length,
+        state of the fragment that completed it); return finished rows."""
+        keys = set().union(*(r for _, _, r in items))
+        w = {k: np.array([r.get(k, -1) for _, _, r in items], np.int64) for k in keys}
+        w["pos"] = np.array([s for s, _, _ in items], np.int64)
+        w["end"] = w["pos"] + np.array([n for _, n, _ in items], np.int64)
+        w["ipend"] = w["end"].copy()
+        v6 = w["ver"] == 6
+        return self.run({}, _cat([_take(w, ~v6), self._ipv6_ext(_take(w, v6))]))
 
     def run(self, ipw: dict, l4w: dict) -> list[dict]:
         """Run IP and transport stages until every row is finished or dropped."""

@@ -300,6 +300,28 @@ def test_fragmented_inner_packet_inside_gtp(tmp_path):
 
 
 @pytest.mark.requires_tshark
+@pytest.mark.parametrize("inner_last_first", [False, True])
+def test_fragments_inside_fragmented_tunnel(tmp_path, inner_last_first):
+    """Inner fragment 1 rides in a GTP-U packet that is itself fragmented; the inner
+    datagram completes at the frame that completes both (Wireshark's order)."""
+    src, dst, osrc, odst = "10.45.0.2", "10.4.128.21", "1.1.1.1", "2.2.2.2"
+    inner = F.ipv4_fragments(F.udp(b"S" * 2000, 5060, 5060, src, dst), src, dst, 17,
+                             fragment_size=1400, ident=7)
+
+    def outer(p, ident):
+        return F.udp(F.gtpu(p, 0x99), 2152, 2152, osrc, odst), ident
+
+    big, ident = outer(inner[0], 100)
+    pieces = [F.link_frame(f) for f in F.ipv4_fragments(big, osrc, odst, 17,
+                                                         fragment_size=800, ident=ident)]
+    small = F.link_frame(F.ipv4(outer(inner[1], 101)[0], osrc, odst, 17))
+    frames = [small] + pieces if inner_last_first else pieces + [small]
+    path = F.write_pcap(tmp_path / "n.pcap", [(T0 + i, f) for i, f in enumerate(frames)])
+    pk = assert_agrees_with_tshark(path)
+    assert pk.frame.tolist() == [3] and pk.payload(0) == b"S" * 2000
+
+
+@pytest.mark.requires_tshark
 def test_encrypted_esp_is_opaque(tmp_path):
     rng = np.random.default_rng(4303)
     enc = F.ethernet(F.ipv4(struct.pack("!II", 9, 1) + rng.bytes(64) + b"\x05\x07" + b"\0" * 12,

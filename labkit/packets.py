@@ -7,6 +7,7 @@ text the way Wireshark prints them (inet_ntop, RFC 5952).
 from __future__ import annotations
 
 import ipaddress
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -293,17 +294,37 @@ class _AddressBook:
 
 def _factorize(ver, hi, lo):
     """Codes in order of first appearance and the first row of each code."""
-    import pandas as pd
-
     if not hi.any() and (ver == 4).all():
-        codes, uniq = pd.factorize(lo)
+        codes, n_uniq = _codes(lo)
     else:
-        c_hi, u_hi = pd.factorize(hi)
-        c_lo, u_lo = pd.factorize(lo)
-        codes, uniq = pd.factorize((c_hi * len(u_lo) + c_lo) * 2 + (ver == 6))
-    first = np.empty(len(uniq), np.int64)
+        c_hi, _ = _codes(hi)
+        c_lo, n_lo = _codes(lo)
+        codes, n_uniq = _codes((c_hi * n_lo + c_lo) * 2 + (ver == 6))
+    first = np.empty(n_uniq, np.int64)
     first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
     return codes, first
+
+
+_SORTED_ROWS = [0]   # rows factorised by sorting so far (see _codes)
+_SORT_BUDGET = 1 << 20  # [rows] then pandas' hash table is cheaper than its import (~0.2 s)
+
+
+def _codes(key) -> tuple[np.ndarray, int]:
+    """``pandas.factorize(key)``: codes by first appearance, and the number of values.
+
+    Until pandas is loaded and for the first ~1M rows of a process the same codes
+    come from a sort, so that a small capture read by the command line does not pay
+    for the pandas import; larger inputs use pandas' faster hash table.
+    """
+    if "pandas" not in sys.modules and _SORTED_ROWS[0] + len(key) <= _SORT_BUDGET:
+        _SORTED_ROWS[0] += len(key)
+        uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        rank = np.empty(len(uniq), np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(len(uniq))
+        return rank[inv.reshape(-1)], len(uniq)
+    import pandas as pd
+    codes, uniq = pd.factorize(key)
+    return codes, len(uniq)
 
 
 class _Columns:

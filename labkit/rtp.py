@@ -40,6 +40,7 @@ conversation's SDP, else "RTPType-N" and no jitter; telephone-event rate 0.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -188,8 +189,9 @@ def find_rtp(packets, *, sdp=None, heuristic=True, clock_rates=None,
     ----------
     packets : labkit.capture.Packets
         From :func:`labkit.capture.read_capture`.
-    sdp : DataFrame, optional
-        :func:`labkit.sip.sdp_media` of the same capture (computed when omitted).
+    sdp : DataFrame or list of dict, optional
+        :func:`labkit.sip.sdp_media` of the same capture (computed when omitted), or
+        its rows as dicts (frame, address, port, proto, rtpmap are used).
     heuristic : bool
         Also find RTP without SDP, as tshark's ``rtp_udp`` heuristic (RFC 3550 5.1).
     clock_rates : dict, optional
@@ -308,8 +310,17 @@ def _first_rank(key: np.ndarray):
     return rank[inv.reshape(-1)], np.sort(first)
 
 
+_FACTORIZE_MIN = 1 << 20  # [packets] below this a sort beats importing pandas (~0.2 s)
+
+
 def _first_seen(key: np.ndarray):
-    """Like :func:`_first_rank` with a hash table (pandas.factorize) instead of a sort."""
+    """Like :func:`_first_rank` with a hash table (pandas.factorize) instead of a sort.
+
+    Same result; the sort is used for small inputs when pandas is not loaded yet, so
+    that the command line does not pay for the pandas import.
+    """
+    if len(key) < _FACTORIZE_MIN and "pandas" not in sys.modules:
+        return _first_rank(key)
     import pandas as pd
     codes, _ = pd.factorize(key)
     codes = codes.astype(np.int64)

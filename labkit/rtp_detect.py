@@ -148,18 +148,17 @@ def _sdp_table(packets, sdp, first_byte=None):
             sub = packets
             if rows is not None and hasattr(packets, "select"):
                 sub = packets.select(rows)
-            sdp = sip.sdp_media(sub)
+            sdp = sip._sdp_media_rows(sub)  # sdp_media's rows, without pandas
         except ImportError:  # pragma: no cover - sip module missing
             sdp = None
         except LabkitError as exc:
             warnings.warn(f"SDP not read, RTP found by heuristic only: {exc}", LabkitWarning)
             sdp = None
-        mgcp = _mgcp_sdp(packets, first_byte)
-        if len(mgcp):
-            import pandas as pd
-            sdp = mgcp if sdp is None or len(sdp) == 0 else pd.concat([sdp, mgcp])
+        sdp = (sdp or []) + _mgcp_sdp(packets, first_byte)
     if sdp is None or len(sdp) == 0:
         return []
+    if not hasattr(sdp, "columns"):  # a list of sdp_media rows as dicts
+        return _sdp_entries(sdp)
     ok = sdp["port"].fillna(0).astype(int) > 0
     ok &= sdp["proto"].astype(str).isin(_SDP_RTP_PROTOS)
     rows = sdp[ok].sort_values("frame", kind="stable")
@@ -173,11 +172,29 @@ def _sdp_table(packets, sdp, first_byte=None):
     return out
 
 
+def _sdp_entries(records) -> list:
+    """:func:`_sdp_table` of sdp_media rows given as dicts (same filter and order)."""
+    out = []
+    for r in sorted(records, key=lambda r: int(r["frame"])):  # stable, as sort_values
+        port, addr = r.get("port"), r.get("address")
+        if port is None or port != port or int(port) <= 0:  # None/NaN count as port 0
+            continue
+        if str(r.get("proto")) not in _SDP_RTP_PROTOS:
+            continue
+        if not isinstance(addr, str) or not addr:
+            continue
+        out.append((int(r["frame"]), addr, int(port), dict(r.get("rtpmap") or {})))
+    return out
+
+
 _MGCP_PORTS = (2427, 2727)
 
 
 def _mgcp_sdp(packets, first_byte=None):
-    """SDP carried in MGCP (RFC 3435 section 3.5), which Wireshark also applies."""
+    """SDP carried in MGCP (RFC 3435 section 3.5), which Wireshark also applies.
+
+    A list of dicts with the sdp_media keys frame, address, port, proto, rtpmap.
+    """
     from labkit.sdp import parse_sdp
     sp, dp = np.asarray(packets.sport), np.asarray(packets.dport)
     ok = (np.asarray(packets.proto) == 17) & (np.isin(sp, _MGCP_PORTS) | np.isin(dp, _MGCP_PORTS))
@@ -198,8 +215,7 @@ def _mgcp_sdp(packets, first_byte=None):
             out.append({"frame": int(packets.frame[i]), "address": m.connection,
                         "port": m.port, "proto": m.proto,
                         "rtpmap": {pt: (c.name, c.rate) for pt, c in m.rtpmap.items()}})
-    import pandas as pd
-    return pd.DataFrame(out, columns=["frame", "address", "port", "proto", "rtpmap"])
+    return out
 
 
 def _endpoint_lookup(packets, idx, sdp_rows):
@@ -237,8 +253,8 @@ def _endpoint_lookup(packets, idx, sdp_rows):
             j = np.searchsorted(fr, frame[sel], side="left") - 1
             hit = j >= 0
             sel, j = sel[hit], j[hit]
-            owner[sel] = np.array([ev[x][1] for x in j], np.int64)
-            is_rtcp[sel] = np.array([ev[x][2] for x in j], bool)
+            owner[sel] = np.array([e[1] for e in ev], np.int64)[j]
+            is_rtcp[sel] = np.array([e[2] for e in ev], bool)[j]
     return owner, is_rtcp
 
 

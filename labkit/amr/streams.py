@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,18 +22,62 @@ _STREAM_COLUMNS = ["stream", "src", "sport", "dst", "dport", "ssrc", "pt", "pack
                    "octet_aligned", "source", "fmtp"]
 
 
+@dataclass(frozen=True)
+class AmrStreamRow:
+    """One row of :func:`amr_streams` (the same fields as its columns, in order)."""
+
+    stream: int
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    ssrc: int
+    pt: int
+    packets: int
+    codec: str
+    octet_aligned: bool
+    source: str
+    fmtp: str | None
+
+
 def _sdp_codec(sdp, key, pt):
-    """(name, fmtp) of `pt` in the SDP m= line announcing the stream's dst (else src)."""
+    """(name, fmtp) of `pt` in the SDP m= line announcing the stream's dst (else src).
+
+    `sdp` is :func:`labkit.sip.sdp_media`'s DataFrame or its rows as dicts.
+    """
     if sdp is None or len(sdp) == 0:
         return None
     for addr, port in ((key.dst, key.dport), (key.src, key.sport)):
-        rows = sdp[(sdp["address"] == addr) & (sdp["port"] == port)]
-        for row in rows.iloc[::-1].itertuples(index=False):     # the latest offer/answer
-            codecs = row.codecs if isinstance(row.codecs, dict) else {}
+        for codecs, fmtp in _m_lines(sdp, addr, port):           # the latest offer/answer
+            codecs = codecs if isinstance(codecs, dict) else {}
             if pt in codecs:
-                fmtp = row.fmtp.get(pt) if isinstance(row.fmtp, dict) else None
-                return str(codecs[pt][0]), fmtp
+                return str(codecs[pt][0]), fmtp.get(pt) if isinstance(fmtp, dict) else None
     return None
+
+
+def _m_lines(sdp, addr, port) -> list[tuple]:
+    """(codecs, fmtp) of the m= lines announcing `addr`/`port`, latest first."""
+    if hasattr(sdp, "columns"):
+        rows = sdp[(sdp["address"] == addr) & (sdp["port"] == port)]
+        return [(r.codecs, r.fmtp) for r in rows.iloc[::-1].itertuples(index=False)]
+    return [(r.get("codecs"), r.get("fmtp")) for r in reversed(sdp)
+            if r.get("address") == addr and r.get("port") == port]
+
+
+@dataclass(frozen=True)
+class _Key:
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    ssrc: int
+
+
+def _stream_keys(rtp) -> list[_Key]:
+    """rtp.keys (row = stream id) without building a DataFrame."""
+    k = rtp.key_arrays
+    return [_Key(str(k["src"][s]), int(k["sport"][s]), str(k["dst"][s]), int(k["dport"][s]),
+                 int(k["ssrc"][s])) for s in range(rtp.n_streams)]
 
 
 def _first_rows(rtp, stream: int, n: int) -> np.ndarray:
@@ -87,16 +132,29 @@ def amr_streams(rtp, *, sdp=None, sample: int = 400):
 
     if sdp is None:
         sdp = read_sdp(rtp.packets)
+    rows = [tuple(getattr(r, c) for c in _STREAM_COLUMNS)
+            for r in _amr_stream_rows(rtp, sdp=sdp, sample=sample)]
+    return pd.DataFrame(rows, columns=_STREAM_COLUMNS)
+
+
+def _amr_stream_rows(rtp, *, sdp=None, sample: int = 400) -> list[AmrStreamRow]:
+    """The rows of :func:`amr_streams` as dataclasses, without pandas.
+
+    `sdp` as for :func:`amr_streams` or a list of :func:`labkit.sip.sdp_media` rows as
+    dicts; when None it is read as dicts (the command line starts faster without pandas).
+    """
+    if sdp is None:
+        sdp = _read_sdp_rows(rtp.packets)
     counts = np.bincount(np.asarray(rtp.stream), minlength=rtp.n_streams)
     rows = []
-    for s, key in enumerate(rtp.keys.itertuples(index=False)):
+    for s, key in enumerate(_stream_keys(rtp)):
         if counts[s] == 0:
             continue
         codec, oa, source, fmtp = _classify_stream(rtp, s, key, sdp, sample)
         pt = int(rtp.pt[_first_rows(rtp, s, 1)[0]])
-        rows.append((s, key.src, int(key.sport), key.dst, int(key.dport), int(key.ssrc), pt,
-                     int(counts[s]), codec, oa, source, fmtp))
-    return pd.DataFrame(rows, columns=_STREAM_COLUMNS)
+        rows.append(AmrStreamRow(s, key.src, key.sport, key.dst, key.dport, key.ssrc, pt,
+                                 int(counts[s]), codec, oa, source, fmtp))
+    return rows
 
 
 def sip_candidates(packets):
@@ -116,6 +174,17 @@ def read_sdp(packets):
     try:
         from labkit import sip
         return sip.sdp_media(sip_candidates(packets))
+    except LabkitError as exc:
+        warnings.warn(f"SDP not read ({exc}); codecs from payload structure only",
+                      LabkitWarning, stacklevel=3)
+        return None
+
+
+def _read_sdp_rows(packets) -> list[dict] | None:
+    """:func:`read_sdp` as a list of row dicts, without pandas (None if unreadable)."""
+    try:
+        from labkit import sip
+        return sip._sdp_media_rows(sip_candidates(packets))
     except LabkitError as exc:
         warnings.warn(f"SDP not read ({exc}); codecs from payload structure only",
                       LabkitWarning, stacklevel=3)

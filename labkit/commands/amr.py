@@ -51,36 +51,41 @@ def _ssrc(text: str) -> int:
 
 
 def _streams(path: str):
-    from labkit import amr, capture, rtp
+    """RTP packets and the AMR stream rows of a capture, without importing pandas."""
+    from labkit import capture, rtp
+    from labkit.amr import streams
     packets = capture.read_capture(path)
-    sdp = amr.read_sdp(packets)            # SIP rows only: fast on media-heavy captures
-    found = rtp.find_rtp(packets, sdp=sdp if sdp is not None and len(sdp) else None)
+    sdp = streams._read_sdp_rows(packets)  # SIP rows only: fast on media-heavy captures
+    found = rtp.find_rtp(packets, sdp=sdp if sdp else None)
     if len(found) == 0:
         raise LabkitError("no RTP packets in the capture", path,
                           "check the file, or that the media is not encrypted (SRTP)")
-    return found, amr.amr_streams(found, sdp=sdp)
+    return found, streams._amr_stream_rows(found, sdp=sdp)
 
 
 def _select(table, args, path):
+    """The rows of `table` (a list of AmrStreamRow) chosen by --stream/--ssrc/--codec."""
     if args.stream is not None:
-        chosen = table[table["stream"] == args.stream]
+        chosen = [r for r in table if r.stream == args.stream]
         what = f"stream {args.stream}"
     elif args.ssrc is not None:
-        chosen = table[table["ssrc"] == _ssrc(args.ssrc)]
+        ssrc = _ssrc(args.ssrc)
+        chosen = [r for r in table if r.ssrc == ssrc]
         what = f"SSRC {args.ssrc}"
     else:
-        chosen = table[table["codec"].isin(["AMR", "AMR-WB"])]
+        chosen = [r for r in table if r.codec in ("AMR", "AMR-WB")]
         if args.codec:
-            chosen = table
+            chosen = list(table)
         if len(chosen) == 0:
-            seen = ", ".join(sorted(set(table["codec"]))) or "none"
-            evs = " (EVS, cannot decode here)" if "EVS" in set(table["codec"]) else ""
+            codecs = {r.codec for r in table}
+            seen = ", ".join(sorted(codecs)) or "none"
+            evs = " (EVS, cannot decode here)" if "EVS" in codecs else ""
             raise LabkitError(f"no AMR or AMR-WB stream found; codecs seen: {seen}{evs}", path,
                               "see the stream table; force one with --stream N --codec AMR")
         return chosen
     if len(chosen) == 0:
         raise LabkitError(f"no {what} in the capture", path,
-                          f"choose one of streams {', '.join(map(str, table['stream']))}")
+                          f"choose one of streams {', '.join(str(r.stream) for r in table)}")
     return chosen
 
 
@@ -95,7 +100,7 @@ def _out_path(base: Path, row, naming: str) -> Path:
 def _naming(chosen) -> str:
     if len(chosen) == 1:
         return "single"
-    return "ssrc" if chosen["ssrc"].is_unique else "stream"
+    return "ssrc" if len({r.ssrc for r in chosen}) == len(chosen) else "stream"
 
 
 def _extract_one(found, row, args, naming: str) -> str:
@@ -127,12 +132,23 @@ def _write_wav(data: bytes, path: Path) -> None:
     audio.write_wav(path, decoded.pcm, decoded.rate)
 
 
+_TABLE_COLUMNS = ["stream", "src", "sport", "dst", "dport", "ssrc", "pt", "packets", "codec",
+                  "octet_aligned", "source"]
+
+
+def _column(name: str, values: list) -> list[str]:
+    """Header and cells of one column; pandas puts a space before a numeric header."""
+    pad = "" if all(isinstance(v, str) for v in values) else " "
+    return [pad + name, *map(str, values)]
+
+
 def _print_table(table) -> None:
-    cols = ["stream", "src", "sport", "dst", "dport", "ssrc", "pt", "packets", "codec",
-            "octet_aligned", "source"]
-    view = table[cols].copy()
-    view["ssrc"] = [f"0x{s:08x}" for s in view["ssrc"]]
-    print(view.to_string(index=False), file=sys.stderr)
+    """The stream table on stderr, laid out as pandas' ``to_string(index=False)``."""
+    cols = [_column(c, [f"0x{r.ssrc:08x}" if c == "ssrc" else getattr(r, c) for r in table])
+            for c in _TABLE_COLUMNS]
+    widths = [max(map(len, col)) for col in cols]
+    for line in zip(*cols):
+        print(" ".join(v.rjust(w) for v, w in zip(line, widths)), file=sys.stderr)
 
 
 def run_extract(args) -> int:
@@ -159,7 +175,7 @@ def _run_extract(args) -> int:
         _print_table(table)
     chosen = _select(table, args, args.input)
     failed = 0
-    for row in chosen.itertuples(index=False):
+    for row in chosen:
         try:
             print(_extract_one(found, row, args, _naming(chosen)))
         except LabkitError as exc:

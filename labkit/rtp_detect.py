@@ -77,7 +77,7 @@ def _head_from_file(packets, width: int):
     infile = off < size
     order = np.argsort(off, kind="stable") if np.any(off[1:] < off[:-1]) else None
     so = off if order is None else off[order]
-    buf = bytearray(_BLOCK + 4096)
+    buf = bytearray(min(_BLOCK, size) + 4096)  # a small file: no 32 MB zero-fill
     arr = np.frombuffer(buf, np.uint8)
     # every byte offset as the start of one `width`-byte item: row gathers copy items
     windows = np.ndarray((len(arr) - width + 1,), dtype=f"V{width}", buffer=buf, strides=(1,))

@@ -40,6 +40,9 @@ fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[lab,test]"
+# Byte-compile labkit as a regular install would (an editable install does not, and some
+# environments set PYTHONDONTWRITEBYTECODE): the command line starts ~40 ms faster.
+.venv/bin/python -m compileall -q labkit tools >/dev/null
 # JupyterLab: no news or update checks (no internet needed, no pop-up for a newcomer).
 mkdir -p .venv/share/jupyter/lab/settings
 cat > .venv/share/jupyter/lab/settings/overrides.json <<'JSON'

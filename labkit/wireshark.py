@@ -146,8 +146,24 @@ def _pyshark_worker(path, display_filter, prefs, decode_as, heuristics, limit):
             out.append(_layers(pkt))
         return out
     finally:
-        cap.close()
+        _close_quietly(cap)
         loop.close()
+
+
+def _close_quietly(cap) -> None:
+    """Stop pyshark's tshark once we have what we read.
+
+    When we stop after `limit` frames pyshark kills tshark; asyncio's child watcher can
+    then lose the exit status (it logs "Unknown child process" and reports 255) and
+    pyshark calls that a crash. A failure while reading still raises from the loop above.
+    """
+    from pyshark.capture.capture import TSharkCrashException
+    try:
+        cap.close()
+    except TSharkCrashException:
+        pass
+    finally:
+        cap._running_processes.clear()  # so pyshark's __del__ does not reuse the closed loop
 
 
 def _layers(pkt) -> dict:

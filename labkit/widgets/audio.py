@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-__all__ = ["direction_picker", "direction_label"]
+__all__ = ["direction_picker", "direction_label", "default_selection"]
 
 
 def direction_label(d) -> str:
@@ -36,6 +36,13 @@ def _show_direction(d) -> None:
     plt.show()
 
 
+def default_selection(report, most: int = 2) -> list[int]:
+    """Indices of the directions shown first: tone verdicts, else the first decoded one."""
+    decoded = [i for i, d in enumerate(report.directions) if d.audio is not None]
+    tones = [i for i in decoded if report.directions[i].verdict in ("ringback", "tone")]
+    return (tones or decoded[:1])[:most]
+
+
 def direction_picker(report, *, selected=None):
     """A multi-select of the report's directions; each selected one is played and plotted.
 
@@ -43,7 +50,10 @@ def direction_picker(report, *, selected=None):
     ----------
     report : labkit.ringback.RingbackReport
     selected : list of int, optional
-        Indices into ``report.directions`` selected at start (default: all decoded).
+        Indices into ``report.directions`` selected at start. Default: the decoded
+        directions with a tone verdict, else the first decoded one, at most two (the
+        picker is for choosing; a notebook cell can show every direction at once, and
+        nbclient/papermill stall on an Output widget holding many audio players).
 
     Returns
     -------
@@ -51,14 +61,15 @@ def direction_picker(report, *, selected=None):
     """
     options = [(direction_label(d), i) for i, d in enumerate(report.directions)]
     if selected is None:
-        selected = [i for i, d in enumerate(report.directions) if d.audio is not None]
+        selected = default_selection(report)
     pick = widgets.SelectMultiple(options=options, value=tuple(selected),
                                   description="directions",
                                   layout=widgets.Layout(width="60%"))
     out = widgets.Output()
 
-    def refresh(_=None):
-        out.clear_output(wait=True)
+    def refresh(change=None):
+        if change is not None:  # first fill: nothing to clear (nbclient stalls on it)
+            out.clear_output(wait=True)
         with out:
             for i in pick.value:
                 _show_direction(report.directions[i])

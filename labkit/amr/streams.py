@@ -169,26 +169,26 @@ def sip_candidates(packets):
     return packets.select((np.asarray(packets.proto) == 6) | letter)
 
 
-def read_sdp(packets):
-    """:func:`labkit.sip.sdp_media` of the SIP candidate rows (None if unreadable)."""
+def _sdp_or_warn(reader, packets):
+    """`reader` (a labkit.sip SDP table function) on the SIP candidate rows, None + warning if unreadable."""
     try:
-        from labkit import sip
-        return sip.sdp_media(sip_candidates(packets))
+        return reader(sip_candidates(packets))
     except LabkitError as exc:
         warnings.warn(f"SDP not read ({exc}); codecs from payload structure only",
-                      LabkitWarning, stacklevel=3)
+                      LabkitWarning, stacklevel=4)
         return None
+
+
+def read_sdp(packets):
+    """:func:`labkit.sip.sdp_media` of the SIP candidate rows (None if unreadable)."""
+    from labkit import sip
+    return _sdp_or_warn(sip.sdp_media, packets)
 
 
 def _read_sdp_rows(packets) -> list[dict] | None:
     """:func:`read_sdp` as a list of row dicts, without pandas (None if unreadable)."""
-    try:
-        from labkit import sip
-        return sip._sdp_media_rows(sip_candidates(packets))
-    except LabkitError as exc:
-        warnings.warn(f"SDP not read ({exc}); codecs from payload structure only",
-                      LabkitWarning, stacklevel=3)
-        return None
+    from labkit import sip
+    return _sdp_or_warn(sip._sdp_media_rows, packets)
 
 
 def extract_stream(rtp, stream: int, *, codec: str, octet_aligned: bool,

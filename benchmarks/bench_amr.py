@@ -2,7 +2,7 @@
 
 The capture: one call, SIP INVITE / 183 with SDP (AMR/8000, bandwidth-efficient), then
 2 x 50,000 RTP packets (AMR 12.2, one frame per packet, real encoder frames from
-data/synth cycled), 100,002 frames, about 9.6 MB; built once with labkit.frames into
+data/synth cycled), 100,002 frames, about 9.6 MB; built once with labkit.capture.frames into
 ``$LABKIT_BENCH_DIR`` (default /tmp/labkit_bench).
 
 Measured, each as a separate process (wall time, peak RSS from wait4):
@@ -63,7 +63,8 @@ def make_capture(path: Path) -> Path:
     """Write the 100,002-frame capture (deterministic) unless it exists."""
     if path.exists():
         return path
-    from labkit import amr, frames as fr
+    from labkit import amr
+    from labkit.capture import frames as fr
     from tools.synth import amr_rtp, make_amr
 
     built = make_amr.build("synth_amrnb_be_ringback")
@@ -106,7 +107,7 @@ def best_of(cmd, repeat: int) -> tuple[float, float]:
 
 IN_PROCESS = r'''
 import sys, time
-from labkit import cli, amr, audio, capture, rtp, sip   # imports not timed
+from labkit import cli, amr, audio, capture, rtp, sip# imports not timed
 cli.build_parser()
 times = []
 for _ in range(3):

@@ -1,6 +1,6 @@
 """Write the benchmark capture: 1,000,000 RTP packets in 40 streams, deterministically.
 
-Each stream's first frame is built with :mod:`labkit.frames` (Ethernet / IPv4 / UDP /
+Each stream's first frame is built with :mod:`labkit.capture.frames` (Ethernet / IPv4 / UDP /
 RTP); the other packets are that template with sequence number, RTP timestamp and
 record time patched in with numpy, so a million records take a few seconds. The UDP
 checksum is 0 ("not computed", allowed for IPv4 by RFC 768), so patched packets stay
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from labkit import frames  # noqa: E402
+from labkit.capture import frames# noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out" / "bench_1M_40streams.pcap"
 T0_NS = 1_700_000_000_000_000_000

@@ -188,7 +188,7 @@ def read_sdp(packets):
 def _read_sdp_rows(packets) -> list[dict] | None:
     """:func:`read_sdp` as a list of row dicts, without pandas (None if unreadable)."""
     from labkit import sip
-    return _sdp_or_warn(sip._sdp_media_rows, packets)
+    return _sdp_or_warn(sip.sdp_media_rows, packets)
 
 
 def extract_stream(rtp, stream: int, *, codec: str, octet_aligned: bool,

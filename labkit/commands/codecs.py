@@ -48,7 +48,8 @@ def _prefs(args):
 
 
 def run(args) -> int:
-    from labkit import capture, negotiation, sip
+    from labkit import capture, sip
+    from labkit.freeswitch import negotiation
     prefs = _prefs(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LabkitWarning)
@@ -89,7 +90,8 @@ def _print_call(row, verbose: bool) -> None:
 
 
 def _print_log(path, prefs, msgs) -> None:
-    from labkit import freeswitch as fs, negotiation, sip
+    from labkit import freeswitch as fs, sip
+    from labkit.freeswitch import negotiation
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LabkitWarning)
         log = fs.read_log(path)

@@ -30,7 +30,7 @@ def _frame_bytes(path, number: int):
 
 def run(args) -> int:
     """Print the per-layer table (or JSON)."""
-    from labkit.overhead import grouped, qualcomm_comparison, sms_overhead
+    from labkit.sms.overhead import grouped, qualcomm_comparison, sms_overhead
     table = sms_overhead(args.capture)
     compare = None
     if args.compare is not None:

@@ -47,7 +47,7 @@ def _clean(value):
 
 def run(args) -> int:
     """Analyse the capture and print the verdict table (or JSON)."""
-    from labkit.ringback import analyze_ringback
+    from labkit.audio.ringback import analyze_ringback
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         report = analyze_ringback(args.capture, stream=args.stream, codecs=_codecs(args.codec),

@@ -1,7 +1,7 @@
 """Plots for the audio notebooks: waveform, spectrogram, per-frame timeline.
 
 All take the data the analysis functions returned (int16 PCM and its rate, the frame
-table of :func:`labkit.audio.classify_frames`, tone runs of :mod:`labkit.tones`), draw
+table of :func:`labkit.audio.classify_frames`, tone runs of :mod:`labkit.audio.tones`), draw
 on `ax` (a new fixed-size figure when omitted) and return the Axes.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ def plot_waveform(pcm: np.ndarray, rate: int, ax=None, *, title: str | None = No
 
     Parameters
     ----------
-    tone_runs : sequence of labkit.tones.ToneRun, optional
+    tone_runs : sequence of labkit.audio.tones.ToneRun, optional
         Shaded in orange.
     t0 : float
         Time of the first sample [s] (e.g. the stream's start in the capture).

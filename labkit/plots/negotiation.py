@@ -1,6 +1,6 @@
 """Plots for the negotiation notebooks.
 
-:func:`plot_compare_matrix` draws what :func:`labkit.negotiation.simulate` (or a
+:func:`plot_compare_matrix` draws what :func:`labkit.freeswitch.negotiation.simulate` (or a
 FreeSWITCH log) compared: one row per offered codec, one column per local codec, each cell
 coloured by the result of that "Audio Codec Compare" line.
 """
@@ -41,8 +41,8 @@ def plot_compare_matrix(neg, ax=None, *, title: str | None = None):
 
     Parameters
     ----------
-    neg : labkit.negotiation.Negotiation
-        Result of :func:`labkit.negotiation.simulate`.
+    neg : labkit.freeswitch.negotiation.Negotiation
+        Result of :func:`labkit.freeswitch.negotiation.simulate`.
     title : str, optional
         Default: the mode and the chosen codec.
 

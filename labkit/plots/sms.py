@@ -6,7 +6,7 @@ import difflib
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from labkit.overhead import GROUPS, grouped
+from labkit.sms.overhead import GROUPS, grouped
 from labkit.plots._base import new_axes
 
 __all__ = ["plot_overhead", "plot_waterfall", "plot_pdu_diff", "GROUP_COLOURS"]
@@ -30,7 +30,7 @@ def plot_overhead(table: pd.DataFrame, ax=None, *, title: str | None = None):
     Parameters
     ----------
     table : DataFrame
-        :func:`labkit.overhead.sms_overhead` or :func:`labkit.overhead.what_if` output.
+        :func:`labkit.sms.overhead.sms_overhead` or :func:`labkit.sms.overhead.what_if` output.
     """
     ax = new_axes(ax, figsize=(10.0, 0.5 + 0.45 * max(len(table), 2)))
     g = grouped(table)
@@ -60,7 +60,7 @@ def plot_waterfall(row: pd.Series | dict, ax=None, *, title: str | None = None):
     Parameters
     ----------
     row : Series or dict
-        One row of :func:`labkit.overhead.sms_overhead` (layer columns, total).
+        One row of :func:`labkit.sms.overhead.sms_overhead` (layer columns, total).
     """
     ax = new_axes(ax)
     g = grouped(pd.DataFrame([dict(row)]))

@@ -1,7 +1,7 @@
 """Widgets for the audio notebooks: pick directions of a ringback report, hear and see them.
 
-:func:`direction_picker` takes the :class:`labkit.ringback.RingbackReport` that
-:func:`labkit.ringback.analyze_ringback` returned; it holds no analysis of its own.
+:func:`direction_picker` takes the :class:`labkit.audio.ringback.RingbackReport` that
+:func:`labkit.audio.ringback.analyze_ringback` returned; it holds no analysis of its own.
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def direction_picker(report, *, selected=None):
 
     Parameters
     ----------
-    report : labkit.ringback.RingbackReport
+    report : labkit.audio.ringback.RingbackReport
     selected : list of int, optional
         Indices into ``report.directions`` selected at start. Default: the decoded
         directions with a tone verdict, else the first decoded one, at most two (the

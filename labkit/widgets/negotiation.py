@@ -1,5 +1,5 @@
 """Widgets for the negotiation notebooks: edit FreeSWITCH's codec prefs and mode, and see
-the outcome of :func:`labkit.negotiation.simulate` change as you type.
+the outcome of :func:`labkit.freeswitch.negotiation.simulate` change as you type.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def _show(offer, prefs_text, mode, options) -> None:
     import matplotlib.pyplot as plt
 
     from labkit import freeswitch as fs
-    from labkit import negotiation as ng
+    from labkit.freeswitch import negotiation as ng
     from labkit import plots
 
     prefs = fs.effective_prefs(None, channel_vars={"absolute_codec_string": prefs_text},
@@ -36,13 +36,13 @@ def negotiation_explorer(offer, prefs: str = "OPUS,G722,PCMU,PCMA,H264,VP8",
 
     Parameters
     ----------
-    offer : str or labkit.sdp.SessionDescription
+    offer : str or labkit.sip.sdp.SessionDescription
         The SDP offer FreeSWITCH receives.
     prefs : str
         Initial codec string (``NAME@8000h@20i@13200b@1c``, comma separated).
     mode : {"generous", "greedy", "scrooge"}
     **options
-        Passed to :func:`labkit.negotiation.simulate` (crypto, fax_enable_t38 ...).
+        Passed to :func:`labkit.freeswitch.negotiation.simulate` (crypto, fax_enable_t38 ...).
 
     Returns
     -------

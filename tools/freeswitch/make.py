@@ -6,11 +6,11 @@ The configuration (conf/vars.xml, conf/sip_profiles/internal.xml) is written for
 repository in FreeSWITCH's own format (X-PRE-PROCESS set lines, $${var} references,
 Sofia <profile><settings><param>), with FreeSWITCH's default
 global_codec_prefs=OPUS,G722,PCMU,PCMA,H264,VP8. The logs are what FreeSWITCH (master,
-the source read for labkit.negotiation; line numbers of src/switch_core_media.c and
+the source read for labkit.freeswitch.negotiation; line numbers of src/switch_core_media.c and
 src/mod/endpoints/mod_sofia/sofia.c at commit cc93a683ca) prints at DEBUG level for four
 inbound INVITEs on that profile: no match (GSM only), match (PCMA), near-match (PCMU at
 30 ms, substituted) and crypto (a=crypto in RTP/AVP, refused before any comparison).
-The "Audio Codec Compare" lines come from labkit.negotiation.simulate, whose output is
+The "Audio Codec Compare" lines come from labkit.freeswitch.negotiation.simulate, whose output is
 checked against genuine FreeSWITCH log excerpts in tests/fixtures/freeswitch/; the rest
 of each log (channel, SDP dump, hangup) follows FreeSWITCH's message formats.
 Deterministic: fixed timestamps, UUIDs and Call-IDs.
@@ -21,7 +21,7 @@ import csv
 from pathlib import Path
 
 from labkit import freeswitch as fs
-from labkit import negotiation as ng
+from labkit.freeswitch import negotiation as ng
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "data" / "freeswitch"

@@ -1,1 +1,1 @@
-"""Deterministic synthetic capture builders (real encoders, labkit.frames)."""
+"""Deterministic synthetic capture builders (real encoders, labkit.capture.frames)."""

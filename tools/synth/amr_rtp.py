@@ -96,7 +96,7 @@ def build_stream(stream: Stream, fpp: int, rng, *, t0_ns: int, seq0: int, ts0: i
 
 
 def _rtp(payload, stream, seq, ts, marker) -> bytes:
-    from labkit import frames as fr
+    from labkit.capture import frames as fr
     return fr.rtp(payload, pt=stream.pt, seq=seq & 0xFFFF, ts=ts & 0xFFFFFFFF,
                   ssrc=stream.ssrc, marker=marker)
 

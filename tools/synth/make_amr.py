@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labkit import frames as fr
+from labkit.capture import frames as fr
 from tools.synth import amr_codec, amr_rtp
 
 OUT = Path(__file__).resolve().parents[2] / "data" / "synth"

@@ -3,7 +3,7 @@
 Every SIP MESSAGE is carried as the S1-U interface sees it (3GPP TS 24.341, 33.203):
 Ethernet / outer IPv4 (eNB <-> SGW) / UDP 2152 / GTP-U / inner IPv4 (UE <-> P-CSCF) /
 ESP transport mode, NULL encryption, HMAC-SHA-1-96 ICV / UDP (protected ports) / SIP.
-RP and TP bodies are encoded with labkit.sms (pycrate); frames with labkit.frames.
+RP and TP bodies are encoded with labkit.sms (pycrate); frames with labkit.capture.frames.
 Deterministic: fixed clock, fixed tags and branches.
 
 When kamailio and dumpcap are installed (skip with ``--no-kamailio``) one more capture
@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from labkit import frames, sms
+from labkit import sms
+from labkit.capture import frames
 
 OUT = Path(__file__).resolve().parents[2] / "data" / "sms"
 MADE_BY = "python -m tools.synth.make_sms"

@@ -1,0 +1,322 @@
+"""AMR / AMR-WB storage files to PCM, WAV export, and what each 20 ms frame contains.
+
+Decoding uses PyAV's ``libopencore_amrnb`` / ``libopencore_amrwb`` decoders, chosen by
+name: FFmpeg's native ``amrnb`` / ``amrwb`` decoders reject SID frames, so DTX pauses
+would vanish and the audio would no longer keep real time. The OpenCORE decoders turn
+SID and NO_DATA frames into comfort noise of full length (3GPP TS 26.092 / 26.192), so
+the PCM has exactly 20 ms per storage frame: 160 samples at 8 kHz (AMR) or 320 at
+16 kHz (AMR-WB).
+
+:func:`classify_frames` labels each 20 ms frame "tone", "speech", "comfort noise" or
+"digital silence" from the PCM (see :mod:`labkit.audio.tones` for the tone test) and, when
+known, from the frame types of the storage file (SID / NO_DATA = comfort noise).
+"""
+from __future__ import annotations
+
+import io
+import warnings
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labkit.errors import DecodeError, LabkitWarning, ToolMissingError
+from labkit.audio import tones
+
+__all__ = ["DecodedAudio", "decode_storage", "decode_amr", "decode_g711", "g711_from_rtp",
+           "split_storage",
+           "write_wav",
+           "read_wav", "classify_pcm_frames", "classify_frames", "FRAME_CLASSES",
+           "SILENCE_DBFS", "SPEECH_DBFS"]
+
+# Speech bits per frame type, RFC 4867 section 3.6 (-1: reserved). Same table as
+# labkit.amr; repeated here so that decoding a file needs no RTP layer.
+_NB_BITS = (95, 103, 118, 134, 148, 159, 204, 244, 39, -1, -1, -1, -1, -1, -1, 0)
+_WB_BITS = (132, 177, 253, 285, 317, 365, 397, 461, 477, 40, -1, -1, -1, -1, 0, 0)
+_MAGIC = {False: b"#!AMR\n", True: b"#!AMR-WB\n"}
+_DECODER = {False: "libopencore_amrnb", True: "libopencore_amrwb"}
+
+SILENCE_DBFS = -66.0   # [dBFS] frames below: digital silence (about +/-1 LSB noise)
+SPEECH_DBFS = -45.0    # [dBFS] frames above that vary in level: speech
+FRAME_CLASSES = ("tone", "speech", "comfort noise", "digital silence")
+
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    """PCM decoded from a storage file.
+
+    Attributes
+    ----------
+    pcm : numpy.ndarray
+        int16 mono samples, 20 ms per storage frame.
+    rate : int
+        8000 (AMR) or 16000 (AMR-WB) [Hz].
+    ft : numpy.ndarray
+        int8 frame type of every 20 ms frame (RFC 4867 section 4.3.2).
+    wideband : bool
+    """
+
+    pcm: np.ndarray
+    rate: int
+    ft: np.ndarray
+    wideband: bool
+
+    @property
+    def duration(self) -> float:
+        """[s]"""
+        return self.pcm.size / float(self.rate)
+
+
+def _read_source(source) -> tuple[bytes, str]:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source), "storage data"
+    return Path(source).read_bytes(), str(source)
+
+
+def split_storage(source) -> tuple[bool, list[bytes]]:
+    """Cut a storage file (RFC 4867 section 5) into frames: header byte + frame bits.
+
+    Returns
+    -------
+    (wideband, frames)
+        A truncated last frame is dropped with a :class:`LabkitWarning`.
+
+    Raises
+    ------
+    DecodeError
+        No ``#!AMR`` / ``#!AMR-WB`` magic, or a reserved frame type (bit stream broken).
+    """
+    data, where = _read_source(source)
+    wideband = data.startswith(_MAGIC[True])
+    if not wideband and not data.startswith(_MAGIC[False]):
+        raise DecodeError("no #!AMR or #!AMR-WB magic: not an AMR storage file", where,
+                          "pass a .amr/.awb/.3ga file written by labkit.amr or a phone")
+    table, pos, frames = (_WB_BITS if wideband else _NB_BITS), len(_MAGIC[wideband]), []
+    while pos < len(data):
+        nbits = table[(data[pos] >> 3) & 0xF]
+        if nbits < 0:
+            raise DecodeError(f"reserved frame type {(data[pos] >> 3) & 0xF}",
+                              f"{where}, offset {pos}", "the file is damaged or not AMR")
+        end = pos + 1 + (nbits + 7) // 8
+        if end > len(data):
+            warnings.warn(f"{where}: last frame at offset {pos} is truncated; dropped",
+                          LabkitWarning, stacklevel=2)
+            break
+        frames.append(data[pos:end])
+        pos = end
+    return wideband, frames
+
+
+def _decoder(wideband: bool):
+    import av
+    name = _DECODER[wideband]
+    try:
+        return av.CodecContext.create(name, "r")
+    except Exception as exc:  # PyAV built without OpenCORE
+        raise ToolMissingError(f"PyAV has no {name} decoder ({exc})", None,
+                               "install the PyAV wheel from PyPI (pip install av)") from exc
+
+
+def decode_storage(source) -> DecodedAudio:
+    """Decode an AMR / AMR-WB storage file (bytes or path) to int16 PCM.
+
+    Every storage frame gives exactly 20 ms of audio: if the decoder returns nothing
+    for a frame (it should not), 20 ms of zeros keep the timeline.
+
+    Raises
+    ------
+    DecodeError
+        Not a storage file (see :func:`split_storage`).
+    ToolMissingError
+        PyAV lacks the OpenCORE decoder.
+    """
+    import av
+    wideband, frames = split_storage(source)
+    rate, n = (16000, 320) if wideband else (8000, 160)
+    dec = _decoder(wideband)
+    out = np.zeros(len(frames) * n, dtype=np.int16)
+    for i, frame in enumerate(frames):
+        try:
+            chunk = np.concatenate([f.to_ndarray().reshape(-1) for f in dec.decode(av.Packet(frame))]
+                                   or [np.zeros(0, np.int16)])
+        except av.error.FFmpegError:
+            chunk = np.zeros(0, np.int16)
+        out[i * n: i * n + min(n, chunk.size)] = chunk[:n].astype(np.int16)
+    ft = np.array([(f[0] >> 3) & 0xF for f in frames], dtype=np.int8)
+    return DecodedAudio(out, rate, ft, wideband)
+
+
+def decode_amr(source) -> np.ndarray:
+    """int16 PCM of an AMR / AMR-WB storage file (8 or 16 kHz, see :func:`decode_storage`)."""
+    return decode_storage(source).pcm
+
+
+def _alaw_table() -> np.ndarray:
+    """ITU-T G.711 A-law expansion (section 2, Table 1a): 256 codes -> int16."""
+    a = np.arange(256) ^ 0x55
+    mant, seg = (a & 0x0F) << 4, (a & 0x70) >> 4
+    mag = np.where(seg == 0, mant + 8, (mant + 0x108) << np.maximum(seg - 1, 0))
+    return np.where(a & 0x80, mag, -mag).astype(np.int16)
+
+
+def _ulaw_table() -> np.ndarray:
+    """ITU-T G.711 mu-law expansion (section 3, Table 2a): 256 codes -> int16."""
+    u = ~np.arange(256) & 0xFF
+    mag = (((u & 0x0F) << 3) + 0x84) << ((u & 0x70) >> 4)
+    return np.where(u & 0x80, 0x84 - mag, mag - 0x84).astype(np.int16)
+
+
+_G711 = {"PCMA": _alaw_table(), "PCMU": _ulaw_table()}
+
+
+def decode_g711(data: bytes, law: str) -> np.ndarray:
+    """G.711 payload bytes to int16 PCM at 8 kHz (ITU-T G.711; `law` "PCMA" or "PCMU")."""
+    try:
+        table = _G711[law.upper()]
+    except KeyError:
+        raise DecodeError(f"{law} is not G.711", None, "use PCMA or PCMU") from None
+    return table[np.frombuffer(bytes(data), dtype=np.uint8)]
+
+
+def _unwrap32(ts) -> np.ndarray:
+    """RTP timestamps extended to int64 across the 2**32 wrap (steps taken modulo 2**32
+    into the signed range, RFC 3550 appendix A.1)."""
+    ts = np.asarray(ts, dtype=np.int64)
+    if ts.size == 0:
+        return ts
+    steps = (np.diff(ts) + (1 << 31)) % (1 << 32) - (1 << 31)
+    return ts[0] + np.concatenate(([0], np.cumsum(steps)))
+
+
+def g711_from_rtp(timestamps, payloads, law: str) -> tuple[np.ndarray, np.ndarray]:
+    """Real-time PCM of one G.711 RTP stream (RFC 3551 section 4.5.14, 8000 Hz clock).
+
+    Each payload is placed at its RTP timestamp (wrap handled), so duplicates overlap
+    and reordering is undone; missing time is left as zeros.
+
+    Returns
+    -------
+    (pcm, kind)
+        int16 samples (whole 20 ms frames) and per 20 ms frame "speech" (samples
+        received) or "gap".
+    """
+    payloads = list(payloads)
+    if not payloads:
+        return np.zeros(0, np.int16), np.zeros(0, dtype=str)
+    ts = _unwrap32(timestamps)
+    order = np.argsort(ts, kind="stable")
+    base = int(ts[order[0]])
+    n = int(ts[order[-1]] - base) + len(payloads[order[-1]])
+    n += -n % 160
+    pcm = np.zeros(n, np.int16)
+    got = np.zeros(n, bool)
+    for i in order.tolist():
+        start = int(ts[i]) - base
+        chunk = decode_g711(payloads[i], law)[: max(n - start, 0)]
+        pcm[start:start + chunk.size] = chunk
+        got[start:start + chunk.size] = True
+    return pcm, np.where(got.reshape(-1, 160).any(axis=1), "speech", "gap")
+
+
+def write_wav(path, pcm: np.ndarray, rate: int) -> Path:
+    """Write mono 16-bit PCM WAV with the standard-library ``wave`` module.
+
+    Parameters
+    ----------
+    path : str or Path or file-like
+    pcm : numpy.ndarray
+        int16 samples (floats are rounded and clipped).
+    rate : int
+        Sample rate [Hz].
+    """
+    x = np.clip(np.round(np.asarray(pcm, dtype=np.float64)), -32768, 32767).astype("<i2")
+    with wave.open(str(path) if isinstance(path, (str, Path)) else path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(int(rate))
+        w.writeframes(x.tobytes())
+    return Path(path) if isinstance(path, (str, Path)) else path
+
+
+def read_wav(source) -> tuple[np.ndarray, int]:
+    """Read a mono 16-bit WAV (path or bytes): (int16 samples, rate [Hz])."""
+    fh = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else str(source)
+    with wave.open(fh, "rb") as w:
+        if w.getsampwidth() != 2:
+            raise DecodeError(f"{w.getsampwidth() * 8}-bit WAV", str(source)[:60],
+                              "convert to 16-bit PCM")
+        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+        return x.reshape(-1, w.getnchannels())[:, 0].astype(np.int16), w.getframerate()
+
+
+def _level_variation(levels: np.ndarray, half: int = 10) -> np.ndarray:
+    """Standard deviation of frame levels [dB] over +/-`half` frames (floor -90 dBFS)."""
+    lv = np.maximum(np.nan_to_num(levels, neginf=-90.0), -90.0)
+    if lv.size == 0:
+        return lv
+    pad = np.pad(lv, half, mode="edge")
+    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1)
+    return win.std(axis=1)
+
+
+def classify_pcm_frames(pcm: np.ndarray, rate: int, ft: np.ndarray | None = None, *,
+                        wideband: bool | None = None) -> np.ndarray:
+    """Class of every 20 ms frame: "tone", "speech", "comfort noise" or "digital silence".
+
+    Rules, in order: level below :data:`SILENCE_DBFS` -> digital silence; inside a tone
+    run of :func:`labkit.audio.tones.tone_runs` -> tone; frame type SID or NO_DATA (when `ft`
+    is given) -> comfort noise; level above :data:`SPEECH_DBFS` and varying by 3 dB or
+    more within +/-0.2 s -> speech; else comfort noise (steady low-level noise).
+
+    Parameters
+    ----------
+    ft : numpy.ndarray, optional
+        Storage frame types, one per 20 ms frame (RFC 4867 section 4.3.2).
+    wideband : bool, optional
+        Meaning of `ft` (SID is 8 for AMR, 9 for AMR-WB); default: ``rate == 16000``.
+    """
+    x = np.asarray(pcm).ravel()
+    levels = tones.frame_levels(x, rate)
+    n = levels.size
+    cls = np.full(n, "comfort noise", dtype=object)
+    varying = _level_variation(levels) >= 3.0
+    cls[(levels >= SPEECH_DBFS) & varying] = "speech"
+    dtx = None
+    if ft is not None:
+        wb = (rate == 16000) if wideband is None else wideband
+        dtx = tones.dtx_frames(np.asarray(ft)[:n], wb)
+        cls[:dtx.size][dtx] = "comfort noise"
+    lost = None if ft is None else tones.lost_frames(np.asarray(ft)[:n], wb)
+    for run in tones.tone_runs(x, rate, dtx, lost):
+        a, b = int(round(run.start / tones.FRAME_S)), int(round(run.end / tones.FRAME_S))
+        cls[a:b] = "tone"
+    cls[levels < SILENCE_DBFS] = "digital silence"
+    return cls.astype(str)
+
+
+def classify_frames(pcm: np.ndarray, rate: int, ft: np.ndarray | None = None,
+                    kind: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per 20 ms frame: frame, time [s], level [dBFS], ft, kind, class.
+
+    `kind` is the RTP-layer frame kind from :class:`labkit.amr.AmrExtract` ("speech",
+    "SID", "NO_DATA", "lost", "gap"); `class` is what the audio contains
+    (:func:`classify_pcm_frames`).
+    """
+    cls = classify_pcm_frames(pcm, rate, ft)
+    n = cls.size
+    levels = tones.frame_levels(np.asarray(pcm).ravel(), rate)
+    df = pd.DataFrame({
+        "frame": np.arange(n, dtype=np.int64),
+        "time": np.round(np.arange(n) * tones.FRAME_S, 3),
+        "level": np.round(np.maximum(levels, -120.0), 1),
+        "class": cls,
+    })
+    if ft is not None:
+        df["ft"] = np.pad(np.asarray(ft, dtype=np.int16)[:n], (0, max(0, n - len(ft))),
+                          constant_values=-1)
+    if kind is not None:
+        k = np.asarray(kind, dtype=object)[:n]
+        df["kind"] = np.concatenate([k, np.full(n - k.size, "", dtype=object)]).astype(str)
+    return df

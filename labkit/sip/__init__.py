@@ -1,0 +1,12 @@
+"""SIP signalling: messages, dialogs, calls, and SDP offers/answers (RFC 3261, 3264, 4566).
+
+:mod:`~labkit.sip.messages` parses SIP over UDP and TCP into messages and calls;
+:mod:`~labkit.sip.sdp` parses SDP (sdp-transform plus the RFC 3551 static table) and checks
+answers against RFC 3264, 4867, 4733 and 4568.
+"""
+from labkit.sip.messages import *  # noqa: F401,F403
+from labkit.sip.messages import __all__ as _messages_all
+from labkit.sip.sdp import *  # noqa: F401,F403
+from labkit.sip.sdp import __all__ as _sdp_all
+
+__all__ = [*_messages_all, *_sdp_all, ]

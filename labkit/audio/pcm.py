@@ -24,12 +24,12 @@ import pandas as pd
 
 from labkit.errors import DecodeError, LabkitWarning, ToolMissingError
 from labkit.audio import tones
+from labkit.audio.tones import classify_pcm_frames
 
 __all__ = ["DecodedAudio", "decode_storage", "decode_amr", "decode_g711", "g711_from_rtp",
            "split_storage",
            "write_wav",
-           "read_wav", "classify_pcm_frames", "classify_frames", "FRAME_CLASSES",
-           "SILENCE_DBFS", "SPEECH_DBFS"]
+           "read_wav", "classify_frames", "FRAME_CLASSES"]
 
 # Speech bits per frame type, RFC 4867 section 3.6 (-1: reserved). Same table as
 # labkit.amr; repeated here so that decoding a file needs no RTP layer.
@@ -38,8 +38,6 @@ _WB_BITS = (132, 177, 253, 285, 317, 365, 397, 461, 477, 40, -1, -1, -1, -1, 0, 
 _MAGIC = {False: b"#!AMR\n", True: b"#!AMR-WB\n"}
 _DECODER = {False: "libopencore_amrnb", True: "libopencore_amrwb"}
 
-SILENCE_DBFS = -66.0   # [dBFS] frames below: digital silence (about +/-1 LSB noise)
-SPEECH_DBFS = -45.0    # [dBFS] frames above that vary in level: speech
 FRAME_CLASSES = ("tone", "speech", "comfort noise", "digital silence")
 
 
@@ -249,51 +247,6 @@ def read_wav(source) -> tuple[np.ndarray, int]:
                               "convert to 16-bit PCM")
         x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
         return x.reshape(-1, w.getnchannels())[:, 0].astype(np.int16), w.getframerate()
-
-
-def _level_variation(levels: np.ndarray, half: int = 10) -> np.ndarray:
-    """Standard deviation of frame levels [dB] over +/-`half` frames (floor -90 dBFS)."""
-    lv = np.maximum(np.nan_to_num(levels, neginf=-90.0), -90.0)
-    if lv.size == 0:
-        return lv
-    pad = np.pad(lv, half, mode="edge")
-    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1)
-    return win.std(axis=1)
-
-
-def classify_pcm_frames(pcm: np.ndarray, rate: int, ft: np.ndarray | None = None, *,
-                        wideband: bool | None = None) -> np.ndarray:
-    """Class of every 20 ms frame: "tone", "speech", "comfort noise" or "digital silence".
-
-    Rules, in order: level below :data:`SILENCE_DBFS` -> digital silence; inside a tone
-    run of :func:`labkit.audio.tones.tone_runs` -> tone; frame type SID or NO_DATA (when `ft`
-    is given) -> comfort noise; level above :data:`SPEECH_DBFS` and varying by 3 dB or
-    more within +/-0.2 s -> speech; else comfort noise (steady low-level noise).
-
-    Parameters
-    ----------
-    ft : numpy.ndarray, optional
-        Storage frame types, one per 20 ms frame (RFC 4867 section 4.3.2).
-    wideband : bool, optional
-        Meaning of `ft` (SID is 8 for AMR, 9 for AMR-WB); default: ``rate == 16000``.
-    """
-    x = np.asarray(pcm).ravel()
-    levels = tones.frame_levels(x, rate)
-    n = levels.size
-    cls = np.full(n, "comfort noise", dtype=object)
-    varying = _level_variation(levels) >= 3.0
-    cls[(levels >= SPEECH_DBFS) & varying] = "speech"
-    dtx = None
-    if ft is not None:
-        wb = (rate == 16000) if wideband is None else wideband
-        dtx = tones.dtx_frames(np.asarray(ft)[:n], wb)
-        cls[:dtx.size][dtx] = "comfort noise"
-    lost = None if ft is None else tones.lost_frames(np.asarray(ft)[:n], wb)
-    for run in tones.tone_runs(x, rate, dtx, lost):
-        a, b = int(round(run.start / tones.FRAME_S)), int(round(run.end / tones.FRAME_S))
-        cls[a:b] = "tone"
-    cls[levels < SILENCE_DBFS] = "digital silence"
-    return cls.astype(str)
 
 
 def classify_frames(pcm: np.ndarray, rate: int, ft: np.ndarray | None = None,

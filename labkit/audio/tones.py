@@ -52,7 +52,7 @@ import numpy as np
 
 from labkit.errors import LabkitError
 
-__all__ = ["TonePlan", "TONE_PLANS", "RingbackResult", "ToneRun", "tone_plan", "level_dbfs",
+__all__ = ["classify_pcm_frames", "SILENCE_DBFS", "SPEECH_DBFS", "TonePlan", "TONE_PLANS", "RingbackResult", "ToneRun", "tone_plan", "level_dbfs",
            "frame_levels", "band_ratios", "goertzel_power", "tone_runs", "match_cadence",
            "match_plan", "detect_ringback", "dtx_frames", "lost_frames", "observed_cadence", "synthesize_tone", "FRAME_S"]
 
@@ -66,6 +66,8 @@ MIN_RUN_S = 0.25         # [s] shorter runs are ignored (every plan's bursts are
 MIN_EDGE_RUN_S = 0.10    # [s] ... except runs cut by the start or end of the audio
 BRIDGE_S = 0.100         # [s] gaps up to this inside a run are bridged (lost frames)
 FULL_SCALE = 32768.0
+SILENCE_DBFS = -66.0   # [dBFS] frames below: digital silence (about +/-1 LSB noise)
+SPEECH_DBFS = -45.0    # [dBFS] frames above that vary in level: speech
 
 
 @dataclass(frozen=True)
@@ -536,6 +538,51 @@ def lost_frames(ft: np.ndarray, wideband: bool) -> np.ndarray:
     return lost | ((f == 14) & wideband)
 
 
+def _level_variation(levels: np.ndarray, half: int = 10) -> np.ndarray:
+    """Standard deviation of frame levels [dB] over +/-`half` frames (floor -90 dBFS)."""
+    lv = np.maximum(np.nan_to_num(levels, neginf=-90.0), -90.0)
+    if lv.size == 0:
+        return lv
+    pad = np.pad(lv, half, mode="edge")
+    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1)
+    return win.std(axis=1)
+
+
+def classify_pcm_frames(pcm: np.ndarray, rate: int, ft: np.ndarray | None = None, *,
+                        wideband: bool | None = None) -> np.ndarray:
+    """Class of every 20 ms frame: "tone", "speech", "comfort noise" or "digital silence".
+
+    Rules, in order: level below :data:`SILENCE_DBFS` -> digital silence; inside a tone
+    run of :func:`labkit.audio.tone_runs` -> tone; frame type SID or NO_DATA (when `ft`
+    is given) -> comfort noise; level above :data:`SPEECH_DBFS` and varying by 3 dB or
+    more within +/-0.2 s -> speech; else comfort noise (steady low-level noise).
+
+    Parameters
+    ----------
+    ft : numpy.ndarray, optional
+        Storage frame types, one per 20 ms frame (RFC 4867 section 4.3.2).
+    wideband : bool, optional
+        Meaning of `ft` (SID is 8 for AMR, 9 for AMR-WB); default: ``rate == 16000``.
+    """
+    x = np.asarray(pcm).ravel()
+    levels = frame_levels(x, rate)
+    n = levels.size
+    cls = np.full(n, "comfort noise", dtype=object)
+    varying = _level_variation(levels) >= 3.0
+    cls[(levels >= SPEECH_DBFS) & varying] = "speech"
+    dtx = None
+    if ft is not None:
+        wb = (rate == 16000) if wideband is None else wideband
+        dtx = dtx_frames(np.asarray(ft)[:n], wb)
+        cls[:dtx.size][dtx] = "comfort noise"
+    lost = None if ft is None else lost_frames(np.asarray(ft)[:n], wb)
+    for run in tone_runs(x, rate, dtx, lost):
+        a, b = int(round(run.start / FRAME_S)), int(round(run.end / FRAME_S))
+        cls[a:b] = "tone"
+    cls[levels < SILENCE_DBFS] = "digital silence"
+    return cls.astype(str)
+
+
 def detect_ringback(pcm: np.ndarray, rate: int, *, plans=None, ft: np.ndarray | None = None,
                     wideband: bool | None = None) -> RingbackResult:
     """Is there a ringback tone in `pcm`? Which plan, frequencies, cadence, level, when.
@@ -602,7 +649,6 @@ def _tone_result(runs: list[ToneRun], duration: float, plans) -> RingbackResult:
 
 def _other_result(x, rate, duration, ft, wideband) -> tuple[RingbackResult, int]:
     """Verdict without a tone, and the number of speech frames."""
-    from labkit.audio import classify_pcm_frames
     cls = classify_pcm_frames(x, rate, ft, wideband=wideband)
     n = max(len(cls), 1)
     speech = int(np.sum(cls == "speech"))

@@ -5,7 +5,7 @@ Every function takes the data an analysis function returned, an optional ``ax=No
 it draws several). One submodule per area; everything is re-exported here, so notebooks
 write ``from labkit import plots; plots.plot_spectrogram(...)``.
 """
-from labkit.plots._base import new_axes  # noqa: F401
+from labkit.plots._base import new_axes, new_figure, show  # noqa: F401
 from labkit.plots.rtp import *  # noqa: F401,F403
 from labkit.plots.audio import *  # noqa: F401,F403
 from labkit.plots.sms import *  # noqa: F401,F403

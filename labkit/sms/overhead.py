@@ -264,7 +264,7 @@ def _sip_and_sms(w: _Walk) -> None:
 
 def _sms_body(w: _Walk, body: bytes) -> None:
     """RP header / TP header / user data octets of an SMS body (labkit.sms)."""
-    from labkit.sms import decode_rp
+    from labkit.sms.pdu import decode_rp
     try:
         rp = decode_rp(body)
     except DecodeError:
@@ -383,8 +383,8 @@ def _label(msg) -> str:
 
 def _sms_related(sip: pd.DataFrame) -> pd.DataFrame:
     """SMS MESSAGE requests and the responses to them (same Call-ID and CSeq)."""
-    from labkit.sms.smsip import _is_sms
-    req = sip[(sip["method"] == "MESSAGE") & sip["content_type"].map(_is_sms).astype(bool)]
+    from labkit.sms.pdu import is_sms_content_type
+    req = sip[(sip["method"] == "MESSAGE") & sip["content_type"].map(is_sms_content_type).astype(bool)]
     keys = set(zip(req["call_id"], req["cseq"]))
     related = pd.Series([k in keys for k in zip(sip["call_id"], sip["cseq"])], index=sip.index)
     resp = sip[sip["status"].notna() & related]
@@ -414,7 +414,7 @@ def sms_overhead(path, *, frames: list[int] | None = None) -> pd.DataFrame:
         efficiency [%] (user data / total), sorted by frame.
     """
     from labkit.sip import sip_messages
-    from labkit.sms import decode_rp
+    from labkit.sms.pdu import decode_rp
     packets, iter_frames = _read(path)
     sip = _sms_related(sip_messages(packets))
     if frames is not None:

@@ -27,7 +27,7 @@ from pycrate_mobile.TS23038 import encode_7b as _encode_7b
 from labkit.errors import DecodeError
 
 __all__ = [
-    "SMS_CONTENT_TYPE", "RP_TYPES", "RP_CAUSES", "TpAddress", "Tpdu", "RpMessage",
+    "SMS_CONTENT_TYPE", "is_sms_content_type", "RP_TYPES", "RP_CAUSES", "TpAddress", "Tpdu", "RpMessage",
     "decode_rp", "decode_tpdu", "scts_timezone", "gsm7_unpack", "encode_rp", "fix_rp_destination",
     "encode_deliver",
     "encode_submit", "encode_rp_data", "encode_rp_ack", "encode_rp_error",
@@ -620,3 +620,31 @@ def fix_rp_destination(rp: bytes, *, where: str | None = None) -> bytes:
     oa_end = 3 + msg.oa_len
     fixed = rp[:oa_end] + b"\x00" + rp[oa_end + 1 + msg.da_len:]
     return _pycrate_rp(fixed, 1).to_bytes()
+
+
+def is_sms_content_type(ctype) -> bool:
+    """True when `ctype` names the SMS body, also when not written exactly.
+
+    Parameters
+    ----------
+    ctype : str or None
+        A Content-Type header value.
+
+    Returns
+    -------
+    bool
+        True for ``application/vnd.3gpp.sms`` in any case, with or without parameters.
+
+    References
+    ----------
+    3GPP TS 24.341 section 7.3.1 (the MIME type of SMS in SIP).
+
+    Examples
+    --------
+    >>> is_sms_content_type("Application/Vnd.3gpp.SMS; charset=x")
+    True
+    >>> is_sms_content_type("text/plain")
+    False
+    """
+    return isinstance(ctype, str) and ctype.split(";")[0].strip().lower() == SMS_CONTENT_TYPE
+

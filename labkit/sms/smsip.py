@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from labkit.errors import DecodeError, LabkitError, LabkitWarning
-from labkit.sms import SMS_CONTENT_TYPE, RpMessage, decode_rp, fix_rp_destination
+from labkit.sms.pdu import SMS_CONTENT_TYPE, RpMessage, decode_rp, fix_rp_destination, is_sms_content_type
 
 __all__ = ["sms_sip_messages", "sms_messages", "diagnose_sms", "fixed_sip_message",
            "write_fixed_capture", "rebuild_frame", "SMS_COLUMNS", "FINDING_COLUMNS"]
@@ -51,15 +51,10 @@ def _sip(source) -> pd.DataFrame:
     return sip_messages(source)
 
 
-def _is_sms(ctype) -> bool:
-    """Content-Type naming the SMS body, also when not written exactly (TS 24.341 7.3.1)."""
-    return isinstance(ctype, str) and ctype.split(";")[0].strip().lower() == SMS_CONTENT_TYPE
-
-
 def sms_sip_messages(source) -> pd.DataFrame:
     """The SIP MESSAGE requests carrying ``application/vnd.3gpp.sms`` (any spelling)."""
     sip = _sip(source)
-    mask = (sip["method"] == "MESSAGE") & sip["content_type"].map(_is_sms).astype(bool)
+    mask = (sip["method"] == "MESSAGE") & sip["content_type"].map(is_sms_content_type).astype(bool)
     return sip[mask].reset_index(drop=True)
 
 

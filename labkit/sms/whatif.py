@@ -36,7 +36,7 @@ class _Base:
 
 
 def _base(frame: bytes, linktype: int) -> _Base:
-    from labkit.sms import decode_rp
+    from labkit.sms.pdu import decode_rp
     by = {l.name: l for l in frame_layers(frame, linktype)}
     ip, tr = by["inner_ip"].info, by["transport"].info
     gtp = None
@@ -73,14 +73,14 @@ def _frame(base: _Base, body: bytes, *, v6: bool = False, ipsec: bool = True,
 
 
 def _rp_with(base: _Base, tpdu: bytes) -> bytes:
-    from labkit.sms import encode_rp_data
+    from labkit.sms.pdu import encode_rp_data
     rp = base.rp
     return encode_rp_data(rp.reference, tpdu, mt=rp.mti == 1, oa=rp.oa.digits if rp.oa else None,
                           da=rp.da.digits if rp.da else None)
 
 
 def _submit(base: _Base, text: str, **kw) -> bytes:
-    from labkit.sms import encode_submit
+    from labkit.sms.pdu import encode_submit
     tp = base.rp.tpdu
     return _rp_with(base, encode_submit(tp.da.digits, text, mr=tp.mr or 0, **kw))
 
@@ -145,7 +145,7 @@ def what_if(mo_frame: bytes, mt_frame: bytes | None = None, *, linktype: int = 1
 
 def _mt_frames(mo: _Base, mt: _Base, mt_frame: bytes, text: str, linktype: int) -> dict:
     from datetime import datetime, timezone
-    from labkit.sms import encode_deliver, encode_rp_data
+    from labkit.sms.pdu import encode_deliver, encode_rp_data
     sc = mo.rp.da.digits if mo.rp.da else "0"
     peer = mo.rp.tpdu.da.digits if mo.rp.tpdu and mo.rp.tpdu.da else "0"
     scts = datetime(2026, 3, 1, 10, 0, 0, tzinfo=timezone.utc)

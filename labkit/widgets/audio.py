@@ -17,7 +17,6 @@ def direction_label(d) -> str:
 
 def _show_direction(d) -> None:
     """Verdict, player and the three plots of one direction (inside an Output)."""
-    import matplotlib.pyplot as plt
     from IPython.display import Audio, display
 
     from labkit import plots
@@ -26,14 +25,14 @@ def _show_direction(d) -> None:
     if d.audio is None:
         return
     display(Audio(d.audio.pcm / 32768.0, rate=d.audio.rate, normalize=False))
-    fig, axes = plt.subplots(3, 1, figsize=(10, 8), constrained_layout=True)
+    fig, axes = plots.new_figure(3, (10, 8))
     runs = d.result.segments if d.result is not None else ()
     plots.plot_waveform(d.audio.pcm, d.audio.rate, axes[0], tone_runs=runs, t0=d.t0,
                         title=f"{d.direction} {d.phase}: waveform")
     plots.plot_spectrogram(d.audio.pcm, d.audio.rate, axes[1], t0=d.t0,
                            title="spectrogram")
     plots.plot_frame_timeline(d.frames, axes[2], t0=d.t0)
-    plt.show()
+    plots.show(fig)
 
 
 def default_selection(report, most: int = 2) -> list[int]:

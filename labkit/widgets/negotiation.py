@@ -10,7 +10,6 @@ __all__ = ["negotiation_explorer"]
 
 def _show(offer, prefs_text, mode, options) -> None:
     """Outcome sentence, fix and compare matrix (inside an Output)."""
-    import matplotlib.pyplot as plt
 
     from labkit import freeswitch as fs
     from labkit.freeswitch import negotiation as ng
@@ -25,9 +24,9 @@ def _show(offer, prefs_text, mode, options) -> None:
     print(text)
     print(f"fix: {fix}")
     if neg.compares:
-        fig, ax = plt.subplots(figsize=(10, 3.5), constrained_layout=True)
+        fig, ax = plots.new_figure(1, (10, 3.5))
         plots.plot_compare_matrix(neg, ax)
-        plt.show()
+        plots.show(fig)
 
 
 def negotiation_explorer(offer, prefs: str = "OPUS,G722,PCMU,PCMA,H264,VP8",

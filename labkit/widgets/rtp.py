@@ -19,16 +19,15 @@ def stream_label(row) -> str:
 
 
 def _show(rtp, stream) -> None:
-    import matplotlib.pyplot as plt
 
     from labkit import plots
     from labkit.rtp import stream_timing
 
     tm = stream_timing(rtp, stream)
-    fig, axes = plt.subplots(2, 1, figsize=(10, 6), constrained_layout=True)
+    fig, axes = plots.new_figure(2, (10, 6))
     plots.plot_stream_timing(tm, axes[0], title=f"stream {stream}: delta, jitter, skew")
     plots.plot_delta_histogram(tm, axes[1], title="inter-arrival deltas")
-    plt.show()
+    plots.show(fig)
 
 
 def stream_picker(rtp, *, selected: int | None = None):

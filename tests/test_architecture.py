@@ -1,0 +1,175 @@
+"""The rules of ../shared/DESIGN.md on labkit's import graph, checked on the source.
+
+Every ``import`` and ``from ... import`` in labkit/ counts, also the ones inside
+functions (a lazy import still ties two modules together):
+
+- no import cycles between modules;
+- across subpackages only public names are imported (no ``_private`` names);
+- only ``labkit/plots/`` (and the command line and reports) import matplotlib, only
+  ``labkit/widgets/`` (and the command line) import ipywidgets: widgets draw through plots;
+- imports follow the data flow (capture <- rtp <- amr <- audio <- quality; capture <- sip
+  <- sms / freeswitch; rtp and amr may use sip's SDP); no analysis module imports plots/,
+  widgets/, commands/ or the report.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+LABKIT = Path(__file__).resolve().parents[1] / "labkit"
+
+# What each part may import besides errors and data (DESIGN.md, "Data flow").
+ANALYSIS = {"capture", "sip", "rtp", "amr", "audio", "quality", "sms", "freeswitch", "ops"}
+FRONT = {"plots", "widgets", "commands", "cli", "report"}
+ALLOWED = {
+    "errors": set(),
+    "data": set(),
+    "capture": set(),
+    "sip": {"capture"},
+    "rtp": {"capture", "sip"},
+    "amr": {"capture", "rtp", "sip"},
+    "audio": {"capture", "rtp", "amr", "sip"},
+    "quality": {"capture", "rtp", "amr", "sip", "audio"},
+    "sms": {"capture", "sip"},
+    "freeswitch": {"capture", "sip", "rtp"},
+    "ops": {"capture", "sip", "rtp", "quality"},
+    "plots": ANALYSIS | {"overview"},
+    "widgets": ANALYSIS | {"overview", "plots"},
+}
+# Anything else (overview, fleet, doctor, exercises, notebook...) may use every analysis
+# part but not the front end; commands, cli and report may use everything.
+DEFAULT_ALLOWED = ANALYSIS | {"overview", "fleet", "doctor", "exercises", "notebook"}
+FRONT_ALLOWED = ANALYSIS | FRONT | DEFAULT_ALLOWED
+MATPLOTLIB_OK = {"plots", "commands", "report"}
+IPYWIDGETS_OK = {"widgets", "commands"}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(LABKIT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_module(name: str) -> bool:
+    rel = Path(*name.split("."))
+    return (LABKIT.parent / rel).with_suffix(".py").exists() or (LABKIT.parent / rel / "__init__.py").exists()
+
+
+def _imports(path: Path):
+    """(module imported, names taken from it, line) for every import in `path`."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                yield a.name, (), node.lineno
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module, tuple(a.name for a in node.names), node.lineno
+
+
+def _graph():
+    """{module: {imported labkit module: first line}} and the raw import list."""
+    graph, raw = {}, []
+    for path in sorted(LABKIT.rglob("*.py")):
+        mod = _module_name(path)
+        edges = graph.setdefault(mod, {})
+        for target, names, line in _imports(path):
+            raw.append((mod, path, target, names, line))
+            if not target.startswith("labkit"):
+                continue
+            subs = [f"{target}.{n}" for n in names if _is_module(f"{target}.{n}")]
+            for t in subs or [target]:
+                if t != mod:
+                    edges.setdefault(t, line)
+            if len(subs) < len(names):  # names that are not modules come from `target`
+                edges.setdefault(target, line)
+    return graph, raw
+
+
+def _part(mod: str) -> str:
+    """Top-level part of labkit a module belongs to ("capture", "overview", ...)."""
+    parts = mod.split(".")
+    return parts[1] if len(parts) > 1 else "labkit"
+
+
+GRAPH, RAW = _graph()
+
+
+def _cycles(graph):
+    """Every strongly connected component of more than one module (Tarjan)."""
+    index, low, stack, on, out = {}, {}, [], set(), []
+    counter = [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, {}):
+            if w not in graph:
+                continue
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_the_graph_is_read():
+    # The checker must see the package, else every rule below passes vacuously.
+    assert "labkit.capture.read" in GRAPH and "labkit.rtp.streams" in GRAPH
+    assert "labkit.capture.read" in GRAPH["labkit.rtp.streams"] or any(
+        e.startswith("labkit.capture") for e in GRAPH["labkit.rtp.streams"])
+
+
+def test_no_import_cycles():
+    assert _cycles(GRAPH) == []
+
+
+def test_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b": 1}, "b": {"c": 1}, "c": {"a": 1}, "d": {"a": 1}}) == [["a", "b", "c"]]
+
+
+def test_no_private_names_across_subpackages():
+    bad = [f"{p.relative_to(LABKIT.parent)}:{line} imports {n} from {t}"
+           for mod, p, t, names, line in RAW if t.startswith("labkit.")
+           for n in names if n.startswith("_") and n != "__all__" and _part(t) != _part(mod)]
+    assert bad == []
+
+
+@pytest.mark.parametrize("lib, allowed", [("matplotlib", MATPLOTLIB_OK), ("ipywidgets", IPYWIDGETS_OK)])
+def test_only_the_front_end_imports_drawing_libraries(lib, allowed):
+    bad = [f"{p.relative_to(LABKIT.parent)}:{line}" for mod, p, t, _, line in RAW
+           if (t == lib or t.startswith(lib + ".")) and _part(mod) not in allowed]
+    assert bad == []
+
+
+def test_imports_follow_the_data_flow():
+    bad = []
+    for mod, edges in GRAPH.items():
+        part = _part(mod)
+        if part in ("labkit", "cli", "commands", "report"):
+            allowed = FRONT_ALLOWED
+        else:
+            allowed = ALLOWED.get(part, DEFAULT_ALLOWED)
+        for target, line in edges.items():
+            tp = _part(target)
+            if tp in (part, "errors", "data", "labkit") or tp in allowed:
+                continue
+            bad.append(f"{mod}:{line} -> {target}")
+    assert bad == []

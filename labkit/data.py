@@ -33,9 +33,18 @@ class DataFile:
 
 
 def data_dir() -> Path:
-    """Folder holding the bundled data (``$LABKIT_DATA`` or the repository's ``data/``)."""
+    """Folder holding the bundled data.
+
+    ``$LABKIT_DATA`` when set; else the repository's ``data/`` (a checkout or an
+    editable install); else ``labkit/bundled`` inside an installed wheel, where
+    setup.py puts the same folder.
+    """
     env = os.environ.get("LABKIT_DATA")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "data"
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent
+    repo = here.parent / "data"
+    return repo if (repo / "lab").is_dir() or not (here / "bundled").is_dir() else here / "bundled"
 
 
 @lru_cache(maxsize=None)

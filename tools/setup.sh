@@ -33,7 +33,7 @@ fi
 
 PY=${PYTHON:-python3}
 stamp=.venv/.labkit-stamp
-want=$(cat pyproject.toml | sha256sum | cut -c1-16)
+want=$(cat pyproject.toml setup.py | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x .venv/bin/python ]; then
     exit 0
 fi

@@ -21,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labkit", description="VoIP/IMS capture analysis")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(labkit.commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):  # shared helpers (e.g. _output), not subcommands
+            continue
         module = importlib.import_module(f"labkit.commands.{info.name}")
         module.register(sub)
     return parser

@@ -1,7 +1,7 @@
 """``labkit overhead FILE [--json] [--compare FRAME]``: octets per layer of every SMS message."""
 from __future__ import annotations
 
-import json
+from labkit.commands._output import print_json
 
 
 def register(subparsers) -> None:
@@ -37,13 +37,10 @@ def run(args) -> int:
         data, linktype = _frame_bytes(args.capture, args.compare)
         compare = qualcomm_comparison(data, linktype)
     if args.json:
-        doc = {"capture": str(args.capture),
-               "messages": [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
-                            for r in table.to_dict("records")]}
+        doc = {"capture": str(args.capture), "messages": table}
         if compare is not None:
-            doc["qualcomm"] = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
-                               for r in compare.to_dict("records")]
-        print(json.dumps(doc, indent=1))
+            doc["qualcomm"] = compare
+        print_json(doc)
         return 0
     print(f"{len(table)} SMS-related SIP message(s) in {args.capture}; octets per layer")
     show = grouped(table).drop(columns=["other"] if not grouped(table)["other"].any() else [])

@@ -1,7 +1,7 @@
 """``labkit overview FILE``: what is in a capture and which notebook to open next."""
 from __future__ import annotations
 
-import json
+from labkit.commands._output import print_json
 
 
 def register(sub) -> None:
@@ -17,9 +17,9 @@ def run(args) -> int:
     ov = overview(args.file)
     steps = next_steps(ov)
     if args.json:
-        print(json.dumps({"summary": summary_sentence(ov), "frames": ov.n_frames,
-                          "rtp_streams": len(ov.streams), "sip_calls": len(ov.calls),
-                          "sms": ov.n_sms, "next": steps.to_dict("records")}, indent=2))
+        print_json({"summary": summary_sentence(ov), "frames": ov.n_frames,
+                    "rtp_streams": len(ov.streams), "sip_calls": len(ov.calls),
+                    "sms": ov.n_sms, "next": steps}, indent=2)
         return 0
     print(summary_sentence(ov))
     for _, row in steps.iterrows():

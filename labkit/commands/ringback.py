@@ -1,8 +1,7 @@
 """``labkit ringback in.pcap [--json]``: was there ringback? One verdict per direction."""
 from __future__ import annotations
 
-import json
-import math
+from labkit.commands._output import print_json
 import warnings
 
 
@@ -37,12 +36,6 @@ def _codecs(items: list[str]) -> dict:
     return out
 
 
-def _clean(value):
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value
 
 
 def run(args) -> int:
@@ -55,12 +48,9 @@ def run(args) -> int:
     table = report.verdicts()
     if args.json:
         doc = {"capture": report.path, "timeline": report.timeline, "calls": list(report.calls),
-               "streams": [{k: _clean(v) for k, v in r.items()}
-                           for r in report.streams.to_dict("records")],
-               "verdicts": [{k: _clean(v) for k, v in r.items()}
-                            for r in table.to_dict("records")],
+               "streams": report.streams, "verdicts": table,
                "answer": report.answer().splitlines(), "warnings": list(report.warnings)}
-        print(json.dumps(doc, indent=2, default=str))
+        print_json(doc, indent=2)
         return 0
     cols = ["stream", "direction", "phase", "codec", "ssrc", "verdict", "plan",
             "frequencies", "cadence", "level", "start", "end", "note"]

@@ -1,7 +1,7 @@
 """``labkit sms FILE [--json] [--fix OUT.pcap]``: every SMS over IP message, decoded, with findings."""
 from __future__ import annotations
 
-import json
+from labkit.commands._output import print_json
 
 
 def register(subparsers) -> None:
@@ -25,13 +25,6 @@ _SHOW = ["frame", "direction", "rp_type", "rp_ref", "rp_oa", "rp_da", "tp_type",
          "tp_da", "tp_dcs", "tp_scts", "concat_seq", "text", "error"]
 
 
-def _clean(value):
-    import pandas as pd
-    if isinstance(value, bytes):
-        return value.hex()
-    if not isinstance(value, (list, tuple, dict)) and pd.isna(value):
-        return None
-    return value.item() if hasattr(value, "item") else value
 
 
 def run(args) -> int:
@@ -44,12 +37,10 @@ def run(args) -> int:
     findings = diagnose_sms(sip, sms=table)
     fixed = write_fixed_capture(args.capture, args.fix) if args.fix else None
     if args.json:
-        doc = {"capture": str(args.capture),
-               "messages": [{k: _clean(v) for k, v in r.items()} for r in table.to_dict("records")],
-               "findings": [{k: _clean(v) for k, v in r.items()} for r in findings.to_dict("records")]}
+        doc = {"capture": str(args.capture), "messages": table, "findings": findings}
         if fixed is not None:
             doc["fixed"] = {"path": args.fix, "frames": [int(f) for f in fixed["frame"]]}
-        print(json.dumps(doc, indent=1, ensure_ascii=False))
+        print_json(doc)
         return _status(args, findings)
     text = table[_SHOW].copy()
     for col, width in (("text", 30), ("error", 50)):

@@ -1,8 +1,7 @@
 """``labkit streams FILE``: the RTP stream table, as ``tshark -q -z rtp,streams`` prints it."""
 from __future__ import annotations
 
-import json
-import sys
+from labkit.commands._output import print_json
 from types import SimpleNamespace
 
 from labkit.errors import LabkitError
@@ -68,12 +67,8 @@ def run(args) -> int:
     if args.json:
         cols = list(table)
         recs = [dict(zip(cols, v)) for v in zip(*(table[c] for c in cols))][::-1]
-        json.dump(recs, sys.stdout, indent=1, default=_plain)
-        sys.stdout.write("\n")
+        print_json(recs)
     else:
         print(format_table(table))
     return 0
 
-
-def _plain(x):
-    return x.item() if hasattr(x, "item") else str(x)

@@ -27,7 +27,9 @@ from labkit.amr.realtime import *  # noqa: F401,F403
 from labkit.amr.realtime import __all__ as _realtime_all
 from labkit.amr.detect import *  # noqa: F401,F403
 from labkit.amr.detect import __all__ as _detect_all
+from labkit.amr.codec import *  # noqa: F401,F403
+from labkit.amr.codec import __all__ as _codec_all
 from labkit.amr.streams import *  # noqa: F401,F403
 from labkit.amr.streams import __all__ as _streams_all
 
-__all__ = [*_payload_all, *_storage_all, *_realtime_all, *_detect_all, *_streams_all]
+__all__ = [*_payload_all, *_storage_all, *_realtime_all, *_detect_all, *_codec_all, *_streams_all]

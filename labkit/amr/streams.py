@@ -8,16 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from labkit.errors import ConfigError, DecodeError, LabkitError, LabkitWarning
-from labkit.amr.detect import detect_amr_format
-from labkit.amr.payload import parse_amr_fmtp
+from labkit.amr.codec import codec_name, identify_codec
 from labkit.amr.realtime import AmrExtract, CapturePayloads, amr_storage_from_rtp
 
 __all__ = ["amr_streams", "extract_stream", "read_sdp", "sip_candidates"]
 
 
-_AMR_NAMES = {"AMR": "AMR", "AMR-NB": "AMR", "AMR-WB": "AMR-WB", "AMR_WB": "AMR-WB",
-              "AMRWB": "AMR-WB", "EVS": "EVS"}
-_STATIC_NAMES = {0: "PCMU", 3: "GSM", 4: "G723", 8: "PCMA", 9: "G722", 13: "CN", 18: "G729"}
 _STREAM_COLUMNS = ["stream", "src", "sport", "dst", "dport", "ssrc", "pt", "packets", "codec",
                    "octet_aligned", "source", "fmtp"]
 
@@ -94,17 +90,9 @@ def _classify_stream(rtp, s, key, sdp, sample) -> tuple[str, bool, str, str | No
     pt = int(rtp.pt[idx[0]])
     found = _sdp_codec(sdp, key, pt)
     if found is not None:
-        name = _AMR_NAMES.get(found[0].upper(), found[0])
-        try:
-            oa = name != "EVS" and parse_amr_fmtp(found[1])["octet_aligned"]
-        except ConfigError:
-            return name, False, "SDP (unsupported fmtp)", found[1]
-        return name, bool(oa), "SDP", found[1]
+        return identify_codec(pt, (), (), sdp=found)
     rows = _first_rows(rtp, s, sample)
-    guess = detect_amr_format(_payloads_at(rtp, rows), np.asarray(rtp.timestamp)[rows])
-    if guess.codec not in ("AMR", "AMR-WB") and pt < 96:   # RFC 3551 static type wins
-        return _STATIC_NAMES.get(pt, f"PT {pt}"), False, "static PT", None
-    return guess.codec, guess.octet_aligned, f"heuristic ({guess.confidence:.2f})", None
+    return identify_codec(pt, _payloads_at(rtp, rows), np.asarray(rtp.timestamp)[rows])
 
 
 def amr_streams(rtp, *, sdp=None, sample: int = 400):
@@ -201,7 +189,7 @@ def extract_stream(rtp, stream: int, *, codec: str, octet_aligned: bool,
         `codec` is not AMR / AMR-WB (EVS and others cannot be written as AMR storage), or
         no payload of the stream is this AMR variant.
     """
-    name = _AMR_NAMES.get(str(codec).upper(), str(codec))
+    name = codec_name(codec)
     if name not in ("AMR", "AMR-WB"):
         note = "EVS, cannot decode here" if name == "EVS" else f"codec {name}"
         raise DecodeError(f"stream {stream} is not AMR ({note})", where,

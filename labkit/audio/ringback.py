@@ -255,33 +255,10 @@ def _codec_of(raw: _RawStream, sdp_rows: pd.DataFrame | None, override=None) -> 
     offer/answer) or source gives the ``a=rtpmap`` name and the ``octet-align`` fmtp
     (RFC 4867 section 8.1; absent = bandwidth-efficient).
     """
-    if override is not None:
-        name, oa = override if isinstance(override, tuple) else (override, None)
-        name = _norm_codec(name)
-        if oa is None and name in _AMR:
-            oa = amr.detect_amr_format(raw.payloads[:400], raw.timestamp[:400]).octet_aligned
-        return name, bool(oa), "given"
-    m = _sdp_match(raw, sdp_rows)
-    if m is not None:
-        name, fmtp = m
-        try:
-            oa = amr.parse_amr_fmtp(fmtp)["octet_aligned"] if name in _AMR else False
-        except LabkitError:
-            oa = False
-        return name, oa, "SDP"
-    guess = amr.detect_amr_format(raw.payloads, raw.timestamp)
-    if guess.codec == "unknown" and raw.pt < 96:
-        return _STATIC.get(raw.pt, f"PT {raw.pt}"), False, "static PT"
-    return guess.codec, guess.octet_aligned, f"heuristic ({guess.confidence:.2f})"
-
-
-_STATIC = {0: "PCMU", 3: "GSM", 4: "G723", 8: "PCMA", 9: "G722", 13: "CN", 18: "G729"}
-
-
-def _norm_codec(name: str) -> str:
-    up = str(name).upper()
-    return {"AMR-WB": "AMR-WB", "AMR_WB": "AMR-WB", "AMRWB": "AMR-WB", "AMR": "AMR",
-            "AMR-NB": "AMR", "EVS": "EVS"}.get(up, str(name))
+    pick = min(len(raw.payloads), 400) if override is not None else len(raw.payloads)
+    codec, oa, source, _ = amr.identify_codec(raw.pt, raw.payloads[:pick], raw.timestamp[:pick],
+                                              sdp=_sdp_match(raw, sdp_rows), override=override)
+    return codec, oa, source
 
 
 def _sdp_match(raw: _RawStream, sdp_rows: pd.DataFrame | None):
@@ -294,7 +271,7 @@ def _sdp_match(raw: _RawStream, sdp_rows: pd.DataFrame | None):
             codecs = row["codecs"] if isinstance(row["codecs"], dict) else {}
             if raw.pt in codecs:
                 fmtp = (row["fmtp"] or {}).get(raw.pt) if isinstance(row["fmtp"], dict) else None
-                return _norm_codec(codecs[raw.pt][0]), fmtp
+                return codecs[raw.pt][0], fmtp
     return None
 
 

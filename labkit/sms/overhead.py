@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from labkit.capture.tunnels import ESP_ICV_LENGTHS  # Wireshark's esp_null_heur order
 from labkit.errors import DecodeError, LabkitWarning
 
 __all__ = ["Layer", "LAYERS", "QUALCOMM", "frame_layers", "layer_table", "sms_overhead",
@@ -35,7 +36,6 @@ QUALCOMM = {"Ethernet": 14, "IP": 20, "UDP": 8, "GTP": 12, "IP (inner)": 20, "ES
             "UDP (inner)": 8, "SIP": 707, "SMS header": 16, "body": 1}
 _GTP_PORT = 2152
 _ESP_NEXT = (4, 6, 17, 41, 59)  # IPv4, TCP, UDP, IPv6, no next header
-_ICV_LENGTHS = (12, 16, 0, 8, 32)  # HMAC-SHA1-96/-MD5-96, SHA-256-128/AES-GMAC, none, ...
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ def _esp_null_trailer(w: _Walk) -> tuple[int, int, int] | None:
     known protocol and the protected UDP/TCP header fits exactly.
     """
     body = w.data[w.pos + 8:w.end]
-    for icv in _ICV_LENGTHS:
+    for icv in ESP_ICV_LENGTHS:
         if len(body) < icv + 2:
             continue
         pad_len, nxt = body[len(body) - icv - 2], body[len(body) - icv - 1]

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from labkit import rtp, sip
-from labkit.capture import Packets, read_capture
+from labkit.capture import as_packets
 
 __all__ = ["Overview", "overview", "next_steps", "summary_sentence", "NOTEBOOKS"]
 
@@ -76,7 +76,7 @@ def overview(capture, *, clock_rates=None) -> Overview:
     clock_rates : dict, optional
         Passed to :func:`labkit.rtp.rtp_streams` (e.g. ``{96: "AMR-WB"}``).
     """
-    pk = capture if isinstance(capture, Packets) else read_capture(capture)
+    pk = as_packets(capture)
     messages = sip.sip_messages(pk)
     t = pk.time_ns
     duration = float(t.max() - t.min()) / 1e9 if len(pk) else 0.0

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labkit.errors import ConfigError, DecodeError, LabkitError, LabkitWarning
+from labkit.errors import DecodeError, LabkitError, LabkitWarning
 from labkit.amr.codec import codec_name, identify_codec
 from labkit.amr.realtime import AmrExtract, CapturePayloads, amr_storage_from_rtp
 

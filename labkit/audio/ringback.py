@@ -449,14 +449,6 @@ def _reorder(judged):
 
 # --------------------------------------------------------------------------- capture level
 
-def _read(capture):
-    """Packets of `capture` (a path or already-read Packets)."""
-    if hasattr(capture, "payload_len") and hasattr(capture, "head"):
-        return capture
-    from labkit.capture import read_capture
-    return read_capture(capture)
-
-
 def _sdp_rows(packets) -> pd.DataFrame | None:
     try:
         from labkit import sip
@@ -581,7 +573,8 @@ def analyze_ringback(capture, *, stream=None, codecs: dict | None = None, plans=
 
 
 def _analyze(capture, stream, codecs, plans, decode) -> RingbackReport:
-    packets = _read(capture)
+    from labkit.capture import as_packets
+    packets = as_packets(capture)
     calls = call_timelines(packets)
     sdp_rows = _sdp_rows(packets)
     raws = _raw_streams(packets, sdp_rows)

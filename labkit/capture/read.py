@@ -37,6 +37,8 @@ Deliberate differences from tshark 4.0
 """
 from __future__ import annotations
 
+import os
+
 import heapq
 import mmap
 import warnings
@@ -50,7 +52,7 @@ from labkit.errors import CaptureError, LabkitWarning
 from labkit.capture.packets import _ARRAYS, Frame, Packets, _AddressBook, _Columns, _merge, _Store
 from labkit.capture.pcapfile import NO_LINK, CaptureFile, RecordChunk
 
-__all__ = ["Packets", "Frame", "read_capture", "iter_capture", "iter_frames",
+__all__ = ["Packets", "Frame", "as_packets", "read_capture", "iter_capture", "iter_frames",
            "require_udp", "PROGRESS_BYTES"]
 
 PROGRESS_BYTES = 50 * 2**20   # files larger than this get a progress bar by default
@@ -286,6 +288,43 @@ def _release(cf: CaptureFile, start: int, end: int):
     a, b = (start // page) * page, (end // page) * page
     if cf.size > RELEASE_BYTES and b - a >= 64 * page and hasattr(cf.buf, "madvise"):
         cf.buf.madvise(mmap.MADV_DONTNEED, a, b - a)
+
+
+def as_packets(source, **kwargs) -> Packets:
+    """`source` as :class:`Packets`: already-read packets as they are, a path read.
+
+    The one way from "a capture the user named" to packets, for every analysis that
+    accepts either.
+
+    Parameters
+    ----------
+    source : Packets, str or os.PathLike
+        Packets from :func:`read_capture`, or a pcap/pcapng(.gz) file.
+    **kwargs
+        Passed to :func:`read_capture` when `source` is a path.
+
+    Returns
+    -------
+    Packets
+
+    Raises
+    ------
+    CaptureError
+        When `source` is neither (the message names its type).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> pk = as_packets(data.path("relay_rtpengine"))
+    >>> as_packets(pk) is pk
+    True
+    """
+    if isinstance(source, Packets) or (hasattr(source, "head") and hasattr(source, "payload_len")):
+        return source   # (the second test admits stand-ins with the same columns, as tests use)
+    if isinstance(source, (str, os.PathLike)):
+        return read_capture(source, **kwargs)
+    raise CaptureError(f"cannot read a capture from a {type(source).__name__}", None,
+                       "give a pcap/pcapng path or the Packets of read_capture()")
 
 
 def read_capture(path, *, progress=None, reassemble=True, gtp_ports=(2152,),

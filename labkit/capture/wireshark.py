@@ -18,7 +18,6 @@ bindings (``{"udp.port==12344": "rtp"}``) are parameters of every call, never gl
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import shutil
 import subprocess
@@ -80,7 +79,7 @@ def tshark_args(prefs: dict | None = None, decode_as: dict | None = None,
 def _run(args: list[str], path, what: str) -> str:
     path = Path(path)
     if not path.exists():
-        raise LabkitError(f"capture not found", str(path), "check the path")
+        raise LabkitError("capture not found", str(path), "check the path")
     proc = subprocess.run([_tool("tshark"), "-n", "-r", str(path), *args],
                           capture_output=True, text=True, check=False)
     if proc.returncode != 0:

@@ -484,10 +484,8 @@ def rtp_streams(capture_or_packets, *, clock_rates=None, heuristic=True, sdp=Non
 def _as_rtp(obj, **kw) -> RtpPackets:
     if isinstance(obj, RtpPackets):
         return obj
-    if hasattr(obj, "head") and hasattr(obj, "payload_len"):
-        return find_rtp(obj, **kw)
-    from labkit.capture import read_capture
-    return find_rtp(read_capture(obj), **kw)
+    from labkit.capture import as_packets
+    return find_rtp(as_packets(obj), **kw)
 
 
 # ------------------------------------------------------------ per-packet timing

@@ -391,11 +391,6 @@ def _sms_related(sip: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([req, resp]).sort_values("frame", kind="stable")
 
 
-def _read(path):
-    from labkit.capture import iter_frames, read_capture
-    return read_capture(path), iter_frames
-
-
 def sms_overhead(path, *, frames: list[int] | None = None) -> pd.DataFrame:
     """Octets per layer for every SMS MESSAGE of a capture and the responses to it.
 
@@ -415,7 +410,8 @@ def sms_overhead(path, *, frames: list[int] | None = None) -> pd.DataFrame:
     """
     from labkit.sip import sip_messages
     from labkit.sms.pdu import decode_rp
-    packets, iter_frames = _read(path)
+    from labkit.capture import as_packets, iter_frames
+    packets = as_packets(path)
     sip = _sms_related(sip_messages(packets))
     if frames is not None:
         sip = sip[sip["frame"].isin(frames)]

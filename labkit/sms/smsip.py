@@ -36,19 +36,13 @@ _INT_COLUMNS = ["cseq", "rp_mti", "rp_ref", "rp_oa_ton", "rp_oa_len", "rp_da_ton
 
 # ---------------------------------------------------------------- sources
 
-def _read_packets(path):
-    from labkit.capture import read_capture
-    return read_capture(path)
-
-
 def _sip(source) -> pd.DataFrame:
     """SIP messages of a capture path, Packets, or an existing sip_messages table."""
     from labkit.sip import sip_messages
     if isinstance(source, pd.DataFrame):
         return source
-    if isinstance(source, (str, Path)):
-        source = _read_packets(source)
-    return sip_messages(source)
+    from labkit.capture import as_packets
+    return sip_messages(as_packets(source))
 
 
 def sms_sip_messages(source) -> pd.DataFrame:

@@ -6,8 +6,8 @@ Notebooks, tests and the command line ask for data by name, so they run the same
 under JupyterLab, nbval, papermill and the CLI::
 
     >>> from labkit import data
-    >>> data.path("ringback_amrwb")          # doctest: +SKIP
-    PosixPath('.../data/lab/ringback_amrwb.pcap')
+    >>> data.path("ringback_amrwb").name
+    'ringback_amrwb.pcap'
 """
 from __future__ import annotations
 
@@ -38,6 +38,19 @@ def data_dir() -> Path:
     ``$LABKIT_DATA`` when set; else the repository's ``data/`` (a checkout or an
     editable install); else ``labkit/bundled`` inside an installed wheel, where
     setup.py puts the same folder.
+
+    Returns
+    -------
+    pathlib.Path
+
+    References
+    ----------
+    DESIGN.md principle 6 (bundled data by name, in the repository and in the wheel).
+
+    Examples
+    --------
+    >>> (data_dir() / "lab" / "MANIFEST.tsv").is_file()
+    True
     """
     env = os.environ.get("LABKIT_DATA")
     if env:
@@ -63,12 +76,42 @@ def _manifest(root: str) -> dict[str, DataFile]:
 
 
 def manifest() -> dict[str, DataFile]:
-    """All bundled files, keyed by name."""
+    """All bundled files, keyed by name.
+
+    Returns
+    -------
+    dict of str to DataFile
+        Name -> file, with the command that made it and what it holds.
+
+    References
+    ----------
+    DESIGN.md principle 6; each folder's MANIFEST.tsv is written by the tool in tools/
+    that made the files.
+
+    Examples
+    --------
+    >>> manifest()["ringback_amrwb"].path.name
+    'ringback_amrwb.pcap'
+    """
     return dict(_manifest(str(data_dir())))
 
 
 def names() -> list[str]:
-    """Sorted names of all bundled files."""
+    """Sorted names of all bundled files.
+
+    Returns
+    -------
+    list of str
+
+    References
+    ----------
+    DESIGN.md principle 6.
+
+    Examples
+    --------
+    >>> "relay_rtpengine" in names()
+    True
+    """
     return sorted(_manifest(str(data_dir())))
 
 
@@ -79,6 +122,24 @@ def path(name: str) -> Path:
     ------
     LabkitError
         If no bundled file has that name, listing the names that exist.
+
+    Parameters
+    ----------
+    name : str
+        A name of :func:`names` (the ``name`` column of a MANIFEST.tsv).
+
+    Returns
+    -------
+    pathlib.Path
+
+    References
+    ----------
+    DESIGN.md principle 6.
+
+    Examples
+    --------
+    >>> path("codec_mismatch_488").name
+    'codec_mismatch_488.pcap'
     """
     files = _manifest(str(data_dir()))
     if name not in files:

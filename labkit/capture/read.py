@@ -318,6 +318,11 @@ def as_packets(source, **kwargs) -> Packets:
     >>> pk = as_packets(data.path("relay_rtpengine"))
     >>> as_packets(pk) is pk
     True
+
+    References
+    ----------
+    DESIGN.md principle 5 (one way from a path to packets); the readers follow
+    draft-ietf-opsawg-pcap and draft-ietf-opsawg-pcapng.
     """
     if isinstance(source, Packets) or (hasattr(source, "head") and hasattr(source, "payload_len")):
         return source   # (the second test admits stand-ins with the same columns, as tests use)
@@ -356,6 +361,19 @@ def read_capture(path, *, progress=None, reassemble=True, gtp_ports=(2152,),
         Not a capture, empty, truncated header, unsupported link type, or damaged before
         the first frame. A damaged tail gives the frames before it and a
         :class:`~labkit.errors.LabkitWarning` naming the frame.
+
+    References
+    ----------
+    libpcap and pcapng file formats (draft-ietf-opsawg-pcap, draft-ietf-opsawg-pcapng);
+    RFC 791 / RFC 8200 (IP), RFC 768 (UDP), RFC 9293 (TCP). The rows match tshark's
+    ``-Y "udp || tcp"`` frames (tests/capture/test_read.py).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> pk = read_capture(data.path("relay_rtpengine"))   # tshark -Y udp: 2228 frames
+    >>> len(pk)
+    2228
     """
     reader = _open(path, gtp_ports, esp_null, reassemble)
     out = _Columns(reader.cf.size)
@@ -397,6 +415,17 @@ def iter_capture(path, *, chunk_packets=1_000_000, progress=None, reassemble=Tru
         address ids index each chunk's `addresses`, which grows (ids stay valid).
         ``stats`` and ``warnings`` are cumulative so far (``udp``/``tcp``: rows of the
         chunk).
+
+    References
+    ----------
+    As :func:`read_capture`.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> sizes = [len(c) for c in iter_capture(data.path("relay_rtpengine"), chunk_packets=1000)]
+    >>> sizes, sum(sizes)
+    ([1000, 1000, 228], 2228)
     """
     reader = _open(path, gtp_ports, esp_null, reassemble)
     pk, parts, start = None, [], 0
@@ -420,6 +449,23 @@ def iter_frames(path) -> Iterator[Frame]:
     ------
     Frame
         In file order, numbered as Wireshark numbers them.
+
+    Parameters
+    ----------
+    path : str or Path
+        Capture file (pcap, pcapng, or either gzip-compressed).
+
+    References
+    ----------
+    draft-ietf-opsawg-pcap section 5 (records), draft-ietf-opsawg-pcapng section 4.3
+    (enhanced packet blocks).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> first = next(iter_frames(data.path("relay_rtpengine")))
+    >>> first.number, first.linktype, b"INVITE" in first.data
+    (1, 1, True)
     """
     cf = CaptureFile(path)
     for ch in cf.chunks(65536):
@@ -439,6 +485,31 @@ def require_udp(packets: Packets) -> Packets:
     :func:`read_capture` returns an empty :class:`Packets` for a capture without UDP
     (that is a valid answer); analyses that need UDP (RTP, SIP over UDP) call this to
     turn it into a clear error naming the file and what was found instead.
+
+    Parameters
+    ----------
+    packets : Packets
+        From :func:`read_capture`.
+
+    Returns
+    -------
+    Packets
+        `packets` itself.
+
+    Raises
+    ------
+    CaptureError
+        When it holds no UDP datagram.
+
+    References
+    ----------
+    RFC 768 (UDP).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> len(require_udp(read_capture(data.path("relay_rtpengine"))))
+    2228
     """
     if (packets.proto == 17).any():
         return packets

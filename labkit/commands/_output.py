@@ -24,6 +24,20 @@ def jsonable(value):
     >>> import numpy as np
     >>> jsonable({"a": np.int64(3), "b": float("nan"), "c": b"\\x01\\xff", "d": (1, 2)})
     {'a': 3, 'b': None, 'c': '01ff', 'd': [1, 2]}
+
+    Parameters
+    ----------
+    value : object
+        Anything an analysis function returns.
+
+    Returns
+    -------
+    object
+        dict, list, str, int, float, bool or None.
+
+    References
+    ----------
+    RFC 8259 (JSON: no NaN or Infinity); DESIGN.md principle 9.
     """
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
@@ -58,11 +72,53 @@ def _is_missing(value) -> bool:
 
 
 def records(table) -> list[dict]:
-    """The rows of a DataFrame as JSON-ready dicts, in order."""
+    """The rows of a DataFrame as JSON-ready dicts, in order.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+
+    Returns
+    -------
+    list of dict
+
+    References
+    ----------
+    DESIGN.md principle 9.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> records(pd.DataFrame({"a": [1, None]}))
+    [{'a': 1.0}, {'a': None}]
+    """
     return [jsonable(r) for r in table.to_dict("records")]
 
 
 def print_json(doc, *, indent: int = 1) -> None:
-    """Write `doc` (anything :func:`jsonable` takes) to stdout as JSON."""
+    """Write `doc` (anything :func:`jsonable` takes) to stdout as JSON.
+
+    Parameters
+    ----------
+    doc : object
+        The document.
+    indent : int
+        Spaces per level.
+
+    Returns
+    -------
+    None
+
+    References
+    ----------
+    RFC 8259; DESIGN.md principle 9.
+
+    Examples
+    --------
+    >>> print_json({"n": 1})
+    {
+     "n": 1
+    }
+    """
     json.dump(jsonable(doc), sys.stdout, indent=indent, ensure_ascii=False, allow_nan=False)
     sys.stdout.write("\n")

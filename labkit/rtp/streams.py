@@ -79,7 +79,26 @@ _SHORT = {0: "g711U", 1: "fs-1016", 2: "g721", 3: "GSM", 4: "g723", 5: "DVI4 8k"
           32: "MPEG-I/II Video", 33: "MPEG-II streams", 34: "h263"}
 
 def payload_type_name(pt: int) -> str:
-    """Wireshark's short name of a payload type without SDP ("g711A", "RTPType-96")."""
+    """Wireshark's short name of a payload type without SDP ("g711A", "RTPType-96").
+
+    Parameters
+    ----------
+    pt : int
+        RTP payload type (0..127).
+
+    Returns
+    -------
+    str
+
+    References
+    ----------
+    Wireshark 4.0.17 epan/rtp_pt.h (``rtp_payload_type_short_vals``); RFC 3551 section 6.
+
+    Examples
+    --------
+    >>> payload_type_name(8), payload_type_name(0), payload_type_name(96)
+    ('g711A', 'g711U', 'RTPType-96')
+    """
     if pt >= 96:
         return f"RTPType-{pt}"
     if 72 <= pt <= 76:
@@ -93,6 +112,30 @@ def clock_rate_of(pt: int, name: str | None = None, rate: int = 0) -> int:
     Static payload types use the fixed table; dynamic ones need an encoding `name`
     (from SDP rtpmap, which also gives `rate`, or a decode-as binding);
     telephone-event counts as 0 (RFC 4733 section 2.2.1: timestamps do not advance).
+
+    Parameters
+    ----------
+    pt : int
+        RTP payload type.
+    name : str, optional
+        Encoding name for a dynamic payload type (``"AMR-WB"``, ``"opus"``...).
+    rate : int
+        Clock rate the SDP gave [Hz], 0 when unknown.
+
+    Returns
+    -------
+    int
+        Clock rate [Hz]; 0 when Wireshark computes no jitter for it.
+
+    References
+    ----------
+    Wireshark 4.0.17 ui/tap-rtp-analysis.c (``clock_map``, ``mimetype_and_clock_map``);
+    RFC 3551 section 6; RFC 4733 section 2.2.1.
+
+    Examples
+    --------
+    >>> clock_rate_of(8), clock_rate_of(9), clock_rate_of(96), clock_rate_of(96, "AMR-WB")
+    (8000, 8000, 0, 16000)
     """
     if pt < 96:
         return STATIC_CLOCK_RATES.get(pt, 0)
@@ -204,6 +247,18 @@ def find_rtp(packets, *, sdp=None, heuristic=True, clock_rates=None,
     Returns
     -------
     RtpPackets
+
+    References
+    ----------
+    RFC 3550 section 5.1 (header); Wireshark 4.0.17 epan/dissectors/packet-rtp.c
+    (``dissect_rtp_heur``) and packet-sdp.c (conversations set up by SDP).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> find_rtp(read_capture(data.path("relay_rtpengine"))).n_streams   # tshark: 4 streams
+    4
     """
     proto = np.asarray(packets.proto)
     cand = np.flatnonzero(proto == 17)
@@ -385,6 +440,27 @@ def find_rtcp(packets):
     A UDP datagram with version 2 and second byte 192..223 (marker + payload type
     64..95, RFC 5761 section 4) is RTCP. Returns frame, src, sport, dst, dport,
     rtcp_pt (first packet type of the compound), ssrc (sender), length [bytes].
+
+    Parameters
+    ----------
+    packets : labkit.capture.Packets
+        From :func:`labkit.capture.read_capture`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per RTCP datagram, in frame order (columns above).
+
+    References
+    ----------
+    RFC 3550 section 6.4 (SR/RR); RFC 5761 section 4 (RTP/RTCP demultiplexing).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> len(find_rtcp(read_capture(data.path("relay_rtpengine")))) >= 0
+    True
     """
     cand = np.flatnonzero(np.asarray(packets.proto) == 17)
     hd = _header(packets, cand)
@@ -433,6 +509,28 @@ def stream_table(rtp: RtpPackets) -> dict:
     """The columns of :func:`rtp_streams` as numpy arrays/lists, stream id order.
 
     The same data without pandas (the command line uses it: it starts faster).
+
+    Parameters
+    ----------
+    rtp : RtpPackets
+        From :func:`find_rtp`.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray or list
+        Column name -> values, one per stream, in stream id order (oldest first).
+
+    References
+    ----------
+    As :func:`rtp_streams`.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> table = stream_table(find_rtp(read_capture(data.path("relay_rtpengine"))))
+    >>> [int(n) for n in table["packets"]]
+    [550, 550, 550, 550]
     """
     st = rtp.stats()
     ns, n = rtp.n_streams, len(rtp)
@@ -473,6 +571,19 @@ def rtp_streams(capture_or_packets, *, clock_rates=None, heuristic=True, sdp=Non
         min/mean/max_delta [ms], min/mean/max_jitter [ms] (min -1 when none), problem
         (tshark's "X"), plus stream (id), codec (first payload name), clock_rate [Hz],
         first_frame, last_frame, seq_errors, expected, max_skew [ms].
+
+    References
+    ----------
+    Wireshark 4.0.17 ui/tap-rtp-common.c and ui/tap-rtp-analysis.c (see
+    ../shared/REFERENCE.md section 1 and docs/references.md); RFC 3550 appendix A.8
+    (interarrival jitter).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> t = rtp_streams(data.path("relay_rtpengine"))   # tshark -z rtp,streams: 4 x 550
+    >>> t[["payloads", "packets", "lost"]].values.tolist()
+    [['g711A', 550, 0], ['g711A', 550, 0], ['g711A', 550, 0], ['g711A', 550, 0]]
     """
     import pandas as pd
     rtp = _as_rtp(capture_or_packets, clock_rates=clock_rates, heuristic=heuristic,
@@ -538,6 +649,18 @@ def stream_timing(rtp: RtpPackets, stream):
         skew [ms] (RFC 3550 A.8 as Wireshark: values carried over on packets that do
         not update them), seq, timestamp, marker, pt, flags (Wireshark STAT_FLAG bits),
         status (sharkd's text).
+
+    References
+    ----------
+    Wireshark 4.0.17 ui/tap-rtp-analysis.c ``rtppacket_analyse``; RFC 3550 appendix A.8.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> tm = stream_timing(find_rtp(read_capture(data.path("relay_rtpengine"))), 0)
+    >>> tm[["frame", "delta", "jitter"]].head(2).round(3).values.tolist()   # sharkd rtp-analyse
+    [[14.0, 0.0, 0.0], [18.0, 16.364, 0.227]]
     """
     s = _stream_index(rtp, stream)
     idx, st = rtp.stream_stats(s)
@@ -554,7 +677,32 @@ def stream_timing(rtp: RtpPackets, stream):
 
 
 def stream_payloads(rtp: RtpPackets, stream) -> list[bytes]:
-    """RTP payloads of one stream (after CSRC, extension; padding removed), file order."""
+    """RTP payloads of one stream (after CSRC, extension; padding removed), file order.
+
+    Parameters
+    ----------
+    rtp : RtpPackets
+        From :func:`find_rtp`.
+    stream : int
+        Stream id.
+
+    Returns
+    -------
+    list of bytes
+        One payload per packet of the stream.
+
+    References
+    ----------
+    RFC 3550 section 5.1 (CSRC list, X extension, P padding).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> pays = stream_payloads(find_rtp(read_capture(data.path("relay_rtpengine"))), 0)
+    >>> len(pays), len(pays[0])        # 550 packets of 20 ms PCMA: 160 octets each
+    (550, 160)
+    """
     s = _stream_index(rtp, stream)
     idx = np.flatnonzero(rtp.stream == s)
     pk = rtp.packets

@@ -35,7 +35,7 @@ from labkit.audio import pcm as audio
 from labkit.audio import tones
 from labkit.errors import LabkitError, LabkitWarning
 
-__all__ = ["StreamAudio", "RingbackReport", "call_timeline", "call_timelines", "amr_streams",
+__all__ = ["StreamAudio", "RingbackReport", "call_timeline", "call_timelines", "audio_streams",
            "analyze_ringback", "export_direction", "EVS_NOTE"]
 
 EVS_NOTE = "EVS, cannot decode here"
@@ -521,7 +521,7 @@ _STREAM_COLUMNS = ["stream", "direction", "party", "ssrc", "pt", "codec", "forma
                    "codec_from", "mode", "packets", "lost", "start", "end"]
 
 
-def amr_streams(capture, *, codecs: dict | None = None) -> pd.DataFrame:
+def audio_streams(capture, *, codecs: dict | None = None) -> pd.DataFrame:
     """The stream table: one row per RTP stream with its codec and AMR mode.
 
     Parameters

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["StreamStats", "analyse_streams", "analyse_streams_batched", "rel_ms", "FLAG_FIRST", "FLAG_MARKER",
+__all__ = ["StreamStats", "analyze_streams", "analyze_streams_batched", "rel_ms", "FLAG_FIRST", "FLAG_MARKER",
            "FLAG_WRONG_SEQ", "FLAG_PT_CHANGE", "FLAG_PT_CN", "FLAG_FOLLOW_PT_CN",
            "FLAG_REG_PT_CHANGE", "FLAG_WRONG_TIMESTAMP", "FLAG_PT_T_EVENT"]
 
@@ -57,7 +57,7 @@ def rel_ms(time_ns: np.ndarray, origin_ns: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class StreamStats:
-    """Per-packet and per-stream results of :func:`analyse_streams`.
+    """Per-packet and per-stream results of :func:`analyze_streams`.
 
     Per-packet arrays are in the order of the input (file order). Per-stream arrays are
     indexed by stream id 0..S-1.
@@ -233,7 +233,7 @@ def _nominal(ts, first_ts, clock):
     return diff / div
 
 
-def analyse_streams(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
+def analyze_streams(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
                     tevent=None, per_packet=True) -> StreamStats:
     """Run Wireshark 4.0's per-packet RTP analysis for every stream at once.
 
@@ -338,9 +338,9 @@ def analyse_streams(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
                        flags=flags[inv].astype(np.int32), **out)
 
 
-def analyse_streams_batched(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
+def analyze_streams_batched(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
                             batch: int = 1 << 17) -> StreamStats:
-    """Per-stream results of :func:`analyse_streams`, computed on batches of whole
+    """Per-stream results of :func:`analyze_streams`, computed on batches of whole
     streams of about `batch` packets each (bounded temporary memory)."""
     stream = np.asarray(stream)
     key = stream.astype(np.uint16 if n_streams <= 65536 else np.int64)
@@ -353,12 +353,12 @@ def analyse_streams_batched(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
         g1 = max(g1, g0 + 1)
         p1 = int(ends[g1 - 1])
         idx = order[p0:p1]
-        parts.append(analyse_streams(
+        parts.append(analyze_streams(
             stream[idx] - g0, t_ms[idx], seq[idx], ts[idx], pt[idx], marker[idx],
             clock[idx], g1 - g0, per_packet=False))
         g0, p0 = g1, p1
     if not parts:
-        return analyse_streams(stream, t_ms, seq, ts, pt, marker, clock, 0, per_packet=False)
+        return analyze_streams(stream, t_ms, seq, ts, pt, marker, clock, 0, per_packet=False)
     if len(parts) == 1:
         return parts[0]
     per = {f: np.concatenate([getattr(x, f) for x in parts])

@@ -206,7 +206,7 @@ class RtpPackets:
         :meth:`stream_stats` / :func:`stream_timing`.
         """
         if "stats" not in self._cache:
-            self._cache["stats"] = _st.analyse_streams_batched(
+            self._cache["stats"] = _st.analyze_streams_batched(
                 self.stream, self.t_ms, self.seq, self.timestamp, self.pt, self.marker,
                 self.clock, self.n_streams)
         return self._cache["stats"]
@@ -216,7 +216,7 @@ class RtpPackets:
         key = ("stream", int(stream))
         if key not in self._cache:
             idx = np.flatnonzero(self.stream == stream)
-            self._cache[key] = (idx, _st.analyse_streams(
+            self._cache[key] = (idx, _st.analyze_streams(
                 np.zeros(len(idx), np.int64), self.t_ms[idx], self.seq[idx],
                 self.timestamp[idx], self.pt[idx], self.marker[idx], self.clock[idx], 1,
                 tevent=self.telephone_event[idx]))

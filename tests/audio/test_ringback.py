@@ -355,7 +355,7 @@ def test_direction_picker_widget():
 def test_stream_table_without_signalling():
     # synth_amrnb_oa_nosdp: no SIP/SDP, AMR 10.2 octet-aligned, 2 frames per packet
     # (make_amr): 11 s / 40 ms = 275 packets per direction
-    table = ringback.amr_streams(_bundled("synth_amrnb_oa_nosdp"))
+    table = ringback.audio_streams(_bundled("synth_amrnb_oa_nosdp"))
     assert list(table.columns) == ringback._STREAM_COLUMNS
     assert table["codec"].tolist() == ["AMR", "AMR"]
     assert table["format"].tolist() == ["octet-aligned"] * 2

@@ -367,8 +367,8 @@ def test_batched_analysis_equals_one_batch():
     mk = rng.random(n) < 0.05
     clock = np.where(pt == 96, 0, 8000)
     from labkit.rtp import stats as rtp_stats
-    a = rtp_stats.analyse_streams(stream, t, seq, ts, pt, mk, clock, k, per_packet=False)
-    b = rtp_stats.analyse_streams_batched(stream, t, seq, ts, pt, mk, clock, k, batch=50)
+    a = rtp_stats.analyze_streams(stream, t, seq, ts, pt, mk, clock, k, per_packet=False)
+    b = rtp_stats.analyze_streams_batched(stream, t, seq, ts, pt, mk, clock, k, batch=50)
     for f in ("packets", "lost", "expected", "seq_errors", "cycles", "problem", "min_delta",
               "mean_delta", "max_delta", "min_jitter", "mean_jitter", "max_jitter"):
         assert np.array_equal(getattr(a, f), getattr(b, f)), f

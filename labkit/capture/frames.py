@@ -35,7 +35,7 @@ __all__ = [
     "LINKTYPE_LINUX_SLL2", "LINKTYPE_IPV4", "LINKTYPE_IPV6",
     "ethernet", "sll", "sll2", "null_loopback", "ipv4", "ipv4_fragments", "ipv6",
     "ipv6_fragments", "udp", "tcp", "gtpu", "esp", "rtp", "udp_frame", "link_frame",
-    "write_pcap", "write_pcapng", "checksum16",
+    "write_pcap", "write_pcapng", "checksum16", "sdp_body",
 ]
 
 LINKTYPE_NULL = 0
@@ -518,6 +518,55 @@ def udp_frame(payload: bytes, src: str, dst: str, sport: int, dport: int, *,
 
 
 # -------------------------------------------------------------------------- writers
+def sdp_body(addr: str, port: int, formats, *, attributes: Sequence[str] = (),
+             proto: str = "RTP/AVP", session: str = "1 1", media: str = "audio",
+             session_attributes: Sequence[str] = ()) -> str:
+    """An SDP body with one media section, for the bodies of built SIP messages.
+
+    The one SDP builder of the project: tests and the synthetic builders in tools/
+    call it, so every built SDP has the same layout.
+
+    Parameters
+    ----------
+    addr : str
+        Origin and connection address (IPv4 or IPv6).
+    port : int
+        Media port (0 = stream disabled, RFC 3264 section 6).
+    formats : str or sequence of int
+        The ``m=`` line's payload types ("8 101" or ``[8, 101]``).
+    attributes : sequence of str
+        Media-level lines in order, e.g. ``"a=rtpmap:8 PCMA/8000"``.
+    proto : str
+        Transport ("RTP/AVP", "RTP/SAVP", "udptl"...).
+    session : str
+        ``o=`` session id and version.
+    media : str
+        Media type of the ``m=`` line.
+    session_attributes : sequence of str
+        Session-level lines after ``t=`` (e.g. ``"a=tool:baresip 1.0.0"``).
+
+    Returns
+    -------
+    str
+        CRLF-terminated lines (RFC 4566 section 5).
+
+    References
+    ----------
+    RFC 4566 section 5 (fields and their order); RFC 3264 (offer/answer).
+
+    Examples
+    --------
+    >>> sdp_body("10.0.0.1", 4000, [8, 101], attributes=["a=rtpmap:8 PCMA/8000"]).splitlines()
+    ['v=0', 'o=- 1 1 IN IP4 10.0.0.1', 's=-', 'c=IN IP4 10.0.0.1', 't=0 0', \
+'m=audio 4000 RTP/AVP 8 101', 'a=rtpmap:8 PCMA/8000']
+    """
+    ip = "IP6" if ":" in addr else "IP4"
+    fmts = formats if isinstance(formats, str) else " ".join(map(str, formats))
+    lines = ["v=0", f"o=- {session} IN {ip} {addr}", "s=-", f"c=IN {ip} {addr}", "t=0 0",
+             *session_attributes, f"m={media} {port} {proto} {fmts}", *attributes]
+    return "\r\n".join(lines) + "\r\n"
+
+
 def _records(records: Iterable[tuple]) -> Iterable[tuple[int, bytes, int]]:
     for rec in records:
         yield int(rec[0]), bytes(rec[1]), int(rec[2]) if len(rec) > 2 else 0

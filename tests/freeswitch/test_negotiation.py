@@ -25,8 +25,8 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "freeswitch"
 
 
 def sdp(m, extra="", proto="RTP/AVP", more=""):
-    return ("v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
-            f"m=audio 4000 {proto} {m}\r\n{extra}{more}")
+    from labkit.capture.frames import sdp_body
+    return sdp_body("10.0.0.1", 4000, m, proto=proto) + extra + more
 
 
 def _rebuilt_offer(compares):

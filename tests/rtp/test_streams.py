@@ -47,10 +47,8 @@ def sip_rec(t_ms, first_line, *, src, dst, call_id, cseq, sdp=None):
 
 
 def sdp_text(addr, port, pts, rtpmap):
-    lines = ["v=0", f"o=- 1 1 IN IP4 {addr}", "s=-", f"c=IN IP4 {addr}", "t=0 0",
-             f"m=audio {port} RTP/AVP " + " ".join(map(str, pts))]
-    lines += [f"a=rtpmap:{pt} {name}" for pt, name in rtpmap.items()]
-    return "\r\n".join(lines) + "\r\n"
+    from labkit.capture.frames import sdp_body
+    return sdp_body(addr, port, pts, attributes=[f"a=rtpmap:{pt} {name}" for pt, name in rtpmap.items()])
 
 
 def series(n, *, pt=8, step=160, seq0=1000, ts0=5000, ssrc=0x1111, t0=0.0, ptime=20.0,

@@ -50,8 +50,8 @@ A, B = "192.0.2.1", "192.0.2.2"
 
 
 def sdp(port, fmt, extra=""):
-    return (f"v=0\r\no=- 1 1 IN IP4 {A}\r\ns=-\r\nc=IN IP4 {A}\r\nt=0 0\r\n"
-            f"m=audio {port} RTP/AVP {fmt}\r\n{extra}").encode()
+    from labkit.capture.frames import sdp_body
+    return (sdp_body(A, port, fmt) + extra).encode()
 
 
 def msg(start, cseq, body=b"", call_id="c1", from_tag="ft", to_tag=None, extra=""):

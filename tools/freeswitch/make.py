@@ -94,12 +94,9 @@ PROFILE_XML = """<profile name="internal">
 
 
 def _sdp(origin_ip, port, fmt, attrs, proto="RTP/AVP", tool="a=tool:baresip 1.0.0"):
-    lines = ["v=0", f"o=- 3914291 3914291 IN IP4 {origin_ip}", "s=-",
-             f"c=IN IP4 {origin_ip}", "t=0 0"]
-    if tool:
-        lines.append(tool)
-    lines += [f"m=audio {port} {proto} {fmt}"] + attrs
-    return "\r\n".join(lines) + "\r\n"
+    from labkit.capture.frames import sdp_body
+    return sdp_body(origin_ip, port, fmt, attributes=attrs, proto=proto, session="3914291 3914291",
+                    session_attributes=[tool] if tool else [])
 
 
 CASES = [

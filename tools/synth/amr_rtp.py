@@ -127,15 +127,12 @@ def expected_storage(frames, cut, lost, wideband) -> bytes:
 
 def sdp(addr: str, port: int, codec: str, pt: int, fmtp: str | None, session: int) -> str:
     """A minimal SDP body (RFC 4566) offering one audio codec plus telephone-event."""
-    ip = "IP6" if ":" in addr else "IP4"
+    from labkit.capture.frames import sdp_body
     rate = 16000 if codec in ("AMR-WB", "EVS") else 8000
-    lines = ["v=0", f"o=- {session} 1 IN {ip} {addr}", "s=-", f"c=IN {ip} {addr}", "t=0 0",
-             f"m=audio {port} RTP/AVP {pt} 101", f"a=rtpmap:{pt} {codec}/{rate}/1"]
-    if fmtp:
-        lines.append(f"a=fmtp:{pt} {fmtp}")
-    lines += [f"a=rtpmap:101 telephone-event/{rate}", "a=fmtp:101 0-15", "a=ptime:20",
+    attrs = [f"a=rtpmap:{pt} {codec}/{rate}/1"] + ([f"a=fmtp:{pt} {fmtp}"] if fmtp else [])
+    attrs += [f"a=rtpmap:101 telephone-event/{rate}", "a=fmtp:101 0-15", "a=ptime:20",
               "a=sendrecv"]
-    return "\r\n".join(lines) + "\r\n"
+    return sdp_body(addr, port, [pt, 101], attributes=attrs, session=f"{session} 1")
 
 
 def sip_message(first_line: str, *, a: str, b: str, sip_port: int, call_id: str,

@@ -15,7 +15,8 @@ import pytest
 
 import labkit
 
-DOCUMENTED = ["labkit.capture.read", "labkit.capture.frames", "labkit.rtp.streams", "labkit.amr.codec",
+DOCUMENTED = ["labkit.capture.read", "labkit.capture.frames", "labkit.amr.payload",
+              "labkit.amr.storage", "labkit.amr.detect", "labkit.rtp.streams", "labkit.amr.codec",
               "labkit.data", "labkit.commands._output"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 

@@ -103,6 +103,19 @@ def detect_amr_format(payloads, timestamps=None, *, sample: int = 400) -> AmrGue
     AmrGuess
         The best candidate; codec "EVS" when AMR fails and most payload sizes are EVS
         compact-format sizes; "unknown" when nothing fits (confidence < 0.5).
+
+    References
+    ----------
+    RFC 4867 sections 4.3 and 4.4 (the layouts a payload must parse as), 3GPP TS 26.445
+    Annex A.2.1 (EVS compact sizes).
+
+    Examples
+    --------
+    >>> from labkit.amr import packetize_amr, AmrFrame
+    >>> pays = [packetize_amr([AmrFrame(7, True, bytes(31))], octet_aligned=True)] * 50
+    >>> g = detect_amr_format(pays)
+    >>> g.codec, g.octet_aligned
+    ('AMR', True)
     """
     payloads = list(payloads)
     start = max(0, (len(payloads) - sample) // 2)
@@ -131,6 +144,25 @@ def looks_like_evs(payloads) -> float:
     bit rate. This is a plausibility flag ("EVS, cannot decode here"), not a decoder.
     Streams whose most common size is 80, 160, 240 or 320 bytes score 0: those are
     G.711 packet sizes, far more common than EVS at 32-128 kbit/s.
+
+    Parameters
+    ----------
+    payloads : sequence of bytes
+        RTP payloads of one stream.
+
+    Returns
+    -------
+    float
+        Fraction [0..1].
+
+    References
+    ----------
+    3GPP TS 26.445 Annex A.2.1.
+
+    Examples
+    --------
+    >>> looks_like_evs([bytes(33)] * 10)        # 33 octets = EVS 13.2 kbit/s compact
+    1.0
     """
     sizes = [len(p) for p in payloads]
     if not sizes:

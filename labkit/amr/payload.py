@@ -61,12 +61,58 @@ def _table(wideband: bool) -> tuple[int, ...]:
 
 
 def frame_bits(ft: int, wideband: bool) -> int:
-    """Number of speech bits of frame type `ft` (RFC 4867 section 3.6), -1 if reserved."""
+    """Number of speech bits of frame type `ft` (RFC 4867 section 3.6), -1 if reserved.
+
+    Parameters
+    ----------
+    ft : int
+        Frame type (FT field of the ToC, 0..15).
+    wideband : bool
+        AMR-WB (True) or AMR (False).
+
+    Returns
+    -------
+    int
+        Bits [bit] of the frame's core data.
+
+    References
+    ----------
+    RFC 4867 section 3.6 (frame types); 3GPP TS 26.101 table 1a (AMR), TS 26.201 table 1a
+    (AMR-WB).
+
+    Examples
+    --------
+    >>> frame_bits(7, False), frame_bits(8, False), frame_bits(8, True), frame_bits(15, True)
+    (244, 39, 477, 0)
+    """
     return _table(wideband)[ft] if 0 <= ft <= 15 else -1
 
 
 def frame_kind(ft: int, q: bool, wideband: bool) -> str:
-    """"speech", "SID", "NO_DATA" or "lost" for a frame type (RFC 4867 section 4.3.2)."""
+    """"speech", "SID", "NO_DATA" or "lost" for a frame type (RFC 4867 section 4.3.2).
+
+    Parameters
+    ----------
+    ft : int
+        Frame type.
+    q : bool
+        Frame quality indicator.
+    wideband : bool
+        AMR-WB (True) or AMR (False).
+
+    Returns
+    -------
+    str
+
+    References
+    ----------
+    RFC 4867 section 4.3.2.
+
+    Examples
+    --------
+    >>> frame_kind(7, True, False), frame_kind(8, True, False), frame_kind(15, True, True)
+    ('speech', 'SID', 'NO_DATA')
+    """
     sid = 9 if wideband else 8
     if ft == NO_DATA:
         return NO_DATA_SENT
@@ -170,6 +216,15 @@ def depacketize_amr(payload: bytes, *, wideband: bool = False, octet_aligned: bo
     DecodeError
         Reserved frame type, ToC or frames running past the payload, or bytes left over:
         the payload is not this AMR variant (never returns a shifted bit stream).
+
+    References
+    ----------
+    RFC 4867 sections 4.3 (bandwidth-efficient) and 4.4 (octet-aligned).
+
+    Examples
+    --------
+    >>> depacketize_amr(bytes.fromhex("f07c"), octet_aligned=True).frames[0].ft   # CMR 15, NO_DATA
+    15
     """
     payload = bytes(payload)
     if octet_aligned:
@@ -205,6 +260,16 @@ def packetize_amr(frames, *, wideband: bool = False, octet_aligned: bool = False
     -------
     bytes
         The payload; bandwidth-efficient padding and octet-aligned reserved bits are 0.
+
+    References
+    ----------
+    RFC 4867 sections 4.3 and 4.4.
+
+    Examples
+    --------
+    >>> # Bandwidth-efficient NO_DATA: CMR 1111, F 0, FT 1111, Q 1, padded: 1111 0111 11|00 0000
+    >>> packetize_amr([AmrFrame(15, True, b"")]).hex()
+    'f7c0'
     """
     frames = list(frames)
     if not frames:
@@ -237,6 +302,22 @@ def parse_amr_fmtp(fmtp: str | None) -> dict:
     ConfigError
         For ``crc=1``, ``robust-sorting=1``, ``interleaving`` or ``channels`` > 1, which
         this module does not depacketize.
+
+    Parameters
+    ----------
+    fmtp : str or None
+        The value of an ``a=fmtp`` line for the AMR payload type (None: no fmtp).
+
+    References
+    ----------
+    RFC 4867 section 8.1 (octet-align absent = bandwidth-efficient).
+
+    Examples
+    --------
+    >>> parse_amr_fmtp("octet-align=1; mode-set=0,2,4,7")
+    {'octet_aligned': True, 'mode_set': [0, 2, 4, 7]}
+    >>> parse_amr_fmtp(None)
+    {'octet_aligned': False, 'mode_set': None}
     """
     params = {}
     for item in (fmtp or "").split(";"):
@@ -263,6 +344,23 @@ def toc_table(payloads, *, wideband: bool = False, octet_aligned: bool = False):
     pandas.DataFrame
         Columns packet (index into `payloads`), cmr, frame (index in the packet), f, ft,
         q, nbytes; a damaged payload gives one row with ft = -1 and the error.
+
+    Parameters
+    ----------
+    payloads : sequence of bytes
+        RTP payloads of one stream.
+    wideband, octet_aligned : bool
+        Codec and payload format.
+
+    References
+    ----------
+    RFC 4867 section 4.3.2 (ToC); Wireshark 4.0 epan/dissectors/packet-amr.c (fields
+    amr.toc.f, amr.nb.toc.ft / amr.wb.toc.ft, amr.toc.q).
+
+    Examples
+    --------
+    >>> toc_table([bytes.fromhex("f07c")], octet_aligned=True)[["cmr", "f", "ft", "q"]].values.tolist()
+    [[15, False, 15, True]]
     """
     import pandas as pd
 

@@ -26,7 +26,26 @@ class AmrStorage:
 
 
 def storage_magic(wideband: bool) -> bytes:
-    """``#!AMR\\n`` or ``#!AMR-WB\\n`` (RFC 4867 section 5.1)."""
+    """``#!AMR\\n`` or ``#!AMR-WB\\n`` (RFC 4867 section 5.1).
+
+    Parameters
+    ----------
+    wideband : bool
+        AMR-WB (True) or AMR (False).
+
+    Returns
+    -------
+    bytes
+
+    References
+    ----------
+    RFC 4867 section 5.1.
+
+    Examples
+    --------
+    >>> storage_magic(True), storage_magic(False)
+    (b'#!AMR-WB\\n', b'#!AMR\\n')
+    """
     return _MAGIC[bool(wideband)]
 
 
@@ -57,6 +76,15 @@ def write_amr_storage(frames, path=None, *, wideband: bool = False) -> bytes:
     -------
     bytes
         The file content.
+
+    References
+    ----------
+    RFC 4867 section 5.1 (header byte 0 FT Q 0 0 per frame, core bits padded to a byte).
+
+    Examples
+    --------
+    >>> write_amr_storage([AmrFrame(15, True, b"")])      # NO_DATA header byte 0x7C = "|"
+    b'#!AMR\\n|'
     """
     data = _storage_bytes(frames, wideband)
     if path is not None:
@@ -76,6 +104,20 @@ def read_amr_storage(source) -> AmrStorage:
     ------
     DecodeError
         Unknown magic, multi-channel file, reserved frame type, truncated last frame.
+
+    Returns
+    -------
+    AmrStorage
+        ``wideband`` and the frames in order.
+
+    References
+    ----------
+    RFC 4867 section 5.1.
+
+    Examples
+    --------
+    >>> read_amr_storage(b"#!AMR\\n|").frames[0].ft
+    15
     """
     where = "storage data"
     if not isinstance(source, (bytes, bytearray, memoryview)):

@@ -168,7 +168,26 @@ _M_LINE = re.compile(r"^m=(\S+) (\d+)(?:/\d+)? (\S+)(?: (.*))?$")
 
 
 def is_sdp(text: str) -> bool:
-    """True when `text` starts like an SDP body (``v=0``)."""
+    """True when `text` starts like an SDP body (``v=0``).
+
+    Parameters
+    ----------
+    text : str
+        A message body.
+
+    Returns
+    -------
+    bool
+
+    References
+    ----------
+    RFC 4566 section 5 (``v=`` is the first line).
+
+    Examples
+    --------
+    >>> is_sdp("v=0\\r\\no=- 1 1 IN IP4 10.0.0.1\\r\\n"), is_sdp("<xml/>")
+    (True, False)
+    """
     return text.lstrip().startswith("v=")
 
 
@@ -190,6 +209,17 @@ def parse_sdp(text) -> SessionDescription:
     ------
     DecodeError
         When the text is not SDP at all (no ``v=`` line first).
+
+    References
+    ----------
+    RFC 4566 sections 5 and 6 (parsed with sdp-transform); RFC 3551 section 6 (static types).
+
+    Examples
+    --------
+    >>> sd = parse_sdp("v=0\\r\\no=- 1 1 IN IP4 10.0.0.1\\r\\ns=-\\r\\nc=IN IP4 10.0.0.1\\r\\n"
+    ...                "t=0 0\\r\\nm=audio 4000 RTP/AVP 8 0\\r\\n")
+    >>> [c.name for c in sd.media[0].codecs.values()]     # static types without rtpmap
+    ['PCMA', 'PCMU']
     """
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8", errors="replace")
@@ -353,7 +383,26 @@ _AMR_PAYLOAD_PARAMS = ("octet-align", "crc", "robust-sorting", "interleaving")
 
 
 def fmtp_params(text: str) -> dict[str, str]:
-    """``a=fmtp`` parameter string as a dict (lower-case names, RFC 4566 6 / RFC 4867 8.1)."""
+    """``a=fmtp`` parameter string as a dict (lower-case names, RFC 4566 6 / RFC 4867 8.1).
+
+    Parameters
+    ----------
+    text : str
+        The format-specific parameters of an ``a=fmtp`` line.
+
+    Returns
+    -------
+    dict of str to str
+
+    References
+    ----------
+    RFC 4566 section 6 (a=fmtp); RFC 4867 section 8.1 (AMR parameters).
+
+    Examples
+    --------
+    >>> fmtp_params("octet-align=1; Mode-Set=0,2")
+    {'octet-align': '1', 'mode-set': '0,2'}
+    """
     out = {}
     for part in (text or "").split(";"):
         name, sep, value = part.strip().partition("=")
@@ -369,7 +418,31 @@ def _audio_codecs(m: Media) -> list:
 
 def check_description(sd: SessionDescription, where: str = "") -> list[Finding]:
     """Checks that need only one SDP: parse problems, telephone-event clock (RFC 4733
-    2.1), SRTP keys (RFC 4568), ptime/maxptime (RFC 4566 6)."""
+    2.1), SRTP keys (RFC 4568), ptime/maxptime (RFC 4566 6).
+
+    Parameters
+    ----------
+    sd : SessionDescription
+        From :func:`parse_sdp`.
+    where : str
+        Where the SDP was seen (frame, message), copied into the findings.
+
+    Returns
+    -------
+    list of Finding
+
+    References
+    ----------
+    RFC 4733 section 2.1; RFC 4568 section 9.1; RFC 4566 section 6.
+
+    Examples
+    --------
+    >>> from labkit.capture.frames import sdp_body
+    >>> sd = parse_sdp(sdp_body("10.0.0.1", 4000, [97, 101], attributes=[
+    ...     "a=rtpmap:97 AMR-WB/16000", "a=rtpmap:101 telephone-event/8000"]))
+    >>> [f.code for f in check_description(sd)]         # events must use the 16 kHz clock
+    ['telephone-event-rate']
+    """
     out = [Finding("warning", "sdp-parse", p, "fix the sender's SDP", where) for p in sd.problems]
     for m in sd.media:
         if m.port == 0 or not m.is_rtp:
@@ -425,7 +498,32 @@ def _check_ptime(m: Media, where: str) -> list[Finding]:
 
 def check_answer(offer: SessionDescription, answer: SessionDescription,
                  where: str = "") -> list[Finding]:
-    """RFC 3264 section 6 rules for an answer, plus RFC 4867 8.3.1 for AMR/AMR-WB."""
+    """RFC 3264 section 6 rules for an answer, plus RFC 4867 8.3.1 for AMR/AMR-WB.
+
+    Parameters
+    ----------
+    offer, answer : SessionDescription
+        From :func:`parse_sdp`.
+    where : str
+        Where the answer was seen, copied into the findings.
+
+    Returns
+    -------
+    list of Finding
+
+    References
+    ----------
+    RFC 3264 section 6; RFC 4867 section 8.3.1.
+
+    Examples
+    --------
+    >>> from labkit.capture.frames import sdp_body
+    >>> offer = parse_sdp(sdp_body("10.0.0.1", 4000, [97], attributes=["a=rtpmap:97 AMR/8000",
+    ...                                                           "a=fmtp:97 octet-align=1"]))
+    >>> answer = parse_sdp(sdp_body("10.0.0.2", 5000, [97], attributes=["a=rtpmap:97 AMR/8000"]))
+    >>> [f.code for f in check_answer(offer, answer)]   # octet-align=1 answered without it
+    ['amr-octet-align']
+    """
     if len(answer.media) != len(offer.media):
         return [Finding("error", "rfc3264-mline-count",
                         f"answer has {len(answer.media)} m= lines, the offer {len(offer.media)}; "
@@ -507,7 +605,32 @@ def check_amr_fmtp(offer_fmtp: str, answer_fmtp: str, codec: str = "AMR",
                    where: str = "") -> list[Finding]:
     """RFC 4867 8.3.1: octet-align, crc, robust-sorting, interleaving must be the same in
     offer and answer (absent = 0 = bandwidth-efficient, 8.1); the answer's mode-set must
-    be a subset of the offer's."""
+    be a subset of the offer's.
+
+    Parameters
+    ----------
+    offer_fmtp, answer_fmtp : str
+        The ``a=fmtp`` parameters of the AMR payload type in offer and answer.
+    codec : str
+        "AMR" or "AMR-WB" (for the messages).
+    where : str
+        Copied into the findings.
+
+    Returns
+    -------
+    list of Finding
+
+    References
+    ----------
+    RFC 4867 sections 8.1 and 8.3.1.
+
+    Examples
+    --------
+    >>> [f.code for f in check_amr_fmtp("octet-align=1", "")]
+    ['amr-octet-align']
+    >>> check_amr_fmtp("mode-set=0,2,4,7", "mode-set=2")
+    []
+    """
     o, a = fmtp_params(offer_fmtp), fmtp_params(answer_fmtp)
     out = []
     for name in _AMR_PAYLOAD_PARAMS:
@@ -537,7 +660,33 @@ def _mode_set(o: dict, a: dict, codec: str, where: str) -> list[Finding]:
 def compare_offers(first: SessionDescription, second: SessionDescription,
                    where: str = "") -> list[Finding]:
     """What changed between two copies of one offer (e.g. before/after a proxy):
-    codecs added/removed, fmtp rewritten (AMR octet-align dropped = bandwidth-efficient)."""
+    codecs added/removed, fmtp rewritten (AMR octet-align dropped = bandwidth-efficient).
+
+    Parameters
+    ----------
+    first, second : SessionDescription
+        The same offer as sent and as received.
+    where : str
+        Copied into the findings.
+
+    Returns
+    -------
+    list of Finding
+
+    References
+    ----------
+    RFC 3264 section 5 (an offer is the offerer's, not a proxy's, to change); RFC 4867
+    section 8.1.
+
+    Examples
+    --------
+    >>> from labkit.capture.frames import sdp_body
+    >>> offer = parse_sdp(sdp_body("10.0.0.1", 4000, [97], attributes=["a=rtpmap:97 AMR/8000",
+    ...                                                           "a=fmtp:97 octet-align=1"]))
+    >>> answer = parse_sdp(sdp_body("10.0.0.2", 5000, [97], attributes=["a=rtpmap:97 AMR/8000"]))
+    >>> [f.code for f in compare_offers(offer, answer)]
+    ['offer-fmtp-rewritten']
+    """
     out = []
     for f, s in zip(first.media, second.media):
         fc = {(c.name.lower(), c.rate): (pt, f.fmtp.get(pt, "")) for pt, c in f.codecs.items() if c}

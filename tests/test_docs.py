@@ -16,7 +16,7 @@ import pytest
 import labkit
 
 DOCUMENTED = ["labkit.capture.read", "labkit.capture.frames", "labkit.amr.payload",
-              "labkit.amr.storage", "labkit.amr.detect", "labkit.sip.sdp", "labkit.rtp.streams", "labkit.amr.codec",
+              "labkit.amr.storage", "labkit.amr.detect", "labkit.sip.sdp", "labkit.sip.calls", "labkit.findings", "labkit.doctor", "labkit.rtp.streams", "labkit.amr.codec",
               "labkit.data", "labkit.commands._output"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 

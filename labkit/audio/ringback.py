@@ -174,14 +174,12 @@ def call_timelines(packets) -> list[dict]:
     """
     try:
         from labkit import sip
-        msgs = sip.sip_messages(packets)
+        table = sip.call_progress(packets)
     except Exception as exc:  # no SIP layer or unparseable signalling: judge without it
         warnings.warn(f"SIP not analysed ({exc}); early media not separated", LabkitWarning,
                       stacklevel=2)
         return []
-    invites = msgs[msgs["method"] == "INVITE"] if len(msgs) else msgs
-    firsts = invites.drop_duplicates("call_id") if len(invites) else invites
-    return [_dialog_timeline(msgs, inv) for _, inv in firsts.iterrows()]
+    return [_timeline(r) for r in table.itertuples()]
 
 
 def call_timeline(packets) -> dict:
@@ -190,19 +188,14 @@ def call_timeline(packets) -> dict:
     return calls[0] if calls else {}
 
 
-def _dialog_timeline(msgs: pd.DataFrame, inv) -> dict:
-    dialog = msgs[(msgs["call_id"] == inv["call_id"]) & (msgs["cseq_method"] == "INVITE")]
-    status = dialog["status"].fillna(0)
-    prov = dialog[(status >= 180) & (status < 200)]
-    prov_sdp = prov[prov["sdp"].notna()] if "sdp" in prov else prov
-    ok = dialog[(status >= 200) & (status < 300)]
-    out = {"invite": float(inv["time"]), "caller": _ip(inv["src"]), "callee": _ip(inv["dst"]),
-           "call_id": inv["call_id"]}
-    first_prov = prov_sdp if len(prov_sdp) else prov
-    if len(first_prov):
-        out["progress"] = float(first_prov.iloc[0]["time"])
-    if len(ok):
-        out["answer"] = float(ok.iloc[0]["time"])
+def _timeline(r) -> dict:
+    """A :func:`labkit.sip.call_progress` row as the dict :func:`call_timelines` gives."""
+    out = {"invite": r.invite_time, "caller": _ip(r.caller), "callee": _ip(r.callee),
+           "call_id": r.call_id}
+    if r.progress_time == r.progress_time and r.progress_time is not None:
+        out["progress"] = r.progress_time
+    if r.answer_time == r.answer_time and r.answer_time is not None:
+        out["answer"] = r.answer_time
     return out
 
 

@@ -7,6 +7,8 @@ answers against RFC 3264, 4867, 4733 and 4568.
 from labkit.sip.messages import *  # noqa: F401,F403
 from labkit.sip.messages import __all__ as _messages_all
 from labkit.sip.sdp import *  # noqa: F401,F403
+from labkit.sip.calls import __all__ as _calls_all
+from labkit.sip.calls import *  # noqa: F401,F403
 from labkit.sip.sdp import __all__ as _sdp_all
 
-__all__ = [*_messages_all, *_sdp_all, ]
+__all__ = [*_messages_all, *_sdp_all, *_calls_all]

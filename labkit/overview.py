@@ -16,16 +16,30 @@ import pandas as pd
 from labkit import rtp, sip
 from labkit.capture import as_packets
 
-__all__ = ["Overview", "overview", "next_steps", "summary_sentence", "NOTEBOOKS"]
+__all__ = ["Overview", "Notebook", "overview", "next_steps", "summary_sentence", "notebook_map", "NOTEBOOKS"]
 
 SMS_CONTENT_TYPE = "application/vnd.3gpp.sms"  # 3GPP TS 24.341 clause 7.3.1
 AMR_NAMES = {"AMR", "AMR-WB", "EVS"}
 
+@dataclass(frozen=True)
+class Notebook:
+    """One notebook of the suite: its file, the question it answers, its bundled capture."""
+
+    file: str
+    question: str
+    capture: str        # labkit.data name of the capture it opens by default
+
+
+# The suite in the order a trainee goes (00_start_here shows it as the map).
 NOTEBOOKS = {
-    "01": ("01_ringback_amr_playback.ipynb", "Was there ringback in that AMR stream? Hear it, see it"),
-    "02": ("02_sms_over_ip_overhead.ipynb", "How many of the bytes of an SMS over IMS are the message?"),
-    "03": ("03_iphone_mt_sms_rp_da.ipynb", "Why does the iPhone accept an MT SMS and never show it?"),
-    "04": ("04_codec_negotiation.ipynb", "What did each call negotiate, and why did one fail (488)?"),
+    "01": Notebook("01_ringback_amr_playback.ipynb",
+                   "Was there ringback in that AMR stream? Hear it, see it", "early_media_ringback"),
+    "02": Notebook("02_sms_over_ip_overhead.ipynb",
+                   "How many of the bytes of an SMS over IMS are the message?", "sms_mo_submit"),
+    "03": Notebook("03_iphone_mt_sms_rp_da.ipynb",
+                   "Why does the iPhone accept an MT SMS and never show it?", "sms_mt_rpda_iphone"),
+    "04": Notebook("04_codec_negotiation.ipynb",
+                   "What did each call negotiate, and why did one fail (488)?", "codec_mismatch_488"),
 }
 
 
@@ -119,7 +133,7 @@ def next_steps(ov: Overview) -> pd.DataFrame:
         rows.append(("04", f"{len(failed)} call(s) failed with SIP {codes}"))
     elif len(ov.calls):
         rows.append(("04", f"{len(ov.calls)} call(s): check what each offer/answer negotiated"))
-    return pd.DataFrame([{"notebook": NOTEBOOKS[n][0], "question": NOTEBOOKS[n][1], "because": why}
+    return pd.DataFrame([{"notebook": NOTEBOOKS[n].file, "question": NOTEBOOKS[n].question, "because": why}
                          for n, why in rows], columns=["notebook", "question", "because"])
 
 
@@ -141,3 +155,22 @@ def summary_sentence(ov: Overview) -> str:
     if ov.n_sms:
         parts.append(f"{ov.n_sms} SMS over IMS message(s)")
     return "; ".join(parts) + "."
+
+
+def notebook_map() -> pd.DataFrame:
+    """The suite as a trainee's map: each notebook, its question, its bundled capture.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``step`` (the order to take them), ``notebook``, ``question``,
+        ``bundled capture`` (the labkit.data name it opens when CAPTURE is None).
+
+    Examples
+    --------
+    >>> notebook_map().loc[0, "bundled capture"]
+    'early_media_ringback'
+    """
+    return pd.DataFrame([{"step": i, "notebook": nb.file[:-len(".ipynb")], "question": nb.question,
+                          "bundled capture": nb.capture}
+                         for i, nb in enumerate(NOTEBOOKS.values(), start=1)])

@@ -89,6 +89,23 @@ def overview(capture, *, clock_rates=None) -> Overview:
     capture : str, Path or Packets
     clock_rates : dict, optional
         Passed to :func:`labkit.rtp.rtp_streams` (e.g. ``{96: "AMR-WB"}``).
+
+    Returns
+    -------
+    Overview
+        Frames, datagrams, duration [s], RTP streams, SIP calls and messages.
+
+    References
+    ----------
+    Wireshark 4.0 ``tshark -q -z rtp,streams`` (the streams table); RFC 3261 (calls);
+    3GPP TS 24.341 clause 7.3.1 (the SMS content type counted).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> ov = overview(data.path("ringback_amrwb"))
+    >>> ov.n_frames, len(ov.streams), len(ov.calls)
+    (1116, 2, 1)
     """
     pk = as_packets(capture)
     messages = sip.sip_messages(pk)
@@ -113,11 +130,26 @@ def _failed_calls(ov: Overview) -> pd.DataFrame:
 def next_steps(ov: Overview) -> pd.DataFrame:
     """Which notebook to open next, and why, from what the capture holds.
 
+    Parameters
+    ----------
+    ov : Overview
+        What :func:`overview` found.
+
     Returns
     -------
     pandas.DataFrame
         Columns ``notebook``, ``question``, ``because``; one row per suggestion, in
         notebook order. Empty when nothing specific was found.
+
+    References
+    ----------
+    :data:`NOTEBOOKS`, the suite's one list of notebooks.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> next_steps(overview(data.path("codec_mismatch_488")))["notebook"].tolist()
+    ['04_codec_negotiation.ipynb']
     """
     rows = []
     codecs = set(ov.streams["codec"].dropna()) if len(ov.streams) else set()
@@ -138,7 +170,27 @@ def next_steps(ov: Overview) -> pd.DataFrame:
 
 
 def summary_sentence(ov: Overview) -> str:
-    """One sentence: calls, streams (codecs, loss, problems), SMS; e.g. for a notebook's end."""
+    """One sentence: calls, streams (codecs, loss, problems), SMS; e.g. for a notebook's end.
+
+    Parameters
+    ----------
+    ov : Overview
+
+    Returns
+    -------
+    str
+
+    References
+    ----------
+    Loss counts as Wireshark 4.0's ``rtp,streams`` (negative values, from duplicates,
+    count as 0 here).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> summary_sentence(overview(data.path("codec_mismatch_488")))
+    'codec_mismatch_488.pcap: ... 1 SIP call(s), 0 answered; no RTP.'
+    """
     parts = [f"{ov.path.name}: {ov.n_frames} frames over {ov.duration_s:.1f} s"]
     if len(ov.calls):
         answered = int(ov.calls["answered"].fillna(False).astype(bool).sum())
@@ -165,6 +217,10 @@ def notebook_map() -> pd.DataFrame:
     pandas.DataFrame
         Columns ``step`` (the order to take them), ``notebook``, ``question``,
         ``bundled capture`` (the labkit.data name it opens when CAPTURE is None).
+
+    References
+    ----------
+    DESIGN.md (the suite); each notebook's parameters cell opens the capture named here.
 
     Examples
     --------

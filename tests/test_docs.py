@@ -18,7 +18,7 @@ import labkit
 DOCUMENTED = ["labkit.capture.read", "labkit.capture.frames", "labkit.amr.payload",
               "labkit.amr.storage", "labkit.amr.detect", "labkit.sip.sdp", "labkit.sip.calls", "labkit.findings", "labkit.doctor", "labkit.rtp.streams", "labkit.amr.codec",
               "labkit.data", "labkit.commands._output", "labkit.overview", "labkit.notebook",
-              "labkit.exercises"]
+              "labkit.exercises", "labkit.fleet", "labkit.rtp.calls"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

@@ -48,6 +48,25 @@ class Fleet:
     streams: pd.DataFrame
     errors: pd.DataFrame
 
+    def summary(self) -> str:
+        """One sentence: captures, calls, failures by status, the worst answered call."""
+        n_files = self.calls["file"].nunique() + len(self.errors)
+        status = pd.to_numeric(self.calls["final_status"], errors="coerce")
+        failed = self.calls[status >= 300]
+        parts = [f"{n_files} capture(s), {len(self.calls)} call(s)"]
+        if len(failed):
+            counts = failed["final_status"].astype(int).value_counts().sort_index()
+            parts.append(f"{len(failed)} failed set-up(s) ("
+                         + ", ".join(f"{n} x {c}" for c, n in counts.items()) + ")")
+        worst = worst_calls(self, 1)
+        if len(worst):
+            w = worst.iloc[0]
+            parts.append(f"worst answered call {w['call_id']} in {w['file']} "
+                         f"({w['lost_pct']:g} % lost, max jitter {w['max_jitter']:.1f} ms)")
+        if len(self.errors):
+            parts.append(f"{len(self.errors)} unreadable file(s)")
+        return "; ".join(parts) + "."
+
     def to_parquet(self, out) -> list[Path]:
         """Write calls to `out` and streams, errors next to it (``<stem>_streams.parquet``,
         ``<stem>_errors.parquet``); return the three paths."""

@@ -47,10 +47,11 @@ class Fleet:
     calls: pd.DataFrame
     streams: pd.DataFrame
     errors: pd.DataFrame
+    files: tuple = ()       # every file name read, sorted
 
     def summary(self) -> str:
         """One sentence: captures, calls, failures by status, the worst answered call."""
-        n_files = self.calls["file"].nunique() + len(self.errors)
+        n_files = len(self.files)
         status = pd.to_numeric(self.calls["final_status"], errors="coerce")
         failed = self.calls[status >= 300]
         parts = [f"{n_files} capture(s), {len(self.calls)} call(s)"]
@@ -297,7 +298,8 @@ def _join(results: list[dict]) -> Fleet:
                            for r in results if r["error"] is not None], columns=ERROR_COLUMNS)
     return Fleet(calls.sort_values(["file", "start_utc", "call_id"]).reset_index(drop=True),
                  streams.sort_values(["file", "start_utc", "stream"]).reset_index(drop=True),
-                 errors.sort_values("file").reset_index(drop=True))
+                 errors.sort_values("file").reset_index(drop=True),
+                 tuple(sorted(Path(r["file"]).name for r in results)))
 
 
 def worst_calls(fleet: Fleet, n: int = 10) -> pd.DataFrame:

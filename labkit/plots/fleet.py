@@ -62,5 +62,5 @@ def plot_fleet_day(fleet, ax=None, *, host: str = "callee", jitter_ms: float = 5
     ax.set_ylabel(host)
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
-    ax.set_title(f"{len(calls)} calls in {calls['file'].nunique()} captures")
+    ax.set_title(f"{len(calls)} calls in {len(fleet.files) or calls['file'].nunique()} captures")
     return ax

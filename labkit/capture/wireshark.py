@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -48,7 +49,9 @@ def tshark_version() -> str:
     out = subprocess.run([_tool("tshark"), "--version"], capture_output=True, text=True,
                          check=False).stdout
     first = out.splitlines()[0] if out else ""
-    return first.split("(")[0].replace("TShark", "").strip() or first
+    # "TShark (Wireshark) 4.0.17 (Git v4.0.17 packaged as ...)": the first x.y.z
+    found = re.search(r"\b(\d+\.\d+\.\d+)\b", first)
+    return found.group(1) if found else first
 
 
 def tshark_args(prefs: dict | None = None, decode_as: dict | None = None,

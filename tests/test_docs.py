@@ -19,7 +19,7 @@ DOCUMENTED = ["labkit.capture.read", "labkit.capture.frames", "labkit.amr.payloa
               "labkit.amr.storage", "labkit.amr.detect", "labkit.sip.sdp", "labkit.sip.calls", "labkit.findings", "labkit.doctor", "labkit.rtp.streams", "labkit.amr.codec",
               "labkit.data", "labkit.commands._output"]
 # the second pass of issue 16 (tshark oracle, RTP arithmetic, AMR, SMS, PCM, plots, widgets)
-DOCUMENTED += ["labkit.capture.wireshark"]
+DOCUMENTED += ["labkit.capture.wireshark", "labkit.rtp.stats"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

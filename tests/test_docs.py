@@ -21,7 +21,8 @@ DOCUMENTED = ["labkit.capture.read", "labkit.capture.frames", "labkit.amr.payloa
 # the second pass of issue 16 (tshark oracle, RTP arithmetic, AMR, SMS, PCM, plots, widgets)
 DOCUMENTED += ["labkit.capture.wireshark", "labkit.rtp.stats", "labkit.amr.realtime",
                "labkit.amr.streams", "labkit.sms.pdu", "labkit.audio.pcm", "labkit.plots.rtp",
-               "labkit.plots.overview", "labkit.plots.negotiation"]
+               "labkit.plots.overview", "labkit.plots.negotiation", "labkit.widgets.rtp",
+               "labkit.widgets.negotiation"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

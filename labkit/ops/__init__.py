@@ -1,0 +1,5 @@
+"""Operations: HEP and the HOMER API, Kamailio/Prometheus metrics."""
+from labkit.ops.hep import __all__ as _hep_all
+from labkit.ops.hep import *  # noqa: F401,F403
+
+__all__ = [*_hep_all]

@@ -2,4 +2,7 @@
 from labkit.ops.hep import __all__ as _hep_all
 from labkit.ops.hep import *  # noqa: F401,F403
 
-__all__ = [*_hep_all]
+from labkit.ops.metrics import __all__ as _metrics_all
+from labkit.ops.metrics import *  # noqa: F401,F403
+
+__all__ = [*_hep_all, *_metrics_all]

@@ -29,8 +29,8 @@ References
 Examples
 --------
 >>> m = parse_metrics("kamailio_core_rcv_requests_invite 5 1796276846389\\n")
->>> m.iloc[0].tolist()        # timestamp [ms] in the text, [s] here
-['kamailio_core_rcv_requests_invite', '', 5.0, 1796276846.389]
+>>> m.values.tolist()          # timestamp [ms] in the text, [s] here
+[['kamailio_core_rcv_requests_invite', '', 5.0, 1796276846.389]]
 """
 from __future__ import annotations
 

@@ -279,4 +279,17 @@ def start_prometheus(workdir: Path, port: int, http_port: int, interval: str = "
              or proc.poll() is not None, 30, "prometheus")
     if proc.poll() is not None:
         raise RuntimeError((workdir / "prometheus.log").read_text()[-2000:])
+    wait_for(lambda: _scraped(port), 30, "Prometheus's first scrape of kamailio")
     return proc
+
+
+def _scraped(port: int) -> bool:
+    """Prometheus holds a sample of kamailio's counters (its first scrape is done)."""
+    import json
+    import urllib.request
+    url = (f"http://127.0.0.1:{port}/api/v1/query?query=kamailio_core_rcv_requests_invite")
+    try:
+        doc = json.loads(urllib.request.urlopen(url, timeout=2).read())
+    except OSError:
+        return False
+    return bool(doc.get("data", {}).get("result"))

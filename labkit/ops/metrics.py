@@ -41,7 +41,8 @@ from labkit.errors import LabkitError
 
 __all__ = ["parse_metrics", "read_metrics", "scrape_metrics", "query_range",
            "parse_query_range", "counter_deltas", "capture_counts", "compare_counts",
-           "rates", "capture_rates", "REPLY_METHODS"]
+           "rates", "capture_rates", "busiest_destination", "burst_comparison",
+           "REPLY_METHODS"]
 
 #: Methods that have their own reply counters in kamailio core (name used in the metric).
 REPLY_METHODS = {"INVITE": "invite", "BYE": "bye", "CANCEL": "cancel", "REGISTER": "reg",
@@ -541,3 +542,79 @@ def capture_rates(messages, host: str, port: int, t0: float, *, step: float = 1.
     table.index = table.index * step
     table.index.name = "t"
     return table
+
+
+def busiest_destination(messages) -> tuple[str, int]:
+    """The address that received the most SIP requests (Kamailio, in a capture of it).
+
+    Parameters
+    ----------
+    messages : pandas.DataFrame
+        :func:`labkit.sip.sip_messages`.
+
+    Returns
+    -------
+    tuple of (str, int)
+
+    References
+    ----------
+    RFC 3261 section 16 (a proxy receives the requests of every call through it).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> from labkit.sip import sip_messages
+    >>> busiest_destination(sip_messages(read_capture(data.path("kamailio_burst"))))
+    ('127.0.0.1', 47200)
+    """
+    req = messages[messages["method"].notna()]
+    if not len(req):
+        raise LabkitError("no SIP request in the capture", None,
+                          "give the capture taken on Kamailio's host during the burst")
+    (host, port), _ = max(req.groupby(["dst", "dport"]).size().items(),
+                          key=lambda kv: (kv[1], str(kv[0])))
+    return str(host), int(port)
+
+
+def burst_comparison(samples, messages, host: str, port: int) -> "pd.DataFrame":
+    """Kamailio's counter increases between its first and last sample, next to what the
+    capture shows Kamailio receiving in the same time window.
+
+    Parameters
+    ----------
+    samples : pandas.DataFrame
+        Several scrapes (:func:`read_metrics` of an appended file, or a range query).
+    messages : pandas.DataFrame
+        :func:`labkit.sip.sip_messages` of the capture.
+    host, port : str, int
+        Kamailio's SIP address.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`compare_counts`.
+
+    References
+    ----------
+    Kamailio core statistics; RFC 3261 section 17.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> from labkit.sip import sip_messages
+    >>> t = burst_comparison(read_metrics(data.path("kamailio_metrics")),
+    ...     sip_messages(read_capture(data.path("kamailio_burst"))), "127.0.0.1", 47200)
+    >>> int((t["difference"] != 0).sum()), t.loc[t["difference"] != 0, "metric"].tolist()
+    (1, ['kamailio_core_rcv_requests'])
+    """
+    t0, t1 = samples["timestamp"].min(), samples["timestamp"].max()
+    if samples["timestamp"].isna().all() or t0 == t1:
+        raise LabkitError("the metrics hold one scrape only", None,
+                          "give several scrapes (an appended file or a Prometheus range) "
+                          "spanning the capture")
+    t = messages["time_ns"].astype("int64") / 1e9
+    window = messages[(t >= t0) & (t <= t1)]
+    deltas = {n: v for (n, lab), v in counter_deltas(samples).items() if not lab}
+    return compare_counts(deltas, capture_counts(window, host, port))

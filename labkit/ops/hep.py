@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from labkit.errors import DecodeError
 
 __all__ = ["HepChunk", "HepPacket", "HepStats", "HepCollector", "encode_hep", "decode_hep",
+           "hep_chunks", "write_call",
            "PROTO_TYPES", "GENERIC_CHUNKS", "hep_frame", "packets_to_hep", "parse_address",
            "read_side_table", "send_hep", "side_table_path"]
 
@@ -302,6 +303,41 @@ def decode_hep(data: bytes) -> HepPacket:
         if v is not None:
             fields[name] = v
     return HepPacket(**fields, extra=tuple(extra), problems=tuple(problems))
+
+
+def hep_chunks(data: bytes) -> list[dict]:
+    """Every chunk of one HEP3 datagram as it is on the wire, for showing.
+
+    Parameters
+    ----------
+    data : bytes
+        One HEP3 datagram.
+
+    Returns
+    -------
+    list of dict
+        offset, vendor, type, name (generic chunks; ``"?"`` otherwise), length (6-byte
+        header included) [bytes] and value (decoded for numbers and addresses, else the
+        first 40 bytes).
+
+    References
+    ----------
+    HEP3 Network Protocol Specification rev. 37, section 4.
+
+    Examples
+    --------
+    >>> hep_chunks(bytes.fromhex("48455033 0011 0000 000f 000b") + b"hello")
+    [{'offset': 6, 'vendor': 0, 'type': 15, 'name': 'payload', 'length': 11, 'value': b'hello'}]
+    """
+    out, off, problems = [], 6, []
+    data = bytes(data)
+    for vendor, ctype, value in _chunks(data, len(data), problems):
+        name, kind = GENERIC_CHUNKS.get(ctype, ("?", "bytes")) if vendor == 0 else ("?", "bytes")
+        shown = _value(ctype, kind, value, []) if kind != "bytes" else value[:40]
+        out.append({"offset": off, "vendor": vendor, "type": ctype, "name": name,
+                    "length": len(value) + 6, "value": value[:40] if shown is None else shown})
+        off += len(value) + 6
+    return out
 
 
 @dataclass
@@ -694,3 +730,51 @@ def send_hep(heps, address: str, *, gap_s: float = 0.0005) -> int:
             if gap_s:
                 time.sleep(gap_s)
     return n
+
+
+def write_call(capture, call_id: str, out) -> "Path":
+    """Write the frames of one call (by Call-ID) of `capture` to a pcap of their own.
+
+    Parameters
+    ----------
+    capture : str or Path
+        Capture file (e.g. a collector's pcapng or a HOMER export).
+    call_id : str
+        Call-ID of the call.
+    out : str or Path
+        pcap to write; the frames are copied unchanged, with their timestamps [ns].
+
+    Returns
+    -------
+    Path
+
+    References
+    ----------
+    RFC 3261 section 8.1.1.4 (Call-ID); draft-ietf-opsawg-pcap.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> from labkit.sip import sip_messages
+    >>> p = write_call(data.path("hep_kamailio"), "1-14169@127.0.0.1",
+    ...                os.path.join(tempfile.mkdtemp(), "call.pcap"))
+    >>> len(sip_messages(read_capture(p)))    # tshark: 13 frames with this Call-ID
+    13
+    """
+    from labkit.capture import iter_frames, read_capture
+    from labkit.capture.frames import write_pcap
+    from labkit.errors import LabkitError
+    from labkit.sip import sip_messages
+    msgs = sip_messages(read_capture(capture))
+    wanted = set(msgs.loc[msgs["call_id"] == call_id, "frame"].astype(int))
+    if not wanted:
+        raise LabkitError(f"no SIP message with Call-ID {call_id!r}", str(capture),
+                          "list the calls with labkit.sip.sip_calls and pick one")
+    recs, linktype = [], 1
+    for f in iter_frames(capture):
+        if f.number in wanted:
+            recs.append((f.time_ns, f.data))
+            linktype = f.linktype
+    return write_pcap(out, recs, linktype=linktype, nanosecond=True)

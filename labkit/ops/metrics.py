@@ -41,7 +41,7 @@ from labkit.errors import LabkitError
 
 __all__ = ["parse_metrics", "read_metrics", "scrape_metrics", "query_range",
            "parse_query_range", "counter_deltas", "capture_counts", "compare_counts",
-           "rates", "capture_rates", "busiest_destination", "burst_comparison",
+           "rates", "capture_rates", "scrape_times", "rate_disagreements", "busiest_destination", "burst_comparison",
            "REPLY_METHODS"]
 
 #: Methods that have their own reply counters in kamailio core (name used in the metric).
@@ -446,54 +446,75 @@ def compare_counts(kamailio: dict, capture: dict) -> "pd.DataFrame":
     return pd.DataFrame(rows, columns=["metric", "kamailio", "capture", "difference", "note"])
 
 
-def rates(samples, names, *, step: float = 1.0) -> "pd.DataFrame":
-    """Per-second rates of counters over time, from scrapes or a range query.
+def scrape_times(samples) -> "np.ndarray":
+    """The distinct sample times of a scrape series, sorted [s since the epoch].
 
     Parameters
     ----------
     samples : pandas.DataFrame
-        From :func:`parse_metrics` / :func:`parse_query_range` (label-less series).
+        From :func:`parse_metrics` / :func:`parse_query_range`.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    References
+    ----------
+    Prometheus text exposition format 0.0.4 (sample timestamps).
+
+    Examples
+    --------
+    >>> scrape_times(parse_metrics("a 0 2000\\nb 1 2000\\na 1 1000\\n")).tolist()
+    [1.0, 2.0]
+    """
+    import numpy as np
+    return np.unique(samples["timestamp"].dropna().to_numpy(dtype=float))
+
+
+def rates(samples, names) -> "pd.DataFrame":
+    """Per-second rates of counters between consecutive scrapes.
+
+    Parameters
+    ----------
+    samples : pandas.DataFrame
+        From :func:`parse_metrics` (several scrapes) or :func:`parse_query_range`
+        (label-less series).
     names : sequence of str
         Metric names.
-    step : float
-        Bin width [s]; the counter's last value in each bin is differenced.
 
     Returns
     -------
     pandas.DataFrame
-        Index: bin start [s since the first sample]; one column per name [1/s].
+        One row per interval between consecutive scrape times (:func:`scrape_times`):
+        index ``t`` = interval start [s since the first scrape], column ``duration`` [s],
+        one column per name = increase / duration [1/s].
 
     References
     ----------
-    Prometheus ``rate()`` (per-second average increase), without extrapolation.
+    Prometheus ``rate()`` over one scrape interval, without extrapolation.
 
     Examples
     --------
     >>> body = "a 0 0\\na 2 1000\\na 2 2000\\na 5 3000\\n"
     >>> r = rates(parse_metrics(body), ["a"])
-    >>> r.index.tolist(), r["a"].tolist()   # 0 -> 2 during the second bin, ...
-    ([1.0, 2.0, 3.0], [2.0, 0.0, 3.0])
+    >>> r.index.tolist(), r["a"].tolist()   # 0 -> 2 in the first second, ...
+    ([0.0, 1.0, 2.0], [2.0, 0.0, 3.0])
     """
     import numpy as np
     import pandas as pd
-    df = samples[samples["name"].isin(list(names))]
-    t0 = df["timestamp"].min()
-    out = {}
+    times = scrape_times(samples)
+    out = {"duration": np.diff(times)}
     for name in names:
-        s = df[df["name"] == name].sort_values("timestamp", kind="stable")
-        bins = np.floor((s["timestamp"].to_numpy() - t0) / step + 1e-9).astype(int)
-        last = pd.Series(s["value"].to_numpy(), index=bins).groupby(level=0).last()
-        last = last.reindex(range(int(bins.max()) + 1)).ffill()
-        out[name] = last.diff().iloc[1:] / step
-    result = pd.DataFrame(out)  # row k: increase from bin k-1's last sample to bin k's
-    result.index = result.index * step
-    result.index.name = "t"
+        s = samples[samples["name"] == name].sort_values("timestamp", kind="stable")
+        v = pd.Series(s["value"].to_numpy(), index=s["timestamp"].to_numpy())
+        v = v.groupby(level=0).last().reindex(times).ffill().fillna(0.0).to_numpy()
+        out[name] = np.diff(v) / out["duration"]
+    result = pd.DataFrame(out, index=pd.Index(times[:-1] - times[0], name="t"))
     return result
 
 
-def capture_rates(messages, host: str, port: int, t0: float, *, step: float = 1.0,
-                  n_bins: int | None = None) -> "pd.DataFrame":
-    """The same per-second rates counted from the capture, on the same bins.
+def capture_rates(messages, host: str, port: int, edges) -> "pd.DataFrame":
+    """The same per-second rates counted from the capture, between the same scrape times.
 
     Parameters
     ----------
@@ -501,18 +522,15 @@ def capture_rates(messages, host: str, port: int, t0: float, *, step: float = 1.
         :func:`labkit.sip.sip_messages`.
     host, port : str, int
         Kamailio's SIP address.
-    t0 : float
-        Start of bin 0 [s since the epoch] (the first scrape's time).
-    step : float
-        Bin width [s].
-    n_bins : int, optional
-        Number of bins (default: up to the last message).
+    edges : sequence of float
+        Scrape times [s since the epoch] (:func:`scrape_times`); a message at time t
+        counts in the interval (edge[i-1], edge[i]], as a scrape at edge[i] includes it.
 
     Returns
     -------
     pandas.DataFrame
-        Index: bin start [s since t0]; columns ``requests_<method>`` and
-        ``replies_<N>xx`` [1/s].
+        Index ``t`` = interval start [s since edges[0]]; columns ``requests_<method>``
+        and ``replies_<N>xx`` [1/s].
 
     References
     ----------
@@ -521,27 +539,70 @@ def capture_rates(messages, host: str, port: int, t0: float, *, step: float = 1.
     Examples
     --------
     >>> import pandas as pd
-    >>> m = pd.DataFrame({"dst": ["k"] * 3, "dport": [1] * 3, "time_ns": [0, 5e8, 15e8],
+    >>> m = pd.DataFrame({"dst": ["k"] * 3, "dport": [1] * 3, "time_ns": [2e8, 5e8, 15e8],
     ...                   "method": ["INVITE", None, "INVITE"], "status": [None, 200, None]})
-    >>> r = capture_rates(m, "k", 1, 0.0)
-    >>> list(r.columns), r.values.tolist()    # bin 0: INVITE + 200; bin 1: INVITE
+    >>> r = capture_rates(m, "k", 1, [0.0, 1.0, 2.0])
+    >>> list(r.columns), r.values.tolist()    # (0, 1]: INVITE + 200; (1, 2]: INVITE
     (['replies_2xx', 'requests_invite'], [[1.0, 1.0], [0.0, 1.0]])
     """
     import numpy as np
     import pandas as pd
+    edges = np.asarray(edges, dtype=float)
     rx = _at_kamailio(messages, host, port)
     t = rx["time_ns"].to_numpy(dtype=float) / 1e9
-    bins = np.floor((t - t0) / step).astype(int)
+    bins = np.searchsorted(edges, t, side="left") - 1
     kind = [f"requests_{str(m).lower()}" if isinstance(m, str) else
             f"replies_{int(s) // 100}xx" for m, s in zip(rx["method"], rx["status"])]
     df = pd.DataFrame({"bin": bins, "kind": kind})
-    df = df[df["bin"] >= 0]
-    n = n_bins if n_bins is not None else (int(df["bin"].max()) + 1 if len(df) else 0)
+    df = df[(df["bin"] >= 0) & (df["bin"] < len(edges) - 1)]
     table = df.groupby(["bin", "kind"]).size().unstack(fill_value=0)
-    table = table.reindex(range(n), fill_value=0).sort_index(axis=1) / step
-    table.index = table.index * step
-    table.index.name = "t"
+    table = table.reindex(range(len(edges) - 1), fill_value=0).sort_index(axis=1)
+    table = table.div(np.diff(edges), axis=0)
+    table.index = pd.Index(edges[:-1] - edges[0], name="t")
+    table.columns.name = None
     return table
+
+
+def rate_disagreements(kamailio, capture, pairs) -> "pd.DataFrame":
+    """The scrape intervals where a counter's increase differs from the capture's count.
+
+    Parameters
+    ----------
+    kamailio : pandas.DataFrame
+        :func:`rates`.
+    capture : pandas.DataFrame
+        :func:`capture_rates` on the same scrape times.
+    pairs : sequence of (str, str)
+        (Kamailio column, capture column).
+
+    Returns
+    -------
+    pandas.DataFrame
+        t [s since the first scrape], duration [s], metric, kamailio and capture (counts
+        in the interval), difference; empty when they agree everywhere.
+
+    References
+    ----------
+    Kamailio core statistics; RFC 3261 section 17 (retransmissions).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> k = pd.DataFrame({"duration": [1.0, 1.0], "a": [2.0, 1.0]}, index=[0.0, 1.0])
+    >>> c = pd.DataFrame({"x": [2.0, 0.0]}, index=[0.0, 1.0])
+    >>> rate_disagreements(k, c, [("a", "x")]).values.tolist()
+    [[1.0, 1.0, 'a', 1, 0, 1]]
+    """
+    import pandas as pd
+    rows = []
+    for kcol, ccol in pairs:
+        cap = capture[ccol] if ccol in capture else capture.iloc[:, 0] * 0
+        for t, d, kv, cv in zip(kamailio.index, kamailio["duration"], kamailio[kcol], cap):
+            kn, cn = int(round(kv * d)), int(round(cv * d))
+            if kn != cn:
+                rows.append((float(t), float(d), kcol, kn, cn, kn - cn))
+    return pd.DataFrame(rows, columns=["t", "duration", "metric", "kamailio", "capture",
+                                       "difference"])
 
 
 def busiest_destination(messages) -> tuple[str, int]:

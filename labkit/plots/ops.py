@@ -51,14 +51,15 @@ def plot_ladder(messages, ax=None, *, names: dict | None = None, title: str | No
 
 
 def plot_rate_comparison(kamailio, capture, pairs, *, title: str | None = None):
-    """Per-second rates, Kamailio's counters (steps) over the capture's counts (bars).
+    """Per-second rates between scrapes: Kamailio's counters (steps) over the capture (bars).
 
     Parameters
     ----------
     kamailio : DataFrame
-        :func:`labkit.ops.metrics.rates` (index: time [s], one column per metric).
+        :func:`labkit.ops.metrics.rates` (index: interval start [s], ``duration`` [s], one
+        column per metric [1/s]).
     capture : DataFrame
-        :func:`labkit.ops.metrics.capture_rates` on the same bins.
+        :func:`labkit.ops.metrics.capture_rates` on the same scrape times.
     pairs : sequence of (str, str, str)
         (Kamailio column, capture column, label), one panel each.
 
@@ -68,15 +69,16 @@ def plot_rate_comparison(kamailio, capture, pairs, *, title: str | None = None):
     """
     fig, axes = plt.subplots(len(pairs), 1, figsize=(10.0, 1.9 * len(pairs)), sharex=True,
                              constrained_layout=True, squeeze=False)
+    t = kamailio.index.to_numpy()
+    d = kamailio["duration"].to_numpy()
     for ax, (kcol, ccol, label) in zip(axes[:, 0], pairs):
-        cap = capture[ccol] if ccol in capture else capture.iloc[:, 0] * 0
-        ax.bar(cap.index + 0.5, cap.to_numpy(), width=0.9, color="#90caf9",
-               label="capture (per second)")
-        k = kamailio[kcol]
-        ax.step(k.index, k.to_numpy(), where="post", color="#c62828", lw=1.8,
-                label="Kamailio counter (per second)")
+        cap = capture[ccol].to_numpy() if ccol in capture else 0 * d
+        ax.bar(t + d / 2, cap, width=d * 0.9, color="#90caf9", label="capture")
+        k = kamailio[kcol].to_numpy()
+        ax.step(list(t) + [t[-1] + d[-1]], list(k) + [k[-1]], where="post", color="#c62828",
+                lw=1.6, label="Kamailio counter")
         ax.set_ylabel(f"{label}\n[1/s]", fontsize=8)
         ax.legend(fontsize=7, loc="upper right", frameon=False)
-    axes[-1, 0].set_xlabel("time since the first scrape [s]")
+    axes[-1, 0].set_xlabel("time since the first scrape [s] (one bar per scrape interval)")
     fig.suptitle(title or "What Kamailio counted vs what the capture shows")
     return fig

@@ -558,7 +558,27 @@ def table_row(pkt: HepPacket, frame: int | None) -> list[str]:
 
 
 def side_table_path(out) -> "Path":
-    """The side table next to a collector's capture: ``out.pcapng`` -> ``out.hep.tsv``."""
+    """The side table next to a collector's capture: ``out.pcapng`` -> ``out.hep.tsv``.
+
+    Parameters
+    ----------
+    out : str or Path
+        The capture the collector writes.
+
+    Returns
+    -------
+    Path
+
+    References
+    ----------
+    draft-ietf-opsawg-pcapng (pcapng has no field for HEP's capture agent id or
+    correlation id, hence the side table).
+
+    Examples
+    --------
+    >>> side_table_path("calls/out.pcapng").as_posix()
+    'calls/out.hep.tsv'
+    """
     from pathlib import Path
     out = Path(out)
     return out.with_name(out.stem + ".hep.tsv")

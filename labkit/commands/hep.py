@@ -44,7 +44,7 @@ def _print_summary(doc: dict, as_json: bool) -> None:
 def run_listen(args) -> int:
     import signal
 
-    from labkit.ops.hep import HepCollector
+    from labkit.ops.collector import HepCollector
     collector = HepCollector(args.address, args.output, duration=args.duration,
                              count=args.count)
     old = {s: signal.signal(s, collector.stop) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -59,7 +59,8 @@ def run_listen(args) -> int:
 
 def run_send(args) -> int:
     from labkit.capture import read_capture
-    from labkit.ops.hep import packets_to_hep, send_hep
+    from labkit.ops.collector import send_hep
+    from labkit.ops.hep import packets_to_hep
     heps = packets_to_hep(read_capture(args.file), capture_id=args.capture_id,
                           node_name=args.node_name.encode() if args.node_name else None,
                           rtp=args.rtp)

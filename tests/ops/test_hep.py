@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from labkit.errors import DecodeError
-from labkit.ops import hep
+from labkit.ops import collector, hep
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -144,7 +144,7 @@ def test_collector_writes_sip_frames_and_the_side_table(tmp_path):
     pytest.importorskip("pandas")
     port = _free_port()
     out = tmp_path / "hep.pcapng"
-    col = hep.HepCollector(f"udp:127.0.0.1:{port}", out, count=3)
+    col = collector.HepCollector(f"udp:127.0.0.1:{port}", out, count=3)
     t = threading.Thread(target=col.run)
     t.start()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -155,7 +155,7 @@ def test_collector_writes_sip_frames_and_the_side_table(tmp_path):
     summary = col.summary()
     assert (summary["received"], summary["decoded"], summary["refused"], summary["frames"]) \
         == (3, 2, 1, 2)
-    table = hep.read_side_table(out)
+    table = collector.read_side_table(out)
     assert table["frame"].tolist() == [1, 2]
     assert table["capture_id"].tolist() == [2001, 2001]
     assert table["correlation_id"].tolist() == ["abc", "abc"]

@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 from tools.ops import procs  # noqa: E402
 
 from labkit.capture import iter_frames, read_capture  # noqa: E402
-from labkit.ops import hep, metrics  # noqa: E402
+from labkit.ops import collector, hep, metrics  # noqa: E402
 from labkit.sip import sip_messages  # noqa: E402
 
 HEPJS = REPO / "tools" / "hepjs"
@@ -68,7 +68,7 @@ def test_collector_got_every_sip_message_kamailio_handled(burst):
     assert got == wire                          # every message in and out, byte for byte
     # and labkit's collector got exactly the datagrams dumpcap saw going to it
     assert burst.hep_summary["received"] == int((np.asarray(pk.dport) == hep_port).sum())
-    table = hep.read_side_table(burst.hep_capture)
+    table = collector.read_side_table(burst.hep_capture)
     assert set(table["capture_id"]) == {2001}   # hep_capture_id in the kamailio script
 
 

@@ -50,7 +50,7 @@ def run_burst(workdir: Path, *, calls: int = 10, registers: int = 6, busy: int =
               rate: float = 4, call_ms: int = 800, scrape_every: float = 0.5,
               prometheus: bool = True, idle: float = 2.0) -> Burst:
     """Run the burst; every daemon is stopped before this returns."""
-    from labkit.ops.hep import HepCollector
+    from labkit.ops.collector import HepCollector
     workdir.mkdir(parents=True, exist_ok=True)
     names = ("sip", "http", "hep", "uas", "uac", "prom")
     ports = {n: procs.free_port() for n in names}

@@ -32,7 +32,7 @@ def _version(argv) -> str:
 
 def main() -> int:
     if "--manifest" in sys.argv:   # rewrite MANIFEST.tsv only (from ports.json and the files)
-        from labkit.ops.hep import read_side_table
+        from labkit.ops.collector import read_side_table
         t = read_side_table(OUT / "hep_kamailio.hep.tsv")
         write_manifest({"received": len(t), "refused": 0})
         return 0
@@ -84,7 +84,7 @@ def write_manifest(hep_summary: dict) -> None:
          f"tshark -Y sip: {_sip_count(OUT / 'kamailio_burst.pcapng')} SIP messages, plus "
          f"{meta['hep_datagrams']} HEP3 datagrams kamailio sent to port {p['hep']}."),
         ("hep_kamailio", "hep_kamailio.pcapng", cmd,
-         f"What labkit's HEP collector (labkit.ops.hep.HepCollector) received live from "
+         f"What labkit's HEP collector (labkit.ops.collector.HepCollector) received live from "
          f"kamailio's siptrace during the burst: {hep_summary['received']} HEP3 packets, "
          f"{hep_summary['refused']} refused; rebuilt as Ethernet/IPv4/UDP frames at HEP's "
          f"timestamps (tshark -Y sip: {_sip_count(OUT / 'hep_kamailio.pcapng')})."),

@@ -196,3 +196,32 @@ def test_sigterm_flushes_a_capture_tshark_reads(tmp_path):
                             "sip.CSeq"], capture_output=True, text=True, check=True)
         return r.stdout.splitlines()
     assert sip_lines(out) == sip_lines(REPO / "data/lab/relay_rtpengine.pcap")
+
+
+@pytest.mark.requires_tshark
+def test_sip_and_rtp_replayed_through_the_collector_keep_tshark_s_stream_table(tmp_path):
+    # labkit hep send --rtp -> HepCollector -> pcapng; oracle: tshark's RTP stream table
+    # and SIP fields of the result equal those of the original capture
+    src = REPO / "data" / "lab" / "relay_rtpengine.pcap"
+    port = _free_port()
+    out = tmp_path / "rtp.pcapng"
+    col = collector.HepCollector(f"udp:127.0.0.1:{port}", out, duration=60)
+    t = threading.Thread(target=col.run)
+    t.start()
+    try:
+        from labkit.capture import read_capture
+        sent = collector.send_hep(hep.packets_to_hep(read_capture(src), rtp=True),
+                                  f"udp:127.0.0.1:{port}", gap_s=0.0002)
+        deadline = time.monotonic() + 30
+        while col.stats.received < sent and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        col.stop()
+        t.join(20)
+    assert col.stats.received == sent > 2000
+
+    def streams(path):
+        r = subprocess.run(["tshark", "-r", str(path), "-q", "-z", "rtp,streams"],
+                           capture_output=True, text=True, check=True)
+        return [ln for ln in r.stdout.splitlines() if "0x" in ln]
+    assert streams(out) == streams(src) and len(streams(src)) == 4

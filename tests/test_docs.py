@@ -24,6 +24,7 @@ DOCUMENTED += ["labkit.capture.wireshark", "labkit.rtp.stats", "labkit.amr.realt
                "labkit.amr.streams", "labkit.sms.pdu", "labkit.audio.pcm", "labkit.plots.rtp",
                "labkit.plots.overview", "labkit.plots.negotiation", "labkit.widgets.rtp",
                "labkit.widgets.negotiation"]
+DOCUMENTED += ["labkit.ops.hep", "labkit.ops.collector", "labkit.ops.homer", "labkit.ops.metrics"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

@@ -12,7 +12,9 @@ cd "$(dirname "$0")/.."
 # libvo-amrwbenc0: the AMR-WB encoder used by the synthetic capture builder.
 # chromium: the browser test of `make lab`.
 # espeak-ng: the spoken caller source of the real-software lab captures (tools/lab).
-PACKAGES="tshark wireshark-common baresip-core kamailio kamailio-extra-modules rtpengine-daemon libvo-amrwbenc0 chromium espeak-ng"
+# mariadb-server: the real StorDB of notebook 13 (tests start it as a process in a tmp dir).
+# sip-tester: SIPp, the scripted B-leg peers of the FreeSWITCH timer captures (tools/timers).
+PACKAGES="tshark wireshark-common baresip-core kamailio kamailio-extra-modules rtpengine-daemon libvo-amrwbenc0 chromium espeak-ng mariadb-server sip-tester"
 
 missing=""
 for p in $PACKAGES; do

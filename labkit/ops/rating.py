@@ -668,7 +668,8 @@ def monthly_costs(costs) -> "pd.DataFrame":
     pandas.DataFrame
         month, n_cdrs, ``as written``, per schema its total (CDRs it could rate), then
         ``<schema> - written`` (negative: the operator under-bills) and ``<schema>
-        unrated`` (CDRs whose rate the schema refused).
+        unrated`` (CDRs whose rate the schema refused) and ``<schema> unbilled`` (what
+        those CDRs cost as written: revenue never billed).
 
     References
     ----------
@@ -692,6 +693,7 @@ def monthly_costs(costs) -> "pd.DataFrame":
             row[s] = sum(ok[s], Decimal(0))
             row[f"{s} - written"] = row[s] - sum(ok["as written"], Decimal(0))
             row[f"{s} unrated"] = int(g[s].isna().sum())
+            row[f"{s} unbilled"] = sum(g.loc[g[s].isna(), "as written"], Decimal(0))
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -15,6 +15,7 @@ BUILDERS = [
     "tools.synth.make_sms",  # SMS over IMS captures -> data/sms
     "tools.freeswitch.make", # FreeSWITCH config/log samples -> data/freeswitch
     "tools.rating.make",     # CGrateS tariff and CDRs -> data/rating
+    "tools.timers.make",     # SIPp peers with scripted timing -> data/timers
 ]
 
 

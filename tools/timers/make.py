@@ -119,9 +119,9 @@ def _wait_capture(proc, deadline=10.0):
     raise RuntimeError(f"tshark did not start: {buf!r}")
 
 
-def record(name: str, case: dict, tmp: Path) -> Path:
-    """Run the case's peers and UAC(s) under tshark; return the capture."""
-    out = OUT / f"{name}.pcap"
+def record(name: str, case: dict, tmp: Path, out: Path | None = None) -> Path:
+    """Run the case's peers and UAC(s) under tshark; write the capture to `out`."""
+    out = out or OUT / f"{name}.pcap"
     cap = subprocess.Popen(["tshark", "-i", "lo", "-f", "udp portrange 46000-46999", "-w", str(tmp / "raw.pcap"),
                             "-F", "pcap"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

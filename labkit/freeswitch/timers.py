@@ -47,7 +47,7 @@ from labkit.errors import LabkitError
 from labkit.freeswitch.causes import CAUSE_TO_SIP, SIP_TO_CAUSE
 
 __all__ = ["Leg", "TimerSettings", "TIMER_VARIABLES", "TRAPS",
-           "parse_dial_string", "parse_vars", "leg_timelines", "timer_deadlines", "explain_legs", "traps", "TIMELINE_COLUMNS", "DEADLINE_COLUMNS", "EXPLAIN_COLUMNS"]
+           "parse_dial_string", "parse_vars", "leg_timelines", "timer_deadlines", "explain_legs", "traps", "TIMELINE_COLUMNS", "DEADLINE_COLUMNS", "EXPLAIN_COLUMNS", "RULES"]
 
 DEFAULT_TIMEOUT = 60   # [s] SWITCH_DEFAULT_TIMEOUT, src/include/switch_types.h:117
 TIMER_VARIABLES = ("originate_timeout", "originate_retries", "originate_retry_sleep_ms",
@@ -378,7 +378,7 @@ def leg_timelines(packets_or_messages, *, freeswitch: str | None = None) -> "pd.
                           + (f"; no INVITE is sent by {freeswitch}" if freeswitch else ""))
     t0 = float(legs["invite_time"].min())
     rows = [_timeline_row(msgs, leg, t0) for _, leg in legs.iterrows()]
-    return pd.DataFrame(rows, columns=TIMELINE_COLUMNS)
+    return pd.DataFrame(rows, columns=TIMELINE_COLUMNS).astype({"final_status": "Int64"})
 
 
 def _host(addr: str) -> str:
@@ -679,3 +679,31 @@ def traps(settings: TimerSettings, timelines=None) -> list[str]:
         out.append(TRAPS["progress_default"])
     out.append(TRAPS["whole_seconds"])
     return out
+
+
+RULES = [  # one row per timer: the cheat sheet, corrected from the source
+    {"variable": "originate_timeout", "default": "60 s", "counts from": "legs launched (INVITE)",
+     "stopped by": "answer, or 183 with SDP (early media bridged)", "fires": "elapsed >= T: (T-1, T] s",
+     "cause": "NO_ANSWER", "SIP to caller": 480, "next | group": "only with originate_continue_on_timeout",
+     "source": "switch_ivr_originate.c 2577, 3366, 4200"},
+    {"variable": "progress_timeout", "default": "= originate_timeout", "counts from": "legs launched",
+     "stopped by": "180/183 (not 100), answer", "fires": "elapsed > T: (T, T+1] s",
+     "cause": "PROGRESS_TIMEOUT", "SIP to caller": 480, "next | group": "yes",
+     "source": "switch_ivr_originate.c 2584, 2685, 3357"},
+    {"variable": "[leg_progress_timeout]", "default": "off", "counts from": "legs launched",
+     "stopped by": "this leg's 180/183, answer", "fires": "elapsed > T: (T, T+1] s",
+     "cause": "PROGRESS_TIMEOUT", "SIP to caller": 480, "next | group": "yes",
+     "source": "switch_ivr_originate.c 3177, 360"},
+    {"variable": "[leg_timeout]", "default": "off", "counts from": "legs launched",
+     "stopped by": "answer (or early media bridged)", "fires": "elapsed > T: (T, T+1] s",
+     "cause": "ALLOTTED_TIMEOUT", "SIP to caller": 480, "next | group": "yes",
+     "source": "switch_ivr_originate.c 3167, 370"},
+    {"variable": "bridge_answer_timeout", "default": "off", "counts from": "bridge start, caller unanswered",
+     "stopped by": "answer", "fires": "now > start + T: (T, T+1] s", "cause": "ALLOTTED_TIMEOUT (caller)",
+     "SIP to caller": 480, "next | group": "no (the bridge already started)",
+     "source": "switch_ivr_bridge.c 422-425, 716-724"},
+    {"variable": "originate_retries / originate_retry_sleep_ms", "default": "1 attempt / 1000 ms",
+     "counts from": "-", "stopped by": "-", "fires": "-", "cause": "-", "SIP to caller": "-",
+     "next | group": "whole dial string again, after failures other than NO_ANSWER",
+     "source": "switch_ivr_originate.c 2602, 2614, 2691 (attempt loop), 2776-2790 (sleep)"},
+]

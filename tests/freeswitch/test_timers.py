@@ -172,3 +172,14 @@ def test_live_sipp_progress_timeout():
         pcap = record("live", case, Path(tmp), out=Path(tmp) / "live.pcap")
         legs = T.explain_legs(T.parse_dial_string(case["dial"]), T.leg_timelines(pcap))
     assert legs.loc[0, "fired"] == "progress_timeout" and legs.loc[0, "cause"] == "PROGRESS_TIMEOUT"
+
+
+def test_doctor_check_reports_the_cancelled_leg():
+    from labkit.doctor import CheckContext
+    from labkit.findings import Skip
+    from labkit.freeswitch import timer_checks
+    ctx = CheckContext(data.path("timers_no_answer"))
+    found = timer_checks._timers(ctx)
+    assert len(found) == 1 and "CANCELled 5.61 s" in found[0].what and "after a 180" in found[0].what
+    with pytest.raises(Skip):
+        timer_checks._timers(CheckContext(data.path("timers_early_media")))

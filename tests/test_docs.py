@@ -18,7 +18,8 @@ import labkit
 DOCUMENTED = ["labkit.capture.read", "labkit.capture.frames", "labkit.amr.payload",
               "labkit.amr.storage", "labkit.amr.detect", "labkit.sip.sdp", "labkit.sip.calls", "labkit.findings", "labkit.doctor", "labkit.rtp.streams", "labkit.amr.codec",
               "labkit.data", "labkit.commands._output", "labkit.ops.rating",
-              "labkit.freeswitch.timers", "labkit.freeswitch.causes"]
+              "labkit.freeswitch.timers", "labkit.freeswitch.causes",
+              "labkit.freeswitch.dialstring"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

@@ -196,7 +196,7 @@ def timer_deadlines(settings: TimerSettings, timelines) -> "pd.DataFrame":
         slots = _slots(settings)
         attempt, leg = slots[i] if i < len(slots) else (None, None)
         start = _group_start(timelines, settings, i)
-        for row in _leg_timers(settings, leg, tl, start):
+        for row in _leg_timers(settings, leg, tl, start, _group_progress(timelines, settings, i)):
             rows.append({"leg": i + 1, "attempt": None if attempt is None else attempt + 1,
                          "group": None if leg is None else leg.group + 1, **row})
     return pd.DataFrame(rows, columns=DEADLINE_COLUMNS)
@@ -212,9 +212,26 @@ def _group_start(timelines, settings, i) -> float:
     return float(timelines.iloc[min(first, len(timelines) - 1)]["invite"])
 
 
-def _leg_timers(settings, leg, tl, start):
+def _progress_time(tl):
+    """First 18x or answer of one leg [s], else None."""
+    return min((tl[k] for k in ("ringing", "early_media", "answer") if not _none(tl[k])), default=None)
+
+
+def _group_progress(timelines, settings, i):
+    """First progress of any leg of leg i's (attempt, group): oglobals.progress and
+    sent_ring are shared by the legs ringing together (lines 412, 729, 3357)."""
+    slots = _slots(settings)
+    if i >= len(slots):
+        return _progress_time(timelines.iloc[i])
+    key = (slots[i][0], slots[i][1].group)
+    same = [j for j, (a, leg) in enumerate(slots) if (a, leg.group) == key and j < len(timelines)]
+    return min((t for t in (_progress_time(timelines.iloc[j]) for j in same) if t is not None), default=None)
+
+
+def _leg_timers(settings, leg, tl, start, group_progress=None):
     rel = {k: (None if _none(tl[k]) else tl[k] - start) for k in ("ringing", "early_media", "answer", "trying")}
     progressed = min((v for v in (rel["ringing"], rel["early_media"], rel["answer"]) if v is not None), default=None)
+    any_leg = None if group_progress is None else group_progress - start
     bridged = rel["early_media"] if not settings.ignore_early_media else None
     ended = min((v for v in (bridged, rel["answer"]) if v is not None), default=None)
 
@@ -233,7 +250,8 @@ def _leg_timers(settings, leg, tl, start):
                        "no 18x/answer on this leg -> PROGRESS_TIMEOUT"))
     if leg is not None and leg.seconds("leg_timeout"):
         out.append(row("leg_timeout", leg.seconds("leg_timeout"), ">", stop, "-> ALLOTTED_TIMEOUT"))
-    out.append(row("progress_timeout", settings.progress_timeout, ">", prog, "no 180/183 -> PROGRESS_TIMEOUT"))
+    group = [(any_leg, "progress on a leg of this group")] + stop
+    out.append(row("progress_timeout", settings.progress_timeout, ">", group, "no 180/183 -> PROGRESS_TIMEOUT"))
     out.append(row("originate_timeout", settings.originate_timeout, ">=", stop, "not answered -> NO_ANSWER"))
     if rel["trying"] is None and progressed is None and _none(tl["final"]):
         out.append(row("sip_timer_b", _TIMER_B, ">", [(None, "")], "no response at all -> 408 locally, "

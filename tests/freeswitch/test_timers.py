@@ -183,3 +183,16 @@ def test_doctor_check_reports_the_cancelled_leg():
     assert len(found) == 1 and "CANCELled 5.61 s" in found[0].what and "after a 180" in found[0].what
     with pytest.raises(Skip):
         timer_checks._timers(CheckContext(data.path("timers_early_media")))
+
+
+def test_progress_of_one_leg_stops_progress_timeout_for_the_group():
+    # oglobals.progress is shared by the legs of a group (lines 412, 729, 3357); the
+    # per-leg leg_progress_timeout is not (line 360)
+    s = T.parse_dial_string("{progress_timeout=3}[leg_progress_timeout=2]sofia/gateway/a/1,sofia/gateway/b/1")
+    row = {"call_id": "x", "invite_frame": 1, "src": "a", "dst": "b", "invite": 0.0, "trying": 0.05,
+           "ringing": None, "early_media": None, "answer": None, "cancel": None, "final_status": None,
+           "final": None}
+    tl = pd.DataFrame([dict(row), dict(row, call_id="y", ringing=1.0)])
+    d = T.timer_deadlines(s, tl)
+    first = d[d["leg"] == 1].set_index("timer")
+    assert not first.loc["progress_timeout", "applies"] and first.loc["leg_progress_timeout", "applies"]

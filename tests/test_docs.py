@@ -25,6 +25,8 @@ DOCUMENTED += ["labkit.capture.wireshark", "labkit.rtp.stats", "labkit.amr.realt
                "labkit.plots.overview", "labkit.plots.negotiation", "labkit.widgets.rtp",
                "labkit.widgets.negotiation"]
 DOCUMENTED += ["labkit.ops.hep", "labkit.ops.collector", "labkit.ops.homer", "labkit.ops.metrics"]
+DOCUMENTED += ["labkit.ops.rating", "labkit.freeswitch.timers", "labkit.freeswitch.causes",
+               "labkit.freeswitch.dialstring"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

@@ -14,6 +14,8 @@ BUILDERS = [
     "tools.synth.make_amr",  # synthetic AMR/AMR-WB captures -> data/synth
     "tools.synth.make_sms",  # SMS over IMS captures -> data/sms
     "tools.freeswitch.make", # FreeSWITCH config/log samples -> data/freeswitch
+    "tools.rating.make",     # CGrateS tariff and CDRs -> data/rating
+    "tools.timers.make",     # SIPp peers with scripted timing -> data/timers
 ]
 
 

@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 # chromium: the browser test of `make lab`.
 # espeak-ng: the spoken caller source of the real-software lab captures (tools/lab).
 # sip-tester (SIPp), sngrep, prometheus: HEP and metrics lab of notebooks 10/11 (tools/ops).
-PACKAGES="tshark wireshark-common baresip-core kamailio kamailio-extra-modules rtpengine-daemon libvo-amrwbenc0 chromium espeak-ng sip-tester sngrep prometheus"
+# mariadb-server: the real StorDB of notebook 13 (tests start it as a process in a tmp dir).
+# sip-tester: SIPp, the scripted B-leg peers of the FreeSWITCH timer captures (tools/timers).
+PACKAGES="tshark wireshark-common baresip-core kamailio kamailio-extra-modules rtpengine-daemon libvo-amrwbenc0 chromium espeak-ng mariadb-server sip-tester sngrep prometheus"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,4 +1,5 @@
-"""Operations: HEP and the HOMER API, Kamailio/Prometheus metrics."""
+"""Operations: HEP and the HOMER API, Kamailio/Prometheus metrics (re-exported), and rating
+precision (`from labkit.ops import rating`, not re-exported: it starts a MariaDB on demand)."""
 from labkit.ops.hep import __all__ as _hep_all
 from labkit.ops.hep import *  # noqa: F401,F403
 

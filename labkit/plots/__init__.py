@@ -13,3 +13,5 @@ from labkit.plots.negotiation import *  # noqa: F401,F403
 from labkit.plots.overview import *  # noqa: F401,F403
 from labkit.plots.fleet import *  # noqa: F401,F403
 from labkit.plots.ops import *  # noqa: F401,F403
+from labkit.plots.rating import *  # noqa: F401,F403
+from labkit.plots.timers import *  # noqa: F401,F403

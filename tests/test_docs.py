@@ -17,7 +17,8 @@ import labkit
 
 DOCUMENTED = ["labkit.capture.read", "labkit.capture.frames", "labkit.amr.payload",
               "labkit.amr.storage", "labkit.amr.detect", "labkit.sip.sdp", "labkit.sip.calls", "labkit.findings", "labkit.doctor", "labkit.rtp.streams", "labkit.amr.codec",
-              "labkit.data", "labkit.commands._output", "labkit.sip.digest", "labkit.sip.auth"]
+              "labkit.data", "labkit.commands._output", "labkit.sip.digest", "labkit.sip.auth",
+              "labkit.sip.ifc_xml", "labkit.sip.ifc"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

@@ -94,6 +94,7 @@ from labkit import data
 from labkit.sip.auth import auth_attempts, auth_challenges, auth_verdicts, diagnose_auth
 
 REAL = ["register_digest_ok", "register_digest_wrong_password", "register_digest_stale",
+        "register_baresip_ok", "register_baresip_wrong_password",
         "register_digest_nonce_reuse", "register_digest_forbidden"]
 TRUTH = json.loads(data.path("auth_truth").read_text())
 # kamailio auth return codes (README.auth, pv_www_authenticate): 1 ok, -2 wrong password,

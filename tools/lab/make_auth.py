@@ -173,8 +173,43 @@ def replay(folder: Path) -> None:
         s.recvfrom(4096)
 
 
+BARESIP_PORT = 43070
+BARESIP = {
+    "register_baresip_ok": (
+        "secret-alice",
+        "baresip 1.0.0 registers alice@lab.example (auth_pass secret-alice) through "
+        "outbound 127.0.0.1:43060 and unregisters (Expires 0) when it quits: each REGISTER "
+        "is challenged (401) and accepted (200)."),
+    "register_baresip_wrong_password": (
+        "secret-alicf",
+        "baresip 1.0.0 registers alice@lab.example with auth_pass 'secret-alicf' (one "
+        "letter off; kamailio holds 'secret-alice'): 401, then every REGISTER with "
+        "Authorization gets 401 (auth rc -2) with a new nonce, and baresip answers each "
+        "new challenge again with the same wrong password: a retry loop for its whole 3 s "
+        "run."),
+}
+
+
+def _baresip(sb: Sandbox, password: str) -> None:
+    d = sb.dir / "baresip"
+    d.mkdir()
+    (d / "config").write_text("\n".join([
+        "poll_method epoll", f"sip_listen 127.0.0.1:{BARESIP_PORT}", "net_interface 127.0.0.1",
+        "module_path /usr/lib/baresip/modules", "module g711.so", "module aubridge.so",
+        "module_tmp account.so", "module_app menu.so", "audio_player aubridge,nil",
+        "audio_source aubridge,nil"]) + "\n")
+    (d / "accounts").write_text(f'<sip:alice@{REALM}>;auth_pass={password};'
+                                f'outbound="sip:127.0.0.1:{PORT}";regint=60\n')
+    (d / "contacts").write_text("")
+    res = sb.run(["baresip", "-f", str(d), "-t", "3"], budget=8)
+    if "baresip is ready" not in res.stdout + res.stderr:
+        raise RuntimeError(f"baresip did not start:\n{res.stdout[-1500:]}{res.stderr[-1500:]}")
+    time.sleep(1.0)
+
+
 def run_scenario(name: str, steps: list, out: Path) -> list[dict]:
-    """Run kamailio + SIPp for `steps`, record `out`; return kamailio's auth log lines."""
+    """Run kamailio + SIPp (or baresip) for `steps`, record `out`; return kamailio's auth
+    log lines."""
     with Sandbox() as sb:
         run = sb.dir / "kamailio"
         run.mkdir()
@@ -188,6 +223,11 @@ def run_scenario(name: str, steps: list, out: Path) -> list[dict]:
         sb.wait_for_log("kamailio", "SO_RCVBUF is finally", timeout=10)
         time.sleep(0.5)
         dump = capture.start_dumpcap(sb, out, f"udp port {PORT}", budget=40)
+        if name in BARESIP:
+            _baresip(sb, BARESIP[name][0])
+            capture.stop_dumpcap(sb, dump)
+            time.sleep(0.3)
+            return _auth_log(sb)
         xml = sb.dir / "scenario.xml"
         xml.write_text(sipp_scenario(steps))
         res = sb.run(["sipp", f"127.0.0.1:{PORT}", "-sf", str(xml), "-m", "1", "-i",
@@ -199,7 +239,11 @@ def run_scenario(name: str, steps: list, out: Path) -> list[dict]:
             replay(sb.dir)
         capture.stop_dumpcap(sb, dump)
         time.sleep(0.3)   # kamailio's last log line
-        return [{"cseq": int(m[1]), "user": m[2], "rc": int(m[3])} for m in
+        return _auth_log(sb)
+
+
+def _auth_log(sb: Sandbox) -> list[dict]:
+    return [{"cseq": int(m[1]), "user": m[2], "rc": int(m[3])} for m in
                 re.finditer(r"labkit-auth: cseq=(\d+) user=(\S+) rc=(-?\d+)", sb.log("kamailio"))]
 
 
@@ -212,7 +256,7 @@ def tshark_summary(path: Path) -> str:
 
 def main(argv: list[str]) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
-    names = argv or list(SCENARIOS)
+    names = argv or [*SCENARIOS, *BARESIP]
     manifest = OUT / "MANIFEST.tsv"
     rows = {}
     if manifest.exists():
@@ -220,7 +264,8 @@ def main(argv: list[str]) -> int:
     truth_path = OUT / "truth.json"
     truth = json.loads(truth_path.read_text()) if truth_path.exists() else {}
     for name in names:
-        steps, what = SCENARIOS[name]
+        steps, what = SCENARIOS[name] if name in SCENARIOS else ([], BARESIP[name][1])
+        ua = "baresip 1.0.0" if name in BARESIP else "SIPp 3.6.1"
         path = OUT / f"{name}.pcap"
         log = run_scenario(name, steps, path)
         if not log:
@@ -228,13 +273,13 @@ def main(argv: list[str]) -> int:
         path.chmod(0o644)
         seq = tshark_summary(path)
         truth[name] = {"realm": REALM, "passwords": PASSWORDS, "kamailio_auth": log,
-                       "made_by": "real: kamailio 5.6.3 auth + SIPp 3.6.1 on loopback",
+                       "made_by": f"real: kamailio 5.6.3 auth + {ua} on loopback",
                        "tshark": seq}
         rows[name] = {"name": name, "file": path.name,
                       "made_by": f"python -m tools.lab.make_auth {name}",
                       "description": f"Real: kamailio 5.6.3 (auth module, realm {REALM}, "
                       f"password secret-alice for alice, secret-carol for carol, nonce "
-                      f"lifetime 30 s, nonce counting) and SIPp 3.6.1 on loopback "
+                      f"lifetime 30 s, nonce counting) and {ua} on loopback "
                       f"127.0.0.1:{PORT}. {what} tshark: {seq}."}
         print(name, seq, log)
     truth_path.write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n")

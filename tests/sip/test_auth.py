@@ -192,3 +192,46 @@ def test_challenges_parsed_from_real_401():
 def test_capture_without_challenge_gives_empty_tables():
     at = auth_attempts(data.path("relay_rtpengine"))
     assert len(at) == 0 and len(auth_verdicts(data.path("relay_rtpengine"))) == 0
+
+
+# ------------------------------------------------------------ built cases (authsynth)
+BUILT = json.loads(data.path("authsynth_truth").read_text())
+
+
+@pytest.mark.parametrize("case", sorted(BUILT["cases"]))
+def test_built_case_cause_is_the_field_broken_on_purpose(case):
+    c = BUILT["cases"][case]
+    v = auth_verdicts(data.path("register_digest_built"), password=BUILT["password"])
+    assert v[v.frame == c["frame"]]["cause"].tolist() == [c["cause"]]
+
+
+def test_without_password_everything_but_the_hash_is_checked():
+    v = auth_verdicts(data.path("register_digest_built"))
+    causes = dict(zip(v["frame"], v["cause"]))
+    by_case = {k: causes[c["frame"]] for k, c in BUILT["cases"].items()}
+    assert by_case["realm_differs"] == "realm" and by_case["username_impu"] == "username"
+    assert by_case["nonce_never_issued"] == "nonce"
+    assert by_case["wrong_password"] == "password?"
+    d = diagnose_auth(data.path("register_digest_built"))
+    assert d[d.field == "response"]["ok"].isna().all()
+
+
+def test_ha1_from_the_hss_checks_sha256():
+    import hashlib
+    ha1 = hashlib.sha256(b"bob@ims.lab.example:ims.lab.example:pw-bob").hexdigest()
+    d = diagnose_auth(data.path("register_digest_built"), ha1=ha1)
+    frame = BUILT["cases"]["sha256_ok"]["frame"]
+    assert d[(d.frame == frame) & (d.field == "response")]["ok"].item() is True
+
+
+def test_malformed_authorization_is_a_clear_error():
+    from labkit.sip import parse_sip
+    import pandas as pd
+    raw = (b"REGISTER sip:x SIP/2.0\r\nCall-ID: 1\r\nCSeq: 2 REGISTER\r\n"
+           b'Authorization: Digest username="a, realm=\r\nContent-Length: 0\r\n\r\n')
+    msg, _ = parse_sip(raw)
+    row = {"frame": 9, "time": 0.0, "method": msg.method, "request_uri": msg.request_uri,
+           "status": None, "call_id": "1", "cseq": 2, "cseq_method": "REGISTER",
+           "headers": msg.headers, "body": b"", "reason_phrase": None}
+    with pytest.raises(DecodeError, match="frame 9"):
+        auth_attempts(pd.DataFrame([row]))

@@ -17,8 +17,9 @@ import labkit
 
 DOCUMENTED = ["labkit.capture.read", "labkit.capture.frames", "labkit.amr.payload",
               "labkit.amr.storage", "labkit.amr.detect", "labkit.sip.sdp", "labkit.sip.calls", "labkit.findings", "labkit.doctor", "labkit.rtp.streams", "labkit.amr.codec",
-              "labkit.data", "labkit.commands._output", "labkit.sip.digest", "labkit.sip.auth",
-              "labkit.sip.ifc_xml", "labkit.sip.ifc"]
+              "labkit.data", "labkit.commands._output", "labkit.overview", "labkit.notebook",
+              "labkit.exercises", "labkit.fleet", "labkit.rtp.calls",
+              "labkit.sip.digest", "labkit.sip.auth", "labkit.sip.ifc_xml", "labkit.sip.ifc"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

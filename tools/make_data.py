@@ -14,6 +14,9 @@ BUILDERS = [
     "tools.synth.make_amr",  # synthetic AMR/AMR-WB captures -> data/synth
     "tools.synth.make_sms",  # SMS over IMS captures -> data/sms
     "tools.freeswitch.make", # FreeSWITCH config/log samples -> data/freeswitch
+    "tools.lab.make_auth",   # real kamailio auth + SIPp/baresip REGISTERs -> data/auth
+    "tools.synth.make_auth", # built digest cases -> data/authsynth
+    "tools.synth.make_ifc",  # iFC profiles and requests -> data/ifc
 ]
 
 

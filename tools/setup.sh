@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 # libvo-amrwbenc0: the AMR-WB encoder used by the synthetic capture builder.
 # chromium: the browser test of `make lab`.
 # espeak-ng: the spoken caller source of the real-software lab captures (tools/lab).
-PACKAGES="tshark wireshark-common baresip-core kamailio kamailio-extra-modules rtpengine-daemon libvo-amrwbenc0 chromium espeak-ng"
+PACKAGES="tshark wireshark-common baresip-core kamailio kamailio-extra-modules rtpengine-daemon libvo-amrwbenc0 chromium espeak-ng sip-tester"
 
 missing=""
 for p in $PACKAGES; do

@@ -254,7 +254,7 @@ def tshark_summary(path: Path) -> str:
     return " ".join(x for line in out.splitlines() for x in line.split("\t") if x)
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     names = argv or [*SCENARIOS, *BARESIP]
     manifest = OUT / "MANIFEST.tsv"

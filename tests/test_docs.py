@@ -19,7 +19,8 @@ DOCUMENTED = ["labkit.capture.read", "labkit.capture.frames", "labkit.amr.payloa
               "labkit.amr.storage", "labkit.amr.detect", "labkit.sip.sdp", "labkit.sip.calls", "labkit.findings", "labkit.doctor", "labkit.rtp.streams", "labkit.amr.codec",
               "labkit.data", "labkit.commands._output", "labkit.overview", "labkit.notebook",
               "labkit.exercises", "labkit.fleet", "labkit.rtp.calls",
-              "labkit.sip.digest", "labkit.sip.auth", "labkit.sip.ifc_xml", "labkit.sip.ifc"]
+              "labkit.sip.digest", "labkit.sip.auth", "labkit.sip.ifc_xml", "labkit.sip.ifc",
+              "labkit.sip.cx"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

@@ -28,21 +28,26 @@ def run(args) -> int:
     from labkit.errors import LabkitError
     from labkit.sip import sip_messages
     from labkit.sip.auth import auth_attempts, auth_challenges, auth_verdicts, diagnose_auth
-    sip = sip_messages(read_capture(args.capture, progress=False))
+    from labkit.sip.cx import cx_digest_ha1
+    packets = read_capture(args.capture, progress=False)
+    sip, cx = sip_messages(packets), cx_digest_ha1(packets)
     challenges, attempts = auth_challenges(sip), auth_attempts(sip)
     if not len(challenges) and not len(attempts):
         raise LabkitError("no 401/407 digest challenge and no Authorization header",
                           str(args.capture), "capture the REGISTER exchange from its first "
                           "REGISTER on (display filter: sip.CSeq.method == \"REGISTER\")")
-    checks = diagnose_auth(sip, password=args.password, ha1=args.ha1)
+    checks = diagnose_auth(sip, password=args.password, ha1=args.ha1, cx=cx)
     verdicts = auth_verdicts(sip, diagnosis=checks)
     if args.json:
-        print_json({"capture": str(args.capture), "challenges": challenges,
+        print_json({"capture": str(args.capture), "challenges": challenges, "hss_ha1": cx,
                     "attempts": attempts.drop(columns=["body"]), "checks": checks,
                     "verdicts": verdicts})
         return 0
     print(f"{len(challenges)} challenge(s), {len(attempts)} request(s) with credentials "
           f"in {args.capture}")
+    for h in cx.itertuples():
+        print(f"frame {h.frame}: Cx MAA for {h.user}: {h.scheme}, realm {h.realm}, "
+              f"{h.algorithm}, Digest-HA1 {h.ha1}")
     for v in verdicts.itertuples():
         print(f"\nframe {v.frame} {v.method} user {v.username} -> "
               f"{'no answer' if v.answer_status is None else v.answer_status}"

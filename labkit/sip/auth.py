@@ -270,10 +270,23 @@ def _check_nc(a, attempts):
     return _check("nc", f"> {max(used):08x}" if used else None, a.nc, True)
 
 
-def _check_response(a, password, ha1):
+def _hss_ha1(a, hss):
+    """The last HA1 a Cx MAA gave for this username (and realm) before the attempt."""
+    if hss is None or not len(hss):
+        return None, None
+    rows = hss[(hss["user"] == a.username) & (hss["frame"] < a.frame) &
+               ((hss["realm"] == a.realm) | hss["realm"].isna())]
+    return (None, None) if not len(rows) else (rows["ha1"].iloc[-1], int(rows["frame"].iloc[-1]))
+
+
+def _check_response(a, password, ha1, hss=None):
+    source = ""
     if password is None and ha1 is None:
-        return _check("response", None, a.response, None,
-                      "not checked: needs the password or the HA1")
+        ha1, frame = _hss_ha1(a, hss)
+        if ha1 is None:
+            return _check("response", None, a.response, None,
+                          "not checked: needs the password or the HA1")
+        source = f" (HA1 from the HSS's Multimedia-Auth-Answer, frame {frame})"
     try:
         key = ha1 if ha1 is not None else digest_ha1(a.username or "", a.realm or "",
                                                      password, algorithm=a.algorithm)
@@ -284,13 +297,13 @@ def _check_response(a, password, ha1):
         return _check("response", None, a.response, None, str(exc))
     ok = (a.response or "").lower() == want
     return _check("response", want, a.response, ok,
-                  "" if ok else "the UA hashed another password (or this HA1 is not the "
-                                "subscriber's)",
+                  source.strip(" ()") if ok else "the UA hashed another password (or this "
+                  f"HA1 is not the subscriber's){source}",
                   "" if ok else "set the same password on the UA and the registrar/HSS")
 
 
 def diagnose_auth(packets_or_messages, *, password: str | None = None,
-                  ha1: str | None = None) -> pd.DataFrame:
+                  ha1: str | None = None, cx: pd.DataFrame | None = None) -> pd.DataFrame:
     """Check every Digest attempt of a capture field by field against its challenge.
 
     Parameters
@@ -302,6 +315,10 @@ def diagnose_auth(packets_or_messages, *, password: str | None = None,
     ha1 : str, optional
         Or its HA1 = H(username:realm:password) in hex (from the registrar's database
         or the HSS's Digest-HA1).
+    cx : pandas.DataFrame, optional
+        :func:`labkit.sip.cx.cx_digest_ha1` of the capture; read from the capture itself
+        when a path or packets are given. Without a password or HA1, the response is
+        checked with the HA1 the HSS sent for that username (and realm).
 
     Returns
     -------
@@ -323,6 +340,11 @@ def diagnose_auth(packets_or_messages, *, password: str | None = None,
     >>> d[d["field"] == "response"][["frame", "ok"]].values.tolist()
     [[3, False]]
     """
+    if cx is None and not isinstance(packets_or_messages, pd.DataFrame):
+        from labkit.capture import as_packets
+        from labkit.sip.cx import cx_digest_ha1
+        packets_or_messages = as_packets(packets_or_messages)
+        cx = cx_digest_ha1(packets_or_messages)
     msgs = _as_messages(packets_or_messages)
     ch = auth_challenges(msgs)
     ok_ch = ch[ch["problem"].isna()]
@@ -348,9 +370,11 @@ def diagnose_auth(packets_or_messages, *, password: str | None = None,
             _check_same("opaque", None if c is None else c["opaque"], a.opaque,
                         "opaque not returned unchanged", "echo opaque as received",
                         c is not None),
-            _check_nc(a, at), _check_response(a, password, ha1)]
+            _check_nc(a, at), _check_response(a, password, ha1, cx)]
         rows += [{"frame": a.frame, **k} for k in checks]
-    return pd.DataFrame(rows, columns=CHECK_COLUMNS)
+    out = pd.DataFrame(rows, columns=CHECK_COLUMNS)
+    out["ok"] = pd.Series([r["ok"] for r in rows], index=out.index, dtype=object)  # True/False/None
+    return out
 
 
 _CAUSE_ORDER = ("nonce", "realm", "username", "algorithm", "qop", "opaque", "nc", "stale",
@@ -393,8 +417,13 @@ def auth_verdicts(packets_or_messages, *, password: str | None = None,
     >>> int(v.loc[0, "answer_status"]), v.loc[0, "cause"]
     (401, 'response')
     """
+    if not isinstance(packets_or_messages, pd.DataFrame):
+        from labkit.capture import as_packets
+        packets_or_messages = as_packets(packets_or_messages)
+    if diagnosis is None:
+        diagnosis = diagnose_auth(packets_or_messages, password=password, ha1=ha1)
     msgs = _as_messages(packets_or_messages)
-    diag = diagnose_auth(msgs, password=password, ha1=ha1) if diagnosis is None else diagnosis
+    diag = diagnosis
     at = auth_attempts(msgs)
     rows = []
     for a in at.itertuples():

@@ -17,10 +17,12 @@ _NB09 = "09_ifc_which_as.ipynb"
 @register_check("sip.auth", notebook=_NB08)
 def _digest(ctx) -> list[Finding]:
     """Digest attempts refused (and why), or accepted with a field a stricter server refuses."""
-    from labkit.sip.auth import auth_attempts, auth_verdicts
+    from labkit.sip.auth import auth_attempts, auth_verdicts, diagnose_auth
+    from labkit.sip.cx import cx_digest_ha1
     if not len(auth_attempts(ctx.sip)):
         raise Skip("no request with Authorization / Proxy-Authorization")
-    v = auth_verdicts(ctx.sip, password=ctx.password, ha1=ctx.ha1)
+    d = diagnose_auth(ctx.sip, password=ctx.password, ha1=ctx.ha1, cx=cx_digest_ha1(ctx.packets))
+    v = auth_verdicts(ctx.sip, diagnosis=d)
     out = []
     for cause, rows in v.groupby("cause", sort=True):
         if cause == "unanswered":

@@ -44,7 +44,7 @@ __all__ = [*_xml_all, "ifc_request", "evaluate_ifcs", "route_request", "compare_
 
 DIALECTS = ("spec", "kamailio", "sprout")
 TRACE_COLUMNS = ["priority", "server_name", "spt", "groups", "condition", "negated",
-                 "seen", "spt_result", "ifc_result", "why"]
+                 "seen", "spt_result", "group_values", "ifc_result", "why"]
 
 
 # ---------------------------------------------------------------------- evaluation
@@ -181,14 +181,20 @@ def _search(pattern: str, text: str, flags: int) -> bool:
         return False
 
 
-def _trigger_result(tp: TriggerPoint | None, spt_ok: dict) -> bool:
+def _group_values(tp: TriggerPoint | None, spt_ok: dict) -> dict:
+    """{group: value}: OR of its SPTs in CNF, AND in DNF (TS 29.228 B.2.2)."""
     if tp is None:
-        return True
+        return {}
     groups = sorted({g for s in tp.spts for g in s.groups})
-    if not groups:
+    combine = any if tp.cnf else all
+    return {g: combine(spt_ok[s.index] for s in tp.spts if g in s.groups) for g in groups}
+
+
+def _trigger_result(tp: TriggerPoint | None, spt_ok: dict) -> bool:
+    values = _group_values(tp, spt_ok)
+    if not values:
         return True
-    per = [[spt_ok[s.index] for s in tp.spts if g in s.groups] for g in groups]
-    return all(any(p) for p in per) if tp.cnf else any(all(p) for p in per)
+    return all(values.values()) if tp.cnf else any(values.values())
 
 
 def evaluate_ifcs(ifcs, request: IfcRequest, *, dialect: str = "spec") -> pd.DataFrame:
@@ -208,8 +214,9 @@ def evaluate_ifcs(ifcs, request: IfcRequest, *, dialect: str = "spec") -> pd.Dat
     pandas.DataFrame
         One row per SPT (one row for an iFC without TriggerPoint): priority,
         server_name, spt (index), groups, condition (as written, with NOT), negated,
-        seen (what the request has), spt_result (after negation), ifc_result (the whole
-        trigger point), why (the iFC's formula).
+        seen (what the request has), spt_result (after negation), group_values (each
+        group's value, e.g. "0=True 1=False": OR of its SPTs in CNF, AND in DNF),
+        ifc_result (the whole trigger point), why (the iFC's formula).
 
     References
     ----------
@@ -233,8 +240,9 @@ def evaluate_ifcs(ifcs, request: IfcRequest, *, dialect: str = "spec") -> pd.Dat
         ok = {i: hit != s.negated for s in spts for i, (hit, _) in [(s.index, seen[s.index])]}
         result = _trigger_result(ifc.trigger, ok)
         why = describe_trigger(ifc.trigger)
+        gv = " ".join(f"{g}={v}" for g, v in _group_values(ifc.trigger, ok).items())
         base = {"priority": ifc.priority, "server_name": ifc.server_name,
-                "ifc_result": result, "why": why}
+                "group_values": gv, "ifc_result": result, "why": why}
         if not spts:
             rows.append({**base, "spt": None, "groups": "", "condition": why,
                          "negated": False, "seen": "", "spt_result": result})

@@ -159,3 +159,9 @@ def test_malformed_and_unknown_elements_name_the_line(tmp_path):
 def test_request_that_is_not_sip():
     with pytest.raises(ConfigError, match="not a SIP request"):
         ifc_request("hello world\n")
+
+
+def test_group_values_shown_per_group():
+    # CNF (A or B) and C for MESSAGE + X-Foo, case 1: group 0 = F|T = T, group 1 = F
+    t = evaluate_ifcs(_one([A, B, C], True), _req("MESSAGE", "X-Foo: 1\r\n", 1))
+    assert set(t["group_values"]) == {"0=True 1=False"} and not t["ifc_result"].any()

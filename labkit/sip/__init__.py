@@ -2,9 +2,7 @@
 
 :mod:`~labkit.sip.messages` parses SIP over UDP and TCP into messages and calls;
 :mod:`~labkit.sip.sdp` parses SDP (sdp-transform plus the RFC 3551 static table) and checks
-answers against RFC 3264, 4867, 4733 and 4568. :mod:`~labkit.sip.auth` says why a
-digest REGISTER was refused (with :mod:`~labkit.sip.digest` and the HSS's HA1 from
-:mod:`~labkit.sip.cx`); :mod:`~labkit.sip.ifc` says which AS an iFC sends a request to.
+answers against RFC 3264, 4867, 4733 and 4568.
 """
 from labkit.sip.messages import *  # noqa: F401,F403
 from labkit.sip.messages import __all__ as _messages_all
@@ -13,9 +11,4 @@ from labkit.sip.calls import __all__ as _calls_all
 from labkit.sip.calls import *  # noqa: F401,F403
 from labkit.sip.sdp import __all__ as _sdp_all
 
-from labkit.sip.auth import *  # noqa: F401,F403
-from labkit.sip.auth import __all__ as _auth_all
-from labkit.sip.ifc import *  # noqa: F401,F403
-from labkit.sip.ifc import __all__ as _ifc_all
-
-__all__ = [*_messages_all, *_sdp_all, *_calls_all, *_auth_all, *_ifc_all]
+__all__ = [*_messages_all, *_sdp_all, *_calls_all]

@@ -27,6 +27,8 @@ DOCUMENTED += ["labkit.capture.wireshark", "labkit.rtp.stats", "labkit.amr.realt
 DOCUMENTED += ["labkit.ops.hep", "labkit.ops.collector", "labkit.ops.homer", "labkit.ops.metrics"]
 DOCUMENTED += ["labkit.ops.rating", "labkit.freeswitch.timers", "labkit.freeswitch.causes",
                "labkit.freeswitch.dialstring"]
+DOCUMENTED += ["labkit.sip.digest", "labkit.sip.auth", "labkit.sip.ifc_xml", "labkit.sip.ifc",
+               "labkit.sip.cx"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

@@ -12,9 +12,9 @@ from labkit import data
 from labkit.notebook import notebook_parameters
 
 NB = Path(__file__).resolve().parents[1] / "notebooks"
-CASES = {"01_ringback_amr_playback": ["early_media_ringback", "ringback_amrwb"],
-         "02_sms_over_ip_overhead": ["sms_mo_submit"],
-         "03_iphone_mt_sms_rp_da": ["sms_mt_rpda_iphone", "sms_kamailio_mt"]}
+CASES = {"01_ringback_amr_playback": ["early_media_ringback", "ringback_amrwb", "relay_rtpengine"],
+         "02_sms_over_ip_overhead": ["sms_mo_submit", "sms_mt_concat"],
+         "03_iphone_mt_sms_rp_da": ["sms_mt_rpda_iphone", "sms_mt_rpda_fixed", "sms_kamailio_mt"]}
 
 
 def _cells(stem):

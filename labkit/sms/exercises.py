@@ -41,3 +41,30 @@ register_exercise(Exercise(
     why="(134 + 134 + 51) / 8736 = 3.65 %: even a long message spends most of its bytes on "
         "SIP and the RP-ACK transaction.",
     hint="Text octets of the three parts over all octets of the twelve frames, times 100."))
+
+
+register_exercise(Exercise(
+    name="sms.kamailio_rpda_count", notebook=_NB03, capture="sms_kamailio_mt",
+    question="In sms_kamailio_mt (real kamailio smsops), how many MT RP-DATA carry a "
+             "non-empty RP-DA?",
+    accepts=lambda a: _number(a) == 2,
+    why="References 17 and 18: 17 sets $rpdata(destination), 18 inherits it because "
+        "$rpdata(all) was not reset; 19 is reset first and has RP-DA length 0.",
+    hint="The rp_da_len column of the decoded messages, for the MT RP-DATA rows."))
+
+register_exercise(Exercise(
+    name="sms.kamailio_acked_reference", notebook=_NB03, capture="sms_kamailio_mt",
+    question="Which RP message reference is the only one answered by an RP-ACK?",
+    accepts=lambda a: _number(a) == 19,
+    why="Only reference 19 has an empty RP-DA; the UE, like an iPhone, answers every "
+        "MESSAGE 200 OK but sends RP-ACK only for a well-formed MT RP-DATA.",
+    hint="Look for the MO RP-ACK row and its rp_ref."))
+
+register_exercise(Exercise(
+    name="sms.kamailio_undecodable_frame", notebook=_NB03, capture="sms_kamailio_mt",
+    question="Which frame's TPDU does not decode, and so would not be shown even with RP-DA "
+             "fixed?",
+    accepts=lambda a: _number(a) == 3,
+    why="Frame 3 (reference 18) has TP-UDHI set from the previous message but no user data "
+        "header: the user data is read as a header and overruns (TS 23.040 9.2.3.23).",
+    hint="The decode rule's frame in the pass/fail table."))

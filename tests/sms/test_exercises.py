@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -12,6 +13,8 @@ ESP = {"esp.enable_null_encryption_decode_heuristic": "TRUE"}
 
 
 def test_registered():
+    assert {e.name for e in exercises("03_iphone_mt_sms_rp_da")} == {
+        "sms.kamailio_rpda_count", "sms.kamailio_acked_reference", "sms.kamailio_undecodable_frame"}
     assert {e.name for e in exercises("02_sms_over_ip_overhead")} == {
         "sms.concat_text_octets", "sms.concat_wire_octets", "sms.concat_efficiency_percent"}
 
@@ -37,3 +40,22 @@ def test_02_answers_from_tshark():
     assert check("sms.concat_efficiency_percent", round(100 * sum(octets) / wire, 2)).right
     assert not check("sms.concat_efficiency_percent", 100 * sum(octets) / 2940).right
     assert not check("sms.concat_efficiency_percent", None).right
+
+
+@pytest.mark.requires_tshark
+def test_03_answers_from_tshark():
+    from labkit.capture.wireshark import tshark_fields
+    path = data.path("sms_kamailio_mt")
+    ts = tshark_fields(path, ["frame.number", "gsm_a.rp.msg_type", "gsm_a.rp.rp_message_reference",
+                              "gsm_a.len", "_ws.malformed"], "gsm_a.rp")
+    mt = ts[ts["gsm_a.rp.msg_type"] == "0x01"]
+    # RP-DATA N->MS: the second length element is RP-DA's (TS 24.011 7.3.1.1)
+    rpda = [int(re.split(r"[;,]+", lens)[1]) for lens in mt["gsm_a.len"]]
+    assert check("sms.kamailio_rpda_count", sum(1 for n in rpda if n)).right
+    assert not check("sms.kamailio_rpda_count", len(mt)).right
+    acked = ts[ts["gsm_a.rp.msg_type"] == "0x02"]["gsm_a.rp.rp_message_reference"]
+    assert check("sms.kamailio_acked_reference", int(acked.iloc[0], 16)).right
+    assert not check("sms.kamailio_acked_reference", 17).right
+    bad = ts[ts["_ws.malformed"] != ""]["frame.number"]
+    assert check("sms.kamailio_undecodable_frame", int(bad.iloc[0])).right
+    assert not check("sms.kamailio_undecodable_frame", 1).right

@@ -36,7 +36,9 @@ def _ringback(ctx) -> list[Finding]:
                                where, "the caller hears the callee side's tone before answer "
                                "(183 with SDP, RFC 3960)", "", _NB))
         elif r.finding == TONE_AFTER_ANSWER:
-            out.append(Finding("warning", "audio.ringback", f"{TONE_AFTER_ANSWER}{plan}",
+            # the finding is ringback.tone_finding's TONE_AFTER_ANSWER; its text is kept as
+            # notebook 00 shows it ("ringback (Europe) after answer")
+            out.append(Finding("warning", "audio.ringback", f"{r.verdict}{plan} after answer",
                                where, "a tone after the 200 OK is not ringback: the call is "
                                "already answered (and billed)",
                                "answer only when the callee really answers; play ringback "

@@ -432,4 +432,4 @@ def test_doctor_reports_the_same_tone_after_answer(capsys):
     report, _ = _quiet(path)
     rows = report.verdicts()
     assert len(found) == (rows["finding"] == ringback.TONE_AFTER_ANSWER).sum() == 1
-    assert found[0]["severity"] == "warning" and found[0]["what"].startswith("tone after answer")
+    assert found[0]["severity"] == "warning" and found[0]["what"].endswith("after answer")

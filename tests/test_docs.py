@@ -18,7 +18,8 @@ import labkit
 DOCUMENTED = ["labkit.capture.read", "labkit.capture.frames", "labkit.amr.payload",
               "labkit.amr.storage", "labkit.amr.detect", "labkit.sip.sdp", "labkit.sip.calls", "labkit.findings", "labkit.doctor", "labkit.rtp.streams", "labkit.amr.codec",
               "labkit.data", "labkit.commands._output", "labkit.overview", "labkit.notebook",
-              "labkit.exercises", "labkit.fleet", "labkit.rtp.calls"]
+              "labkit.exercises", "labkit.fleet", "labkit.rtp.calls", "labkit.sms.transaction",
+              "labkit.sms.ipsec"]
 # the second pass of issue 16 (tshark oracle, RTP arithmetic, AMR, SMS, PCM, plots, widgets)
 DOCUMENTED += ["labkit.capture.wireshark", "labkit.rtp.stats", "labkit.amr.realtime",
                "labkit.amr.streams", "labkit.sms.pdu", "labkit.audio.pcm", "labkit.plots.rtp",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from labkit.errors import LabkitError
 
-__all__ = ["DataFile", "data_dir", "path", "manifest", "names"]
+__all__ = ["DataFile", "data_dir", "path", "manifest", "names", "provenance"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class DataFile:
     path: Path
     made_by: str
     description: str
+    how_made: str = ""
 
 
 def data_dir() -> Path:
@@ -71,7 +72,7 @@ def _manifest(root: str) -> dict[str, DataFile]:
                     raise LabkitError(f"data name {name!r} is listed twice", str(tsv),
                                       "give every bundled file a unique name")
                 files[name] = DataFile(name, tsv.parent / row["file"], row.get("made_by", ""),
-                                       row.get("description", ""))
+                                       row.get("description", ""), row.get("how_made") or "")
     return files
 
 
@@ -146,3 +147,53 @@ def path(name: str) -> Path:
         raise LabkitError(f"no bundled data called {name!r}", str(data_dir()),
                           f"use one of: {', '.join(sorted(files)) or '(none; run make data)'}")
     return files[name].path
+
+
+def _how_made(entry: DataFile) -> str:
+    if entry.how_made:
+        return entry.how_made
+    text = entry.description.lower()
+    if text.startswith(("real ", "two simultaneous real")) or "real kamailio" in text:
+        return "real software"
+    if "synth" in entry.made_by or "builder" in text:
+        return "synthetic builder"
+    return "made by " + (entry.made_by or "an unknown tool")
+
+
+def provenance(source) -> str:
+    """Where a file comes from: for a bundled file, how it was made (real software, a
+    synthetic builder, labkit's simulator, a published log) and the manifest's description;
+    for any other file, that it is the user's own (provenance unknown to labkit).
+
+    Parameters
+    ----------
+    source : str or Path or None
+        A bundled name, a path, or None.
+
+    Returns
+    -------
+    str
+        One line, e.g. ``"codec_mismatch_488.pcap: bundled, real software: ..."``.
+
+    References
+    ----------
+    The ``how_made`` column of the MANIFEST.tsv files (else the ``made_by`` and
+    ``description`` columns); issue 17: say what is real.
+
+    Examples
+    --------
+    >>> provenance("codec_mismatch_488").split(":")[0:2]
+    ['codec_mismatch_488.pcap', ' bundled, real software']
+    >>> provenance("/tmp/my_call.pcap")
+    'my_call.pcap: your file (not bundled with labkit; how it was recorded is up to you)'
+    """
+    if source is None:
+        return "no file"
+    entries = manifest()
+    entry = entries.get(str(source))
+    if entry is None:
+        p = Path(source).resolve()
+        entry = next((e for e in entries.values() if e.path.resolve() == p), None)
+    if entry is None:
+        return f"{Path(source).name}: your file (not bundled with labkit; how it was recorded is up to you)"
+    return f"{entry.path.name}: bundled, {_how_made(entry)}: {entry.description}"

@@ -1,4 +1,4 @@
-"""FreeSWITCH configuration, codec strings, codec catalogue and debug logs.
+"""FreeSWITCH configuration, codec strings and the codec catalogue.
 
 What FreeSWITCH does, reproduced from its source (signalwire/freeswitch, read, not
 copied):
@@ -14,26 +14,21 @@ copied):
   name, the first loaded implementation with the requested (or default: 20 ms, 8000 Hz,
   opus 48000 Hz, iLBC 30 ms) ptime/rate/channels; duplicates dropped; then the ptime
   re-ordering of ``switch_loadable_module_sort_codecs``.
-- **Log lines**: ``Audio Codec Compare [remote]/[local]`` and friends of
-  ``switch_core_negotiate_sdp`` (``src/switch_core_media.c``), ``Hangup ... [CAUSE]``
-  (``switch_channel.c``). Their source line numbers differ by version.
+
+Debug logs are read by :mod:`labkit.freeswitch.log`.
 """
 from __future__ import annotations
 
 import re
-import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
-from labkit.errors import ConfigError, LabkitError, LabkitWarning
+from labkit.errors import ConfigError, LabkitError
 
 __all__ = ["CodecPref", "Implementation", "FreeswitchConfig", "EffectivePrefs",
            "parse_codec_string", "catalogue", "load_codecs", "read_config", "parse_config_text",
-           "effective_prefs", "read_log", "parse_log", "FreeswitchLog", "LINE_VERSIONS",
-           "FALLBACK_CODEC_STRING", "DEFAULT_PTIMES"]
+           "effective_prefs", "FALLBACK_CODEC_STRING", "DEFAULT_PTIMES"]
 
 FALLBACK_CODEC_STRING = "PCMU@20i,PCMA@20i,speex@20i"  # switch_core_media_prepare_codecs
 DEFAULT_PTIMES = {"ilbc": 30, "isac": 30, "g723": 30}  # switch_core.c, else 20 ms
@@ -519,183 +514,3 @@ def _param_chain(config, profile, key) -> tuple:
         chain.append(f"$${{{var}}} = {config.variables.get(var, '')!r} "
                      f"({config.origins.get(var, 'not set')})")
     return tuple(chain)
-
-
-# ---------------------------------------------------------------------------------------
-# logs
-
-# Source line of the "Audio Codec Compare [..]/[..]" printf -> FreeSWITCH version
-# (REFERENCE.md section 4; 4311 seen with "version: 1.6.12" in fusionpbx issue 2044).
-LINE_VERSIONS = {5650: "1.10.7", 5526: "1.10.10-1.10.12", 5548: "1.11.x/master",
-                 4311: "1.6.12"}
-
-_HEAD = re.compile(
-    r"^(?:(?P<uuid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\s+)?"
-    r"(?:(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\s+)?(?:[\d.]+%\s+)?"
-    r"\[(?P<level>[A-Z0-9]+)\]\s+(?P<file>[\w.]+\.c):(?P<line>\d+)\s+(?P<text>.*)$")
-_CODEC = r"\[([^:\]]*):(\d+):(\d+):(\d+):(\d+):(\d+)\]"
-_COMPARE = re.compile(r"Audio Codec Compare " + _CODEC + "/" + _CODEC)
-_SAVED = re.compile(r"Audio Codec Compare " + _CODEC + r" (\+\+\+\+ is saved as a match|is saved as a near-match)")
-_SUBST = re.compile(r"Substituting codec ([^@\s]+)@(\d+)i@(\d+)h@(\d+)c")
-_HANGUP = re.compile(r"Hangup (\S+) \[(CS_\w+)\] \[(\w+)\]")
-_TE = re.compile(r"Set telephone-event payload to (\d+)@(\d+)")
-_SETCODEC = re.compile(r"Set Codec (\S+) ([^/\s]+)/(\d+) (\d+) ms")
-
-_FIELDS = ["name", "pt", "rate", "ptime", "bitrate", "channels"]
-
-
-@dataclass(frozen=True)
-class FreeswitchLog:
-    """A parsed FreeSWITCH log.
-
-    ``compares``: one row per "Audio Codec Compare" line (kind compare/match/near-match)
-    with the remote (``r_*``) and local (``l_*``) fields, the round (one SDP
-    negotiation), the uuid and the source line; ``events``: substitutions,
-    telephone-event, crypto/T.38 refusals, hangups; ``remote_sdps``: the "Remote SDP:"
-    bodies, in order (``remote_sdp_lines``/``remote_sdp_uuids``: where and on which
-    channel); ``versions``: FreeSWITCH versions suggested by the line numbers;
-    ``chosen_codec``: the last "Set Codec"; ``hangup_cause``: the last hangup's cause.
-    """
-
-    compares: pd.DataFrame
-    events: pd.DataFrame
-    remote_sdps: tuple
-    versions: tuple
-    hangup_cause: str | None
-    remote_sdp_lines: tuple = ()
-    chosen_codec: str | None = None
-    remote_sdp_uuids: tuple = ()
-
-
-def read_log(path) -> FreeswitchLog:
-    """Parse a FreeSWITCH log file (see :func:`parse_log`)."""
-    try:
-        text = Path(path).read_text(errors="replace")
-    except OSError as exc:
-        raise LabkitError(f"cannot read log: {exc.strerror}", str(path),
-                          "pass the freeswitch.log or an fs_cli capture") from None
-    return parse_log(text, where=str(path))
-
-
-_EVENT_PATTERNS = [
-    ("refuse", re.compile(r"a=crypto in RTP/AVP|secure media is administratively disabled|"
-                          r"Crypto not negotiated but required|T38 REFUSE|"
-                          r"sampling rates have to match")),
-    ("disposition", re.compile(r"CODEC NEGOTIATION ERROR|no suitable candidates")),
-]
-
-
-class _LogState:
-    """Rounds are counted per channel (uuid), so interleaved calls do not mix."""
-
-    def __init__(self):
-        self.compares, self.events, self.sdps = [], [], []  # sdps: (line, uuid, text)
-        self.round_no, self.open = 0, {}  # uuid -> current round number or None
-        self.sdp = None  # (line, uuid, lines) being collected
-
-    def flush_sdp(self):
-        if self.sdp and self.sdp[2]:
-            self.sdps.append((self.sdp[0], self.sdp[1], "\r\n".join(self.sdp[2]) + "\r\n"))
-        self.sdp = None
-
-    def add(self, kind, row):
-        uuid = row["uuid"] if row else None
-        if kind in ("compare", "match", "near-match"):
-            if self.open.get(uuid) is None:
-                self.round_no += 1
-                self.open[uuid] = self.round_no
-            self.compares.append(dict(row, round=self.open[uuid]))
-        elif kind == "te" and self.open.get(uuid) is not None:
-            self.events.append(dict(row, round=self.open[uuid]))
-        else:
-            if kind:
-                last = self.open.get(uuid) or (self.round_no if uuid is None else None)
-                self.events.append(dict(row, round=last if kind == "substitute" else None))
-            self.open[uuid] = None
-
-
-def parse_log(text: str, where: str = "log") -> FreeswitchLog:
-    """Parse FreeSWITCH log text: lines with or without the ``uuid`` prefix, with or
-    without the CPU idle percentage, any version's line numbers.
-
-    Raises
-    ------
-    LabkitError
-        When the text has no FreeSWITCH log line at all.
-    """
-    st, n_log = _LogState(), 0
-    for n, raw in enumerate(text.splitlines(), 1):
-        m = _HEAD.match(raw.strip())
-        if not m:
-            if st.sdp is not None:
-                _sdp_collect(st.sdp[2], raw)
-            continue
-        n_log += 1
-        st.flush_sdp()
-        if m.group("text").startswith("Remote SDP"):
-            st.sdp = (n, m.group("uuid"), [])
-        st.add(*_classify(m, n))
-    st.flush_sdp()
-    if n_log == 0:
-        raise LabkitError("no FreeSWITCH log lines found ('[LEVEL] file.c:NNN text')", where,
-                          "pass a log written with loglevel debug (fs_cli /log debug)")
-    return _make_log(st.compares, st.events, st.sdps)
-
-
-def _sdp_collect(sdp_lines: list, raw: str) -> None:
-    line = re.sub(r"^[0-9a-f]{8}-[0-9a-f-]{27}\s?", "", raw).strip()
-    if re.match(r"^[a-z]=", line):
-        sdp_lines.append(line)
-
-
-def _codec_fields(prefix, groups) -> dict:
-    vals = [groups[0]] + [int(g) for g in groups[1:]]
-    return {f"{prefix}{k}": v for k, v in zip(_FIELDS, vals)}
-
-
-def _classify(m, n):
-    text, base = m.group("text"), {"line_no": n, "uuid": m.group("uuid"),
-                                   "src_line": int(m.group("line")), "file": m.group("file")}
-    c = _COMPARE.search(text)
-    if c:
-        return "compare", {**base, "kind": "compare", **_codec_fields("r_", c.groups()[:6]),
-                           **_codec_fields("l_", c.groups()[6:])}
-    s = _SAVED.search(text)
-    if s:
-        kind = "match" if "++++" in s.group(7) else "near-match"
-        return kind, {**base, "kind": kind, **_codec_fields("l_", s.groups()[:6])}
-    for kind, pat in (("substitute", _SUBST), ("te", _TE), ("hangup", _HANGUP),
-                      ("codec", _SETCODEC)):
-        e = pat.search(text)
-        if e:
-            return kind, {**base, "kind": kind, "text": e.group(0), "groups": e.groups()}
-    for kind, pat in _EVENT_PATTERNS:
-        if pat.search(text):
-            return kind, {**base, "kind": kind, "text": text.strip(), "groups": ()}
-    return None, None
-
-
-def _make_log(compares, events, sdps) -> FreeswitchLog:
-    cols = ["round", "line_no", "uuid", "file", "src_line", "kind"] + \
-        [f"r_{f}" for f in _FIELDS] + [f"l_{f}" for f in _FIELDS]
-    cdf = pd.DataFrame(compares, columns=cols)
-    for col in cols:
-        if col.endswith(("_pt", "_rate", "_ptime", "_bitrate", "_channels")) or \
-                col in ("round", "line_no", "src_line"):
-            cdf[col] = cdf[col].astype("Int64")
-    edf = pd.DataFrame(events, columns=["round", "line_no", "uuid", "file", "src_line",
-                                        "kind", "text", "groups"])
-    lines = sorted(set(cdf.loc[cdf["kind"] == "compare", "src_line"]))
-    versions = tuple(f"{LINE_VERSIONS[x]} (line {x})" for x in lines if x in LINE_VERSIONS)
-    hang = edf[edf["kind"] == "hangup"]
-    cause = hang.iloc[-1]["groups"][2] if not hang.empty else None
-    if cdf.empty:
-        warnings.warn("log has no 'Audio Codec Compare' lines: log level below DEBUG, or "
-                      "negotiation never started (crypto/T.38 refused first)", LabkitWarning)
-    codec = edf[edf["kind"] == "codec"]
-    chosen = None
-    if not codec.empty:
-        g = codec.iloc[-1]["groups"]
-        chosen = f"{g[1]}/{g[2]} {g[3]} ms"
-    return FreeswitchLog(cdf, edf, tuple(t for _, _, t in sdps), versions, cause,
-                         tuple(n for n, _, _ in sdps), chosen, tuple(u for _, u, _ in sdps))

@@ -202,13 +202,19 @@ def lab():
 def test_verdicts_on_real_captures(lab):
     gsm = lab["codec_mismatch_488"].iloc[0]
     assert gsm["final_status"] == 488 and gsm["offered"] == "GSM/8000,telephone-event/8000"
-    assert gsm["verdict"].startswith("offer has GSM only; effective prefs OPUS,G722,PCMU,PCMA")
+    # tshark -r codec_mismatch_488.pcap -Y sip.Status-Code==488 -T fields -e ip.src
+    # -e sip.Server -e sip.Reason: 10.0.0.2, baresip v1.0.0 (x86_64/linux), (empty).
+    assert "488 Not Acceptable Here sent by 10.0.0.2 (Server: baresip v1.0.0" in gsm["verdict"]
+    assert "no Reason header" in gsm["verdict"] and "Q.850" not in gsm["verdict"]
+    # what FreeSWITCH with the bundled prefs would do is said apart, as a what-if
+    assert gsm["freeswitch"].startswith("offer has GSM only; effective prefs OPUS,G722,PCMU,PCMA")
     fmtp = lab["fmtp_rewrite_reject"].iloc[0]
     assert "offer-fmtp-rewritten" in codes(fmtp["findings"])
     assert "octet-align 1 -> 0" in fmtp["verdict"] and fmtp["final_status"] == 488
     ok = lab["relay_rtpengine"].iloc[0]
     assert ok["final_status"] == 200 and ok["answered"].startswith("PCMA/8000")
-    assert "picks PCMA/8000 (PT 8)" in ok["verdict"] and ok["fix"] == "none needed"
+    assert "answer picks PCMA/8000" in ok["verdict"] and ok["fix"] == "none needed"
+    assert "picks PCMA/8000 (PT 8)" in ok["freeswitch"]
 
 
 def test_late_offer_and_t38_findings():
@@ -241,8 +247,8 @@ def test_cli(capsys, tmp_path):
     assert main(["codecs", str(cap), "--config", conf, "--log",
                  str(data.path("freeswitch_log_nomatch"))]) == 0
     out = capsys.readouterr().out
-    assert "verdict:  offer has GSM only" in out
-    assert "negotiation 1: 4 log lines, 4 simulated, agrees" in out
+    assert "FreeSWITCH with these prefs would: offer has GSM only" in out
+    assert "simulator, negotiation 1: 4 log lines, 4 simulated, agrees" in out
     bad = tmp_path / "bad.xml"
     bad.write_text("<profile")
     assert main(["codecs", str(cap), "--config", str(bad)]) == 2
@@ -301,3 +307,20 @@ def test_answer_amr_checked_against_the_same_payload_type():
     oa = parse_sdp(sdp("116", "a=rtpmap:116 AMR-WB/16000\r\n"))
     assert check_answer(offer, be) == []
     assert codes(check_answer(offer, oa)) == ["amr-octet-align"]
+
+
+def test_port_zero_offer_answered_488_is_a_disabled_stream():
+    from sip.test_messages import FakePackets, msg
+    from sip.test_messages import sdp as sip_sdp
+    A, B = "192.0.2.1", "192.0.2.2"
+    # the only audio m= line has port 0: RFC 3264 5.1 "a port number of zero in the offer
+    # indicates that the stream is offered but MUST NOT be used"
+    rows = [(1, 17, A, 5060, B, 5060, 0, msg("INVITE sip:b@x SIP/2.0", "1 INVITE",
+                                             sip_sdp(0, "8 0"))),
+            (2, 17, B, 5060, A, 5060, 0, msg("SIP/2.0 488 Not Acceptable Here", "1 INVITE",
+                                             to_tag="t", extra="Server: test-uas\r\n"))]
+    v = ng.call_verdicts(FakePackets(rows)).iloc[0]
+    assert "stream disabled (RFC 3264 section 5.1/6)" in v["verdict"]
+    assert "accepts none of these codecs" not in v["verdict"]
+    assert "sent by 192.0.2.2 (Server: test-uas)" in v["verdict"]
+    assert "non-zero port" in v["fix"]

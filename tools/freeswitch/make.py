@@ -126,7 +126,22 @@ CASES = [
                                        "a=sendrecv", "a=ptime:20"]),
      "a=crypto in an RTP/AVP offer: FreeSWITCH refuses it before comparing codecs "
      "('a=crypto in RTP/AVP, refer to rfc3711'), 488, INCOMPATIBLE_DESTINATION"),
+    ("amrwb", "+4915112345678", "6b1f0c52-5a3e-4c1e-9d61-2f6f4a0c1a05", "e84b4c76e66714",
+     _sdp("10.0.0.5", 31000, "104 102 105 100",
+          ["a=rtpmap:104 AMR-WB/16000", "a=fmtp:104 mode-change-capability=2;max-red=0",
+           "a=rtpmap:102 AMR/8000", "a=fmtp:102 mode-change-capability=2;max-red=0",
+           "a=rtpmap:105 telephone-event/16000", "a=fmtp:105 0-15",
+           "a=rtpmap:100 telephone-event/8000", "a=fmtp:100 0-15",
+           "a=ptime:20", "a=maxptime:240", "a=sendrecv"], tool=None),
+     "a VoLTE-style offer (AMR-WB and AMR, bandwidth-efficient, two telephone-events) "
+     "against OPUS,G722,PCMU,PCMA: no match, 488, INCOMPATIBLE_DESTINATION (the exercises' log)"),
 ]
+
+SEED_LOG = ("freeswitch_log_seed", "seed_incompatible_destination.log",
+            "FreeSWITCH 1.10.7 log lines as published in the blog post 'FreeSWITCH - "
+            "Incompatible Destination' (2022-02-19), the case of notebook 04: GSM offered, "
+            "local opus,G722,PCMU,PCMA, Hangup INCOMPATIBLE_DESTINATION",
+            "copied from the published post", "published log of a real FreeSWITCH")
 
 LINE = {"new": ("switch_channel.c", 1143), "invite": ("sofia.c", 10472),
         "state": ("sofia.c", 7505), "sdp": ("sofia.c", 7515),
@@ -237,19 +252,23 @@ def main() -> int:
             ("freeswitch_profile_internal", "conf/sip_profiles/internal.xml", "sample Sofia "
              "profile 'internal': inbound-codec-prefs=$${global_codec_prefs}, generous, "
              "inbound-late-negotiation=false")]
+    how = {n: "written by hand in FreeSWITCH's format" for n, _, _ in rows}
     for i, case in enumerate(CASES):
         text = _write_log(case, prefs, (10 * 3600 + 15 * 60 + 4 + 60 * i) * 1_000_000 + 112233,
                           with_uuid=case[0] != "match")
         (OUT / f"fs_{case[0]}.log").write_text(text)
         style = "fs_cli style, no uuid prefix" if case[0] == "match" else "uuid-prefixed lines"
         rows.append((f"freeswitch_log_{case[0]}", f"fs_{case[0]}.log",
-                     f"FreeSWITCH master DEBUG log ({style}) of an inbound INVITE on the sample "
+                     f"log in FreeSWITCH master's DEBUG format ({style}), written by labkit's "
+                     f"simulator, not by a FreeSWITCH run, for an inbound INVITE on the sample "
                      f"profile: {case[5]}"))
+        how[rows[-1][0]] = "labkit's simulator (no FreeSWITCH ran)"
     with open(OUT / "MANIFEST.tsv", "w", newline="") as fh:
         w = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        w.writerow(["name", "file", "made_by", "description"])
+        w.writerow(["name", "file", "made_by", "description", "how_made"])
         for name, file, desc in rows:
-            w.writerow([name, file, MADE_BY, desc])
+            w.writerow([name, file, MADE_BY, desc, how[name]])
+        w.writerow(list(SEED_LOG))
     print(f"wrote {len(rows)} entries to {OUT}")
     return 0
 

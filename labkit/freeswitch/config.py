@@ -28,7 +28,8 @@ from labkit.errors import ConfigError, LabkitError
 
 __all__ = ["CodecPref", "Implementation", "FreeswitchConfig", "EffectivePrefs",
            "parse_codec_string", "catalogue", "load_codecs", "read_config", "parse_config_text",
-           "effective_prefs", "FALLBACK_CODEC_STRING", "DEFAULT_PTIMES"]
+           "effective_prefs", "FALLBACK_CODEC_STRING", "DEFAULT_PTIMES", "amr_answer_fmtp",
+           "VANILLA_CODEC_MODULES", "listed_not_loaded"]
 
 FALLBACK_CODEC_STRING = "PCMU@20i,PCMA@20i,speex@20i"  # switch_core_media_prepare_codecs
 DEFAULT_PTIMES = {"ilbc": 30, "isac": 30, "g723": 30}  # switch_core.c, else 20 ms
@@ -129,6 +130,8 @@ class Implementation:
     channels: int = 1
     kind: str = "audio"
     module: str = ""
+    interface: str = ""
+    fmtp: str = ""
 
     def log_text(self) -> str:
         """``NAME:PT:RATE:PTIME:BITRATE:CHANNELS`` as in the compare log line."""
@@ -151,7 +154,7 @@ def _opus() -> list[Implementation]:
     return out[::-1]
 
 
-def catalogue() -> dict[str, list[Implementation]]:
+def catalogue(modules=None) -> dict[str, list[Implementation]]:
     """Loaded codec implementations by lower-case name, in FreeSWITCH's lookup order.
 
     Taken from the module sources: core PCMU/PCMA (10-120 ms, switch_pcm.c), mod_spandsp
@@ -159,6 +162,7 @@ def catalogue() -> dict[str, list[Implementation]]:
     mod_ilbc (97 = 30 ms, 98 = 20 ms), mod_opus, mod_amr / mod_amrwb (the bandwidth-
     efficient interface is registered last, so it is found first: AMR 97, AMR-WB 110),
     mod_g723_1, and the video codecs H264/VP8/VP9 (skipped in audio comparisons).
+    With `modules` (the names a modules.conf.xml loads), only their codecs and the core's.
     """
     ms10 = range(120, 0, -10)
     cat = {
@@ -172,19 +176,88 @@ def catalogue() -> dict[str, list[Implementation]]:
         "ilbc": [Implementation("iLBC", 97, 8000, 8000, 30, 13330, 1, "audio", "mod_ilbc"),
                  Implementation("iLBC", 98, 8000, 8000, 20, 15200, 1, "audio", "mod_ilbc")],
         "opus": _opus(),
-        "amr": [Implementation("AMR", 97, 8000, 8000, 20, 12200, 1, "audio", "mod_amr"),
-                Implementation("AMR", 96, 8000, 8000, 20, 12200, 1, "audio", "mod_amr")],
+        "amr": [Implementation("AMR", 97, 8000, 8000, 20, 12200, 1, "audio", "mod_amr",
+                               "AMR / Bandwidth Efficient", "octet-align=0; mode-set=7; "),
+                Implementation("AMR", 96, 8000, 8000, 20, 12200, 1, "audio", "mod_amr",
+                               "AMR / Octet Aligned", "octet-align=1; mode-set=7; ")],
         "amr-wb": [Implementation("AMR-WB", 110, 16000, 16000, 20, 23850, 1, "audio",
-                                  "mod_amrwb"),
+                                  "mod_amrwb", "AMR-WB / Bandwidth Efficient",
+                                  "octet-align=0; mode-set=8; "),
                    Implementation("AMR-WB", 100, 16000, 16000, 20, 23850, 1, "audio",
-                                  "mod_amrwb")],
+                                  "mod_amrwb", "AMR-WB / Octet Aligned",
+                                  "octet-align=1; mode-set=8; ")],
     }
     for name, pt in (("H264", 99), ("VP8", 96), ("VP9", 98), ("H263", 34)):
         cat[name.lower()] = [Implementation(name, pt, 90000, 90000, 0, 0, 1, "video", "video")]
+    if modules is not None:
+        keep = {m.lower() for m in modules} | {"core_pcm_module", "video"}
+        cat = {k: [i for i in v if i.module.lower() in keep] for k, v in cat.items()}
+        cat = {k: v for k, v in cat.items() if v}
     return cat
 
 
-def load_codecs(prefs, codecs: dict | None = None):
+# Codec modules that conf/vanilla/autoload_configs/modules.conf.xml loads (mod_ilbc and
+# mod_amrwb are not among them: listed in a codec string they are silently dropped).
+VANILLA_CODEC_MODULES = ("mod_spandsp", "mod_g723_1", "mod_g729", "mod_amr", "mod_b64",
+                         "mod_opus")
+
+
+def amr_answer_fmtp(offer_fmtp: str | None, *, wideband: bool, force_oa: bool = False,
+                    volte: bool = False) -> str:
+    """The ``a=fmtp`` FreeSWITCH's mod_amr / mod_amrwb puts in its answer to an AMR offer.
+
+    Both modules register two implementations of one codec name ("AMR-WB / Octet
+    Aligned" PT 100 and "AMR-WB / Bandwidth Efficient" PT 110; AMR: PT 96 and 97) that
+    differ only in their default fmtp, used when FreeSWITCH makes the offer. On an
+    incoming offer the codec's init reads the offer's fmtp: the framing follows the
+    offer's ``octet-align`` (absent = bandwidth-efficient, RFC 4867 8.1) whichever
+    implementation matched, unless ``force-oa`` is set in amrwb.conf / amr.conf; the
+    mode-set is the offer's (else the module's default: 7 = 12.2, 8 = 23.85 kbit/s).
+
+    Parameters
+    ----------
+    offer_fmtp : str or None
+        The offer's ``a=fmtp`` value for the AMR payload type.
+    wideband : bool
+        AMR-WB (mod_amrwb) or AMR (mod_amr).
+    force_oa, volte : bool
+        The modules' ``force-oa`` and ``volte`` settings.
+
+    Returns
+    -------
+    str
+        ``mode-set=...;octet-align=0|1`` (plus ``max-red=0;mode-change-capability=2``
+        with volte).
+
+    References
+    ----------
+    signalwire/freeswitch src/mod/codecs/mod_amrwb/mod_amrwb.c (mod_amrwb_load,
+    switch_amrwb_init) and mod_amr/mod_amr.c, commit cc93a683ca; RFC 4867 section 8.1.
+
+    Examples
+    --------
+    >>> amr_answer_fmtp("octet-align=1", wideband=True)
+    'mode-set=8;octet-align=1'
+    >>> amr_answer_fmtp(None, wideband=True)
+    'mode-set=8;octet-align=0'
+    >>> amr_answer_fmtp("mode-set=0,2,4;octet-align=0", wideband=False, volte=True)
+    'mode-set=0,2,4;octet-align=0;max-red=0;mode-change-capability=2'
+    """
+    oa, modes = force_oa, []
+    for part in (offer_fmtp or "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "octet-align" and _atoi(value):
+            oa = True
+        elif key.lower() == "mode-set":
+            modes = sorted({_atoi(m) for m in value.split(",") if m.strip()})
+    limit = 9 if wideband else 8
+    modes = [m for m in modes if 0 <= m < limit]
+    text = "mode-set=" + (",".join(map(str, modes)) if modes else str(8 if wideband else 7))
+    text += f";octet-align={int(oa)}"
+    return text + (";max-red=0;mode-change-capability=2" if volte else "")
+
+
+def load_codecs(prefs, codecs: dict | None = None, modules=None):
     """Implementations FreeSWITCH picks for a list of prefs, in its final order.
 
     Parameters
@@ -192,7 +265,9 @@ def load_codecs(prefs, codecs: dict | None = None):
     prefs : list of CodecPref or str
         Parsed codec string (a str is parsed first).
     codecs : dict, optional
-        Catalogue to use (default :func:`catalogue`).
+        Catalogue to use (default :func:`catalogue` of `modules`).
+    modules : iterable of str, optional
+        Loaded modules (modules.conf.xml); None = every module of the catalogue.
 
     Returns
     -------
@@ -201,7 +276,7 @@ def load_codecs(prefs, codecs: dict | None = None):
     """
     if isinstance(prefs, str):
         prefs = parse_codec_string(prefs)
-    codecs = catalogue() if codecs is None else codecs
+    codecs = catalogue(modules) if codecs is None else codecs
     picked, missing, seen = [], [], []
     for p in prefs:
         key = (p.name.lower(), p.ptime or default_ptime(p.name), p.rate or default_rate(p.name),
@@ -279,6 +354,7 @@ class FreeswitchConfig:
     origins: dict = field(default_factory=dict)
     findings: tuple = ()
     files: tuple = ()
+    modules: tuple | None = None
 
 
 _XPP = re.compile(r"<X-PRE-PROCESS\s+cmd\s*=\s*\"([^\"]*)\"\s+data\s*=\s*\"([^\"]*)\"", re.I)
@@ -365,6 +441,7 @@ def parse_config_text(files: list[tuple[str, str]]) -> FreeswitchConfig:
     profiles: dict = {}
     channel_vars: dict = {}
     origins: dict = {}
+    modules = None
     for name, text in files:
         raw = dict(_RAW_PARAM.findall(text))  # values before $${} expansion
         root = _xml(pre.run(text, name), name)
@@ -378,11 +455,14 @@ def parse_config_text(files: list[tuple[str, str]]) -> FreeswitchConfig:
                     origins[f"{pname}:{p.get('name')}:raw"] = raw.get(p.get("name"), "")
         for act in root.iter("action"):
             _dialplan_action(act, name, channel_vars)
+        for load in root.iter("load"):
+            if load.get("module"):
+                modules = (modules or ()) + (load.get("module"),)
     origins.update(pre.origins)
     return FreeswitchConfig(variables=dict(pre.variables), profiles=profiles,
                             channel_vars=channel_vars, origins=origins,
                             findings=tuple(dict.fromkeys(pre.findings)),
-                            files=tuple(n for n, _ in files))
+                            files=tuple(n for n, _ in files), modules=modules)
 
 
 _RAW_PARAM = re.compile(r"<param\s+name=\"([^\"]+)\"\s+value=\"([^\"]*)\"")
@@ -438,7 +518,8 @@ def _config_files(path) -> list[Path]:
 
 def _relevant(p: Path) -> bool:
     text = p.read_text(errors="replace")[:200000]
-    return "<profile" in text or "<action" in text or "X-PRE-PROCESS" in text
+    return ("<profile" in text or "<action" in text or "X-PRE-PROCESS" in text
+            or "<load module" in text)
 
 
 @dataclass(frozen=True)
@@ -480,8 +561,29 @@ def effective_prefs(config: FreeswitchConfig | None = None, *, profile: str | No
     mode = (mode or cvars.get("rtp_codec_negotiation") or
             params.get("inbound-codec-negotiation") or "generous").lower()
     prefs = parse_codec_string(text)
-    imps, missing = load_codecs(prefs)
+    imps, missing = load_codecs(prefs, modules=config.modules)
     return EffectivePrefs(text, source, chain, tuple(prefs), mode, tuple(imps), tuple(missing))
+
+
+def listed_not_loaded(prefs: EffectivePrefs, config: FreeswitchConfig | None = None) -> list:
+    """Codecs the list in force names but no loaded module provides, with the module.
+
+    FreeSWITCH drops them without a word (they never appear in the compare lines). With a
+    modules.conf.xml in `config`, its ``<load module>`` lines decide; else all of
+    labkit's catalogue counts as loaded.
+
+    Returns
+    -------
+    list of (str, str)
+        (codec string entry, module that would provide it or "" when none is known).
+    """
+    full = catalogue()
+    out = []
+    for entry in prefs.missing:
+        name = entry.split("@")[0].split("~")[0].lower()
+        mods = sorted({i.module for i in full.get(name, [])})
+        out.append((entry, mods[0] if mods else ""))
+    return out
 
 
 def _profile_params(config, profile) -> dict:

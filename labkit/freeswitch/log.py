@@ -378,9 +378,15 @@ def _missing_fix(offered, profile) -> str:
     loaded = [n for n in names if _is_loaded(n)]
     prof = profile or "internal"
     if loaded:
-        return (f"add {loaded[0]} to the codec list in force: global_codec_prefs in vars.xml "
+        text = (f"add {loaded[0]} to the codec list in force: global_codec_prefs in vars.xml "
                 f"(the Sofia profile's inbound-codec-prefs uses it by default), then "
                 f"'reloadxml' and 'sofia profile {prof} restart'")
+        module = fsconfig.catalogue()[loaded[0].lower()][0].module
+        if module not in (*fsconfig.VANILLA_CODEC_MODULES, "CORE_PCM_MODULE"):
+            text += (f"; {loaded[0]} comes from {module}, which the vanilla modules.conf.xml "
+                     f"does not load: add <load module=\"{module}\"/> and run "
+                     f"'load {module}' ('show codec' lists what is loaded)")
+        return text
     modules = [f"{n} ({OTHER_CODEC_MODULES[n.lower()]})" for n in names
                if n.lower() in OTHER_CODEC_MODULES]
     if modules:

@@ -35,7 +35,7 @@ from labkit.sip.sdp import Finding, SessionDescription, parse_sdp  # noqa: F401 
 __all__ = ["RemoteCodec", "CompareLine", "Negotiation", "Finding", "simulate",
            "remote_codecs", "compare_table", "outcome_sentence", "KNOWN_BITRATES",
            "MODES", "Q850", "log_agreement", "call_verdicts", "offer_answer_codecs",
-           "responder_text"]
+           "responder_text", "rebuilt_offer", "replay_excerpt"]
 
 MODES = ("generous", "greedy", "scrooge")
 KNOWN_BITRATES = {0: 64000, 3: 13200, 4: 6300, 7: 2400, 8: 64000, 9: 64000, 18: 8000}
@@ -748,3 +748,91 @@ def offer_answer_codecs(oa: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["call_id", "frame", "message", "role", "m_index",
                                        "media", "port", "proto", "direction", "pt", "codec",
                                        "ptime", "fmtp", "crypto"])
+
+
+# ---------------------------------------------------------------------------------------
+# the simulator against a real log excerpt
+
+
+def rebuilt_offer(log) -> str:
+    """An SDP offer rebuilt from a log's compare lines (left side: name, PT, rate, ptime).
+
+    For excerpts without a "Remote SDP" dump: one ``a=rtpmap`` per offered codec in the
+    log's order, and ``a=ptime`` when every entry has the same non-default ptime. What the
+    log cannot show (fmtp, channels) is not rebuilt.
+
+    Parameters
+    ----------
+    log : FreeswitchLog
+        A parsed log (:func:`labkit.freeswitch.parse_log`).
+
+    Returns
+    -------
+    str
+        SDP text.
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_core_media.c: the left entry is the remote codec as
+    read from the offer's rtpmap and ptime.
+
+    Examples
+    --------
+    >>> from labkit import data, freeswitch as fs
+    >>> "m=audio 4000 RTP/AVP 3" in rebuilt_offer(fs.read_log(data.path("freeswitch_log_seed")))
+    True
+    """
+    from labkit.capture.frames import sdp_body
+    comp = log.compares
+    seen = []
+    for r in comp[comp["kind"] == "compare"].itertuples():
+        if (r.r_name, int(r.r_pt)) not in [(s[0], s[1]) for s in seen]:
+            seen.append((r.r_name, int(r.r_pt), int(r.r_rate), int(r.r_ptime)))
+    lines = "".join(f"a=rtpmap:{pt} {n}/{rate}\r\n" for n, pt, rate, _ in seen)
+    ptimes = {s[3] for s in seen}
+    if len(ptimes) == 1 and ptimes != {20}:
+        lines += f"a=ptime:{ptimes.pop()}\r\n"
+    return sdp_body("10.0.0.1", 4000, " ".join(str(s[1]) for s in seen)) + lines
+
+
+def replay_excerpt(log, offer=None, local=None, mode: str = "generous") -> pd.DataFrame:
+    """The simulator against a log, line by line: does it print what FreeSWITCH printed?
+
+    Parameters
+    ----------
+    log : FreeswitchLog
+        A parsed log or excerpt.
+    offer : str, optional
+        The offer SDP (default: the log's first "Remote SDP", else :func:`rebuilt_offer`).
+    local : str, optional
+        Local codec string (default: the local codec names in the log's order).
+    mode : str
+        Negotiation mode.
+
+    Returns
+    -------
+    pandas.DataFrame
+        line (1-based), log, simulator, same; the simulator's extra lines past the end of
+        an excerpt are not compared.
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_core_media.c (switch_core_media_negotiate_sdp).
+
+    Examples
+    --------
+    >>> from labkit import data, freeswitch as fs
+    >>> table = replay_excerpt(fs.read_log(data.path("freeswitch_log_seed")))
+    >>> len(table), bool(table["same"].all())
+    (4, True)
+    """
+    comp = log.compares
+    if local is None:
+        local = ",".join(dict.fromkeys(comp.loc[comp["kind"] == "compare", "l_name"]))
+    if offer is None:
+        offer = log.remote_sdps[0] if log.remote_sdps else rebuilt_offer(log)
+    got = [_log_line(r) for r in comp.itertuples()]
+    sim = [x.text() for x in simulate(offer, local, mode).compares]
+    rows = [{"line": i + 1, "log": g, "simulator": sim[i] if i < len(sim) else "",
+             "same": i < len(sim) and sim[i] == g} for i, g in enumerate(got)]
+    return pd.DataFrame(rows, columns=["line", "log", "simulator", "same"])

@@ -1,7 +1,7 @@
 """labkit.freeswitch.log: every call explained from the log alone.
 
 Oracles: the published log lines themselves (the seed post's excerpt, public issue
-excerpts in tests/fixtures/freeswitch with their sources), read by hand: which codecs
+excerpts in data/freeswitch/public with their sources), read by hand: which codecs
 stand left and right of each compare line, which are saved as matches, which Hangup
 cause the log prints; and the public issues' own statements of the outcome.
 """
@@ -17,7 +17,7 @@ from labkit import data
 from labkit import freeswitch as fs
 from labkit.errors import LabkitWarning
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "freeswitch"
+FIXTURES = data.data_dir() / "freeswitch" / "public"  # published excerpts, with sources
 SEED = Path("/work/shared/seed/000_1b658f21e35e9c45.txt")
 
 

@@ -1,7 +1,7 @@
 """labkit.freeswitch.negotiation (FreeSWITCH simulator, verdicts) and the SDP offer/answer checks.
 
-The simulator is checked against genuine FreeSWITCH log excerpts (tests/fixtures/
-freeswitch/, source URLs inside): the excerpt must equal the start of the simulated
+The simulator is checked against genuine FreeSWITCH log excerpts (data/freeswitch/public/,
+source URLs inside): the excerpt must equal the start of the simulated
 compare sequence. When the excerpt includes the "Remote SDP", that SDP is the input;
 otherwise the offer is rebuilt from the left-hand sides of the compare lines (name, PT,
 rate; a=ptime when all remote ptimes agree and differ from 20 ms) and the local list from
@@ -21,28 +21,12 @@ from labkit.freeswitch import negotiation as ng
 from labkit.errors import LabkitWarning
 from labkit.sip.sdp import check_amr_fmtp, check_answer, check_description, compare_offers, parse_sdp
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "freeswitch"
+FIXTURES = data.data_dir() / "freeswitch" / "public"  # published excerpts, with sources
 
 
 def sdp(m, extra="", proto="RTP/AVP", more=""):
     from labkit.capture.frames import sdp_body
     return sdp_body("10.0.0.1", 4000, m, proto=proto) + extra + more
-
-
-def _rebuilt_offer(compares):
-    seen = []
-    for r in compares[compares["kind"] == "compare"].itertuples():
-        if (r.r_name, r.r_pt) not in [(s[0], s[1]) for s in seen]:
-            seen.append((r.r_name, int(r.r_pt), int(r.r_rate), int(r.r_ptime)))
-    lines = "".join(f"a=rtpmap:{pt} {n}/{rate}\r\n" for n, pt, rate, _ in seen)
-    ptimes = {s[3] for s in seen}
-    if len(ptimes) == 1 and ptimes != {20}:
-        lines += f"a=ptime:{ptimes.pop()}\r\n"
-    return sdp(" ".join(str(s[1]) for s in seen), lines)
-
-
-def _log_lines(compares):
-    return [ng._log_line(r) for r in compares.itertuples()]
 
 
 # Where the excerpt alone does not determine the input. Issue 2226 says "OPUS/48000 on A
@@ -57,13 +41,15 @@ OVERRIDES = {"freeswitch_2226_opus_rate.log": (
 @pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.log")))
 def test_simulator_reproduces_real_freeswitch_logs(name):
     log = fs.read_log(FIXTURES / name)
-    comp = log.compares
-    local = ",".join(dict.fromkeys(comp.loc[comp["kind"] == "compare", "l_name"]))
-    offer = log.remote_sdps[0] if log.remote_sdps else _rebuilt_offer(comp)
-    offer, local = OVERRIDES.get(name, (offer, local))
-    sim = [x.text() for x in ng.simulate(offer, local).compares]
-    got = _log_lines(comp)
-    assert sim[:len(got)] == got
+    offer, local = OVERRIDES.get(name, (None, None))
+    table = ng.replay_excerpt(log, offer, local)
+    assert len(table) == len(log.compares) and table["same"].all(), \
+        table.loc[~table["same"], ["log", "simulator"]].head(2).to_dict("records")
+
+
+def test_the_seed_log_replays():
+    table = ng.replay_excerpt(fs.read_log(data.path("freeswitch_log_seed")))
+    assert list(table["log"]) == list(table["simulator"]) and len(table) == 4
 
 
 def test_near_match_substitution_as_in_the_real_log():

@@ -11,7 +11,7 @@ src/mod/endpoints/mod_sofia/sofia.c at commit cc93a683ca) prints at DEBUG level 
 inbound INVITEs on that profile: no match (GSM only), match (PCMA), near-match (PCMU at
 30 ms, substituted) and crypto (a=crypto in RTP/AVP, refused before any comparison).
 The "Audio Codec Compare" lines come from labkit.freeswitch.negotiation.simulate, whose output is
-checked against genuine FreeSWITCH log excerpts in tests/fixtures/freeswitch/; the rest
+checked against genuine FreeSWITCH log excerpts in data/freeswitch/public/; the rest
 of each log (channel, SDP dump, hangup) follows FreeSWITCH's message formats.
 Deterministic: fixed timestamps, UUIDs and Call-IDs.
 """
@@ -90,6 +90,28 @@ PROFILE_XML = """<profile name="internal">
     <param name="apply-inbound-acl" value="domains"/>
   </settings>
 </profile>
+"""
+
+
+MODULES_XML = """<configuration name="modules.conf" description="Modules">
+  <!-- labkit sample, the codec part of FreeSWITCH's conf/vanilla modules.conf.xml:
+       mod_ilbc and mod_amrwb are not loaded, so iLBC or AMR-WB in a codec string is
+       silently dropped (they never appear in the 'Audio Codec Compare' lines). -->
+  <modules>
+    <load module="mod_console"/>
+    <load module="mod_logfile"/>
+    <load module="mod_sofia"/>
+    <load module="mod_dialplan_xml"/>
+    <!-- Codec Interfaces -->
+    <load module="mod_spandsp"/>
+    <load module="mod_g723_1"/>
+    <load module="mod_g729"/>
+    <load module="mod_amr"/>
+    <!--<load module="mod_ilbc"/>-->
+    <load module="mod_b64"/>
+    <load module="mod_opus"/>
+  </modules>
+</configuration>
 """
 
 
@@ -239,19 +261,38 @@ def _te_position(offer, te_pt) -> int:
     return fmts.index(str(te_pt)) if str(te_pt) in fmts else -1
 
 
+def _public_rows() -> list:
+    """Rows for the public log excerpts in data/freeswitch/public/ (kept as published,
+    each with its '# source:' line; not regenerated)."""
+    rows = []
+    for path in sorted((OUT / "public").glob("*.log")):
+        head = [ln[2:] for ln in path.read_text().splitlines()[:3] if ln.startswith("# ")]
+        rows.append([f"freeswitch_public_{path.stem}", f"public/{path.name}",
+                     "copied from the public issue named in its source line", " ".join(head),
+                     "published log excerpt of a real FreeSWITCH"])
+    return rows
+
+
 def main() -> int:
     conf = OUT / "conf"
     (conf / "sip_profiles").mkdir(parents=True, exist_ok=True)
     (conf / "vars.xml").write_text(VARS_XML)
     (conf / "sip_profiles" / "internal.xml").write_text(PROFILE_XML)
+    (conf / "autoload_configs").mkdir(exist_ok=True)
+    (conf / "autoload_configs" / "modules.conf.xml").write_text(MODULES_XML)
     prefs = fs.effective_prefs(fs.read_config(conf), profile="internal")
     rows = [("freeswitch_conf", "conf", "sample FreeSWITCH configuration directory (vars.xml + "
-             "sip_profiles/internal.xml), written for labkit in FreeSWITCH's format"),
+             "sip_profiles/internal.xml, autoload_configs/modules.conf.xml), written for labkit in "
+             "FreeSWITCH's format"),
             ("freeswitch_vars", "conf/vars.xml", "sample vars.xml: global_codec_prefs="
              "OPUS,G722,PCMU,PCMA,H264,VP8 (FreeSWITCH's default)"),
             ("freeswitch_profile_internal", "conf/sip_profiles/internal.xml", "sample Sofia "
              "profile 'internal': inbound-codec-prefs=$${global_codec_prefs}, generous, "
-             "inbound-late-negotiation=false")]
+             "inbound-late-negotiation=false"),
+            ("freeswitch_modules", "conf/autoload_configs/modules.conf.xml", "sample "
+             "modules.conf.xml: the codec modules of FreeSWITCH's vanilla configuration "
+             "(mod_spandsp, mod_g723_1, mod_g729, mod_amr, mod_b64, mod_opus; no mod_ilbc, "
+             "no mod_amrwb)")]
     how = {n: "written by hand in FreeSWITCH's format" for n, _, _ in rows}
     for i, case in enumerate(CASES):
         text = _write_log(case, prefs, (10 * 3600 + 15 * 60 + 4 + 60 * i) * 1_000_000 + 112233,
@@ -269,6 +310,8 @@ def main() -> int:
         for name, file, desc in rows:
             w.writerow([name, file, MADE_BY, desc, how[name]])
         w.writerow(list(SEED_LOG))
+        for row in _public_rows():
+            w.writerow(row)
     print(f"wrote {len(rows)} entries to {OUT}")
     return 0
 

@@ -29,7 +29,7 @@ from labkit.errors import ConfigError, LabkitError
 __all__ = ["CodecPref", "Implementation", "FreeswitchConfig", "EffectivePrefs",
            "parse_codec_string", "catalogue", "load_codecs", "read_config", "parse_config_text",
            "effective_prefs", "FALLBACK_CODEC_STRING", "DEFAULT_PTIMES", "amr_answer_fmtp",
-           "VANILLA_CODEC_MODULES", "listed_not_loaded"]
+           "VANILLA_CODEC_MODULES", "listed_not_loaded", "codec_string_table"]
 
 FALLBACK_CODEC_STRING = "PCMU@20i,PCMA@20i,speex@20i"  # switch_core_media_prepare_codecs
 DEFAULT_PTIMES = {"ilbc": 30, "isac": 30, "g723": 30}  # switch_core.c, else 20 ms
@@ -584,6 +584,47 @@ def listed_not_loaded(prefs: EffectivePrefs, config: FreeswitchConfig | None = N
         mods = sorted({i.module for i in full.get(name, [])})
         out.append((entry, mods[0] if mods else ""))
     return out
+
+
+def codec_string_table(text: str, modules=None):
+    """A codec string entry by entry: what each asks for and the implementation it gets.
+
+    Parameters
+    ----------
+    text : str
+        A codec string (``OPUS,G722,PCMU@30i,AMR-WB@16000h@20i@23850b@1c``).
+    modules : iterable of str, optional
+        Loaded modules (``FreeswitchConfig.modules``); None = all of the catalogue.
+
+    Returns
+    -------
+    pandas.DataFrame
+        entry, name, rate_hz, ptime_ms, bitrate (bit/s), channels (0 = not given), module,
+        implementation (as the compare log prints it, or "not loaded").
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_loadable_module.c (switch_parse_codec_buf,
+    switch_loadable_module_get_codecs_sorted).
+
+    Examples
+    --------
+    >>> t = codec_string_table("PCMU@30i,AMR-WB", modules=VANILLA_CODEC_MODULES)
+    >>> t[["entry", "ptime_ms", "module", "implementation"]].values.tolist()
+    [['PCMU@30i', 30, 'CORE_PCM_MODULE', 'PCMU:0:8000:30:64000:1'], ['AMR-WB', 0, 'mod_amrwb', 'not loaded']]
+    """
+    import pandas as pd
+    full = catalogue()
+    rows = []
+    for p in parse_codec_string(text):
+        imps, _ = load_codecs([p], modules=modules)
+        mods = sorted({i.module for i in full.get(p.name.lower(), [])})
+        rows.append({"entry": p.text, "name": p.name, "rate_hz": p.rate, "ptime_ms": p.ptime,
+                     "bitrate": p.bitrate, "channels": p.channels,
+                     "module": mods[0] if mods else "unknown",
+                     "implementation": imps[0].log_text() if imps else "not loaded"})
+    return pd.DataFrame(rows, columns=["entry", "name", "rate_hz", "ptime_ms", "bitrate",
+                                       "channels", "module", "implementation"])
 
 
 def _profile_params(config, profile) -> dict:

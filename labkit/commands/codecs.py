@@ -161,21 +161,9 @@ def _print_log(log) -> None:
         print(f"log warning: {w}")
     print(f"\nlog {log['file']}: {len(log['calls'])} call(s), {log['compare_lines']} compare "
           f"lines, FreeSWITCH {', '.join(log['versions']) or 'version unknown'}")
+    from labkit.freeswitch import LogCall
     for c in log["calls"]:
-        where = f"lines {c['lines'][0]}-{c['lines'][1]}" if c["lines"] else "no lines"
-        print(f"\n{c['call']}" + (f" {c['channel']}" if c["channel"] and c["channel"] != c["call"]
-                                  else "") + f" ({where}): {c['outcome']}"
-              + (f", chosen {c['chosen']}" if c["chosen"] else "")
-              + (f", hangup {c['hangup_cause']}" if c["hangup_cause"] else ""))
-        print(f"  offered (left of the compare lines):  {', '.join(c['offered']) or 'none'}")
-        print(f"  local list in force (right):          {', '.join(c['local']) or 'none'}")
-        if c["matches"] or c["near_matches"]:
-            print(f"  matches: {', '.join(c['matches']) or 'none'}; near-matches: "
-                  f"{', '.join(c['near_matches']) or 'none'}")
-        for r in c["refusals"]:
-            print(f"  refused: {r}")
-        print(f"  verdict: {c['verdict']}")
-        print(f"  fix:     {c['fix']}")
+        print("\n" + LogCall(**c).text())
     for r in log["agreement"] or []:
         state = "agrees" if r["agree"] else f"DIFFERS: {r['first_difference']}"
         print(f"  simulator, negotiation {r['negotiation']}: {r['n_log']} log lines, "

@@ -29,7 +29,8 @@ from labkit.errors import ConfigError, LabkitError
 __all__ = ["CodecPref", "Implementation", "FreeswitchConfig", "EffectivePrefs",
            "parse_codec_string", "catalogue", "load_codecs", "read_config", "parse_config_text",
            "effective_prefs", "FALLBACK_CODEC_STRING", "DEFAULT_PTIMES", "amr_answer_fmtp",
-           "VANILLA_CODEC_MODULES", "listed_not_loaded", "codec_string_table"]
+           "VANILLA_CODEC_MODULES", "listed_not_loaded", "codec_string_table",
+           "codec_status"]
 
 FALLBACK_CODEC_STRING = "PCMU@20i,PCMA@20i,speex@20i"  # switch_core_media_prepare_codecs
 DEFAULT_PTIMES = {"ilbc": 30, "isac": 30, "g723": 30}  # switch_core.c, else 20 ms
@@ -625,6 +626,52 @@ def codec_string_table(text: str, modules=None):
                      "implementation": imps[0].log_text() if imps else "not loaded"})
     return pd.DataFrame(rows, columns=["entry", "name", "rate_hz", "ptime_ms", "bitrate",
                                        "channels", "module", "implementation"])
+
+
+def codec_status(names, prefs: EffectivePrefs, config: FreeswitchConfig | None = None):
+    """For each offered codec name: is it loaded at all, and is it in the list in force?
+
+    Only a codec that is both can match: a codec listed but not loaded is dropped from the
+    list, one loaded but not listed is never compared.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Offered codec names (``["GSM"]``, the left side of the compare lines).
+    prefs : EffectivePrefs
+        The list in force (:func:`effective_prefs`).
+    config : FreeswitchConfig, optional
+        For its modules.conf.xml (``modules``); None = all of the catalogue loaded.
+
+    Returns
+    -------
+    pandas.DataFrame
+        codec, module, loaded, listed, can_match (loaded and listed).
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_loadable_module.c (a codec string entry without a
+    loaded implementation is skipped), src/switch_core_media.c (only the list is compared).
+
+    Examples
+    --------
+    >>> cfg = read_config(Path(__file__).parents[2] / "data" / "freeswitch" / "conf")
+    >>> t = codec_status(["GSM", "AMR-WB"], effective_prefs(cfg), cfg)
+    >>> t.values.tolist()
+    [['GSM', 'mod_spandsp', True, False, False], ['AMR-WB', 'mod_amrwb', False, False, False]]
+    """
+    import pandas as pd
+    full = catalogue()
+    loaded = catalogue(config.modules if config is not None else None)
+    listed = {p.name.lower() for p in prefs.prefs}
+    rows = []
+    for name in dict.fromkeys(names):
+        key = name.lower()
+        mods = sorted({i.module for i in full.get(key, [])})
+        rows.append({"codec": name, "module": mods[0] if mods else "not a known module",
+                     "loaded": key in loaded, "listed": key in listed,
+                     "can_match": key in loaded and key in listed})
+    return pd.DataFrame(rows, columns=["codec", "module", "loaded", "listed", "can_match"])
 
 
 def _profile_params(config, profile) -> dict:

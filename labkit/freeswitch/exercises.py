@@ -55,7 +55,7 @@ register_exercise(Exercise(
 register_exercise(Exercise(
     name="freeswitch.compare_lines", notebook=_NB, capture=_LOG,
     question="How many 'Audio Codec Compare [..]/[..]' lines does FreeSWITCH print for this "
-             "call? (a number)",
+             "offer with the bundled list in force? (a number)",
     accepts=lambda a: int(str(a).strip()) == 8,
     why="2 offered codecs x 4 local audio implementations (opus, G722, PCMU, PCMA) = 8; H264 "
         "and VP8 in the list are video and are not compared with an audio offer.",

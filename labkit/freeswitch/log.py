@@ -304,6 +304,23 @@ class LogCall:
     fix: str
     lines: tuple
 
+    def text(self) -> str:
+        """The verdict as a few lines of text (``labkit codecs --log`` and notebook 04)."""
+        where = f"lines {self.lines[0]}-{self.lines[1]}" if self.lines else "no lines"
+        head = self.call + (f" {self.channel}" if self.channel and self.channel != self.call
+                            else "")
+        out = [f"{head} ({where}): {self.outcome}"
+               + (f", chosen {self.chosen}" if self.chosen else "")
+               + (f", hangup {self.hangup_cause}" if self.hangup_cause else ""),
+               f"  offered (left of the compare lines):  {', '.join(self.offered) or 'none'}",
+               f"  local list in force (right):          {', '.join(self.local) or 'none'}"]
+        if self.matches or self.near_matches:
+            out.append(f"  matches: {', '.join(self.matches) or 'none'}; near-matches: "
+                       f"{', '.join(self.near_matches) or 'none'}")
+        out += [f"  refused: {r}" for r in self.refusals]
+        out += [f"  verdict: {self.verdict}", f"  fix:     {self.fix}"]
+        return "\n".join(out)
+
 
 def _entry(row, prefix) -> str:
     return ":".join(str(row[f"{prefix}{f}"]) for f in _FIELDS)

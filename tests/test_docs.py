@@ -17,7 +17,7 @@ import labkit
 
 DOCUMENTED = ["labkit.capture.read", "labkit.capture.frames", "labkit.amr.payload",
               "labkit.amr.storage", "labkit.amr.detect", "labkit.sip.sdp", "labkit.sip.calls", "labkit.findings", "labkit.doctor", "labkit.rtp.streams", "labkit.amr.codec",
-              "labkit.data", "labkit.commands._output", "labkit.freeswitch.log"]
+              "labkit.data", "labkit.commands._output", "labkit.freeswitch.log", "labkit.report"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

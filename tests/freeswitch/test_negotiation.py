@@ -29,19 +29,10 @@ def sdp(m, extra="", proto="RTP/AVP", more=""):
     return sdp_body("10.0.0.1", 4000, m, proto=proto) + extra + more
 
 
-# Where the excerpt alone does not determine the input. Issue 2226 says "OPUS/48000 on A
-# leg and OPUS/16000 on B leg": the B-leg opus is offered with sprop-maxcapturerate=16000
-# (RFC 7587 7.1), which FreeSWITCH's opus fmtp parser turns into the 16000 that the log
-# prints from the second compare on; the local opus is the stereo implementation (":2").
-OVERRIDES = {"freeswitch_2226_opus_rate.log": (
-    sdp("102 0", "a=rtpmap:102 opus/48000/2\r\na=fmtp:102 sprop-maxcapturerate=16000\r\n"
-                 "a=ptime:20\r\n"), "opus@2c,PCMU,PCMA")}
-
-
 @pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.log")))
 def test_simulator_reproduces_real_freeswitch_logs(name):
     log = fs.read_log(FIXTURES / name)
-    offer, local = OVERRIDES.get(name, (None, None))
+    offer, local = ng.EXCERPT_INPUTS.get(name, (None, None))
     table = ng.replay_excerpt(log, offer, local)
     assert len(table) == len(log.compares) and table["same"].all(), \
         table.loc[~table["same"], ["log", "simulator"]].head(2).to_dict("records")

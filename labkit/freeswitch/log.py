@@ -30,7 +30,8 @@ from labkit.errors import LabkitError, LabkitWarning
 from labkit.freeswitch import config as fsconfig
 
 __all__ = ["read_log", "parse_log", "FreeswitchLog", "LINE_VERSIONS", "LogCall",
-           "explain_log", "log_verdicts", "OTHER_CODEC_MODULES"]
+           "explain_log", "log_verdicts", "OTHER_CODEC_MODULES",
+           "published_log_agreement", "EXCERPT_INPUTS"]
 
 # Source line of the "Audio Codec Compare [..]/[..]" printf -> FreeSWITCH version
 # (REFERENCE.md section 4; 4311 seen with "version: 1.6.12" in fusionpbx issue 2044).
@@ -567,3 +568,51 @@ def log_verdicts(log) -> pd.DataFrame:
         row["lines"] = "-".join(str(x) for x in row["lines"])
         rows.append(row)
     return pd.DataFrame(rows, columns=list(LogCall.__dataclass_fields__))
+
+
+# Inputs the public excerpts do not show (offer fmtp, local channels), from the issue text.
+# Issue 2226 says "OPUS/48000 on A leg and OPUS/16000 on B leg": the B-leg opus is offered
+# with sprop-maxcapturerate=16000 (RFC 7587 7.1), which FreeSWITCH's opus fmtp parser turns
+# into the 16000 the log prints from the second compare on; the local opus is stereo (":2").
+EXCERPT_INPUTS = {"freeswitch_2226_opus_rate.log": (
+    "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+    "m=audio 4000 RTP/AVP 102 0\r\na=rtpmap:102 opus/48000/2\r\n"
+    "a=fmtp:102 sprop-maxcapturerate=16000\r\na=ptime:20\r\n", "opus@2c,PCMU,PCMA")}
+
+
+def published_log_agreement() -> pd.DataFrame:
+    """The simulator against every published FreeSWITCH log bundled with labkit.
+
+    The seed's log and the excerpts from public issues (``data/freeswitch/public``, each
+    with its ``# source:`` line), each replayed by :func:`labkit.freeswitch.negotiation.replay_excerpt` (with
+    :data:`EXCERPT_INPUTS` where the excerpt alone misses an input).
+
+    Returns
+    -------
+    pandas.DataFrame
+        excerpt, version, lines, equal (lines the simulator printed the same), source.
+
+    References
+    ----------
+    The issues named in each file's source line; signalwire/freeswitch
+    src/switch_core_media.c.
+
+    Examples
+    --------
+    >>> t = published_log_agreement()
+    >>> bool((t["lines"] == t["equal"]).all()), len(t) >= 10
+    (True, True)
+    """
+    from labkit import data
+    from labkit.freeswitch.negotiation import replay_excerpt
+    rows = []
+    for entry in sorted(data.manifest().values(), key=lambda e: e.name):
+        if not (entry.name.startswith("freeswitch_public_") or entry.name == "freeswitch_log_seed"):
+            continue
+        log = read_log(entry.path)
+        table = replay_excerpt(log, *EXCERPT_INPUTS.get(entry.path.name, (None, None)))
+        source = next((ln.split("source: ")[1].split(" ")[0] for ln in
+                       entry.path.read_text().splitlines() if "source: " in ln), "seed post")
+        rows.append({"excerpt": entry.path.name, "version": ", ".join(log.versions) or "?",
+                     "lines": len(table), "equal": int(table["same"].sum()), "source": source})
+    return pd.DataFrame(rows, columns=["excerpt", "version", "lines", "equal", "source"])

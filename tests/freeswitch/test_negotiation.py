@@ -32,7 +32,7 @@ def sdp(m, extra="", proto="RTP/AVP", more=""):
 @pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.log")))
 def test_simulator_reproduces_real_freeswitch_logs(name):
     log = fs.read_log(FIXTURES / name)
-    offer, local = ng.EXCERPT_INPUTS.get(name, (None, None))
+    offer, local = fs.EXCERPT_INPUTS.get(name, (None, None))
     table = ng.replay_excerpt(log, offer, local)
     assert len(table) == len(log.compares) and table["same"].all(), \
         table.loc[~table["same"], ["log", "simulator"]].head(2).to_dict("records")

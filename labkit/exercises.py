@@ -58,7 +58,29 @@ _REGISTRY: dict[str, Exercise] = {}
 
 
 def register_exercise(exercise: Exercise) -> Exercise:
-    """Add `exercise` to the registry (its name must be new); return it."""
+    """Add `exercise` to the registry (its name must be new); return it.
+
+    Parameters
+    ----------
+    exercise : Exercise
+
+    Returns
+    -------
+    Exercise
+        The same object, so that a module can keep it under a name.
+
+    References
+    ----------
+    The one registry, as :func:`labkit.findings.register_check` for the doctor.
+
+    Examples
+    --------
+    >>> e = register_exercise(Exercise("doc.demo", "00_start_here", "1+1?", "ringback_amrwb",
+    ...                                lambda a: int(a) == 2, "1+1 is 2."))
+    >>> check("doc.demo", 2).right, check("doc.demo", 3).right
+    (True, False)
+    >>> _ = _REGISTRY.pop("doc.demo")
+    """
     if exercise.name in _REGISTRY and _REGISTRY[exercise.name] != exercise:
         raise ValueError(f"exercise {exercise.name!r} is registered twice")
     _REGISTRY[exercise.name] = exercise
@@ -76,6 +98,15 @@ def exercises(notebook: str | None = None) -> list[Exercise]:
     Returns
     -------
     list of Exercise
+
+    References
+    ----------
+    Each ``labkit/<subpackage>/exercises.py`` registers its own.
+
+    Examples
+    --------
+    >>> all(e.question for e in exercises())
+    True
     """
     import labkit
     for info in pkgutil.iter_modules(labkit.__path__):
@@ -104,6 +135,18 @@ def check(name: str, answer) -> Marked:
     ------
     LabkitError
         When no exercise has that name (the message lists the names).
+
+    References
+    ----------
+    Each exercise's ``why`` cites the clause its answer rests on.
+
+    Examples
+    --------
+    >>> e = register_exercise(Exercise("doc.demo2", "00_start_here", "Port of SIP?", "ringback_amrwb",
+    ...                                lambda a: int(a) == 5060, "RFC 3261 19.1.2: 5060."))
+    >>> print(check("doc.demo2", "5060"))
+    Right. RFC 3261 19.1.2: 5060.
+    >>> _ = _REGISTRY.pop("doc.demo2")
     """
     known = {e.name: e for e in exercises()}
     if name not in known:

@@ -45,6 +45,10 @@ def notebook_parameters(notebook) -> dict:
     ParameterError
         When the notebook has no cell tagged ``parameters``.
 
+    References
+    ----------
+    papermill, "Parameterize" (the ``parameters`` tag); DESIGN.md principle 6.
+
     Examples
     --------
     >>> from pathlib import Path
@@ -88,6 +92,11 @@ def check_parameters(namespace: dict, declared, *, where: str = "this notebook")
         a test checks that this list equals the cell.
     where : str
         The notebook's name, for the message.
+
+    Returns
+    -------
+    None
+        Returns quietly when every parameter is declared.
 
     Raises
     ------

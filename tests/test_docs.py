@@ -17,7 +17,14 @@ import labkit
 
 DOCUMENTED = ["labkit.capture.read", "labkit.capture.frames", "labkit.amr.payload",
               "labkit.amr.storage", "labkit.amr.detect", "labkit.sip.sdp", "labkit.sip.calls", "labkit.findings", "labkit.doctor", "labkit.rtp.streams", "labkit.amr.codec",
-              "labkit.data", "labkit.commands._output", "labkit.freeswitch.log", "labkit.report"]
+              "labkit.data", "labkit.commands._output", "labkit.overview", "labkit.notebook",
+              "labkit.exercises", "labkit.fleet", "labkit.rtp.calls", "labkit.freeswitch.log",
+              "labkit.report"]
+# the second pass of issue 16 (tshark oracle, RTP arithmetic, AMR, SMS, PCM, plots, widgets)
+DOCUMENTED += ["labkit.capture.wireshark", "labkit.rtp.stats", "labkit.amr.realtime",
+               "labkit.amr.streams", "labkit.sms.pdu", "labkit.audio.pcm", "labkit.plots.rtp",
+               "labkit.plots.overview", "labkit.plots.negotiation", "labkit.widgets.rtp",
+               "labkit.widgets.negotiation"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

@@ -182,12 +182,23 @@ def _inputs(parameters: dict) -> list[Path]:
     return files
 
 
+def _folders(parameters: dict) -> list:
+    out = []
+    for value in parameters.values():
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(v, (str, Path)) and Path(v).is_dir():
+                out.append((Path(v), sum(1 for f in Path(v).rglob("*") if f.is_file())))
+    return out
+
+
 def _footer(notebook: Path, parameters: dict) -> str:
     from labkit import __version__
     rows = [f"labkit {html.escape(__version__)}, notebook {html.escape(notebook.name)}"]
     files = _inputs(parameters)
     rows += [f"input {html.escape(p.name)} sha256 {sha256(p)}" for p in files]
-    if not files:
+    folders = _folders(parameters)
+    rows += [f"input folder {html.escape(p.name)}/ ({n} files, not hashed)" for p, n in folders]
+    if not files and not folders:
         rows.append("input: the notebook's bundled defaults")
     return '<div class="labkit-footer">' + "<br>".join(rows) + "</div>"
 

@@ -15,13 +15,25 @@ from labkit.notebook import ParameterError, notebook_parameters
 pytest.importorskip("papermill")
 pytest.importorskip("nbconvert")
 
-# notebook -> (non-default capture, other parameters, text the input must put in the page)
+# notebook -> (non-default capture, other parameters (bundled names, or "lab/" for that
+# folder), text the input must put in the page)
 CASES = {
+    "00": ("relay_rtpengine", {}, "relay_rtpengine.pcap"),
     "01": ("ringback_amrnb", {}, "AMR"),
     "02": ("sms_rp_error", {}, "RP-ERROR"),
     "03": ("sms_kamailio_mt", {}, "kamailio"),
     "04": ("fmtp_rewrite_reject", {"LOG": "freeswitch_log_nearmatch"}, "Substituting codec PCMU@30i"),
+    # data/lab alone (7 captures), not the default lab + sms folders
+    "14": (None, {"CAPTURES": ["lab/"], "SCHEDULER": "serial"}, "7 capture(s)"),
 }
+
+
+def _resolve(value):
+    if isinstance(value, list):
+        return [_resolve(v) for v in value]
+    if value.endswith("/"):
+        return str(data.data_dir() / value.rstrip("/"))
+    return str(data.path(value)) if value in data.names() else value
 
 
 def _sha(path) -> str:
@@ -31,14 +43,11 @@ def _sha(path) -> str:
 @pytest.mark.parametrize("number", sorted(p.stem[:2] for p in report.NOTEBOOK_DIR.glob("*.ipynb")))
 def test_report_on_a_non_default_input(number, tmp_path):
     nb = report.find_notebook(number)
-    if "CAPTURE" not in notebook_parameters(nb):
-        pytest.skip(f"{nb.name} does not take CAPTURE yet (its parameters: "
-                    f"{', '.join(notebook_parameters(nb))}); issue 9 renames it")
     if number not in CASES:
         pytest.fail(f"no non-default input chosen for {nb.name}: add one to CASES")
     capture, others, expect = CASES[number]
-    cap = data.path(capture)
-    params = {k: str(data.path(v)) for k, v in others.items()}
+    cap = data.path(capture) if capture else None
+    params = {k: _resolve(v) for k, v in others.items()}
     out = report.build_report(nb, cap, params, tmp_path / "r.html", progress=False)
     page = out.read_text()
     # self-contained: nothing fetched from the network, figures embedded
@@ -48,9 +57,11 @@ def test_report_on_a_non_default_input(number, tmp_path):
         assert "data:audio/wav;base64," in page
     # footer: version and each input with its SHA-256 (computed here with hashlib)
     footer = page[page.index('class="labkit-footer"'):]
-    assert "labkit 0.1.0" in footer and f"{cap.name} sha256 {_sha(cap)}" in footer
-    for v in params.values():
-        assert _sha(data.path(others["LOG"])) in footer and v
+    assert "labkit 0.1.0" in footer
+    for f in [cap] * bool(cap) + [data.path(v) for v in others.values() if v in data.names()]:
+        assert f"{f.name} sha256 {_sha(f)}" in footer
+    if number == "14":
+        assert "input folder lab/ (8 files, not hashed)" in footer  # 7 pcaps + MANIFEST.tsv
     # code hidden by default, with a button; the verdict is repeated before section 1
     assert "labkit-hide-code" in page and 'id="labkit-toggle"' in page
     headings = re.findall(r"<h2[^>]*>(.*?)<", page)

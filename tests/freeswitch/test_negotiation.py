@@ -301,3 +301,21 @@ def test_port_zero_offer_answered_488_is_a_disabled_stream():
     assert "accepts none of these codecs" not in v["verdict"]
     assert "sent by 192.0.2.2 (Server: test-uas)" in v["verdict"]
     assert "non-zero port" in v["fix"]
+
+
+def test_freeswitch_reasoning_explains_only_a_response_freeswitch_sent():
+    from sip.test_messages import FakePackets, msg
+    from sip.test_messages import sdp as sip_sdp
+    A, B = "192.0.2.1", "192.0.2.2"
+
+    def call(server):
+        return [(1, 17, A, 5060, B, 5060, 0, msg("INVITE sip:b@x SIP/2.0", "1 INVITE",
+                                                 sip_sdp(4000, "3"))),
+                (2, 17, B, 5060, A, 5060, 0, msg("SIP/2.0 488 Not Acceptable Here", "1 INVITE",
+                                                 to_tag="t", extra=f"Server: {server}\r\n"))]
+    prefs = fs.effective_prefs(None, channel_vars={"absolute_codec_string": "OPUS,PCMU,PCMA"})
+    by_fs = ng.call_verdicts(FakePackets(call("FreeSWITCH-mod_sofia/1.10.7")), prefs=prefs).iloc[0]
+    assert "sent by 192.0.2.2 (Server: FreeSWITCH-mod_sofia/1.10.7)" in by_fs["verdict"]
+    assert "offer has GSM only" in by_fs["verdict"]  # FreeSWITCH answered: its rules explain it
+    other = ng.call_verdicts(FakePackets(call("baresip v1.0.0")), prefs=prefs).iloc[0]
+    assert "offer has GSM only" not in other["verdict"] and other["freeswitch"]

@@ -110,9 +110,12 @@ def _log_doc(path, prefs, msgs) -> dict:
     from labkit import freeswitch as fs, sip
     from labkit.freeswitch import negotiation
     log, caught = _caught(fs.read_log, path)
+    calls = fs.explain_log(log)
     doc = {"file": str(path), "warnings": caught, "compare_lines": len(log.compares),
-           "versions": list(log.versions), "calls": [c.__dict__ for c in fs.explain_log(log)],
-           "agreement": None}
+           "versions": list(log.versions), "calls": [c.__dict__ for c in calls],
+           "agreement": None,
+           "config_differs": [t for t in (fs.local_list_mismatch(c, prefs) for c in calls) if t]
+           if prefs is not None else []}
     if prefs is not None and (msgs is not None or log.remote_sdps):
         offers = [r.sdp for r in sip.offers_answers(msgs).itertuples() if r.role == "offer"] \
             if msgs is not None and not msgs.empty else None
@@ -164,6 +167,8 @@ def _print_log(log) -> None:
     from labkit.freeswitch import LogCall
     for c in log["calls"]:
         print("\n" + LogCall(**c).text())
+    for text in dict.fromkeys(log["config_differs"]):
+        print(f"  config: {text}")
     for r in log["agreement"] or []:
         state = "agrees" if r["agree"] else f"DIFFERS: {r['first_difference']}"
         print(f"  simulator, negotiation {r['negotiation']}: {r['n_log']} log lines, "

@@ -31,7 +31,7 @@ from labkit.freeswitch import config as fsconfig
 
 __all__ = ["read_log", "parse_log", "FreeswitchLog", "LINE_VERSIONS", "LogCall",
            "explain_log", "log_verdicts", "OTHER_CODEC_MODULES",
-           "published_log_agreement", "EXCERPT_INPUTS"]
+           "published_log_agreement", "EXCERPT_INPUTS", "local_list_mismatch"]
 
 # Source line of the "Audio Codec Compare [..]/[..]" printf -> FreeSWITCH version
 # (REFERENCE.md section 4; 4311 seen with "version: 1.6.12" in fusionpbx issue 2044).
@@ -534,6 +534,54 @@ def explain_log(log) -> list[LogCall]:
             warnings.simplefilter("ignore", LabkitWarning)
             log = read_log(log)
     return [_explain_call(*group) for group in _call_groups(log)]
+
+
+def local_list_mismatch(call: LogCall, prefs) -> str:
+    """Does the log's local list equal the configuration's list in force? "" when it does.
+
+    The right-hand sides of a call's compare lines are the list FreeSWITCH used; when they
+    differ from what the configuration gives (:func:`labkit.freeswitch.effective_prefs`),
+    the running FreeSWITCH has another configuration: vars.xml edited without
+    ``reloadxml`` and a profile restart, a dialplan ``codec_string``, or another profile.
+
+    Parameters
+    ----------
+    call : LogCall
+        One call of :func:`explain_log`.
+    prefs : EffectivePrefs
+        The list in force according to the configuration.
+
+    Returns
+    -------
+    str
+        A sentence naming both lists, or "".
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_core_media.c (the local side of the compare lines is
+    the session's codec list, built when the channel is created).
+
+    Examples
+    --------
+    >>> from labkit import data, freeswitch as fs
+    >>> call = explain_log(data.path("freeswitch_log_seed"))[0]
+    >>> local_list_mismatch(call, fs.effective_prefs(fs.read_config(data.path("freeswitch_conf"))))
+    ''
+    >>> gsm = fs.effective_prefs(None, channel_vars={"absolute_codec_string": "OPUS,GSM"})
+    >>> print(local_list_mismatch(call, gsm))
+    the log compared against opus, G722, PCMU, PCMA but the configuration gives OPUS, GSM: the running FreeSWITCH uses another list (vars.xml changed without 'reloadxml' and a profile restart, a dialplan codec_string, or another profile)
+    """
+    if not call.local:
+        return ""
+    seen = [_name(e) for e in dict.fromkeys(call.local)]
+    want = [i.name for i in prefs.implementations if i.kind == "audio"]
+    if [n.lower() for n in seen] == [n.lower() for n in want]:
+        return ""
+    shown = ", ".join(p.name for p in prefs.prefs if p.name.lower() in
+                      {i.name.lower() for i in prefs.implementations if i.kind == "audio"})
+    return (f"the log compared against {', '.join(seen)} but the configuration gives "
+            f"{shown}: the running FreeSWITCH uses another list (vars.xml changed without "
+            "'reloadxml' and a profile restart, a dialplan codec_string, or another profile)")
 
 
 def log_verdicts(log) -> pd.DataFrame:

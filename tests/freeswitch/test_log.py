@@ -138,3 +138,16 @@ def test_log_verdicts_table():
     row = table.iloc[0]
     assert row["offered"] == "AMR-WB:104:16000:20:0:1, AMR:102:8000:20:0:1"
     assert row["outcome"] == "no match" and "add AMR-WB" in row["fix"]
+
+
+def test_log_list_against_the_configuration(capsys):
+    from labkit.cli import main
+    seed = str(data.path("freeswitch_log_seed"))
+    conf = str(data.path("freeswitch_conf"))  # default global_codec_prefs: the seed's list
+    main(["codecs", "--log", seed, "--config", conf, "--json"])
+    assert json.loads(capsys.readouterr().out)["log"]["config_differs"] == []
+    # GSM added in vars.xml but the log still compares against the old list
+    main(["codecs", "--log", seed, "--prefs", "OPUS,G722,PCMU,PCMA,GSM"])
+    out = capsys.readouterr().out
+    assert ("config: the log compared against opus, G722, PCMU, PCMA but the configuration "
+            "gives OPUS, G722, PCMU, PCMA, GSM") in out and "reloadxml" in out

@@ -48,7 +48,10 @@ class Marked:
         return self.message
 
     def _repr_markdown_(self) -> str:
-        return ("**Right.** " if self.right else "**Not yet.** ") + self.message
+        for lead in ("Right.", "Not yet."):
+            if self.message.startswith(lead):
+                return f"**{lead}**{self.message[len(lead):]}"
+        return self.message
 
 
 _REGISTRY: dict[str, Exercise] = {}
@@ -150,6 +153,8 @@ def check(name: str, answer) -> Marked:
         raise LabkitError(f"no exercise named {name!r}",
                           fix="names: " + ", ".join(sorted(known)))
     ex = known[name]
+    if answer is None:
+        return Marked(name, False, "Not yet. Set ANSWER to your answer and run the cell again.")
     try:
         right = bool(ex.accepts(answer))
     except (TypeError, ValueError):

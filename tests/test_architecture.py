@@ -27,6 +27,7 @@ ALLOWED = {
     "errors": set(),
     "data": set(),
     "findings": set(),
+    "exercises": set(),
     "capture": set(),
     "sip": {"capture"},
     "rtp": {"capture", "sip"},

@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -83,3 +84,210 @@ def test_make_lab_opens_start_here(lab_server):
             page.screenshot(path=str(tmp / "start_here.png"))
         finally:
             browser.close()
+
+
+# ---------------------------------------------------------------------------------------
+# every notebook, run all in a real browser
+
+NOTEBOOK_FILES = sorted((REPO / "notebooks").glob("*.ipynb"))
+SCREENSHOTS = REPO / "docs" / "screenshots"
+# the main widget of a notebook: how to change it (playwright actions on its output area)
+WIDGETS = {
+    "01_ringback_amr_playback": "select_multiple",
+    "04_codec_negotiation": "codec_prefs",
+}
+
+
+def _port_in(first: int, last: int) -> int:
+    for port in range(first, last + 1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return _free_port()
+
+
+def _committed_media(path: Path) -> tuple[int, int]:
+    """(figures, audio players) in the notebook's committed outputs: what the browser must show."""
+    import json
+    imgs = auds = 0
+    for cell in json.loads(path.read_text())["cells"]:
+        for out in cell.get("outputs", []):
+            d = out.get("data", {})
+            imgs += "image/png" in d
+            auds += "".join(d.get("text/html", "")).count("<audio")
+    return imgs, auds
+
+
+@pytest.fixture(scope="module")
+def lab_notebooks(tmp_path_factory):
+    """JupyterLab on loopback over a copy of notebooks/ (the committed files are never
+    saved to), windowing off (every cell in the DOM) and autosave off."""
+    if not (CHROMIUM and Path(CHROMIUM).exists()):
+        pytest.skip("Debian chromium not installed (tools/setup.sh installs it)")
+    jupyter = Path(os.environ.get("VIRTUAL_ENV", Path(sys.executable).parent.parent)) / "bin" / "jupyter"
+    if not jupyter.exists():
+        jupyter = Path(sys.executable).parent / "jupyter"
+    tmp = tmp_path_factory.mktemp("lab")
+    root = tmp / "notebooks"
+    shutil.copytree(REPO / "notebooks", root)
+    settings = tmp / "settings"
+    for plugin, values in {"notebook-extension/tracker": {"windowingMode": "none"},
+                           "docmanager-extension/plugin": {"autosave": False}}.items():
+        f = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(__import__("json").dumps(values))
+    first, _, last = os.environ.get("LABKIT_TEST_PORTS", "44000-44999").partition("-")
+    port, token = _port_in(int(first), int(last or first)), "labkit-browser-test"
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp / "rt"), "JUPYTER_CONFIG_DIR": str(tmp / "cfg"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "ws"), "JUPYTERLAB_SETTINGS_DIR": str(settings),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    log = tmp / "lab.log"
+    cmd = [str(jupyter), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"]
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while f":{port}/" not in log.read_text(errors="replace"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"jupyter lab did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}", token
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _wait_idle(page, timeout_ms: int = 120_000) -> None:
+    page.wait_for_function("() => (document.querySelector('#jp-main-statusbar') || {innerText: ''})"
+                           ".innerText.includes('Idle')", timeout=timeout_ms)
+
+
+def _run_all(page, n_code: int, timeout_s: float = 300) -> None:
+    """Run all cells (Run menu), once more if nothing started; wait until every code cell
+    has an execution count."""
+    deadline = time.monotonic() + timeout_s
+    for attempt in range(3):
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        started = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            prompts = page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+            done = [p for p in prompts if re.match(r"\[\d+\]", p.strip())]
+            if len(done) == n_code and not any("*" in p for p in prompts):
+                return
+            if not done and not any("*" in p for p in prompts) and time.monotonic() > started:
+                break  # the click came too early: nothing runs; try again
+            time.sleep(1)
+    pytest.fail(f"run all did not finish in {timeout_s} s")
+
+
+def _drive(page, kind: str):
+    """Change the notebook's main widget; return its output area before and after."""
+    if kind == "select_multiple":
+        area = page.locator(".jp-OutputArea-output", has=page.locator("select[multiple]")).first
+        before = area.inner_html()
+        select = area.locator("select[multiple]").first
+        options = select.locator("option").all_inner_texts()
+        chosen = select.evaluate("s => Array.from(s.selectedOptions).map(o => o.text)")
+        other = next(o for o in options if o not in chosen)
+        select.select_option(label=other)
+    else:
+        area = page.locator(".jp-OutputArea-output", has=page.locator("input[type=text]")).first
+        before = area.inner_html()
+        box = area.locator("input[type=text]").first
+        box.fill(box.input_value() + ",GSM")
+        box.press("Enter")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and area.inner_html() == before:
+        time.sleep(0.5)
+    return before, area.inner_html()
+
+
+def _small_png(raw: bytes, path: Path) -> None:
+    from PIL import Image
+    import io
+    img = Image.open(io.BytesIO(raw)).convert("RGB")
+    img.thumbnail((900, 900))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.quantize(colors=64).save(path, optimize=True)
+
+
+@pytest.mark.parametrize("nb", NOTEBOOK_FILES, ids=[p.stem for p in NOTEBOOK_FILES])
+def test_notebook_runs_in_the_browser(lab_notebooks, nb, tmp_path):
+    import json
+    from playwright.sync_api import sync_playwright
+
+    base, token = lab_notebooks
+    base_tmp = tmp_path
+    n_code = sum(c["cell_type"] == "code" for c in json.loads(nb.read_text())["cells"])
+    figures, audio = _committed_media(nb)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            console = []
+            page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+            # a workspace of its own, reset: no tab of an earlier notebook (whose kernel is
+            # gone) comes back with a dialog in front of the menu
+            page.goto(f"{base}/lab/workspaces/t{nb.stem[:2]}/tree/{nb.name}?reset&token={token}",
+                      timeout=90_000)
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+            _wait_idle(page)
+            time.sleep(2)  # the widget manager registers its comm target after idle
+            _run_all(page, n_code)
+            errors = [t for t in page.locator(
+                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+            ).all_inner_texts() if "Traceback" in t or "Error" in t.split("\n")[0]]
+            assert errors == [], errors[:1]
+            assert page.locator(".jp-OutputArea-output img").count() >= figures
+            assert page.locator(".jp-OutputArea-output audio").count() >= audio
+            kind = WIDGETS.get(nb.stem)
+            if kind:
+                before, after = _drive(page, kind)
+                assert after != before, f"{nb.stem}: the widget's output did not change"
+                area = page.locator(".jp-OutputArea-output", has=page.locator(
+                    "select[multiple], input[type=text]")).first
+                area.locator("img").first.wait_for(timeout=60_000)  # its figure redrawn
+                area.evaluate("e => e.scrollIntoView({block: 'start'})")
+                page.wait_for_function("""(e) => Array.from(e.querySelectorAll('img'))
+                    .every(i => i.complete && i.naturalWidth > 0)""", arg=area.element_handle(),
+                    timeout=60_000)
+            else:
+                page.locator(".jp-Notebook .jp-Cell").first.scroll_into_view_if_needed()
+            _wait_idle(page)
+            time.sleep(5)  # let the last figure paint (headless chromium paints big PNGs late)
+            # committed screenshots change only on request (a test run leaves the tree clean)
+            shots = SCREENSHOTS if os.environ.get("LABKIT_UPDATE_SCREENSHOTS") else base_tmp
+            _small_png(page.screenshot(), shots / f"{nb.stem[:2]}.png")
+            assert (shots / f"{nb.stem[:2]}.png").stat().st_size < 200_000
+        finally:
+            debug = os.environ.get("LABKIT_BROWSER_DEBUG")
+            if debug:  # a directory to keep the page, its console and a screenshot
+                page.screenshot(path=f"{debug}/debug_{nb.stem[:2]}.png", full_page=True)
+                Path(f"{debug}/debug_{nb.stem[:2]}.html").write_text(page.content())
+                Path(f"{debug}/debug_{nb.stem[:2]}.log").write_text("\n".join(console))
+            browser.close()
+            _shutdown_kernels(base, token)
+
+
+def _shutdown_kernels(base: str, token: str) -> None:
+    """Stop the kernels this test started (through the server's REST API)."""
+    import json
+    import urllib.request
+    head = {"Authorization": f"token {token}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{base}/api/kernels", headers=head)) as r:
+        kernels = json.load(r)
+    for k in kernels:
+        urllib.request.urlopen(urllib.request.Request(f"{base}/api/kernels/{k['id']}",
+                                                      headers=head, method="DELETE"))

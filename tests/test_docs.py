@@ -20,6 +20,7 @@ DOCUMENTED = ["labkit.capture.read", "labkit.capture.frames", "labkit.amr.payloa
               "labkit.data", "labkit.commands._output", "labkit.overview", "labkit.notebook",
               "labkit.exercises", "labkit.fleet", "labkit.rtp.calls", "labkit.sms.transaction",
               "labkit.sms.ipsec"]
+DOCUMENTED += ["labkit.freeswitch.log", "labkit.report"]
 # the second pass of issue 16 (tshark oracle, RTP arithmetic, AMR, SMS, PCM, plots, widgets)
 DOCUMENTED += ["labkit.capture.wireshark", "labkit.rtp.stats", "labkit.amr.realtime",
                "labkit.amr.streams", "labkit.sms.pdu", "labkit.audio.pcm", "labkit.plots.rtp",

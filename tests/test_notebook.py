@@ -48,3 +48,31 @@ def test_notebook_parameters_reads_the_tagged_cell(tmp_path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_every_notebook_declares_parameters(path):
     assert notebook_parameters(path)
+
+
+def _guard(path):
+    """The names given to check_parameters in the notebook's guard cell, or None."""
+    import re
+    for cell in json.loads(path.read_text())["cells"]:
+        src = "".join(cell["source"])
+        m = re.search(r'check_parameters\(globals\(\),\s*"([^"]*)"', src)
+        if cell["cell_type"] == "code" and m:
+            return m.group(1).split()
+    return None
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_guard_cell_lists_exactly_the_parameters(path):
+    declared = _guard(path)
+    if declared is None:
+        pytest.skip(f"{path.name} has no check_parameters guard cell yet")
+    assert declared == list(notebook_parameters(path))
+
+
+def test_papermill_refuses_an_old_name_in_notebook_04(tmp_path):
+    papermill = pytest.importorskip("papermill")
+    nb = NOTEBOOKS[0].parent / "04_codec_negotiation.ipynb"
+    with pytest.raises(papermill.PapermillExecutionError, match="unknown parameter CAPTURES"):
+        papermill.execute_notebook(str(nb), str(tmp_path / "out.ipynb"),
+                                   parameters={"CAPTURES": ["x.pcap"]}, progress_bar=False,
+                                   cwd=str(nb.parent))

@@ -48,7 +48,9 @@ def _strict_ok(payload: bytes, wideband: bool, octet_aligned: bool) -> int:
     """Frames in `payload` if it is a clean payload of this variant, else -1.
 
     Clean means: parses exactly (no byte left), CMR valid (0-7 NB, 0-8 WB, or 15),
-    zero padding bits (BE) or zero reserved bits (OA), a speech/SID frame present.
+    zero padding bits (BE) or zero reserved bits (OA). 0 for a clean packet with NO_DATA
+    (or WB speech-lost) frames only: valid DTX evidence, but the same bits under AMR and
+    AMR-WB, so it cannot tell them apart.
     """
     try:
         packet = depacketize_amr(payload, wideband=wideband, octet_aligned=octet_aligned)
@@ -65,8 +67,18 @@ def _strict_ok(payload: bytes, wideband: bool, octet_aligned: bool) -> int:
         if int.from_bytes(payload, "big") & ((1 << (len(payload) * 8 - used)) - 1):
             return -1
     if all(f.ft >= 14 for f in packet.frames):
-        return -1
+        return 0
     return len(packet.frames)
+
+
+def _variant_score(nframes) -> float:
+    """Fraction of clean packets (NO_DATA-only ones included), when the packets that carry
+    speech or SID mostly parse; else the fraction of those that do."""
+    telling = [n for n in nframes if n != 0]
+    if not telling or not any(n > 0 for n in telling):
+        return 0.0
+    parsed = float(np.mean([n > 0 for n in telling]))
+    return float(np.mean([n >= 0 for n in nframes])) if parsed >= 0.5 else parsed
 
 
 def _timestamp_score(nframes, timestamps, spf) -> float:
@@ -87,7 +99,10 @@ def detect_amr_format(payloads, timestamps=None, *, sample: int = 400) -> AmrGue
     parse cleanly (see below); with `timestamps`, by the fraction whose RTP timestamp
     steps equal frames x 160 (AMR) or x 320 (AMR-WB) too. A clean parse is exact to the
     byte, with a valid CMR (RFC 4867 section 4.3.1), zero padding (4.3.5.3) or zero
-    reserved bits (4.4.1), and no reserved frame type (4.3.2).
+    reserved bits (4.4.1), and no reserved frame type (4.3.2). With DTX (TS 26.093) most
+    packets carry a SID or NO_DATA (FT 15) frame: both count as clean packets, as long as
+    most of the packets with speech or SID parse under the candidate (NO_DATA alone is the
+    same bits under AMR and AMR-WB and cannot choose between them).
 
     Parameters
     ----------
@@ -124,7 +139,7 @@ def detect_amr_format(payloads, timestamps=None, *, sample: int = 400) -> AmrGue
     scores = {}
     for name, (wb, oa) in _CANDIDATES.items():
         nframes = [_strict_ok(p, wb, oa) for p in part]
-        score = float(np.mean([n > 0 for n in nframes])) if part else 0.0
+        score = _variant_score(nframes) if part else 0.0
         if ts is not None and len(part) > 1 and score > 0:
             score = score * (0.75 + 0.25 * _timestamp_score(nframes, ts, SAMPLES_PER_FRAME[wb]))
         scores[name] = round(score, 4)

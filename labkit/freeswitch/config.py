@@ -1,4 +1,4 @@
-"""FreeSWITCH configuration, codec strings, codec catalogue and debug logs.
+"""FreeSWITCH configuration, codec strings and the codec catalogue.
 
 What FreeSWITCH does, reproduced from its source (signalwire/freeswitch, read, not
 copied):
@@ -14,26 +14,23 @@ copied):
   name, the first loaded implementation with the requested (or default: 20 ms, 8000 Hz,
   opus 48000 Hz, iLBC 30 ms) ptime/rate/channels; duplicates dropped; then the ptime
   re-ordering of ``switch_loadable_module_sort_codecs``.
-- **Log lines**: ``Audio Codec Compare [remote]/[local]`` and friends of
-  ``switch_core_negotiate_sdp`` (``src/switch_core_media.c``), ``Hangup ... [CAUSE]``
-  (``switch_channel.c``). Their source line numbers differ by version.
+
+Debug logs are read by :mod:`labkit.freeswitch.log`.
 """
 from __future__ import annotations
 
 import re
-import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
-from labkit.errors import ConfigError, LabkitError, LabkitWarning
+from labkit.errors import ConfigError, LabkitError
 
 __all__ = ["CodecPref", "Implementation", "FreeswitchConfig", "EffectivePrefs",
            "parse_codec_string", "catalogue", "load_codecs", "read_config", "parse_config_text",
-           "effective_prefs", "read_log", "parse_log", "FreeswitchLog", "LINE_VERSIONS",
-           "FALLBACK_CODEC_STRING", "DEFAULT_PTIMES"]
+           "effective_prefs", "FALLBACK_CODEC_STRING", "DEFAULT_PTIMES", "amr_answer_fmtp",
+           "VANILLA_CODEC_MODULES", "listed_not_loaded", "codec_string_table",
+           "codec_status"]
 
 FALLBACK_CODEC_STRING = "PCMU@20i,PCMA@20i,speex@20i"  # switch_core_media_prepare_codecs
 DEFAULT_PTIMES = {"ilbc": 30, "isac": 30, "g723": 30}  # switch_core.c, else 20 ms
@@ -134,6 +131,8 @@ class Implementation:
     channels: int = 1
     kind: str = "audio"
     module: str = ""
+    interface: str = ""
+    fmtp: str = ""
 
     def log_text(self) -> str:
         """``NAME:PT:RATE:PTIME:BITRATE:CHANNELS`` as in the compare log line."""
@@ -156,7 +155,7 @@ def _opus() -> list[Implementation]:
     return out[::-1]
 
 
-def catalogue() -> dict[str, list[Implementation]]:
+def catalogue(modules=None) -> dict[str, list[Implementation]]:
     """Loaded codec implementations by lower-case name, in FreeSWITCH's lookup order.
 
     Taken from the module sources: core PCMU/PCMA (10-120 ms, switch_pcm.c), mod_spandsp
@@ -164,6 +163,7 @@ def catalogue() -> dict[str, list[Implementation]]:
     mod_ilbc (97 = 30 ms, 98 = 20 ms), mod_opus, mod_amr / mod_amrwb (the bandwidth-
     efficient interface is registered last, so it is found first: AMR 97, AMR-WB 110),
     mod_g723_1, and the video codecs H264/VP8/VP9 (skipped in audio comparisons).
+    With `modules` (the names a modules.conf.xml loads), only their codecs and the core's.
     """
     ms10 = range(120, 0, -10)
     cat = {
@@ -177,19 +177,88 @@ def catalogue() -> dict[str, list[Implementation]]:
         "ilbc": [Implementation("iLBC", 97, 8000, 8000, 30, 13330, 1, "audio", "mod_ilbc"),
                  Implementation("iLBC", 98, 8000, 8000, 20, 15200, 1, "audio", "mod_ilbc")],
         "opus": _opus(),
-        "amr": [Implementation("AMR", 97, 8000, 8000, 20, 12200, 1, "audio", "mod_amr"),
-                Implementation("AMR", 96, 8000, 8000, 20, 12200, 1, "audio", "mod_amr")],
+        "amr": [Implementation("AMR", 97, 8000, 8000, 20, 12200, 1, "audio", "mod_amr",
+                               "AMR / Bandwidth Efficient", "octet-align=0; mode-set=7; "),
+                Implementation("AMR", 96, 8000, 8000, 20, 12200, 1, "audio", "mod_amr",
+                               "AMR / Octet Aligned", "octet-align=1; mode-set=7; ")],
         "amr-wb": [Implementation("AMR-WB", 110, 16000, 16000, 20, 23850, 1, "audio",
-                                  "mod_amrwb"),
+                                  "mod_amrwb", "AMR-WB / Bandwidth Efficient",
+                                  "octet-align=0; mode-set=8; "),
                    Implementation("AMR-WB", 100, 16000, 16000, 20, 23850, 1, "audio",
-                                  "mod_amrwb")],
+                                  "mod_amrwb", "AMR-WB / Octet Aligned",
+                                  "octet-align=1; mode-set=8; ")],
     }
     for name, pt in (("H264", 99), ("VP8", 96), ("VP9", 98), ("H263", 34)):
         cat[name.lower()] = [Implementation(name, pt, 90000, 90000, 0, 0, 1, "video", "video")]
+    if modules is not None:
+        keep = {m.lower() for m in modules} | {"core_pcm_module", "video"}
+        cat = {k: [i for i in v if i.module.lower() in keep] for k, v in cat.items()}
+        cat = {k: v for k, v in cat.items() if v}
     return cat
 
 
-def load_codecs(prefs, codecs: dict | None = None):
+# Codec modules that conf/vanilla/autoload_configs/modules.conf.xml loads (mod_ilbc and
+# mod_amrwb are not among them: listed in a codec string they are silently dropped).
+VANILLA_CODEC_MODULES = ("mod_spandsp", "mod_g723_1", "mod_g729", "mod_amr", "mod_b64",
+                         "mod_opus")
+
+
+def amr_answer_fmtp(offer_fmtp: str | None, *, wideband: bool, force_oa: bool = False,
+                    volte: bool = False) -> str:
+    """The ``a=fmtp`` FreeSWITCH's mod_amr / mod_amrwb puts in its answer to an AMR offer.
+
+    Both modules register two implementations of one codec name ("AMR-WB / Octet
+    Aligned" PT 100 and "AMR-WB / Bandwidth Efficient" PT 110; AMR: PT 96 and 97) that
+    differ only in their default fmtp, used when FreeSWITCH makes the offer. On an
+    incoming offer the codec's init reads the offer's fmtp: the framing follows the
+    offer's ``octet-align`` (absent = bandwidth-efficient, RFC 4867 8.1) whichever
+    implementation matched, unless ``force-oa`` is set in amrwb.conf / amr.conf; the
+    mode-set is the offer's (else the module's default: 7 = 12.2, 8 = 23.85 kbit/s).
+
+    Parameters
+    ----------
+    offer_fmtp : str or None
+        The offer's ``a=fmtp`` value for the AMR payload type.
+    wideband : bool
+        AMR-WB (mod_amrwb) or AMR (mod_amr).
+    force_oa, volte : bool
+        The modules' ``force-oa`` and ``volte`` settings.
+
+    Returns
+    -------
+    str
+        ``mode-set=...;octet-align=0|1`` (plus ``max-red=0;mode-change-capability=2``
+        with volte).
+
+    References
+    ----------
+    signalwire/freeswitch src/mod/codecs/mod_amrwb/mod_amrwb.c (mod_amrwb_load,
+    switch_amrwb_init) and mod_amr/mod_amr.c, commit cc93a683ca; RFC 4867 section 8.1.
+
+    Examples
+    --------
+    >>> amr_answer_fmtp("octet-align=1", wideband=True)
+    'mode-set=8;octet-align=1'
+    >>> amr_answer_fmtp(None, wideband=True)
+    'mode-set=8;octet-align=0'
+    >>> amr_answer_fmtp("mode-set=0,2,4;octet-align=0", wideband=False, volte=True)
+    'mode-set=0,2,4;octet-align=0;max-red=0;mode-change-capability=2'
+    """
+    oa, modes = force_oa, []
+    for part in (offer_fmtp or "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "octet-align" and _atoi(value):
+            oa = True
+        elif key.lower() == "mode-set":
+            modes = sorted({_atoi(m) for m in value.split(",") if m.strip()})
+    limit = 9 if wideband else 8
+    modes = [m for m in modes if 0 <= m < limit]
+    text = "mode-set=" + (",".join(map(str, modes)) if modes else str(8 if wideband else 7))
+    text += f";octet-align={int(oa)}"
+    return text + (";max-red=0;mode-change-capability=2" if volte else "")
+
+
+def load_codecs(prefs, codecs: dict | None = None, modules=None):
     """Implementations FreeSWITCH picks for a list of prefs, in its final order.
 
     Parameters
@@ -197,7 +266,9 @@ def load_codecs(prefs, codecs: dict | None = None):
     prefs : list of CodecPref or str
         Parsed codec string (a str is parsed first).
     codecs : dict, optional
-        Catalogue to use (default :func:`catalogue`).
+        Catalogue to use (default :func:`catalogue` of `modules`).
+    modules : iterable of str, optional
+        Loaded modules (modules.conf.xml); None = every module of the catalogue.
 
     Returns
     -------
@@ -206,7 +277,7 @@ def load_codecs(prefs, codecs: dict | None = None):
     """
     if isinstance(prefs, str):
         prefs = parse_codec_string(prefs)
-    codecs = catalogue() if codecs is None else codecs
+    codecs = catalogue(modules) if codecs is None else codecs
     picked, missing, seen = [], [], []
     for p in prefs:
         key = (p.name.lower(), p.ptime or default_ptime(p.name), p.rate or default_rate(p.name),
@@ -284,6 +355,7 @@ class FreeswitchConfig:
     origins: dict = field(default_factory=dict)
     findings: tuple = ()
     files: tuple = ()
+    modules: tuple | None = None
 
 
 _XPP = re.compile(r"<X-PRE-PROCESS\s+cmd\s*=\s*\"([^\"]*)\"\s+data\s*=\s*\"([^\"]*)\"", re.I)
@@ -370,6 +442,7 @@ def parse_config_text(files: list[tuple[str, str]]) -> FreeswitchConfig:
     profiles: dict = {}
     channel_vars: dict = {}
     origins: dict = {}
+    modules = None
     for name, text in files:
         raw = dict(_RAW_PARAM.findall(text))  # values before $${} expansion
         root = _xml(pre.run(text, name), name)
@@ -383,11 +456,14 @@ def parse_config_text(files: list[tuple[str, str]]) -> FreeswitchConfig:
                     origins[f"{pname}:{p.get('name')}:raw"] = raw.get(p.get("name"), "")
         for act in root.iter("action"):
             _dialplan_action(act, name, channel_vars)
+        for load in root.iter("load"):
+            if load.get("module"):
+                modules = (modules or ()) + (load.get("module"),)
     origins.update(pre.origins)
     return FreeswitchConfig(variables=dict(pre.variables), profiles=profiles,
                             channel_vars=channel_vars, origins=origins,
                             findings=tuple(dict.fromkeys(pre.findings)),
-                            files=tuple(n for n, _ in files))
+                            files=tuple(n for n, _ in files), modules=modules)
 
 
 _RAW_PARAM = re.compile(r"<param\s+name=\"([^\"]+)\"\s+value=\"([^\"]*)\"")
@@ -443,7 +519,8 @@ def _config_files(path) -> list[Path]:
 
 def _relevant(p: Path) -> bool:
     text = p.read_text(errors="replace")[:200000]
-    return "<profile" in text or "<action" in text or "X-PRE-PROCESS" in text
+    return ("<profile" in text or "<action" in text or "X-PRE-PROCESS" in text
+            or "<load module" in text)
 
 
 @dataclass(frozen=True)
@@ -485,8 +562,116 @@ def effective_prefs(config: FreeswitchConfig | None = None, *, profile: str | No
     mode = (mode or cvars.get("rtp_codec_negotiation") or
             params.get("inbound-codec-negotiation") or "generous").lower()
     prefs = parse_codec_string(text)
-    imps, missing = load_codecs(prefs)
+    imps, missing = load_codecs(prefs, modules=config.modules)
     return EffectivePrefs(text, source, chain, tuple(prefs), mode, tuple(imps), tuple(missing))
+
+
+def listed_not_loaded(prefs: EffectivePrefs, config: FreeswitchConfig | None = None) -> list:
+    """Codecs the list in force names but no loaded module provides, with the module.
+
+    FreeSWITCH drops them without a word (they never appear in the compare lines). With a
+    modules.conf.xml in `config`, its ``<load module>`` lines decide; else all of
+    labkit's catalogue counts as loaded.
+
+    Returns
+    -------
+    list of (str, str)
+        (codec string entry, module that would provide it or "" when none is known).
+    """
+    full = catalogue()
+    out = []
+    for entry in prefs.missing:
+        name = entry.split("@")[0].split("~")[0].lower()
+        mods = sorted({i.module for i in full.get(name, [])})
+        out.append((entry, mods[0] if mods else ""))
+    return out
+
+
+def codec_string_table(text: str, modules=None):
+    """A codec string entry by entry: what each asks for and the implementation it gets.
+
+    Parameters
+    ----------
+    text : str
+        A codec string (``OPUS,G722,PCMU@30i,AMR-WB@16000h@20i@23850b@1c``).
+    modules : iterable of str, optional
+        Loaded modules (``FreeswitchConfig.modules``); None = all of the catalogue.
+
+    Returns
+    -------
+    pandas.DataFrame
+        entry, name, rate_hz, ptime_ms, bitrate (bit/s), channels (0 = not given), module,
+        implementation (as the compare log prints it, or "not loaded").
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_loadable_module.c (switch_parse_codec_buf,
+    switch_loadable_module_get_codecs_sorted).
+
+    Examples
+    --------
+    >>> t = codec_string_table("PCMU@30i,AMR-WB", modules=VANILLA_CODEC_MODULES)
+    >>> t[["entry", "ptime_ms", "module", "implementation"]].values.tolist()
+    [['PCMU@30i', 30, 'CORE_PCM_MODULE', 'PCMU:0:8000:30:64000:1'], ['AMR-WB', 0, 'mod_amrwb', 'not loaded']]
+    """
+    import pandas as pd
+    full = catalogue()
+    rows = []
+    for p in parse_codec_string(text):
+        imps, _ = load_codecs([p], modules=modules)
+        mods = sorted({i.module for i in full.get(p.name.lower(), [])})
+        rows.append({"entry": p.text, "name": p.name, "rate_hz": p.rate, "ptime_ms": p.ptime,
+                     "bitrate": p.bitrate, "channels": p.channels,
+                     "module": mods[0] if mods else "unknown",
+                     "implementation": imps[0].log_text() if imps else "not loaded"})
+    return pd.DataFrame(rows, columns=["entry", "name", "rate_hz", "ptime_ms", "bitrate",
+                                       "channels", "module", "implementation"])
+
+
+def codec_status(names, prefs: EffectivePrefs, config: FreeswitchConfig | None = None):
+    """For each offered codec name: is it loaded at all, and is it in the list in force?
+
+    Only a codec that is both can match: a codec listed but not loaded is dropped from the
+    list, one loaded but not listed is never compared.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Offered codec names (``["GSM"]``, the left side of the compare lines).
+    prefs : EffectivePrefs
+        The list in force (:func:`effective_prefs`).
+    config : FreeswitchConfig, optional
+        For its modules.conf.xml (``modules``); None = all of the catalogue loaded.
+
+    Returns
+    -------
+    pandas.DataFrame
+        codec, module, loaded, listed, can_match (loaded and listed).
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_loadable_module.c (a codec string entry without a
+    loaded implementation is skipped), src/switch_core_media.c (only the list is compared).
+
+    Examples
+    --------
+    >>> cfg = read_config(Path(__file__).parents[2] / "data" / "freeswitch" / "conf")
+    >>> t = codec_status(["GSM", "AMR-WB"], effective_prefs(cfg), cfg)
+    >>> t.values.tolist()
+    [['GSM', 'mod_spandsp', True, False, False], ['AMR-WB', 'mod_amrwb', False, False, False]]
+    """
+    import pandas as pd
+    full = catalogue()
+    loaded = catalogue(config.modules if config is not None else None)
+    listed = {p.name.lower() for p in prefs.prefs}
+    rows = []
+    for name in dict.fromkeys(names):
+        key = name.lower()
+        mods = sorted({i.module for i in full.get(key, [])})
+        rows.append({"codec": name, "module": mods[0] if mods else "not a known module",
+                     "loaded": key in loaded, "listed": key in listed,
+                     "can_match": key in loaded and key in listed})
+    return pd.DataFrame(rows, columns=["codec", "module", "loaded", "listed", "can_match"])
 
 
 def _profile_params(config, profile) -> dict:
@@ -519,183 +704,3 @@ def _param_chain(config, profile, key) -> tuple:
         chain.append(f"$${{{var}}} = {config.variables.get(var, '')!r} "
                      f"({config.origins.get(var, 'not set')})")
     return tuple(chain)
-
-
-# ---------------------------------------------------------------------------------------
-# logs
-
-# Source line of the "Audio Codec Compare [..]/[..]" printf -> FreeSWITCH version
-# (REFERENCE.md section 4; 4311 seen with "version: 1.6.12" in fusionpbx issue 2044).
-LINE_VERSIONS = {5650: "1.10.7", 5526: "1.10.10-1.10.12", 5548: "1.11.x/master",
-                 4311: "1.6.12"}
-
-_HEAD = re.compile(
-    r"^(?:(?P<uuid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\s+)?"
-    r"(?:(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\s+)?(?:[\d.]+%\s+)?"
-    r"\[(?P<level>[A-Z0-9]+)\]\s+(?P<file>[\w.]+\.c):(?P<line>\d+)\s+(?P<text>.*)$")
-_CODEC = r"\[([^:\]]*):(\d+):(\d+):(\d+):(\d+):(\d+)\]"
-_COMPARE = re.compile(r"Audio Codec Compare " + _CODEC + "/" + _CODEC)
-_SAVED = re.compile(r"Audio Codec Compare " + _CODEC + r" (\+\+\+\+ is saved as a match|is saved as a near-match)")
-_SUBST = re.compile(r"Substituting codec ([^@\s]+)@(\d+)i@(\d+)h@(\d+)c")
-_HANGUP = re.compile(r"Hangup (\S+) \[(CS_\w+)\] \[(\w+)\]")
-_TE = re.compile(r"Set telephone-event payload to (\d+)@(\d+)")
-_SETCODEC = re.compile(r"Set Codec (\S+) ([^/\s]+)/(\d+) (\d+) ms")
-
-_FIELDS = ["name", "pt", "rate", "ptime", "bitrate", "channels"]
-
-
-@dataclass(frozen=True)
-class FreeswitchLog:
-    """A parsed FreeSWITCH log.
-
-    ``compares``: one row per "Audio Codec Compare" line (kind compare/match/near-match)
-    with the remote (``r_*``) and local (``l_*``) fields, the round (one SDP
-    negotiation), the uuid and the source line; ``events``: substitutions,
-    telephone-event, crypto/T.38 refusals, hangups; ``remote_sdps``: the "Remote SDP:"
-    bodies, in order (``remote_sdp_lines``/``remote_sdp_uuids``: where and on which
-    channel); ``versions``: FreeSWITCH versions suggested by the line numbers;
-    ``chosen_codec``: the last "Set Codec"; ``hangup_cause``: the last hangup's cause.
-    """
-
-    compares: pd.DataFrame
-    events: pd.DataFrame
-    remote_sdps: tuple
-    versions: tuple
-    hangup_cause: str | None
-    remote_sdp_lines: tuple = ()
-    chosen_codec: str | None = None
-    remote_sdp_uuids: tuple = ()
-
-
-def read_log(path) -> FreeswitchLog:
-    """Parse a FreeSWITCH log file (see :func:`parse_log`)."""
-    try:
-        text = Path(path).read_text(errors="replace")
-    except OSError as exc:
-        raise LabkitError(f"cannot read log: {exc.strerror}", str(path),
-                          "pass the freeswitch.log or an fs_cli capture") from None
-    return parse_log(text, where=str(path))
-
-
-_EVENT_PATTERNS = [
-    ("refuse", re.compile(r"a=crypto in RTP/AVP|secure media is administratively disabled|"
-                          r"Crypto not negotiated but required|T38 REFUSE|"
-                          r"sampling rates have to match")),
-    ("disposition", re.compile(r"CODEC NEGOTIATION ERROR|no suitable candidates")),
-]
-
-
-class _LogState:
-    """Rounds are counted per channel (uuid), so interleaved calls do not mix."""
-
-    def __init__(self):
-        self.compares, self.events, self.sdps = [], [], []  # sdps: (line, uuid, text)
-        self.round_no, self.open = 0, {}  # uuid -> current round number or None
-        self.sdp = None  # (line, uuid, lines) being collected
-
-    def flush_sdp(self):
-        if self.sdp and self.sdp[2]:
-            self.sdps.append((self.sdp[0], self.sdp[1], "\r\n".join(self.sdp[2]) + "\r\n"))
-        self.sdp = None
-
-    def add(self, kind, row):
-        uuid = row["uuid"] if row else None
-        if kind in ("compare", "match", "near-match"):
-            if self.open.get(uuid) is None:
-                self.round_no += 1
-                self.open[uuid] = self.round_no
-            self.compares.append(dict(row, round=self.open[uuid]))
-        elif kind == "te" and self.open.get(uuid) is not None:
-            self.events.append(dict(row, round=self.open[uuid]))
-        else:
-            if kind:
-                last = self.open.get(uuid) or (self.round_no if uuid is None else None)
-                self.events.append(dict(row, round=last if kind == "substitute" else None))
-            self.open[uuid] = None
-
-
-def parse_log(text: str, where: str = "log") -> FreeswitchLog:
-    """Parse FreeSWITCH log text: lines with or without the ``uuid`` prefix, with or
-    without the CPU idle percentage, any version's line numbers.
-
-    Raises
-    ------
-    LabkitError
-        When the text has no FreeSWITCH log line at all.
-    """
-    st, n_log = _LogState(), 0
-    for n, raw in enumerate(text.splitlines(), 1):
-        m = _HEAD.match(raw.strip())
-        if not m:
-            if st.sdp is not None:
-                _sdp_collect(st.sdp[2], raw)
-            continue
-        n_log += 1
-        st.flush_sdp()
-        if m.group("text").startswith("Remote SDP"):
-            st.sdp = (n, m.group("uuid"), [])
-        st.add(*_classify(m, n))
-    st.flush_sdp()
-    if n_log == 0:
-        raise LabkitError("no FreeSWITCH log lines found ('[LEVEL] file.c:NNN text')", where,
-                          "pass a log written with loglevel debug (fs_cli /log debug)")
-    return _make_log(st.compares, st.events, st.sdps)
-
-
-def _sdp_collect(sdp_lines: list, raw: str) -> None:
-    line = re.sub(r"^[0-9a-f]{8}-[0-9a-f-]{27}\s?", "", raw).strip()
-    if re.match(r"^[a-z]=", line):
-        sdp_lines.append(line)
-
-
-def _codec_fields(prefix, groups) -> dict:
-    vals = [groups[0]] + [int(g) for g in groups[1:]]
-    return {f"{prefix}{k}": v for k, v in zip(_FIELDS, vals)}
-
-
-def _classify(m, n):
-    text, base = m.group("text"), {"line_no": n, "uuid": m.group("uuid"),
-                                   "src_line": int(m.group("line")), "file": m.group("file")}
-    c = _COMPARE.search(text)
-    if c:
-        return "compare", {**base, "kind": "compare", **_codec_fields("r_", c.groups()[:6]),
-                           **_codec_fields("l_", c.groups()[6:])}
-    s = _SAVED.search(text)
-    if s:
-        kind = "match" if "++++" in s.group(7) else "near-match"
-        return kind, {**base, "kind": kind, **_codec_fields("l_", s.groups()[:6])}
-    for kind, pat in (("substitute", _SUBST), ("te", _TE), ("hangup", _HANGUP),
-                      ("codec", _SETCODEC)):
-        e = pat.search(text)
-        if e:
-            return kind, {**base, "kind": kind, "text": e.group(0), "groups": e.groups()}
-    for kind, pat in _EVENT_PATTERNS:
-        if pat.search(text):
-            return kind, {**base, "kind": kind, "text": text.strip(), "groups": ()}
-    return None, None
-
-
-def _make_log(compares, events, sdps) -> FreeswitchLog:
-    cols = ["round", "line_no", "uuid", "file", "src_line", "kind"] + \
-        [f"r_{f}" for f in _FIELDS] + [f"l_{f}" for f in _FIELDS]
-    cdf = pd.DataFrame(compares, columns=cols)
-    for col in cols:
-        if col.endswith(("_pt", "_rate", "_ptime", "_bitrate", "_channels")) or \
-                col in ("round", "line_no", "src_line"):
-            cdf[col] = cdf[col].astype("Int64")
-    edf = pd.DataFrame(events, columns=["round", "line_no", "uuid", "file", "src_line",
-                                        "kind", "text", "groups"])
-    lines = sorted(set(cdf.loc[cdf["kind"] == "compare", "src_line"]))
-    versions = tuple(f"{LINE_VERSIONS[x]} (line {x})" for x in lines if x in LINE_VERSIONS)
-    hang = edf[edf["kind"] == "hangup"]
-    cause = hang.iloc[-1]["groups"][2] if not hang.empty else None
-    if cdf.empty:
-        warnings.warn("log has no 'Audio Codec Compare' lines: log level below DEBUG, or "
-                      "negotiation never started (crypto/T.38 refused first)", LabkitWarning)
-    codec = edf[edf["kind"] == "codec"]
-    chosen = None
-    if not codec.empty:
-        g = codec.iloc[-1]["groups"]
-        chosen = f"{g[1]}/{g[2]} {g[3]} ms"
-    return FreeswitchLog(cdf, edf, tuple(t for _, _, t in sdps), versions, cause,
-                         tuple(n for n, _, _ in sdps), chosen, tuple(u for _, u, _ in sdps))

@@ -34,7 +34,8 @@ from labkit.sip.sdp import Finding, SessionDescription, parse_sdp  # noqa: F401 
 
 __all__ = ["RemoteCodec", "CompareLine", "Negotiation", "Finding", "simulate",
            "remote_codecs", "compare_table", "outcome_sentence", "KNOWN_BITRATES",
-           "MODES", "Q850", "log_agreement", "call_verdicts", "offer_answer_codecs"]
+           "MODES", "Q850", "log_agreement", "call_verdicts", "offer_answer_codecs",
+           "responder_text", "rebuilt_offer", "replay_excerpt"]
 
 MODES = ("generous", "greedy", "scrooge")
 KNOWN_BITRATES = {0: 64000, 3: 13200, 4: 6300, 7: 2400, 8: 64000, 9: 64000, 18: 8000}
@@ -465,7 +466,7 @@ def _crypto_fix(refused: str) -> str:
 # per call, from a capture
 
 
-def log_agreement(log: fs.FreeswitchLog, prefs, mode: str = "generous",
+def log_agreement(log, prefs, mode: str = "generous",
                   offers: list | None = None, **options) -> pd.DataFrame:
     """Does the simulator reproduce the log? One row per negotiation in `log`.
 
@@ -625,11 +626,15 @@ def _verdict_row(call, oa, msgs, prefs, mode, fs_options) -> dict:
         neg = simulate(offer, prefs, mode, **fs_options)
         fs_ok = neg.ok
         fs_text, fs_fix = outcome_sentence(neg, prefs if isinstance(prefs, fs.EffectivePrefs) else None)
-    verdict, fix = _capture_sentence(call, offer, answer, findings)
+    final = _final_response(call, msgs)
+    verdict, fix = _capture_sentence(call, offer, answer, findings, final)
     answered = pd.notna(call["final_status"]) and 200 <= call["final_status"] < 300
-    # FreeSWITCH's reasoning explains the call when it predicts what the capture shows.
-    if fs_text and fs_ok == answered and not any(f.severity == "error" for f in findings):
-        verdict, fix = fs_text, fs_fix
+    # FreeSWITCH's reasoning explains the call only when FreeSWITCH sent the final response
+    # and the simulator predicts what the capture shows; otherwise it is a what-if.
+    by_freeswitch = final is not None and "freeswitch" in _agent(final).lower()
+    if fs_text and by_freeswitch and fs_ok == answered and \
+            not any(f.severity == "error" for f in findings):
+        verdict, fix = f"{verdict}; {fs_text}", fs_fix
     return {"call_id": call["call_id"], "first_frame": call["first_frame"],
             "final_status": call["final_status"], "reason": call["reason"],
             "q850_cause": call["q850_cause"],
@@ -638,9 +643,56 @@ def _verdict_row(call, oa, msgs, prefs, mode, fs_options) -> dict:
             "verdict": verdict, "fix": fix, "freeswitch": fs_text, "findings": findings}
 
 
-def _capture_sentence(call, offer, answer, findings) -> tuple[str, str]:
+def _final_response(call, msgs):
+    """The message row of the call's final response to the INVITE, or None."""
+    if pd.isna(call.get("final_frame")):
+        return None
+    rows = msgs[msgs["frame"] == call["final_frame"]]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _header(msg, name: str) -> str:
+    return next((v for k, v in (msg["headers"] or ()) if k == name), "")
+
+
+def _agent(msg) -> str:
+    return _header(msg, "server") or _header(msg, "user-agent")
+
+
+def responder_text(msg) -> str:
+    """Who sent a SIP response and which diagnostic headers it carries, from the capture.
+
+    Examples
+    --------
+    >>> from labkit import capture, data, sip
+    >>> msgs = sip.sip_messages(capture.read_capture(data.path("codec_mismatch_488")))
+    >>> responder_text(msgs[msgs["status"] == 488].iloc[0])
+    '488 Not Acceptable Here sent by 10.0.0.2 (Server: baresip v1.0.0 (x86_64/linux)), with no Reason header and no Warning header'
+    """
+    agent = _agent(msg)
+    who = f"{msg['src']}" + (f" ({'Server' if _header(msg, 'server') else 'User-Agent'}: {agent})"
+                             if agent else " (no Server/User-Agent header)")
+    extra = [f"{h.title()}: {_header(msg, h)}" for h in ("reason", "warning") if _header(msg, h)]
+    missing = [f"no {h.title()} header" for h in ("reason", "warning") if not _header(msg, h)]
+    text = f"{int(msg['status'])} {msg['reason_phrase']} sent by {who}"
+    if extra:
+        text += ", with " + ", ".join(extra)
+    if missing:
+        text += (" and " if extra else ", with ") + " and ".join(missing)
+    return text
+
+
+def _port_zero_only(offer) -> bool:
+    audio = [m for m in offer.media if m.kind == "audio"] if offer is not None else []
+    return bool(audio) and all(m.port == 0 for m in audio) and \
+        not any(m.port for m in offer.media)
+
+
+def _capture_sentence(call, offer, answer, findings, final=None) -> tuple[str, str]:
     status = call["final_status"]
     status_text = f"{int(status)} {call['final_phrase']}" if pd.notna(status) else "no final response"
+    if final is not None and pd.notna(status) and int(status) >= 300:
+        status_text = responder_text(final)
     errors = [f for f in findings if f.severity == "error"]
     offered = _codecs_text(offer) if offer else "no SDP"
     if pd.notna(status) and 200 <= status < 300:
@@ -649,11 +701,18 @@ def _capture_sentence(call, offer, answer, findings) -> tuple[str, str]:
         if errors:
             return f"{text}, but {errors[0].message} ({errors[0].where})", errors[0].fix
         return text, "none needed"
+    if offer is not None and _port_zero_only(offer):
+        codecs = ",".join(str(c) for m in offer.media[:1] for c in m.codecs.values() if c)
+        return (f"the offer's only audio stream has port 0: stream disabled (RFC 3264 "
+                f"section 5.1/6), so there is nothing to negotiate ({codecs or 'no codec'} "
+                f"listed but not offered); final response {status_text}",
+                "offer the stream with a non-zero port (to hold a call use a=sendonly or "
+                "a=inactive, RFC 3264 section 8.4, not port 0)")
     if errors:
         e = errors[0]
         return (f"offer {offered}; {e.message} ({e.where}); final response {status_text}", e.fix)
     if pd.notna(status) and int(status) in (488, 606, 415):
-        return (f"offer {offered}; the callee accepts none of these codecs and answered "
+        return (f"offer {offered}; the callee accepts none of these codecs: final response "
                 f"{status_text}", "offer a codec the callee allows, or enable one of the "
                 "offered codecs on the callee")
     if pd.notna(status) and int(status) in (401, 407):
@@ -689,3 +748,92 @@ def offer_answer_codecs(oa: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["call_id", "frame", "message", "role", "m_index",
                                        "media", "port", "proto", "direction", "pt", "codec",
                                        "ptime", "fmtp", "crypto"])
+
+
+# ---------------------------------------------------------------------------------------
+# the simulator against a real log excerpt
+
+
+def rebuilt_offer(log) -> str:
+    """An SDP offer rebuilt from a log's compare lines (left side: name, PT, rate, ptime).
+
+    For excerpts without a "Remote SDP" dump: one ``a=rtpmap`` per offered codec in the
+    log's order, and ``a=ptime`` when every entry has the same non-default ptime. What the
+    log cannot show (fmtp, channels) is not rebuilt.
+
+    Parameters
+    ----------
+    log : FreeswitchLog
+        A parsed log (:func:`labkit.freeswitch.parse_log`).
+
+    Returns
+    -------
+    str
+        SDP text.
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_core_media.c: the left entry is the remote codec as
+    read from the offer's rtpmap and ptime.
+
+    Examples
+    --------
+    >>> from labkit import data, freeswitch as fs
+    >>> "m=audio 4000 RTP/AVP 3" in rebuilt_offer(fs.read_log(data.path("freeswitch_log_seed")))
+    True
+    """
+    from labkit.capture.frames import sdp_body
+    comp = log.compares
+    seen = []
+    for r in comp[comp["kind"] == "compare"].itertuples():
+        if (r.r_name, int(r.r_pt)) not in [(s[0], s[1]) for s in seen]:
+            seen.append((r.r_name, int(r.r_pt), int(r.r_rate), int(r.r_ptime)))
+    lines = "".join(f"a=rtpmap:{pt} {n}/{rate}\r\n" for n, pt, rate, _ in seen)
+    ptimes = {s[3] for s in seen}
+    if len(ptimes) == 1 and ptimes != {20}:
+        lines += f"a=ptime:{ptimes.pop()}\r\n"
+    return sdp_body("10.0.0.1", 4000, " ".join(str(s[1]) for s in seen)) + lines
+
+
+def replay_excerpt(log, offer=None, local=None, mode: str = "generous") -> pd.DataFrame:
+    """The simulator against a log, line by line: does it print what FreeSWITCH printed?
+
+    Parameters
+    ----------
+    log : FreeswitchLog
+        A parsed log or excerpt.
+    offer : str, optional
+        The offer SDP (default: the log's first "Remote SDP", else :func:`rebuilt_offer`).
+    local : str, optional
+        Local codec string (default: the local codec names in the log's order).
+    mode : str
+        Negotiation mode.
+
+    Returns
+    -------
+    pandas.DataFrame
+        line (1-based), log, simulator, same; the simulator's extra lines past the end of
+        an excerpt are not compared.
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_core_media.c (switch_core_media_negotiate_sdp).
+
+    Examples
+    --------
+    >>> from labkit import data, freeswitch as fs
+    >>> table = replay_excerpt(fs.read_log(data.path("freeswitch_log_seed")))
+    >>> len(table), bool(table["same"].all())
+    (4, True)
+    """
+    comp = log.compares
+    if local is None:
+        local = ",".join(dict.fromkeys(comp.loc[comp["kind"] == "compare", "l_name"]))
+    if offer is None:
+        offer = log.remote_sdps[0] if log.remote_sdps else rebuilt_offer(log)
+    got = [_log_line(r) for r in comp.itertuples()]
+    sim = [x.text() for x in simulate(offer, local, mode).compares]
+    rows = [{"line": i + 1, "log": g, "simulator": sim[i] if i < len(sim) else "",
+             "same": i < len(sim) and sim[i] == g} for i, g in enumerate(got)]
+    return pd.DataFrame(rows, columns=["line", "log", "simulator", "same"])
+

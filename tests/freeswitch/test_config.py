@@ -4,7 +4,7 @@ Expected values are derived by hand from FreeSWITCH's source (signalwire/freeswi
 switch_parse_codec_buf / switch_loadable_module_get_codecs_sorted /
 switch_loadable_module_sort_codecs (src/switch_loadable_module.c), the codec modules'
 switch_core_codec_add_implementation calls, preprocess() in src/switch_xml.c, and from
-genuine FreeSWITCH log excerpts in tests/fixtures/freeswitch/ (source URLs inside).
+genuine FreeSWITCH log excerpts in data/freeswitch/public/ (source URLs inside).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from labkit import data
 from labkit import freeswitch as fs
 from labkit.errors import ConfigError, LabkitError, LabkitWarning
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "freeswitch"
+FIXTURES = data.data_dir() / "freeswitch" / "public"  # published excerpts, with sources
 
 
 def test_codec_string_syntax():
@@ -181,3 +181,39 @@ def test_log_without_compare_lines_warns_and_garbage_is_an_error(tmp_path):
         fs.read_log(junk)
     with pytest.raises(LabkitError, match="cannot read log"):
         fs.read_log(tmp_path / "absent.log")
+
+
+def test_mod_amrwb_registers_two_implementations():
+    # mod_amrwb.c mod_amrwb_load: "AMR-WB / Octet Aligned" PT 100 (generate_fmtp(pool, 1)),
+    # then "AMR-WB / Bandwidth Efficient" PT 110 (generate_fmtp(pool, 0)); 16000 Hz,
+    # 23850 bit/s, 20000 us. The last registered is found first.
+    amrwb = fs.catalogue()["amr-wb"]
+    assert [(i.pt, i.interface) for i in amrwb] == [
+        (110, "AMR-WB / Bandwidth Efficient"), (100, "AMR-WB / Octet Aligned")]
+    assert [i.fmtp.split(";")[0] for i in amrwb] == ["octet-align=0", "octet-align=1"]
+    assert {(i.rate, i.bitrate, i.ptime) for i in amrwb} == {(16000, 23850, 20)}
+    amr = fs.catalogue()["amr"]  # mod_amr.c: PT 96 octet-aligned, PT 97 bandwidth-efficient
+    assert [(i.pt, i.interface) for i in amr] == [(97, "AMR / Bandwidth Efficient"),
+                                                  (96, "AMR / Octet Aligned")]
+
+
+def test_amr_answer_follows_the_offer_framing():
+    # switch_amrwb_init: octet-align from the offer's fmtp, else 0 unless force-oa;
+    # mode-set re-created from the offer's modes, else the default (AMRWB_BITRATE_24K = 8)
+    assert fs.amr_answer_fmtp("octet-align=1;mode-set=2,8", wideband=True) == \
+        "mode-set=2,8;octet-align=1"
+    assert fs.amr_answer_fmtp("", wideband=True) == "mode-set=8;octet-align=0"
+    assert fs.amr_answer_fmtp("", wideband=True, force_oa=True) == "mode-set=8;octet-align=1"
+    assert fs.amr_answer_fmtp("mode-set=7", wideband=False) == "mode-set=7;octet-align=0"
+
+
+def test_listed_but_not_loaded():
+    # the bundled modules.conf.xml loads the vanilla codec modules: no mod_amrwb, no mod_ilbc
+    cfg = fs.read_config(data.path("freeswitch_conf"))
+    assert "mod_amr" in cfg.modules and "mod_amrwb" not in cfg.modules
+    prefs = fs.effective_prefs(cfg, channel_vars={"absolute_codec_string": "AMR-WB,AMR,iLBC,PCMA"})
+    assert [i.name for i in prefs.implementations] == ["AMR", "PCMA"]
+    assert fs.listed_not_loaded(prefs) == [("AMR-WB", "mod_amrwb"), ("iLBC", "mod_ilbc")]
+    # without a modules.conf.xml every module of the catalogue counts as loaded
+    bare = fs.effective_prefs(None, channel_vars={"absolute_codec_string": "AMR-WB,PCMA"})
+    assert [i.name for i in bare.implementations] == ["AMR-WB", "PCMA"] and not bare.missing

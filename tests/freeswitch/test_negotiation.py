@@ -1,7 +1,7 @@
 """labkit.freeswitch.negotiation (FreeSWITCH simulator, verdicts) and the SDP offer/answer checks.
 
-The simulator is checked against genuine FreeSWITCH log excerpts (tests/fixtures/
-freeswitch/, source URLs inside): the excerpt must equal the start of the simulated
+The simulator is checked against genuine FreeSWITCH log excerpts (data/freeswitch/public/,
+source URLs inside): the excerpt must equal the start of the simulated
 compare sequence. When the excerpt includes the "Remote SDP", that SDP is the input;
 otherwise the offer is rebuilt from the left-hand sides of the compare lines (name, PT,
 rate; a=ptime when all remote ptimes agree and differ from 20 ms) and the local list from
@@ -21,7 +21,7 @@ from labkit.freeswitch import negotiation as ng
 from labkit.errors import LabkitWarning
 from labkit.sip.sdp import check_amr_fmtp, check_answer, check_description, compare_offers, parse_sdp
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "freeswitch"
+FIXTURES = data.data_dir() / "freeswitch" / "public"  # published excerpts, with sources
 
 
 def sdp(m, extra="", proto="RTP/AVP", more=""):
@@ -29,41 +29,18 @@ def sdp(m, extra="", proto="RTP/AVP", more=""):
     return sdp_body("10.0.0.1", 4000, m, proto=proto) + extra + more
 
 
-def _rebuilt_offer(compares):
-    seen = []
-    for r in compares[compares["kind"] == "compare"].itertuples():
-        if (r.r_name, r.r_pt) not in [(s[0], s[1]) for s in seen]:
-            seen.append((r.r_name, int(r.r_pt), int(r.r_rate), int(r.r_ptime)))
-    lines = "".join(f"a=rtpmap:{pt} {n}/{rate}\r\n" for n, pt, rate, _ in seen)
-    ptimes = {s[3] for s in seen}
-    if len(ptimes) == 1 and ptimes != {20}:
-        lines += f"a=ptime:{ptimes.pop()}\r\n"
-    return sdp(" ".join(str(s[1]) for s in seen), lines)
-
-
-def _log_lines(compares):
-    return [ng._log_line(r) for r in compares.itertuples()]
-
-
-# Where the excerpt alone does not determine the input. Issue 2226 says "OPUS/48000 on A
-# leg and OPUS/16000 on B leg": the B-leg opus is offered with sprop-maxcapturerate=16000
-# (RFC 7587 7.1), which FreeSWITCH's opus fmtp parser turns into the 16000 that the log
-# prints from the second compare on; the local opus is the stereo implementation (":2").
-OVERRIDES = {"freeswitch_2226_opus_rate.log": (
-    sdp("102 0", "a=rtpmap:102 opus/48000/2\r\na=fmtp:102 sprop-maxcapturerate=16000\r\n"
-                 "a=ptime:20\r\n"), "opus@2c,PCMU,PCMA")}
-
-
 @pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.log")))
 def test_simulator_reproduces_real_freeswitch_logs(name):
     log = fs.read_log(FIXTURES / name)
-    comp = log.compares
-    local = ",".join(dict.fromkeys(comp.loc[comp["kind"] == "compare", "l_name"]))
-    offer = log.remote_sdps[0] if log.remote_sdps else _rebuilt_offer(comp)
-    offer, local = OVERRIDES.get(name, (offer, local))
-    sim = [x.text() for x in ng.simulate(offer, local).compares]
-    got = _log_lines(comp)
-    assert sim[:len(got)] == got
+    offer, local = fs.EXCERPT_INPUTS.get(name, (None, None))
+    table = ng.replay_excerpt(log, offer, local)
+    assert len(table) == len(log.compares) and table["same"].all(), \
+        table.loc[~table["same"], ["log", "simulator"]].head(2).to_dict("records")
+
+
+def test_the_seed_log_replays():
+    table = ng.replay_excerpt(fs.read_log(data.path("freeswitch_log_seed")))
+    assert list(table["log"]) == list(table["simulator"]) and len(table) == 4
 
 
 def test_near_match_substitution_as_in_the_real_log():
@@ -202,13 +179,19 @@ def lab():
 def test_verdicts_on_real_captures(lab):
     gsm = lab["codec_mismatch_488"].iloc[0]
     assert gsm["final_status"] == 488 and gsm["offered"] == "GSM/8000,telephone-event/8000"
-    assert gsm["verdict"].startswith("offer has GSM only; effective prefs OPUS,G722,PCMU,PCMA")
+    # tshark -r codec_mismatch_488.pcap -Y sip.Status-Code==488 -T fields -e ip.src
+    # -e sip.Server -e sip.Reason: 10.0.0.2, baresip v1.0.0 (x86_64/linux), (empty).
+    assert "488 Not Acceptable Here sent by 10.0.0.2 (Server: baresip v1.0.0" in gsm["verdict"]
+    assert "no Reason header" in gsm["verdict"] and "Q.850" not in gsm["verdict"]
+    # what FreeSWITCH with the bundled prefs would do is said apart, as a what-if
+    assert gsm["freeswitch"].startswith("offer has GSM only; effective prefs OPUS,G722,PCMU,PCMA")
     fmtp = lab["fmtp_rewrite_reject"].iloc[0]
     assert "offer-fmtp-rewritten" in codes(fmtp["findings"])
     assert "octet-align 1 -> 0" in fmtp["verdict"] and fmtp["final_status"] == 488
     ok = lab["relay_rtpengine"].iloc[0]
     assert ok["final_status"] == 200 and ok["answered"].startswith("PCMA/8000")
-    assert "picks PCMA/8000 (PT 8)" in ok["verdict"] and ok["fix"] == "none needed"
+    assert "answer picks PCMA/8000" in ok["verdict"] and ok["fix"] == "none needed"
+    assert "picks PCMA/8000 (PT 8)" in ok["freeswitch"]
 
 
 def test_late_offer_and_t38_findings():
@@ -241,8 +224,8 @@ def test_cli(capsys, tmp_path):
     assert main(["codecs", str(cap), "--config", conf, "--log",
                  str(data.path("freeswitch_log_nomatch"))]) == 0
     out = capsys.readouterr().out
-    assert "verdict:  offer has GSM only" in out
-    assert "negotiation 1: 4 log lines, 4 simulated, agrees" in out
+    assert "FreeSWITCH with these prefs would: offer has GSM only" in out
+    assert "simulator, negotiation 1: 4 log lines, 4 simulated, agrees" in out
     bad = tmp_path / "bad.xml"
     bad.write_text("<profile")
     assert main(["codecs", str(cap), "--config", str(bad)]) == 2
@@ -301,3 +284,38 @@ def test_answer_amr_checked_against_the_same_payload_type():
     oa = parse_sdp(sdp("116", "a=rtpmap:116 AMR-WB/16000\r\n"))
     assert check_answer(offer, be) == []
     assert codes(check_answer(offer, oa)) == ["amr-octet-align"]
+
+
+def test_port_zero_offer_answered_488_is_a_disabled_stream():
+    from sip.test_messages import FakePackets, msg
+    from sip.test_messages import sdp as sip_sdp
+    A, B = "192.0.2.1", "192.0.2.2"
+    # the only audio m= line has port 0: RFC 3264 5.1 "a port number of zero in the offer
+    # indicates that the stream is offered but MUST NOT be used"
+    rows = [(1, 17, A, 5060, B, 5060, 0, msg("INVITE sip:b@x SIP/2.0", "1 INVITE",
+                                             sip_sdp(0, "8 0"))),
+            (2, 17, B, 5060, A, 5060, 0, msg("SIP/2.0 488 Not Acceptable Here", "1 INVITE",
+                                             to_tag="t", extra="Server: test-uas\r\n"))]
+    v = ng.call_verdicts(FakePackets(rows)).iloc[0]
+    assert "stream disabled (RFC 3264 section 5.1/6)" in v["verdict"]
+    assert "accepts none of these codecs" not in v["verdict"]
+    assert "sent by 192.0.2.2 (Server: test-uas)" in v["verdict"]
+    assert "non-zero port" in v["fix"]
+
+
+def test_freeswitch_reasoning_explains_only_a_response_freeswitch_sent():
+    from sip.test_messages import FakePackets, msg
+    from sip.test_messages import sdp as sip_sdp
+    A, B = "192.0.2.1", "192.0.2.2"
+
+    def call(server):
+        return [(1, 17, A, 5060, B, 5060, 0, msg("INVITE sip:b@x SIP/2.0", "1 INVITE",
+                                                 sip_sdp(4000, "3"))),
+                (2, 17, B, 5060, A, 5060, 0, msg("SIP/2.0 488 Not Acceptable Here", "1 INVITE",
+                                                 to_tag="t", extra=f"Server: {server}\r\n"))]
+    prefs = fs.effective_prefs(None, channel_vars={"absolute_codec_string": "OPUS,PCMU,PCMA"})
+    by_fs = ng.call_verdicts(FakePackets(call("FreeSWITCH-mod_sofia/1.10.7")), prefs=prefs).iloc[0]
+    assert "sent by 192.0.2.2 (Server: FreeSWITCH-mod_sofia/1.10.7)" in by_fs["verdict"]
+    assert "offer has GSM only" in by_fs["verdict"]  # FreeSWITCH answered: its rules explain it
+    other = ng.call_verdicts(FakePackets(call("baresip v1.0.0")), prefs=prefs).iloc[0]
+    assert "offer has GSM only" not in other["verdict"] and other["freeswitch"]

@@ -11,7 +11,7 @@ src/mod/endpoints/mod_sofia/sofia.c at commit cc93a683ca) prints at DEBUG level 
 inbound INVITEs on that profile: no match (GSM only), match (PCMA), near-match (PCMU at
 30 ms, substituted) and crypto (a=crypto in RTP/AVP, refused before any comparison).
 The "Audio Codec Compare" lines come from labkit.freeswitch.negotiation.simulate, whose output is
-checked against genuine FreeSWITCH log excerpts in tests/fixtures/freeswitch/; the rest
+checked against genuine FreeSWITCH log excerpts in data/freeswitch/public/; the rest
 of each log (channel, SDP dump, hangup) follows FreeSWITCH's message formats.
 Deterministic: fixed timestamps, UUIDs and Call-IDs.
 """
@@ -26,8 +26,6 @@ from labkit.freeswitch import negotiation as ng
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "data" / "freeswitch"
 MADE_BY = "python -m tools.freeswitch.make"
-HOW_MADE = ("synthetic builder: written by tools.freeswitch.make in FreeSWITCH's formats (codec "
-            "lines from labkit.freeswitch.negotiation.simulate); no FreeSWITCH ran")
 VERSION = "1.11.0-dev git cc93a68 2025-07-28 64bit"
 
 VARS_XML = """<include>
@@ -95,6 +93,28 @@ PROFILE_XML = """<profile name="internal">
 """
 
 
+MODULES_XML = """<configuration name="modules.conf" description="Modules">
+  <!-- labkit sample, the codec part of FreeSWITCH's conf/vanilla modules.conf.xml:
+       mod_ilbc and mod_amrwb are not loaded, so iLBC or AMR-WB in a codec string is
+       silently dropped (they never appear in the 'Audio Codec Compare' lines). -->
+  <modules>
+    <load module="mod_console"/>
+    <load module="mod_logfile"/>
+    <load module="mod_sofia"/>
+    <load module="mod_dialplan_xml"/>
+    <!-- Codec Interfaces -->
+    <load module="mod_spandsp"/>
+    <load module="mod_g723_1"/>
+    <load module="mod_g729"/>
+    <load module="mod_amr"/>
+    <!--<load module="mod_ilbc"/>-->
+    <load module="mod_b64"/>
+    <load module="mod_opus"/>
+  </modules>
+</configuration>
+"""
+
+
 def _sdp(origin_ip, port, fmt, attrs, proto="RTP/AVP", tool="a=tool:baresip 1.0.0"):
     from labkit.capture.frames import sdp_body
     return sdp_body(origin_ip, port, fmt, attributes=attrs, proto=proto, session="3914291 3914291",
@@ -128,7 +148,22 @@ CASES = [
                                        "a=sendrecv", "a=ptime:20"]),
      "a=crypto in an RTP/AVP offer: FreeSWITCH refuses it before comparing codecs "
      "('a=crypto in RTP/AVP, refer to rfc3711'), 488, INCOMPATIBLE_DESTINATION"),
+    ("amrwb", "+4915112345678", "6b1f0c52-5a3e-4c1e-9d61-2f6f4a0c1a05", "e84b4c76e66714",
+     _sdp("10.0.0.5", 31000, "104 102 105 100",
+          ["a=rtpmap:104 AMR-WB/16000", "a=fmtp:104 mode-change-capability=2;max-red=0",
+           "a=rtpmap:102 AMR/8000", "a=fmtp:102 mode-change-capability=2;max-red=0",
+           "a=rtpmap:105 telephone-event/16000", "a=fmtp:105 0-15",
+           "a=rtpmap:100 telephone-event/8000", "a=fmtp:100 0-15",
+           "a=ptime:20", "a=maxptime:240", "a=sendrecv"], tool=None),
+     "a VoLTE-style offer (AMR-WB and AMR, bandwidth-efficient, two telephone-events) "
+     "against OPUS,G722,PCMU,PCMA: no match, 488, INCOMPATIBLE_DESTINATION (the exercises' log)"),
 ]
+
+SEED_LOG = ("freeswitch_log_seed", "seed_incompatible_destination.log",
+            "FreeSWITCH 1.10.7 log lines as published in the blog post 'FreeSWITCH - "
+            "Incompatible Destination' (2022-02-19), the case of notebook 04: GSM offered, "
+            "local opus,G722,PCMU,PCMA, Hangup INCOMPATIBLE_DESTINATION",
+            "copied from the published post", "published log of a real FreeSWITCH")
 
 LINE = {"new": ("switch_channel.c", 1143), "invite": ("sofia.c", 10472),
         "state": ("sofia.c", 7505), "sdp": ("sofia.c", 7515),
@@ -226,32 +261,60 @@ def _te_position(offer, te_pt) -> int:
     return fmts.index(str(te_pt)) if str(te_pt) in fmts else -1
 
 
+def _public_rows() -> list:
+    """Rows for the public log excerpts in data/freeswitch/public/ (kept as published,
+    each with its '# source:' line; not regenerated)."""
+    rows = []
+    for path in sorted((OUT / "public").glob("*.log")):
+        head = [ln[2:] for ln in path.read_text().splitlines()[:3] if ln.startswith("# ")]
+        rows.append([f"freeswitch_public_{path.stem}", f"public/{path.name}",
+                     "copied from the public issue named in its source line", " ".join(head),
+                     "published log excerpt of a real FreeSWITCH"])
+    return rows
+
+
 def main() -> int:
     conf = OUT / "conf"
     (conf / "sip_profiles").mkdir(parents=True, exist_ok=True)
     (conf / "vars.xml").write_text(VARS_XML)
     (conf / "sip_profiles" / "internal.xml").write_text(PROFILE_XML)
+    (conf / "autoload_configs").mkdir(exist_ok=True)
+    (conf / "autoload_configs" / "modules.conf.xml").write_text(MODULES_XML)
     prefs = fs.effective_prefs(fs.read_config(conf), profile="internal")
     rows = [("freeswitch_conf", "conf", "sample FreeSWITCH configuration directory (vars.xml + "
-             "sip_profiles/internal.xml), written for labkit in FreeSWITCH's format"),
+             "sip_profiles/internal.xml, autoload_configs/modules.conf.xml), written for labkit in "
+             "FreeSWITCH's format"),
             ("freeswitch_vars", "conf/vars.xml", "sample vars.xml: global_codec_prefs="
              "OPUS,G722,PCMU,PCMA,H264,VP8 (FreeSWITCH's default)"),
             ("freeswitch_profile_internal", "conf/sip_profiles/internal.xml", "sample Sofia "
              "profile 'internal': inbound-codec-prefs=$${global_codec_prefs}, generous, "
-             "inbound-late-negotiation=false")]
+             "inbound-late-negotiation=false"),
+            ("freeswitch_modules", "conf/autoload_configs/modules.conf.xml", "sample "
+             "modules.conf.xml: the codec modules of FreeSWITCH's vanilla configuration "
+             "(mod_spandsp, mod_g723_1, mod_g729, mod_amr, mod_b64, mod_opus; no mod_ilbc, "
+             "no mod_amrwb)")]
+    how = {n: "written by tools.freeswitch.make in FreeSWITCH's format; no FreeSWITCH ran"
+           for n, _, _ in rows}
     for i, case in enumerate(CASES):
         text = _write_log(case, prefs, (10 * 3600 + 15 * 60 + 4 + 60 * i) * 1_000_000 + 112233,
                           with_uuid=case[0] != "match")
         (OUT / f"fs_{case[0]}.log").write_text(text)
         style = "fs_cli style, no uuid prefix" if case[0] == "match" else "uuid-prefixed lines"
         rows.append((f"freeswitch_log_{case[0]}", f"fs_{case[0]}.log",
-                     f"FreeSWITCH master DEBUG log ({style}) of an inbound INVITE on the sample "
+                     f"log in FreeSWITCH master's DEBUG format ({style}), written by labkit's "
+                     f"simulator, not by a FreeSWITCH run, for an inbound INVITE on the sample "
                      f"profile: {case[5]}"))
+        how[rows[-1][0]] = ("written by labkit's simulator (labkit.freeswitch.negotiation."
+                            "simulate) in FreeSWITCH's log format; no FreeSWITCH ran")
     with open(OUT / "MANIFEST.tsv", "w", newline="") as fh:
         w = csv.writer(fh, delimiter="\t", lineterminator="\n")
         w.writerow(["name", "file", "made_by", "how_made", "description"])
         for name, file, desc in rows:
-            w.writerow([name, file, MADE_BY, HOW_MADE, desc])
+            w.writerow([name, file, MADE_BY, f"synthetic builder: {how[name]}", desc])
+        name, file, desc, made_by, how_made = SEED_LOG
+        w.writerow([name, file, made_by, f"published figure: {how_made}", desc])
+        for name, file, made_by, desc, how_made in _public_rows():
+            w.writerow([name, file, made_by, f"published figure: {how_made}", desc])
     print(f"wrote {len(rows)} entries to {OUT}")
     return 0
 

@@ -17,7 +17,9 @@ import labkit
 
 DOCUMENTED = ["labkit.capture.read", "labkit.capture.frames", "labkit.amr.payload",
               "labkit.amr.storage", "labkit.amr.detect", "labkit.sip.sdp", "labkit.sip.calls", "labkit.findings", "labkit.doctor", "labkit.rtp.streams", "labkit.amr.codec",
-              "labkit.data", "labkit.commands._output"]
+              "labkit.data", "labkit.commands._output", "labkit.quality.delay", "labkit.quality.bursts",
+              "labkit.quality.jbuf", "labkit.quality.emodel", "labkit.quality.hostnet",
+              "labkit.quality.analysis"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

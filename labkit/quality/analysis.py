@@ -188,7 +188,7 @@ def analyze_jitter(capture, compare=None, *, buffers=DEFAULT_BUFFERS, k: float =
 
     Parameters
     ----------
-    capture : path or labkit.capture.Packets
+    capture : path, labkit.capture.Packets or labkit.rtp.RtpPackets
         The capture (e.g. the relay's egress, or both of its legs).
     compare : path or Packets, optional
         A second capture of the same relay (e.g. its ingress): streams with the same SSRC
@@ -224,20 +224,29 @@ def analyze_jitter(capture, compare=None, *, buffers=DEFAULT_BUFFERS, k: float =
     'network'
     """
     from labkit.capture import as_packets
-    from labkit.rtp import find_rtp
+    from labkit.rtp import RtpPackets, find_rtp
     notes: list = []
     skipped: list = []
     caps = [("capture", capture)] + ([("compare", compare)] if compare is not None else [])
     files, pairs = [], []
     for side, cap in caps:
-        packets = as_packets(cap)
-        files.append(str(getattr(packets, "path", cap) if not hasattr(cap, "__fspath__") else cap))
-        rtp = find_rtp(packets, clock_rates=clock_rates)
+        if isinstance(cap, RtpPackets):
+            rtp = cap
+        else:
+            rtp = find_rtp(as_packets(cap), clock_rates=clock_rates)
+        files.append(_file_name(cap, rtp))
         if rtp.n_streams == 0:
             notes.append(f"{side}: no RTP stream found")
         pairs += [(side, tr, ws) for tr, ws in
                   _tracks(rtp, side, streams if side == "capture" else None, notes, skipped)]
     return _report(files, pairs, buffers, k, codec, notes, skipped)
+
+
+def _file_name(cap, rtp) -> str:
+    from pathlib import Path
+    if isinstance(cap, (str, Path)):
+        return Path(cap).name
+    return Path(str(getattr(rtp.packets, "path", "") or "capture")).name
 
 
 def _report(files, pairs, buffers, k, codec, notes, skipped) -> JitterReport:

@@ -10,6 +10,7 @@ use (``labkit/<subpackage>/checks.py``, registered with
 """
 from __future__ import annotations
 
+import html
 import importlib
 import pkgutil
 import warnings
@@ -119,13 +120,32 @@ class DoctorReport:
         """Findings per severity, e.g. ``{"error": 1, "warning": 0, "info": 2}``."""
         return {s: int((self.findings["severity"] == s).sum()) for s in SEVERITIES}
 
+    def __repr__(self) -> str:
+        return f"<DoctorReport {self.summary()}; {len(self.skipped)} check(s) skipped>"
+
+    def _repr_html_(self) -> str:
+        """The findings as a table for a notebook, each linked to the notebook that shows
+        the evidence; the skipped checks below. Every text from the capture is escaped
+        (an untrusted capture's header values must not become markup)."""
+        parts = [f"<p><b>{html.escape(self.summary())}</b></p>"]
+        if len(self.findings):
+            rows = [[html.escape(str(v)) for v in r[:-1]] + [_notebook_link(r[-1])]
+                    for r in self.findings[FINDING_COLUMNS].itertuples(index=False)]
+            parts.append(_html_table(FINDING_COLUMNS, rows))
+        if len(self.skipped):
+            rows = [[html.escape(s.check), html.escape(s.why), _notebook_link(s.notebook)]
+                    for s in self.skipped.itertuples()]
+            parts.append("<p>Skipped (the check does not apply, or needs an input):</p>"
+                         + _html_table(["check", "why", "notebook"], rows))
+        return "\n".join(parts)
+
     def summary(self) -> str:
         """One sentence for the top of a ticket."""
-        c = self.counts()
+        c, name = self.counts(), Path(self.capture).name
         if not len(self.findings):
-            return f"{self.capture}: no finding from {len(registered_checks())} checks"
+            return f"{name}: no finding from {len(registered_checks())} checks"
         top = self.findings.iloc[0]
-        return (f"{self.capture}: {c['error']} error(s), {c['warning']} warning(s), "
+        return (f"{name}: {c['error']} error(s), {c['warning']} warning(s), "
                 f"{c['info']} note(s); first: {top['what']}")
 
 
@@ -180,6 +200,22 @@ def run_doctor(capture, *, log=None, config=None, password=None, ha1=None, ifc=N
     return DoctorReport(str(capture), table.drop(columns="_r").reset_index(drop=True),
                         pd.DataFrame(skipped, columns=["check", "why", "notebook"]),
                         tuple(ctx.warnings))
+
+
+def _notebook_link(text: str) -> str:
+    """``01_x.ipynb -p CAPTURE <file>`` as a link to ``01_x.ipynb`` and its parameters."""
+    name, _, rest = str(text).partition(" ")
+    if not name.endswith(".ipynb"):
+        return html.escape(str(text))
+    link = f'<a href="{html.escape(name, quote=True)}">{html.escape(name[:-len(".ipynb")])}</a>'
+    return f"{link} <code>{html.escape(rest)}</code>" if rest else link
+
+
+def _html_table(columns, rows) -> str:
+    head = "".join(f"<th style='text-align:left'>{c}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{v}</td>" for v in r)
+                   + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _path(p):

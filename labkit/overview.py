@@ -16,16 +16,30 @@ import pandas as pd
 from labkit import rtp, sip
 from labkit.capture import as_packets
 
-__all__ = ["Overview", "overview", "next_steps", "summary_sentence", "NOTEBOOKS"]
+__all__ = ["Overview", "Notebook", "overview", "next_steps", "summary_sentence", "notebook_map", "NOTEBOOKS"]
 
 SMS_CONTENT_TYPE = "application/vnd.3gpp.sms"  # 3GPP TS 24.341 clause 7.3.1
 AMR_NAMES = {"AMR", "AMR-WB", "EVS"}
 
+@dataclass(frozen=True)
+class Notebook:
+    """One notebook of the suite: its file, the question it answers, its bundled capture."""
+
+    file: str
+    question: str
+    capture: str        # labkit.data name of the capture it opens by default
+
+
+# The suite in the order a trainee goes (00_start_here shows it as the map).
 NOTEBOOKS = {
-    "01": ("01_ringback_amr_playback.ipynb", "Was there ringback in that AMR stream? Hear it, see it"),
-    "02": ("02_sms_over_ip_overhead.ipynb", "How many of the bytes of an SMS over IMS are the message?"),
-    "03": ("03_iphone_mt_sms_rp_da.ipynb", "Why does the iPhone accept an MT SMS and never show it?"),
-    "04": ("04_codec_negotiation.ipynb", "What did each call negotiate, and why did one fail (488)?"),
+    "01": Notebook("01_ringback_amr_playback.ipynb",
+                   "Was there ringback in that AMR stream? Hear it, see it", "early_media_ringback"),
+    "02": Notebook("02_sms_over_ip_overhead.ipynb",
+                   "How many of the bytes of an SMS over IMS are the message?", "sms_mo_submit"),
+    "03": Notebook("03_iphone_mt_sms_rp_da.ipynb",
+                   "Why does the iPhone accept an MT SMS and never show it?", "sms_mt_rpda_iphone"),
+    "04": Notebook("04_codec_negotiation.ipynb",
+                   "What did each call negotiate, and why did one fail (488)?", "codec_mismatch_488"),
 }
 
 
@@ -75,6 +89,23 @@ def overview(capture, *, clock_rates=None) -> Overview:
     capture : str, Path or Packets
     clock_rates : dict, optional
         Passed to :func:`labkit.rtp.rtp_streams` (e.g. ``{96: "AMR-WB"}``).
+
+    Returns
+    -------
+    Overview
+        Frames, datagrams, duration [s], RTP streams, SIP calls and messages.
+
+    References
+    ----------
+    Wireshark 4.0 ``tshark -q -z rtp,streams`` (the streams table); RFC 3261 (calls);
+    3GPP TS 24.341 clause 7.3.1 (the SMS content type counted).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> ov = overview(data.path("ringback_amrwb"))
+    >>> ov.n_frames, len(ov.streams), len(ov.calls)
+    (1116, 2, 1)
     """
     pk = as_packets(capture)
     messages = sip.sip_messages(pk)
@@ -99,11 +130,26 @@ def _failed_calls(ov: Overview) -> pd.DataFrame:
 def next_steps(ov: Overview) -> pd.DataFrame:
     """Which notebook to open next, and why, from what the capture holds.
 
+    Parameters
+    ----------
+    ov : Overview
+        What :func:`overview` found.
+
     Returns
     -------
     pandas.DataFrame
         Columns ``notebook``, ``question``, ``because``; one row per suggestion, in
         notebook order. Empty when nothing specific was found.
+
+    References
+    ----------
+    :data:`NOTEBOOKS`, the suite's one list of notebooks.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> next_steps(overview(data.path("codec_mismatch_488")))["notebook"].tolist()
+    ['04_codec_negotiation.ipynb']
     """
     rows = []
     codecs = set(ov.streams["codec"].dropna()) if len(ov.streams) else set()
@@ -119,12 +165,32 @@ def next_steps(ov: Overview) -> pd.DataFrame:
         rows.append(("04", f"{len(failed)} call(s) failed with SIP {codes}"))
     elif len(ov.calls):
         rows.append(("04", f"{len(ov.calls)} call(s): check what each offer/answer negotiated"))
-    return pd.DataFrame([{"notebook": NOTEBOOKS[n][0], "question": NOTEBOOKS[n][1], "because": why}
+    return pd.DataFrame([{"notebook": NOTEBOOKS[n].file, "question": NOTEBOOKS[n].question, "because": why}
                          for n, why in rows], columns=["notebook", "question", "because"])
 
 
 def summary_sentence(ov: Overview) -> str:
-    """One sentence: calls, streams (codecs, loss, problems), SMS; e.g. for a notebook's end."""
+    """One sentence: calls, streams (codecs, loss, problems), SMS; e.g. for a notebook's end.
+
+    Parameters
+    ----------
+    ov : Overview
+
+    Returns
+    -------
+    str
+
+    References
+    ----------
+    Loss counts as Wireshark 4.0's ``rtp,streams`` (negative values, from duplicates,
+    count as 0 here).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> summary_sentence(overview(data.path("codec_mismatch_488")))
+    'codec_mismatch_488.pcap: ... 1 SIP call(s), 0 answered; no RTP.'
+    """
     parts = [f"{ov.path.name}: {ov.n_frames} frames over {ov.duration_s:.1f} s"]
     if len(ov.calls):
         answered = int(ov.calls["answered"].fillna(False).astype(bool).sum())
@@ -141,3 +207,26 @@ def summary_sentence(ov: Overview) -> str:
     if ov.n_sms:
         parts.append(f"{ov.n_sms} SMS over IMS message(s)")
     return "; ".join(parts) + "."
+
+
+def notebook_map() -> pd.DataFrame:
+    """The suite as a trainee's map: each notebook, its question, its bundled capture.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``step`` (the order to take them), ``notebook``, ``question``,
+        ``bundled capture`` (the labkit.data name it opens when CAPTURE is None).
+
+    References
+    ----------
+    DESIGN.md (the suite); each notebook's parameters cell opens the capture named here.
+
+    Examples
+    --------
+    >>> notebook_map().loc[0, "bundled capture"]
+    'early_media_ringback'
+    """
+    return pd.DataFrame([{"step": i, "notebook": nb.file[:-len(".ipynb")], "question": nb.question,
+                          "bundled capture": nb.capture}
+                         for i, nb in enumerate(NOTEBOOKS.values(), start=1)])

@@ -17,9 +17,10 @@ import labkit
 
 DOCUMENTED = ["labkit.capture.read", "labkit.capture.frames", "labkit.amr.payload",
               "labkit.amr.storage", "labkit.amr.detect", "labkit.sip.sdp", "labkit.sip.calls", "labkit.findings", "labkit.doctor", "labkit.rtp.streams", "labkit.amr.codec",
-              "labkit.data", "labkit.commands._output", "labkit.quality.delay", "labkit.quality.bursts",
-              "labkit.quality.jbuf", "labkit.quality.emodel", "labkit.quality.hostnet",
-              "labkit.quality.analysis"]
+              "labkit.data", "labkit.commands._output", "labkit.overview", "labkit.notebook",
+              "labkit.exercises", "labkit.fleet", "labkit.rtp.calls", "labkit.quality.delay",
+              "labkit.quality.bursts", "labkit.quality.jbuf", "labkit.quality.emodel",
+              "labkit.quality.hostnet", "labkit.quality.analysis"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

@@ -113,3 +113,16 @@ def test_one_read_of_the_file(monkeypatch):
     monkeypatch.setattr(cap, "read_capture", lambda *a, **k: calls.append(a) or real(*a, **k))
     run_doctor(data.path("early_media_ringback"))
     assert len(calls) == 1
+
+
+def test_notebook_table_links_each_finding_and_escapes_capture_text(tmp_path):
+    rep = run_doctor(data.path("sms_mt_rpda_iphone"))
+    page = rep._repr_html_()
+    assert '<a href="03_iphone_mt_sms_rp_da.ipynb">03_iphone_mt_sms_rp_da</a>' in page
+    assert page.count("<tr>") == len(rep.findings) + len(rep.skipped) + 2   # + two headers
+    # a finding quoting a hostile header value stays text
+    import pandas as pd
+    from labkit.doctor import DoctorReport
+    evil = rep.findings.iloc[:1].assign(what="<script>alert(1)</script>")
+    page = DoctorReport("x.pcap", evil, rep.skipped.iloc[:0])._repr_html_()
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page

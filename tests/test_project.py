@@ -32,7 +32,7 @@ def test_ci_runs_make_test_and_readme_names_both_commands():
     assert "make lab" in readme and "make test" in readme
 
 
-def test_setup_second_run_is_quick_and_changes_nothing():
+def test_setup_second_run_changes_nothing():
     stamp = REPO / ".venv" / ".labkit-stamp"
     if not stamp.exists():
         import pytest

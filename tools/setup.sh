@@ -2,7 +2,7 @@
 # One-time, idempotent set-up for `make lab` and `make test`:
 #  1. the Debian/Ubuntu packages labkit needs (installed with apt when run as root,
 #     otherwise one message saying exactly what to install);
-#  2. a virtual environment in .venv with `pip install -e .[lab,test]`.
+#  2. a virtual environment in .venv with `pip install -e .[lab,test,fleet]`.
 # A second run checks and returns in about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +39,7 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x .venv/bin/python ]
 fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[lab,test]"
+.venv/bin/python -m pip install -q -e ".[lab,test,fleet]"
 # Byte-compile labkit as a regular install would (an editable install does not, and some
 # environments set PYTHONDONTWRITEBYTECODE): the command line starts ~40 ms faster.
 .venv/bin/python -m compileall -q labkit tools >/dev/null

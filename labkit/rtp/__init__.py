@@ -8,5 +8,7 @@ skew as sharkd's rtp-analyse.
 """
 from labkit.rtp.streams import *  # noqa: F401,F403
 from labkit.rtp.streams import __all__ as _streams_all
+from labkit.rtp.calls import *  # noqa: F401,F403
+from labkit.rtp.calls import __all__ as _calls_all
 
-__all__ = [*_streams_all, ]
+__all__ = [*_streams_all, *_calls_all]

@@ -6,15 +6,13 @@ these times, instead of deriving them again.
 """
 from __future__ import annotations
 
-import pandas as pd
-
 __all__ = ["call_progress", "PROGRESS_COLUMNS"]
 
 PROGRESS_COLUMNS = ["call_id", "invite_frame", "invite_time", "caller", "callee",
                     "progress_status", "progress_time", "progress_sdp", "answer_time"]
 
 
-def call_progress(packets_or_messages) -> pd.DataFrame:
+def call_progress(packets_or_messages) -> "pd.DataFrame":
     """One row per INVITE dialog, in the order of the first INVITEs: its set-up times.
 
     Parameters
@@ -46,6 +44,8 @@ def call_progress(packets_or_messages) -> pd.DataFrame:
     >>> bool(p.loc[0, "answer_time"] > p.loc[0, "progress_time"] > p.loc[0, "invite_time"])
     True
     """
+    import pandas as pd  # lazily: the pandas-free command paths import labkit.sip
+
     from labkit.sip.messages import sip_messages
     if isinstance(packets_or_messages, pd.DataFrame):
         msgs = packets_or_messages
@@ -59,7 +59,7 @@ def call_progress(packets_or_messages) -> pd.DataFrame:
                         columns=PROGRESS_COLUMNS)
 
 
-def _progress_row(msgs: pd.DataFrame, inv) -> dict:
+def _progress_row(msgs, inv) -> dict:
     dialog = msgs[(msgs["call_id"] == inv["call_id"]) & (msgs["cseq_method"] == "INVITE")]
     status = dialog["status"].fillna(0)
     prov = dialog[(status >= 180) & (status < 200)]

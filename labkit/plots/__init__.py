@@ -11,3 +11,4 @@ from labkit.plots.audio import *  # noqa: F401,F403
 from labkit.plots.sms import *  # noqa: F401,F403
 from labkit.plots.negotiation import *  # noqa: F401,F403
 from labkit.plots.overview import *  # noqa: F401,F403
+from labkit.plots.quality import *  # noqa: F401,F403

@@ -16,8 +16,8 @@ from labkit.quality import bursts, emodel, hostnet, jbuf
 from labkit.quality.delay import (StreamTrack, clock_drift, find_stalls, interarrival_shape,
                                   ipdv, pdv_percentiles, stream_track)
 
-__all__ = ["JitterReport", "analyze_jitter", "buffer_outcome", "MIN_PACKETS", "DEFAULT_BUFFERS",
-           "INTERVAL_S"]
+__all__ = ["JitterReport", "analyze_jitter", "buffer_outcome", "buffer_sweep", "MIN_PACKETS",
+           "DEFAULT_BUFFERS", "INTERVAL_S"]
 
 MIN_PACKETS = 10                       # fewer packets: too short to analyse
 DEFAULT_BUFFERS = (50.0, 200.0, "adaptive")   # VoIPmonitor's mos_f1, mos_f2, mos_adapt
@@ -112,6 +112,48 @@ def buffer_outcome(track: StreamTrack, buffer, constants: dict) -> dict:
             "burst_r": br, "delay_ms": round(delay, 1), "R": round(e["R"], 2),
             "MOS": round(e["MOS"], 3), "mos_min": min(i["MOS"] for i in intervals) if intervals else None,
             "intervals": intervals}
+
+
+def buffer_sweep(track: StreamTrack, sizes_ms, codec: str | None = None):
+    """Fixed jitter buffers of every size in `sizes_ms` on one stream: discards and MOS.
+
+    Parameters
+    ----------
+    track : StreamTrack
+    sizes_ms : sequence of float
+        Buffer depths [ms].
+    codec : str, optional
+        E-model constants override (default: the stream's codec).
+
+    Returns
+    -------
+    pandas.DataFrame
+        buffer_ms, discards, effective_loss_pct [%], delay_ms, R, MOS, mos_min.
+
+    References
+    ----------
+    As :func:`buffer_outcome` (ITU-T G.107: the delay term grows with the buffer while
+    discards fall, so MOS has a best size).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> from labkit.rtp import find_rtp
+    >>> tr = stream_track(find_rtp(read_capture(data.path("jitter_host_egress"))), 0)
+    >>> sw = buffer_sweep(tr, [40, 160])
+    >>> sw["discards"].tolist()[0] > sw["discards"].tolist()[1]
+    True
+    """
+    import pandas as pd
+    const = emodel.codec_constants(track.codec, codec)
+    rows = []
+    for size in sizes_ms:
+        o = buffer_outcome(track, float(size), const)
+        rows.append(dict(buffer_ms=float(size), discards=o["discards"],
+                         effective_loss_pct=o["effective_loss_pct"], delay_ms=o["delay_ms"],
+                         R=o["R"], MOS=o["MOS"], mos_min=o["mos_min"]))
+    return pd.DataFrame(rows)
 
 
 def _intervals(track, pattern, delay, constants) -> list:

@@ -107,6 +107,7 @@ def plot_pdv_cdf(report, ax=None, *, objective_ms: float = 50.0, title: str | No
         ax.plot(pdv, np.arange(1, len(pdv) + 1) / len(pdv), lw=1.0, label=key.split(" 0x")[0])
     ax.axvline(objective_ms, color="tab:red", ls="--", lw=0.8, label=f"Y.1541 {objective_ms:g} ms")
     ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlim(left=0.0)
     ax.set_xlabel("PDV [ms]")
     ax.set_ylabel("fraction of packets")
     ax.grid(True, alpha=0.3)

@@ -187,8 +187,8 @@ def relay_hops(ingress: list, egress: list):
                             hop_p99_ms=round(float(np.percentile(hop, 99)), 3),
                             hop_max_ms=round(float(hop.max()), 3),
                             added_pdv_ms=round(float(hop.max() - hop.min()), 3),
-                            ingress_pdv_ms=pdv_percentiles(a.transit_ms)["p99.9"],
-                            egress_pdv_ms=pdv_percentiles(b.transit_ms)["p99.9"],
+                            ingress_pdv_ms=round(pdv_percentiles(a.transit_ms)["p99.9"], 3),
+                            egress_pdv_ms=round(pdv_percentiles(b.transit_ms)["p99.9"], 3),
                             lost_in_relay=int(len(sa) - len(common))))
     cols = ["ssrc", "ingress", "egress", "packets", "hop_min_ms", "hop_p50_ms", "hop_p99_ms",
             "hop_max_ms", "added_pdv_ms", "ingress_pdv_ms", "egress_pdv_ms", "lost_in_relay"]

@@ -274,8 +274,9 @@ def interarrival_shape(track: StreamTrack) -> dict:
     if n < 4 or float(gap.std()) == 0.0:
         return {"back_to_back_pct": 0.0, "late_pct": 0.0, "bimodality": 0.0}
     z = (gap - gap.mean()) / gap.std()
-    g = float(np.mean(z ** 3)) * np.sqrt(n * (n - 1)) / (n - 2)
-    kurt = float(np.mean(z ** 4)) - 3.0
+    z2 = z * z
+    g = float(np.mean(z2 * z)) * np.sqrt(n * (n - 1)) / (n - 2)
+    kurt = float(np.mean(z2 * z2)) - 3.0
     kurt = ((n + 1) * kurt + 6) * (n - 1) / ((n - 2) * (n - 3))
     b = (g * g + 1) / (kurt + 3 * (n - 1) ** 2 / ((n - 2) * (n - 3)))
     return {"back_to_back_pct": round(100.0 * float(np.mean(gap < p / 2)), 3),

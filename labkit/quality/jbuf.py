@@ -15,9 +15,6 @@ adaptive up to 500 ms):
 """
 from __future__ import annotations
 
-import bisect
-from collections import deque
-
 import numpy as np
 
 __all__ = ["fixed_buffer", "adaptive_buffer", "late_discards"]
@@ -110,35 +107,61 @@ def adaptive_buffer(t_ms: np.ndarray, nominal_ms: np.ndarray, ptime_ms: float,
     7
     """
     t = np.asarray(t_ms, dtype=np.float64)
-    d_all = (t - np.asarray(nominal_ms, dtype=np.float64)).tolist()
-    n = len(d_all)
-    late = np.zeros(n, bool)
-    playout = np.zeros(n)
+    d = t - np.asarray(nominal_ms, dtype=np.float64)
+    n = len(d)
     if n == 0:
-        return late, playout
-    win: deque = deque()
-    srt: list = []
-    current = d_all[0] + extra_ms
-    last_grow = last_shrink = float(t[0])
-    trim = 0.03
-    for i, d in enumerate(d_all):
-        now = float(t[i])
-        playout[i] = current
-        late[i] = d > current
-        win.append(d)
-        bisect.insort(srt, d)
-        if len(win) > history:
-            srt.pop(bisect.bisect_left(srt, win.popleft()))
-        m = len(srt)
-        lo, hi = srt[int(trim * (m - 1))], srt[int((1 - trim) * (m - 1))]
-        target = min(hi + extra_ms, lo + max_ms)
-        if target > current and now - last_grow >= extra_ms:
-            current += ptime_ms
-            last_grow = now
-        elif target < current - extra_ms and now - last_shrink >= 500.0:
-            current -= ptime_ms
-            last_shrink = now
-    return late, playout
+        return np.zeros(0, bool), np.zeros(0)
+    target = _targets(d, max_ms, extra_ms, history)
+    starts, values = [0], [float(d[0]) + extra_ms]
+    cur, last_grow, last_shrink, i = values[0], float(t[0]), float(t[0]), 0
+    while i < n:
+        j = _next_candidate(target, i, cur, extra_ms)
+        if j < 0:
+            break
+        if target[j] > cur:
+            if t[j] - last_grow < extra_ms:   # not yet: look again once 40 ms have passed
+                i = max(j + 1, int(np.searchsorted(t, last_grow + extra_ms, side="left")))
+                continue
+            cur, last_grow = cur + ptime_ms, float(t[j])
+        else:
+            if t[j] - last_shrink < 500.0:
+                i = max(j + 1, int(np.searchsorted(t, last_shrink + 500.0, side="left")))
+                continue
+            cur, last_shrink = cur - ptime_ms, float(t[j])
+        starts.append(j + 1)   # the packet at j was judged before the change
+        values.append(cur)
+        i = j + 1
+    playout = np.repeat(values, np.diff(np.append(starts, n)))
+    return d > playout, playout
+
+
+def _targets(d, max_ms, extra_ms, history):
+    """target_i = min(97th + extra, 3rd + max) over the last `history` delays (incl. i),
+    order statistics at int(q (m - 1)) as Asterisk's trimmed history (pandas' skiplist).
+    The 3rd percentile is only needed where the window spans more than max - extra
+    (its minimum bounds it): computed exactly there, rarely."""
+    import pandas as pd
+    roll = pd.Series(d).rolling(history, min_periods=1)
+    hi = roll.quantile(0.97, interpolation="lower").to_numpy()
+    target = hi + extra_ms
+    wide = np.flatnonzero(hi - roll.min().to_numpy() > max_ms - extra_ms)
+    for i in wide.tolist():
+        w = d[max(0, i - history + 1):i + 1]
+        lo = float(np.partition(w, int(0.03 * (len(w) - 1)))[int(0.03 * (len(w) - 1))])
+        target[i] = min(target[i], lo + max_ms)
+    return target
+
+
+def _next_candidate(target, i, cur, extra_ms, chunk=4096) -> int:
+    """First index >= i where the target asks to grow or to shrink (-1: none)."""
+    n = len(target)
+    while i < n:
+        part = target[i:i + chunk]
+        hit = np.flatnonzero((part > cur) | (part < cur - extra_ms))
+        if len(hit):
+            return i + int(hit[0])
+        i += chunk
+    return -1
 
 
 def late_discards(late: np.ndarray, seq: np.ndarray) -> int:
@@ -167,5 +190,6 @@ def late_discards(late: np.ndarray, seq: np.ndarray) -> int:
     """
     seq = np.asarray(seq)
     late = np.asarray(late, bool)
-    ok = set(seq[~late].tolist())
-    return len(set(seq[late].tolist()) - ok)
+    in_time = np.unique(seq[~late])
+    dropped = np.unique(seq[late])
+    return int(len(dropped) - np.count_nonzero(np.isin(dropped, in_time)))

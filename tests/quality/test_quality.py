@@ -311,3 +311,48 @@ def test_non_monotonic_timestamps_are_reported(tmp_path):
 def test_no_rtp_is_a_note_not_a_crash():
     rep = analyze_jitter(data.path("codec_mismatch_488"))
     assert rep.cause == "none" and rep.streams == [] and rep.notes
+
+
+def _adaptive_loop(t, nom, ptime, max_ms=500.0, extra=40.0, history=500):
+    """The jitterbuf rules of labkit.quality.jbuf written as the plain per-packet loop."""
+    import bisect
+    from collections import deque
+    d_all = (np.asarray(t) - np.asarray(nom)).tolist()
+    late, win, srt = [], deque(), []
+    cur = d_all[0] + extra
+    lg = ls = float(t[0])
+    for i, d in enumerate(d_all):
+        now = float(t[i])
+        late.append(d > cur)
+        win.append(d)
+        bisect.insort(srt, d)
+        if len(win) > history:
+            srt.pop(bisect.bisect_left(srt, win.popleft()))
+        m = len(srt)
+        tg = min(srt[int(0.97 * (m - 1))] + extra, srt[int(0.03 * (m - 1))] + max_ms)
+        if tg > cur and now - lg >= extra:
+            cur, lg = cur + ptime, now
+        elif tg < cur - extra and now - ls >= 500.0:
+            cur, ls = cur - ptime, now
+    return np.array(late)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_adaptive_buffer_equals_the_plain_loop(seed):
+    rng = np.random.default_rng(seed)
+    nom = np.arange(3000) * 20.0
+    delay = rng.gamma(2.0, 3.0, 3000)
+    for s in rng.integers(0, 2900, 12):   # stalls: held, then released together
+        delay[s:s + 5] += np.linspace(100, 20, 5)
+    t = np.maximum.accumulate(nom + delay)
+    late, _ = jbuf.adaptive_buffer(t, nom, 20.0)
+    assert (late == _adaptive_loop(t, nom, 20.0)).all()
+
+
+def test_adaptive_buffer_cap_at_min_plus_max_equals_the_plain_loop():
+    # a 600 ms delay swing: the 3rd percentile + max_ms cap (rarely reached) takes over
+    nom = np.arange(1500) * 20.0
+    delay = np.where((nom > 10000) & (nom < 16000), 600.0, 0.0) + (np.arange(1500) % 7)
+    t = np.maximum.accumulate(nom + delay)
+    late, _ = jbuf.adaptive_buffer(t, nom, 20.0, max_ms=300.0)
+    assert (late == _adaptive_loop(t, nom, 20.0, max_ms=300.0)).all()

@@ -14,14 +14,16 @@ the loopback of that namespace, as separate processes of this module:
   its own delay process (base 5 ms, gamma noise, independent congestion episodes that
   build a queue of 40-160 ms and drain it) and 1 % random loss in the *network* scenario;
   nothing in the others. It logs, per packet, when it got it and when it sent it (or that
-  it dropped it): the ground truth of the network delay. 41300+i -> 41400+i.
-- ``relay``: a plain UDP forwarder 41400+i -> (from 41500+i) 41600+i, what rtpengine
-  does in userspace. In the *host* scenario the controller freezes it with SIGSTOP for
-  40-150 ms at random moments every 0.8-2 s and wakes it with SIGCONT (what a hypervisor
-  does to a descheduled vCPU); the times are the ground truth of the host stalls.
+  it dropped it): the ground truth of the network delay. 41300+i -> rtpengine.
+- the relay is real **rtpengine 10.5** (userspace, ``--table=-1``, media ports
+  41700-41799, ng control on 127.0.0.1:41990): this module sends it the ng ``offer`` and
+  ``answer`` of one call per stream (what kamailio's rtpengine_manage would send), so it
+  forwards netem -> rtpengine -> sink. In the *host* scenario the controller freezes it
+  with SIGSTOP for 40-150 ms at random moments every 0.8-2 s and wakes it with SIGCONT
+  (what a hypervisor does to a descheduled vCPU); the times are the ground truth.
 - ``sink``: receives 41600+i (so the kernel sends no ICMP port unreachable).
 
-Two dumpcap processes record the relay's ingress (dst ports 41400-41403) and egress
+Two dumpcap processes record the relay's ingress (dst ports 41700-41799) and egress
 (dst ports 41600-41603) as two classic pcap files. ``NAME.truth.json`` holds the ground
 truth: the stalls (epoch start [s], duration [ms]) and netem's per-packet log.
 """
@@ -43,7 +45,8 @@ from pathlib import Path
 NS = "lkj-jitter"
 ADDR = "127.0.0.1"
 N_STREAMS, PTIME, SECONDS = 4, 0.020, 8.0
-SEND, NETEM_IN, NETEM_OUT, RELAY_IN, RELAY_OUT, SINK = 41100, 41200, 41300, 41400, 41500, 41600
+SEND, NETEM_IN, NETEM_OUT, SINK = 41100, 41200, 41300, 41600
+RTPE_PORTS, NG = (41700, 41799), ("127.0.0.1", 41990)
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "data" / "jitter"
 
@@ -88,8 +91,8 @@ def _net_delays(rng: random.Random, n: int) -> list[float]:
     return out
 
 
-def netem(mode: str, seed: int, log_path: str) -> None:
-    """Forward 41200+i -> 41400+i with per-path delay/loss (mode 'network') or none."""
+def netem(mode: str, seed: int, log_path: str, dests: list[int]) -> None:
+    """Forward 41200+i -> dests[i] with per-path delay/loss (mode 'network') or none."""
     rng = random.Random(seed)
     ins = [_sock(NETEM_IN + i) for i in range(N_STREAMS)]
     outs = [_sock(NETEM_OUT + i) for i in range(N_STREAMS)]
@@ -105,8 +108,9 @@ def netem(mode: str, seed: int, log_path: str) -> None:
         now = time.time()
         while heap and heap[0][0] <= now:
             due, i, data, got = heapq.heappop(heap)
-            outs[i].sendto(data, (ADDR, RELAY_IN + i))
-            log.append([i, struct.unpack("!H", data[2:4])[0], got, time.time()])
+            before = time.time()
+            outs[i].sendto(data, (ADDR, dests[i]))
+            log.append([i, struct.unpack("!H", data[2:4])[0], got, before, time.time()])
         timeout = max(0.0, heap[0][0] - time.time()) if heap else 0.05
         ready, _, _ = select.select(ins, [], [], timeout)
         for s in ready:
@@ -116,7 +120,7 @@ def netem(mode: str, seed: int, log_path: str) -> None:
             k = count[i]
             count[i] += 1
             if mode == "network" and rng.random() < 0.01:
-                log.append([i, struct.unpack("!H", data[2:4])[0], got, None])
+                log.append([i, struct.unpack("!H", data[2:4])[0], got, None, None])
                 continue
             d = delays[i][min(k, n - 1)] if mode == "network" else 0.0
             due = max(got + d, last_out[i] + 0.0002)   # FIFO per path, 0.2 ms per packet
@@ -125,15 +129,65 @@ def netem(mode: str, seed: int, log_path: str) -> None:
     Path(log_path).write_text(json.dumps(log))
 
 
-def relay() -> None:
-    """Plain forwarder 41400+i -> 41600+i (sent from 41500+i)."""
-    ins = [_sock(RELAY_IN + i) for i in range(N_STREAMS)]
-    outs = [_sock(RELAY_OUT + i) for i in range(N_STREAMS)]
-    while True:
-        ready, _, _ = select.select(ins, [], [])
-        for s in ready:
-            i = ins.index(s)
-            outs[i].sendto(s.recv(2048), (ADDR, SINK + i))
+def _bencode(x) -> bytes:
+    if isinstance(x, dict):
+        return b"d" + b"".join(_bencode(k) + _bencode(v) for k, v in sorted(x.items())) + b"e"
+    if isinstance(x, list):
+        return b"l" + b"".join(_bencode(v) for v in x) + b"e"
+    if isinstance(x, int):
+        return b"i%de" % x
+    x = x.encode() if isinstance(x, str) else x
+    return b"%d:%s" % (len(x), x)
+
+
+def _bdecode(b: bytes, i: int = 0):
+    c = b[i:i + 1]
+    if c == b"d" or c == b"l":
+        i += 1
+        out: list = []
+        while b[i:i + 1] != b"e":
+            v, i = _bdecode(b, i)
+            out.append(v)
+        return (dict(zip(out[::2], out[1::2])) if c == b"d" else out), i + 1
+    if c == b"i":
+        j = b.index(b"e", i)
+        return int(b[i + 1:j]), j + 1
+    j = b.index(b":", i)
+    n = int(b[i:j])
+    return b[j + 1:j + 1 + n].decode(), j + 1 + n
+
+
+def _ng(command: dict) -> dict:
+    """One rtpengine ng command over UDP (cookie + bencoded dict), its decoded reply."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(3)
+        cookie = f"lkj{random.getrandbits(32):08x}"
+        s.sendto(cookie.encode() + b" " + _bencode(command), NG)
+        reply = s.recv(65535)
+    res, _ = _bdecode(reply[reply.index(b" ") + 1:])
+    if res.get("result") != "ok":
+        raise RuntimeError(f"rtpengine {command['command']}: {res}")
+    return res
+
+
+def _sdp(port: int, sess: int) -> str:
+    return (f"v=0\r\no=- {sess} 1 IN IP4 {ADDR}\r\ns=-\r\nc=IN IP4 {ADDR}\r\nt=0 0\r\n"
+            f"m=audio {port} RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\na=sendrecv\r\n")
+
+
+def _media_port(sdp: str) -> int:
+    return int(next(l for l in sdp.splitlines() if l.startswith("m=audio")).split()[1])
+
+
+def rtpengine_calls() -> list[int]:
+    """One call per stream through rtpengine; returns the port netem must send stream i to."""
+    ports = []
+    for i in range(N_STREAMS):
+        call = dict(**{"call-id": f"lkj-jitter-{i}", "from-tag": f"a{i}"})
+        _ng({"command": "offer", **call, "sdp": _sdp(NETEM_OUT + i, 1000 + i)})
+        ans = _ng({"command": "answer", **call, "to-tag": f"b{i}", "sdp": _sdp(SINK + i, 2000 + i)})
+        ports.append(_media_port(ans["sdp"]))   # the answer as A gets it: where A sends
+    return ports
 
 
 def sink() -> None:
@@ -145,7 +199,10 @@ def sink() -> None:
 
 # ----------------------------------------------------------------- the controller
 def _ns(*cmd: str) -> list[str]:
-    return ["ip", "netns", "exec", NS, "timeout", "-k", "2", "40", *cmd]
+    """Run in our namespace, bounded in time, at real-time priority (SCHED_FIFO 10): on a
+    busy machine the sender and netem must not be descheduled themselves, or the "network"
+    case would carry host stalls of this machine."""
+    return ["ip", "netns", "exec", NS, "timeout", "-k", "2", "40", "chrt", "-f", "10", *cmd]
 
 
 def _start(args: list[str], log) -> subprocess.Popen:
@@ -162,19 +219,6 @@ def _stop(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
-
-
-def _child_pid(proc: subprocess.Popen, name: str) -> int:
-    """PID of the python process running `name` under our `ip netns exec timeout` chain."""
-    for _ in range(50):
-        out = subprocess.run(["pgrep", "-g", str(proc.pid), "-f", f"tools.jitterlab {name}"],
-                             capture_output=True, text=True).stdout.split()
-        pids = [int(p) for p in out if int(p) != proc.pid]
-        for p in pids:
-            if Path(f"/proc/{p}/cmdline").read_bytes().startswith(sys.executable.encode()):
-                return p
-        time.sleep(0.1)
-    raise RuntimeError(f"{name}: process not found")
 
 
 def _stall_plan(seed: int) -> list[tuple[float, float]]:
@@ -198,23 +242,37 @@ def scenario(name: str, mode: str, stalls: bool, seed: int, tmp: Path) -> dict:
         subprocess.run(["ip", "-n", NS, "link", "set", "lo", "up"], check=True)
         log = open(tmp / f"{name}.log", "wb")
         py = [sys.executable, "-m", "tools.jitterlab"]
-        for leg, lo in (("ingress", RELAY_IN), ("egress", SINK)):
+        for leg, (lo, hi) in (("ingress", RTPE_PORTS), ("egress", (SINK, SINK + N_STREAMS - 1))):
             procs.append(_start(["dumpcap", "-q", "-P", "-i", "lo", "-f",
-                                 f"udp dst portrange {lo}-{lo + N_STREAMS - 1}",
+                                 f"udp dst portrange {lo}-{hi}",
                                  "-w", str(tmp / f"{name}_{leg}.pcap")], log))
         time.sleep(1.5)
         procs.append(_start([*py, "sink"], log))
-        relay_p = _start([*py, "relay"], log)
-        procs.append(relay_p)
+        pidfile = tmp / "rtpengine.pid"
+        procs.append(_start(["rtpengine", "--config-file=none", "--foreground", "--log-stderr",
+                             "--table=-1", f"--interface={ADDR}", f"--listen-ng={NG[0]}:{NG[1]}",
+                             f"--port-min={RTPE_PORTS[0]}", f"--port-max={RTPE_PORTS[1]}",
+                             "--delete-delay=0", "--log-level=5", f"--pidfile={pidfile}"], log))
+        for _ in range(50):
+            if pidfile.exists() and pidfile.read_text().strip():
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)
+        rpid = int(pidfile.read_text().split()[0])
+        dests = subprocess.run(["ip", "netns", "exec", NS, sys.executable, "-m", "tools.jitterlab",
+                                "calls"], capture_output=True, text=True, check=True, cwd=REPO)
+        dests = json.loads(dests.stdout)
+        truth["rtpengine_ports"] = dests
         net_log = tmp / f"{name}.netem.json"
-        net_p = _start([*py, "netem", mode, str(seed), str(net_log)], log)
+        net_p = _start([*py, "netem", mode, str(seed), str(net_log), json.dumps(dests)], log)
         procs.append(net_p)
         time.sleep(0.5)
-        rpid = _child_pid(relay_p, "relay")
         sender = _start([*py, "send", str(seed)], log)
         t_start = time.time()
         for offset, length in (_stall_plan(seed) if stalls else []):
             time.sleep(max(0.0, t_start + offset - time.time()))
+            if Path(f"/proc/{rpid}/comm").read_text().strip() != "rtpengine":
+                raise RuntimeError("our rtpengine is gone: never signal a PID we did not start")
             os.kill(rpid, signal.SIGSTOP)
             t_stop = time.time()
             time.sleep(length)
@@ -234,10 +292,10 @@ def scenario(name: str, mode: str, stalls: bool, seed: int, tmp: Path) -> dict:
 
 SCENARIOS = {
     "jitter_host": dict(mode="clean", stalls=True, seed=5,
-                        what="The relay process is frozen (SIGSTOP) for 40-150 ms every 0.8-2 s and "
+                        what="The rtpengine process is frozen (SIGSTOP) for 40-150 ms every 0.8-2 s and "
                              "woken (SIGCONT): host stalls, the same moments on every stream; no network impairment."),
     "jitter_network": dict(mode="network", stalls=False, seed=7,
-                           what="The relay is never paused; upstream of it each path has its own delay "
+                           what="rtpengine is never paused; upstream of it each path has its own delay "
                                 "process (5 ms + gamma noise + independent congestion episodes of "
                                 "40-160 ms) and 1 % random loss: network jitter, independent per path."),
 }
@@ -248,16 +306,17 @@ def main(argv: list[str]) -> int:
         send(int(argv[1]))
         return 0
     if argv and argv[0] == "netem":
-        netem(argv[1], int(argv[2]), argv[3])
+        netem(argv[1], int(argv[2]), argv[3], json.loads(argv[4]))
         return 0
-    if argv and argv[0] == "relay":
-        relay()
+    if argv and argv[0] == "calls":
+        print(json.dumps(rtpengine_calls()))
         return 0
     if argv and argv[0] == "sink":
         sink()
         return 0
     if os.geteuid() != 0:
         raise SystemExit("tools.jitterlab needs root (network namespace, capture)")
+    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))   # SIGSTOP/SIGCONT on time
     names = argv or list(SCENARIOS)
     OUT.mkdir(parents=True, exist_ok=True)
     import tempfile
@@ -279,20 +338,23 @@ def main(argv: list[str]) -> int:
 def write_manifest() -> None:
     """data/jitter/MANIFEST.tsv: the captures and their ground truth, honestly described."""
     how = ("Real capture (dumpcap on the loopback of network namespace lkj-jitter) of real "
-           "kernel UDP traffic between processes of tools/jitterlab.py: a sender of 4 RTP "
-           "streams (G.729 PT 18, 20 ms, zero payload: the timing is real, the audio is not), "
-           "a user-space netem, a UDP relay (stands in for rtpengine), a sink. ")
+           "UDP traffic relayed by real rtpengine 10.5 (userspace, one call per stream set up "
+           "with ng offer/answer): a sender of 4 RTP streams (tools/jitterlab.py; G.729 PT 18, "
+           "20 ms, zero payload: the timing is real, the audio is not) -> a user-space netem "
+           "-> rtpengine -> a sink. ")
     rows = ["name\tfile\tmade_by\tdescription"]
     for name, spec in SCENARIOS.items():
         made = f"python -m tools.jitterlab {name}"
-        for leg, where in (("ingress", "the relay's ingress (netem -> relay, dst ports 41400-41403)"),
-                           ("egress", "the relay's egress (relay -> sink, dst ports 41600-41603)")):
+        for leg, where in (("ingress", "the relay's ingress (netem -> rtpengine, dst ports 41700-41799)"),
+                           ("egress", "the relay's egress (rtpengine -> sink, dst ports 41600-41603)")):
             rows.append(f"{name}_{leg}\t{name}_{leg}.pcap\t{made}\t{how}{spec['what']} "
                         f"This file: {where}. Ground truth in {name}.truth.json.")
         rows.append(f"{name}_truth\t{name}.truth.json\t{made}\tGround truth written by the tool "
                     f"that made {name}_ingress/_egress: 'stalls' (epoch start [s] of each SIGSTOP "
                     "of the relay, duration_ms until its SIGCONT) and 'netem' (per packet: path "
-                    "0-3, RTP seq, epoch [s] netem received it, epoch [s] it sent it or null = dropped).")
+                    "0-3, RTP seq, epoch [s] netem received it, epoch [s] just before and just after its "
+                    "sendto() or null, null = dropped); "
+                    "'rtpengine_ports' (where netem sent stream i).")
     (OUT / "MANIFEST.tsv").write_text("\n".join(rows) + "\n")
 
 

@@ -219,7 +219,7 @@ def find_stalls(track: StreamTrack, k: float = 2.0):
     >>> from labkit.capture import read_capture
     >>> from labkit.rtp import find_rtp
     >>> st = find_stalls(stream_track(find_rtp(read_capture(data.path("jitter_host_egress"))), 0))
-    >>> len(st), bool(st.held.all()), bool((st.burst > 2).all())   # 4 SIGSTOPs of the relay
+    >>> len(st), bool(st.held.all()), bool((st.burst >= 2).all())   # 4 SIGSTOPs of rtpengine
     (4, True, True)
     """
     import pandas as pd

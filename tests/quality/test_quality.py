@@ -159,23 +159,21 @@ def test_relay_stall_rtpengine_events_at_manifest_times():
 # ------------------------------------------------------------ ground truth: network
 def test_network_transit_agrees_with_netem_log():
     truth = _truth("jitter_network")
-    log = {}
-    for path, seq, got, sent in truth["netem"]:
-        log[(path, seq)] = sent
+    log = {(p, q): (before, after) for p, q, _, before, after in truth["netem"]}
     for tr in _tracks("jitter_network_ingress"):
-        path = int(tr.key.split(" -> ")[1].split()[0].split(":")[1]) - 41400
-        sent = np.array([log[(path, int(s) & 0xFFFF)] for s in tr.seq])
-        # truth D(i) = netem send time - RTP time; ours from the capture: equal up to a constant
-        ours = tr.transit_ms
-        theirs = (sent - sent[0]) * 1e3 - tr.nominal_ms
-        dev = ours - theirs
-        # netem stamps time.time() right after sendto(): a preempted netem (2 busy cores)
-        # stamps late now and then, so: 99 % within 0.5 ms, every packet within 5 ms
-        dev = np.abs(dev - np.median(dev))
-        assert np.percentile(dev, 99) < 0.5 and dev.max() < 5.0, tr.key
-        dropped = {s for (p, s), v in log.items() if p == path and v is None}
-        inside = {s for s in dropped if int(tr.seq.min()) & 0xFFFF <= s <= int(tr.seq.max()) & 0xFFFF}
-        assert tr.lost == len(inside)
+        path = int(tr.key.split(" -> ")[0].split(":")[1]) - 41300   # netem sends path i from 41300+i
+        win = np.array([log[(path, int(s) & 0xFFFF)] for s in tr.seq])
+        # truth: netem stamped the clock just before and just after each sendto(); the
+        # capture (same host clock) saw the packet in between
+        assert np.all(tr.time_s > win[:, 0] - 1e-3) and np.all(tr.time_s < win[:, 1] + 1e-3), tr.key
+        # D(i) from the truth = send time - RTP time; ours (= -Wireshark skew) equals it
+        # within the stamping window, after the constant D(0)
+        lo = (win[:, 0] - tr.time_s[0]) * 1e3 - tr.nominal_ms
+        hi = (win[:, 1] - tr.time_s[0]) * 1e3 - tr.nominal_ms
+        assert np.all(tr.transit_ms > lo - 1.0) and np.all(tr.transit_ms < hi + 1.0), tr.key
+        dropped = {q for (p, q), (b, _) in log.items() if p == path and b is None}
+        first, last = int(tr.seq.min()) & 0xFFFF, int(tr.seq.max()) & 0xFFFF
+        assert tr.lost == len({q for q in dropped if first <= q <= last})
 
 
 def test_network_verdict():

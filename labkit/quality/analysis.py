@@ -196,7 +196,7 @@ def _stream_summary(tr: StreamTrack, buffers, k: float, codec: str | None, wires
 
 
 def _tracks(rtp, side: str, streams, notes, skipped):
-    table = rtp.stats()
+    counts = np.bincount(rtp.stream, minlength=rtp.n_streams) if len(rtp) else np.zeros(0, int)
     out = []
     if len(rtp) > 1 and bool(np.any(np.diff(rtp.time_ns) < 0)):
         i = int(np.flatnonzero(np.diff(rtp.time_ns) < 0)[0]) + 1
@@ -206,7 +206,7 @@ def _tracks(rtp, side: str, streams, notes, skipped):
     for s in range(rtp.n_streams):
         if streams is not None and s not in streams:
             continue
-        n = int(table.packets[s])
+        n = int(counts[s])
         k = rtp.key_arrays
         key = f"{k['src'][s]}:{k['sport'][s]} -> {k['dst'][s]}:{k['dport'][s]} 0x{int(k['ssrc'][s]):08X}"
         if n < MIN_PACKETS:
@@ -218,8 +218,9 @@ def _tracks(rtp, side: str, streams, notes, skipped):
         except LabkitError as exc:
             skipped.append({"key": key, "side": side, "reason": str(exc)})
             continue
-        ws = {"max_jitter": round(float(table.max_jitter[s]), 3),
-              "mean_jitter": round(float(table.mean_jitter[s]), 3)}
+        st = rtp.stream_stats(s)[1]   # computed once for stream_track, cached
+        ws = {"max_jitter": round(float(st.max_jitter[0]), 3),
+              "mean_jitter": round(float(st.mean_jitter[0]), 3)}
         out.append((tr, ws))
     return out
 

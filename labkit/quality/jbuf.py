@@ -190,6 +190,7 @@ def late_discards(late: np.ndarray, seq: np.ndarray) -> int:
     """
     seq = np.asarray(seq)
     late = np.asarray(late, bool)
-    in_time = np.unique(seq[~late])
+    if not late.any():
+        return 0
     dropped = np.unique(seq[late])
-    return int(len(dropped) - np.count_nonzero(np.isin(dropped, in_time)))
+    return int(len(dropped) - np.count_nonzero(np.isin(dropped, seq[~late])))

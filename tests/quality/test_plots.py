@@ -40,3 +40,18 @@ def test_pdv_cdf_and_sweep():
     sw = buffer_sweep(tr, [20, 60, 120, 200])
     ax = plots.plot_buffer_sweep(sw)
     assert np.allclose(ax.lines[0].get_ydata(), sw["MOS"])
+
+
+def test_buffer_widget_shows_the_discards_of_the_chosen_size(capsys):
+    from labkit import widgets
+    from labkit.quality import buffer_outcome
+    from labkit.quality.emodel import codec_constants
+    rep = analyze_jitter(data.path("jitter_host_egress"))
+    box = widgets.jitter_buffer_explorer(rep, buffer_ms=50)
+    pick, size = box.children[0], box.children[1]
+    assert list(pick.options) == list(rep.tracks)
+    capsys.readouterr()
+    size.value = 200
+    tr = rep.tracks[pick.value]
+    want = buffer_outcome(tr, 200.0, codec_constants(tr.codec))["discards"]
+    assert f"200 ms buffer: {want} late discards" in capsys.readouterr().out

@@ -280,6 +280,9 @@ def host_or_network(events, stall_counts: list[int], pdv999: list[float], loss_p
                 "verdict": f"Network: {total} stalls on {sum(1 for c in stall_counts if c)} of "
                            f"{n_streams} streams, none aligned across streams; PDV p99.9 up to "
                            f"{worst_pdv:.0f} ms, loss up to {worst_loss:.1f} %{where}."}
-    return {"cause": "none", "confidence": "high" if n_streams else "low", **ev,
+    if not n_streams:
+        return {"cause": "none", "confidence": "low", **ev,
+                "verdict": "None: no RTP stream could be analysed (see the skipped streams and notes)."}
+    return {"cause": "none", "confidence": "high", **ev,
             "verdict": f"None: no stall on {n_streams} streams, PDV p99.9 at most {worst_pdv:.1f} ms "
                        f"(objective {PDV_OBJECTIVE_MS:.0f} ms), loss at most {worst_loss:.1f} %."}

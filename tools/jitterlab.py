@@ -301,7 +301,7 @@ SCENARIOS = {
 }
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "send":
         send(int(argv[1]))
         return 0

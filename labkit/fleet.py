@@ -47,6 +47,26 @@ class Fleet:
     calls: pd.DataFrame
     streams: pd.DataFrame
     errors: pd.DataFrame
+    files: tuple = ()       # every file name read, sorted
+
+    def summary(self) -> str:
+        """One sentence: captures, calls, failures by status, the worst answered call."""
+        n_files = len(self.files)
+        status = pd.to_numeric(self.calls["final_status"], errors="coerce")
+        failed = self.calls[status >= 300]
+        parts = [f"{n_files} capture(s), {len(self.calls)} call(s)"]
+        if len(failed):
+            counts = failed["final_status"].astype(int).value_counts().sort_index()
+            parts.append(f"{len(failed)} failed set-up(s) ("
+                         + ", ".join(f"{n} x {c}" for c, n in counts.items()) + ")")
+        worst = worst_calls(self, 1)
+        if len(worst):
+            w = worst.iloc[0]
+            parts.append(f"worst answered call {w['call_id']} in {w['file']} "
+                         f"({w['lost_pct']:g} % lost, max jitter {w['max_jitter']:.1f} ms)")
+        if len(self.errors):
+            parts.append(f"{len(self.errors)} unreadable file(s)")
+        return "; ".join(parts) + "."
 
     def to_parquet(self, out) -> list[Path]:
         """Write calls to `out` and streams, errors next to it (``<stem>_streams.parquet``,
@@ -278,7 +298,8 @@ def _join(results: list[dict]) -> Fleet:
                            for r in results if r["error"] is not None], columns=ERROR_COLUMNS)
     return Fleet(calls.sort_values(["file", "start_utc", "call_id"]).reset_index(drop=True),
                  streams.sort_values(["file", "start_utc", "stream"]).reset_index(drop=True),
-                 errors.sort_values("file").reset_index(drop=True))
+                 errors.sort_values("file").reset_index(drop=True),
+                 tuple(sorted(Path(r["file"]).name for r in results)))
 
 
 def worst_calls(fleet: Fleet, n: int = 10) -> pd.DataFrame:

@@ -21,6 +21,11 @@ DOCUMENTED = ["labkit.capture.read", "labkit.capture.frames", "labkit.amr.payloa
               "labkit.exercises", "labkit.fleet", "labkit.rtp.calls", "labkit.quality.delay",
               "labkit.quality.bursts", "labkit.quality.jbuf", "labkit.quality.emodel",
               "labkit.quality.hostnet", "labkit.quality.analysis"]
+# the second pass of issue 16 (tshark oracle, RTP arithmetic, AMR, SMS, PCM, plots, widgets)
+DOCUMENTED += ["labkit.capture.wireshark", "labkit.rtp.stats", "labkit.amr.realtime",
+               "labkit.amr.streams", "labkit.sms.pdu", "labkit.audio.pcm", "labkit.plots.rtp",
+               "labkit.plots.overview", "labkit.plots.negotiation", "labkit.widgets.rtp",
+               "labkit.widgets.negotiation"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

@@ -132,3 +132,9 @@ def test_command_json_and_parquet_hold_the_same_calls(tmp_path, capsys, serial):
     assert back["call_id"].tolist() == lab["call_id"].tolist()
     assert pd.read_parquet(tmp_path / "day_streams.parquet")["packets"].sum() == \
         serial.streams[serial.streams["file"].isin(set(lab["file"]))]["packets"].sum()
+
+
+def test_summary_names_the_failures_the_lab_made(serial):
+    # data/lab/MANIFEST.tsv: codec_mismatch_488 and fmtp_rewrite_reject are answered 488
+    assert "2 failed set-up(s) (2 x 488)" in serial.summary()
+    assert serial.summary().startswith(f"{len(fleet.capture_files([LAB, SMS]))} capture(s), 8 call(s)")

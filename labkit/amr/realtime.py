@@ -348,6 +348,36 @@ def amr_storage_from_rtp(seq, timestamp, payloads, *, wideband: bool = False,
     ------
     DecodeError
         If no payload at all depacketizes: the stream is not this AMR variant.
+
+    References
+    ----------
+    RFC 4867 sections 4.1-4.4 (payload formats, CMR, ToC) and 5.1, 5.3 (storage
+    format: magic, frame header ``0 FT Q 00``); 3GPP TS 26.101 table 1a and TS 26.201
+    table 1a (frame type 15 = NO_DATA); RFC 3550 section 5.1 and appendix A.1 (sequence
+    numbers and their wrap).
+
+    Examples
+    --------
+    Three octet-aligned payloads, each CMR 15 + one NO_DATA ToC (F=0, FT=15, Q=1:
+    0x7C), at timestamps 0, 160 and 480: the 160-sample slot at 320 is empty and gets a
+    NO_DATA frame, so the file holds 4 frame headers 0x7C ("|") after ``#!AMR\\n``:
+
+    >>> x = amr_storage_from_rtp([1, 2, 3], [0, 160, 480], [b"\\xf0\\x7c"] * 3,
+    ...                          octet_aligned=True)
+    >>> x.data, x.frames_total, x.gap_frames, x.kind.tolist()
+    (b'#!AMR\\n||||', 4, 1, ['NO_DATA', 'NO_DATA', 'gap', 'NO_DATA'])
+
+    One direction of the real AMR-WB call (octet-aligned, mode 8 = 23.85 kbit/s):
+
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> from labkit.rtp import find_rtp
+    >>> rtp = find_rtp(read_capture(data.path("ringback_amrwb")))
+    >>> rows = (rtp.stream == 0).nonzero()[0]
+    >>> x = amr_storage_from_rtp(rtp.seq[rows], rtp.timestamp[rows], CapturePayloads(rtp, rows),
+    ...                          wideband=True, octet_aligned=True)
+    >>> x.data[:9], x.packets, x.damaged, x.duplicates
+    (b'#!AMR-WB\\n', 551, 0, 0)
     """
     if not hasattr(payloads, "matrix"):
         payloads = _ListPayloads(payloads)

@@ -76,15 +76,42 @@ def _read_source(source) -> tuple[bytes, str]:
 def split_storage(source) -> tuple[bool, list[bytes]]:
     """Cut a storage file (RFC 4867 section 5) into frames: header byte + frame bits.
 
+    Parameters
+    ----------
+    source : bytes or path-like
+        The storage file's bytes, or its path.
+
     Returns
     -------
     (wideband, frames)
-        A truncated last frame is dropped with a :class:`LabkitWarning`.
+        bool (``#!AMR-WB`` magic) and the list of frames, each its header octet
+        ``0 FT(4) Q 00`` followed by ceil(bits / 8) octets of speech bits. A truncated
+        last frame is dropped with a :class:`LabkitWarning`.
 
     Raises
     ------
     DecodeError
         No ``#!AMR`` / ``#!AMR-WB`` magic, or a reserved frame type (bit stream broken).
+
+    References
+    ----------
+    RFC 4867 sections 5.1 (magic numbers) and 5.3 (speech frames); 3GPP TS 26.101 and
+    TS 26.201 table 1a (speech bits per frame type).
+
+    Examples
+    --------
+    Four NO_DATA frames (header 0x7C = "|", no speech bits):
+
+    >>> split_storage(b"#!AMR\\n||||")
+    (False, [b'|', b'|', b'|', b'|'])
+
+    The encoder's reference file of a built AMR 12.2 call: 11 s = 550 frames, each a
+    header 0x3C (FT 7, Q 1) and ceil(244 / 8) = 31 octets:
+
+    >>> from labkit import data
+    >>> wideband, frames = split_storage(data.path("synth_amrnb_oa_ringback_ref"))
+    >>> wideband, len(frames), len(frames[0]), hex(frames[0][0])
+    (False, 550, 32, '0x3c')
     """
     data, where = _read_source(source)
     wideband = data.startswith(_MAGIC[True])
@@ -123,12 +150,37 @@ def decode_storage(source) -> DecodedAudio:
     Every storage frame gives exactly 20 ms of audio: if the decoder returns nothing
     for a frame (it should not), 20 ms of zeros keep the timeline.
 
+    Parameters
+    ----------
+    source : bytes or path-like
+        An AMR (``#!AMR``) or AMR-WB (``#!AMR-WB``) storage file.
+
+    Returns
+    -------
+    DecodedAudio
+        pcm (int16), rate [Hz] (8000 or 16000), ft per 20 ms frame, wideband.
+
     Raises
     ------
     DecodeError
         Not a storage file (see :func:`split_storage`).
     ToolMissingError
         PyAV lacks the OpenCORE decoder.
+
+    References
+    ----------
+    RFC 4867 section 5 (storage format); 3GPP TS 26.090 / TS 26.190 (AMR / AMR-WB
+    speech codecs) and TS 26.092 / TS 26.192 (comfort noise for SID and NO_DATA
+    frames), as implemented by OpenCORE AMR (``libopencore_amrnb``/``amrwb``).
+
+    Examples
+    --------
+    550 frames of 20 ms at 8 kHz: 550 * 160 = 88000 samples, 11 s:
+
+    >>> from labkit import data
+    >>> audio = decode_storage(data.path("synth_amrnb_oa_ringback_ref"))
+    >>> audio.rate, audio.pcm.size, audio.duration, audio.ft[:3].tolist()
+    (8000, 88000, 11.0, [7, 7, 7])
     """
     import av
     wideband, frames = split_storage(source)
@@ -147,7 +199,31 @@ def decode_storage(source) -> DecodedAudio:
 
 
 def decode_amr(source) -> np.ndarray:
-    """int16 PCM of an AMR / AMR-WB storage file (8 or 16 kHz, see :func:`decode_storage`)."""
+    """int16 PCM of an AMR / AMR-WB storage file (8 or 16 kHz, see :func:`decode_storage`).
+
+    Parameters
+    ----------
+    source : bytes or path-like
+        An AMR or AMR-WB storage file.
+
+    Returns
+    -------
+    numpy.ndarray
+        int16 samples, 20 ms per storage frame (160 at 8 kHz, 320 at 16 kHz).
+
+    References
+    ----------
+    RFC 4867 section 5; 3GPP TS 26.090 (AMR) and TS 26.190 (AMR-WB).
+
+    Examples
+    --------
+    The AMR-WB reference file of 550 frames: 550 * 320 = 176000 samples at 16 kHz:
+
+    >>> from labkit import data
+    >>> pcm = decode_amr(data.path("synth_amrwb_be_ringback_ref"))
+    >>> pcm.size, pcm.dtype
+    (176000, dtype('int16'))
+    """
     return decode_storage(source).pcm
 
 
@@ -170,7 +246,37 @@ _G711 = {"PCMA": _alaw_table(), "PCMU": _ulaw_table()}
 
 
 def decode_g711(data: bytes, law: str) -> np.ndarray:
-    """G.711 payload bytes to int16 PCM at 8 kHz (ITU-T G.711; `law` "PCMA" or "PCMU")."""
+    """G.711 payload bytes to int16 PCM at 8 kHz (ITU-T G.711; `law` "PCMA" or "PCMU").
+
+    Parameters
+    ----------
+    data : bytes
+        G.711 codes, one per sample.
+    law : str
+        "PCMA" (A-law) or "PCMU" (mu-law), any case.
+
+    Returns
+    -------
+    numpy.ndarray
+        int16 samples (the 13/14-bit G.711 values scaled to 16 bits).
+
+    References
+    ----------
+    ITU-T G.711 (11/1988) tables 1a, 1b (A-law) and 2a, 2b (mu-law); RFC 3551
+    section 4.5.14 (PCMA, PCMU).
+
+    Examples
+    --------
+    A-law 0xD5 is the smallest positive value (0xD5 ^ 0x55 = 0x80: sign +, segment 0,
+    mantissa 0 -> 8); 0x2A / 0xAA are the extremes (segment 7, mantissa 15:
+    (240 + 264) << 6 = 32256). mu-law 0xFF is 0 and 0x80 the largest,
+    ((15 << 3) + 132) << 7 - 132 = 32124:
+
+    >>> decode_g711(bytes([0xD5, 0x2A, 0xAA]), "PCMA").tolist()
+    [8, -32256, 32256]
+    >>> decode_g711(bytes([0xFF, 0x80, 0x00]), "pcmu").tolist()
+    [0, 32124, -32124]
+    """
     try:
         table = _G711[law.upper()]
     except KeyError:
@@ -194,11 +300,47 @@ def g711_from_rtp(timestamps, payloads, law: str) -> tuple[np.ndarray, np.ndarra
     Each payload is placed at its RTP timestamp (wrap handled), so duplicates overlap
     and reordering is undone; missing time is left as zeros.
 
+    Parameters
+    ----------
+    timestamps : array-like of int
+        RTP timestamps [samples at 8000 Hz], one per packet.
+    payloads : sequence of bytes
+        G.711 payloads in the same order.
+    law : str
+        "PCMA" or "PCMU".
+
     Returns
     -------
     (pcm, kind)
         int16 samples (whole 20 ms frames) and per 20 ms frame "speech" (samples
         received) or "gap".
+
+    References
+    ----------
+    RFC 3551 section 4.5.14 (PCMA/PCMU, 8000 Hz clock); RFC 3550 section 5.1 and
+    appendix A.1 (timestamps, wrap); ITU-T G.711.
+
+    Examples
+    --------
+    Two 20 ms packets at timestamps 0 and 320: the 160 samples between them stay
+    zero; a timestamp wrap (2**32 - 160, then 0) is contiguous:
+
+    >>> pcm, kind = g711_from_rtp([0, 320], [b"\\xd5" * 160] * 2, "PCMA")
+    >>> pcm.size, kind.tolist()
+    (480, ['speech', 'gap', 'speech'])
+    >>> g711_from_rtp([2**32 - 160, 0], [b"\\xd5" * 160] * 2, "PCMA")[1].tolist()
+    ['speech', 'speech']
+
+    A's PCMA stream in the real rtpengine call, 550 packets without a gap:
+
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> from labkit.rtp import find_rtp, stream_payloads
+    >>> rtp = find_rtp(read_capture(data.path("relay_rtpengine")))
+    >>> pcm, kind = g711_from_rtp(rtp.timestamp[rtp.stream == 0], stream_payloads(rtp, 0),
+    ...                           "PCMA")
+    >>> pcm.size, set(kind.tolist())                # 550 * 160 samples
+    (88000, {'speech'})
     """
     payloads = list(payloads)
     if not payloads:
@@ -224,10 +366,32 @@ def write_wav(path, pcm: np.ndarray, rate: int) -> Path:
     Parameters
     ----------
     path : str or Path or file-like
+        Where to write (a file-like object such as ``io.BytesIO`` works too).
     pcm : numpy.ndarray
         int16 samples (floats are rounded and clipped).
     rate : int
         Sample rate [Hz].
+
+    Returns
+    -------
+    pathlib.Path or file-like
+        `path` (as a Path when a name was given).
+
+    References
+    ----------
+    Microsoft/IBM "Multimedia Programming Interface and Data Specifications 1.0"
+    (1991), RIFF WAVE format, PCM ``fmt`` chunk; Python's :mod:`wave` module.
+
+    Examples
+    --------
+    A 44-octet header and 2 octets per sample; 0.4 -> 0, 1.6 -> 2, out-of-range values
+    clipped to the int16 limits:
+
+    >>> import io
+    >>> buf = io.BytesIO()
+    >>> _ = write_wav(buf, [0.4, 1.6, 40000.0, -40000.0], 8000)
+    >>> len(buf.getvalue()), read_wav(buf.getvalue())[0].tolist()
+    (52, [0, 2, 32767, -32768])
     """
     x = np.clip(np.round(np.asarray(pcm, dtype=np.float64)), -32768, 32767).astype("<i2")
     with wave.open(str(path) if isinstance(path, (str, Path)) else path, "wb") as w:
@@ -239,7 +403,37 @@ def write_wav(path, pcm: np.ndarray, rate: int) -> Path:
 
 
 def read_wav(source) -> tuple[np.ndarray, int]:
-    """Read a mono 16-bit WAV (path or bytes): (int16 samples, rate [Hz])."""
+    """Read a mono 16-bit WAV (path or bytes): (int16 samples, rate [Hz]).
+
+    Parameters
+    ----------
+    source : path-like or bytes
+        The WAV file or its bytes. Of a multi-channel file the first channel is read.
+
+    Returns
+    -------
+    (numpy.ndarray, int)
+        int16 samples and the sample rate [Hz].
+
+    Raises
+    ------
+    DecodeError
+        Samples not 16 bits wide.
+
+    References
+    ----------
+    Microsoft/IBM "Multimedia Programming Interface and Data Specifications 1.0"
+    (1991), RIFF WAVE format; Python's :mod:`wave` module.
+
+    Examples
+    --------
+    >>> import io
+    >>> buf = io.BytesIO()
+    >>> _ = write_wav(buf, [1, -1, 300], 16000)
+    >>> pcm, rate = read_wav(buf.getvalue())
+    >>> pcm.tolist(), rate
+    ([1, -1, 300], 16000)
+    """
     fh = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else str(source)
     with wave.open(fh, "rb") as w:
         if w.getsampwidth() != 2:
@@ -256,6 +450,46 @@ def classify_frames(pcm: np.ndarray, rate: int, ft: np.ndarray | None = None,
     `kind` is the RTP-layer frame kind from :class:`labkit.amr.AmrExtract` ("speech",
     "SID", "NO_DATA", "lost", "gap"); `class` is what the audio contains
     (:func:`classify_pcm_frames`).
+
+    Parameters
+    ----------
+    pcm : numpy.ndarray
+        int16 samples.
+    rate : int
+        Sample rate [Hz] (8000 or 16000).
+    ft : numpy.ndarray, optional
+        Frame type per 20 ms frame (SID / NO_DATA mark comfort noise); adds an ``ft``
+        column (-1 past its end).
+    kind : numpy.ndarray, optional
+        RTP-layer kind per frame; adds a ``kind`` column ("" past its end).
+
+    Returns
+    -------
+    pandas.DataFrame
+        frame, time [s], level [dBFS, floor -120], class (one of
+        :data:`FRAME_CLASSES`), and ft / kind when given.
+
+    References
+    ----------
+    ITU-T E.180 (tone characteristics; see :mod:`labkit.audio.tones`); 3GPP TS 26.092
+    and TS 26.192 (comfort noise); 3GPP TS 26.101 / 26.201 table 1a (frame types).
+
+    Examples
+    --------
+    The builder wrote B's ringback as the European tone, 425 Hz at -12 dBFS, 1 s on
+    and 4 s off, so the tone starts at 0, 5 and 10 s:
+
+    >>> import numpy as np
+    >>> from labkit import data
+    >>> audio = decode_storage(data.path("synth_amrnb_oa_ringback_ref"))
+    >>> frames = classify_frames(audio.pcm, audio.rate, audio.ft)
+    >>> len(frames), frames.columns.tolist()
+    (550, ['frame', 'time', 'level', 'class', 'ft'])
+    >>> tone = (frames["class"] == "tone").to_numpy()
+    >>> frames.time[tone & ~np.r_[False, tone[:-1]]].tolist()
+    [0.0, 5.0, 10.0]
+    >>> round(float(frames.level[1]))                      # dBFS
+    -12
     """
     cls = classify_pcm_frames(pcm, rate, ft)
     n = cls.size

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -44,11 +45,30 @@ def _tool(name: str) -> str:
 
 
 def tshark_version() -> str:
-    """Version string of the installed tshark ("4.0.17")."""
+    """Version string of the installed tshark ("4.0.17").
+
+    Returns
+    -------
+    str
+        The version number tshark prints on the first line of ``tshark --version``
+        (``TShark (Wireshark) 4.0.17 (Git v4.0.17 ...)``).
+
+    References
+    ----------
+    tshark(1) manual page, option ``-v``/``--version`` (Wireshark 4.0.17
+    doc/tshark.adoc).
+
+    Examples
+    --------
+    >>> [part.isdigit() for part in tshark_version().split(".")]   # '4.0.17' on Debian 12
+    [True, True, True]
+    """
     out = subprocess.run([_tool("tshark"), "--version"], capture_output=True, text=True,
                          check=False).stdout
     first = out.splitlines()[0] if out else ""
-    return first.split("(")[0].replace("TShark", "").strip() or first
+    # "TShark (Wireshark) 4.0.17 (Git v4.0.17 packaged as ...)": the first x.y.z
+    found = re.search(r"\b(\d+\.\d+\.\d+)\b", first)
+    return found.group(1) if found else first
 
 
 def tshark_args(prefs: dict | None = None, decode_as: dict | None = None,
@@ -63,6 +83,25 @@ def tshark_args(prefs: dict | None = None, decode_as: dict | None = None,
         ``{"udp.port==12344": "rtp"}`` -> ``-d udp.port==12344,rtp``.
     heuristics : dict
         ``{"rtp_udp": True}`` -> ``--enable-heuristic rtp_udp``.
+
+    Returns
+    -------
+    list of str
+        Options in the order prefs, decode-as, heuristics (booleans in `prefs` are
+        written ``TRUE``/``FALSE`` as Wireshark's preference files do).
+
+    References
+    ----------
+    tshark(1) manual page, options ``-o``, ``-d``, ``--enable-heuristic`` and
+    ``--disable-heuristic`` (Wireshark 4.0.17 doc/tshark.adoc).
+
+    Examples
+    --------
+    >>> tshark_args({"rtp.heuristic_rtp": True}, {"udp.port==12344": "rtp"},
+    ...             {"rtp_udp": True})
+    ['-o', 'rtp.heuristic_rtp:TRUE', '-d', 'udp.port==12344,rtp', '--enable-heuristic', 'rtp_udp']
+    >>> tshark_args()
+    []
     """
     args: list[str] = []
     for k, v in (prefs or {}).items():
@@ -112,6 +151,26 @@ def tshark_fields(path, fields, display_filter: str | None = None, prefs: dict |
     pandas.DataFrame
         One row per frame, one string column per field (empty string when absent;
         several occurrences joined by ``;;``).
+
+    References
+    ----------
+    tshark(1) manual page, ``-T fields``, ``-e`` and ``-E`` (Wireshark 4.0.17
+    doc/tshark.adoc); field names as in the Wireshark display filter reference.
+
+    Examples
+    --------
+    The SIP frames of the real AMR-WB call: INVITE, 180, 200, ACK, then BYE and its 200.
+
+    >>> from labkit import data
+    >>> tshark_fields(data.path("ringback_amrwb"),
+    ...               ["frame.number", "sip.Method", "sip.Status-Code"], "sip")
+      frame.number sip.Method sip.Status-Code
+    0            1     INVITE
+    1            2                        180
+    2            4                        200
+    3            7        ACK
+    4         1113        BYE
+    5         1115                        200
     """
     fields = list(fields)
     args = ["-T", "fields", "-E", "header=n", "-E", "separator=/t", "-E", "quote=n",
@@ -190,16 +249,47 @@ def dissect(path, display_filter: str | None = None, *, prefs: dict | None = Non
     Parameters
     ----------
     path : path-like
+        Capture file.
     display_filter : str, optional
+        Only frames matching this display filter ("sip", "rtp.ssrc == 0x1234").
     prefs, heuristics : dict, optional
         See :func:`tshark_args`.
     decode_as : dict, optional
         ``{"udp.port==12344": "rtp"}`` (pyshark's decode_as).
     limit : int or None
-        At most this many frames (pyshark needs about 1 ms per frame).
+        At most this many frames [frames] (pyshark needs about 1 ms per frame).
     as_frame : bool
         Return a flat DataFrame (one row per frame, columns "layer.field") instead of
         a list of ``{"frame.number", "layers": [{"name", "fields"}]}`` trees.
+
+    Returns
+    -------
+    list of dict or pandas.DataFrame
+        One tree per frame: ``{"frame.number": int, "layers": [{"name": "sip",
+        "fields": {"sip.method": "INVITE", ...}}, ...]}`` with every value a string,
+        layers outermost first; with `as_frame`, one row per frame and one column per
+        "layer.field" (the first occurrence when a field repeats; NaN when absent).
+
+    References
+    ----------
+    Wireshark 4.0.17 PDML output (``tshark -T pdml``, epan/print.c), which pyshark
+    parses; pyshark's ``FileCapture``.
+
+    Examples
+    --------
+    The first SIP frame of the real AMR-WB call, as Wireshark dissects it:
+
+    >>> from labkit import data
+    >>> tree = dissect(data.path("ringback_amrwb"), "sip", limit=1)[0]
+    >>> tree["frame.number"], [layer["name"] for layer in tree["layers"]]
+    (1, ['eth', 'ip', 'udp', 'sip'])
+    >>> tree["layers"][-1]["fields"]["sip.method"]
+    'INVITE'
+    >>> dissect(data.path("ringback_amrwb"), "sip", limit=2, as_frame=True)[
+    ...     ["frame.number", "sip.method"]]
+       frame.number sip.method
+    0             1     INVITE
+    1             2        NaN
     """
     if not Path(path).exists():
         raise LabkitError("capture not found", str(path), "check the path")
@@ -264,6 +354,7 @@ def tshark_rtp_streams(path, heuristic: bool = True, prefs: dict | None = None,
     Parameters
     ----------
     path : path-like
+        Capture file.
     heuristic : bool
         Add ``-o rtp.heuristic_rtp:TRUE`` (RTP without SDP); otherwise only streams
         set up by SDP in the capture.
@@ -276,6 +367,24 @@ def tshark_rtp_streams(path, heuristic: bool = True, prefs: dict | None = None,
         Columns as printed: start, end [s], src, sport, dst, dport, ssrc (int),
         payloads, packets, lost, lost_pct [%], min/mean/max_delta, min/mean/max_jitter
         [ms, 3 decimals], problem (bool).
+
+    References
+    ----------
+    Wireshark 4.0.17 ui/cli/tap-rtp.c (the ``rtp,streams`` table) and
+    ui/tap-rtp-analysis.c (delta, RFC 3550 section 6.4.1 / appendix A.8 jitter).
+
+    Examples
+    --------
+    The two directions of the real AMR-WB call, 551 packets each, 20 ms mean delta:
+
+    >>> from labkit import data
+    >>> t = tshark_rtp_streams(data.path("ringback_amrwb"))
+    >>> t[["src", "sport", "dst", "dport", "payloads", "packets", "lost"]]
+            src  sport       dst  dport payloads  packets  lost
+    0  10.0.0.1  10010  10.0.0.2  10024   AMR-WB      551     0
+    1  10.0.0.2  10024  10.0.0.1  10010   AMR-WB      551     0
+    >>> t["mean_delta"].round(0).tolist(), bool(t["problem"].any())
+    ([20.0, 20.0], False)
     """
     p = dict(prefs or {})
     if heuristic:
@@ -288,12 +397,42 @@ def sharkd_rtp_analyse(path, src: str, sport: int, dst: str, dport: int, ssrc: i
                        prefs: dict | None = None) -> pd.DataFrame:
     """Per-packet RTP analysis of one stream from ``sharkd`` 4.0 (tap ``rtp-analyse``).
 
+    Parameters
+    ----------
+    path : path-like
+        Capture file.
+    src, dst : str
+        Source and destination addresses of the stream ("10.0.0.2").
+    sport, dport : int
+        Source and destination UDP ports.
+    ssrc : int
+        RTP SSRC of the stream (RFC 3550 section 5.1).
+    prefs : dict, optional
+        Wireshark preferences set with sharkd's ``setconf`` before loading
+        (``{"rtp.heuristic_rtp": "TRUE"}``).
+
     Returns
     -------
     pandas.DataFrame
         f (frame), o (arrival [s] since the stream's first packet), sn, d (delta),
         j (jitter), sk (skew) [ms, 2 decimals as sharkd prints], bw [kbit/s],
         s (status text), t (status type), mark.
+
+    References
+    ----------
+    Wireshark 4.0.17 sharkd_session.c (``sharkd_session_process_tap_rtp_analyse_cb``)
+    and ui/tap-rtp-analysis.c; jitter as RFC 3550 section 6.4.1.
+
+    Examples
+    --------
+    B's stream of the real AMR-WB call. The second packet came 22.62 ms after the first
+    for a 20 ms (320-tick) timestamp step, so the jitter is |22.62 - 20| / 16 = 0.16 ms:
+
+    >>> from labkit import data
+    >>> a = sharkd_rtp_analyse(data.path("ringback_amrwb"), "10.0.0.2", 10024,
+    ...                        "10.0.0.1", 10010, 105771277)
+    >>> len(a), a["f"].tolist()[:2], a["d"].tolist()[:2], a["j"].tolist()[:2]
+    (551, [5, 9], [0.0, 22.62], [0.0, 0.16])
     """
     exe = _tool("sharkd")
     reqs = [{"jsonrpc": "2.0", "id": 1, "method": "load", "params": {"file": str(path)}}]
@@ -330,6 +469,34 @@ def ports_claiming_rtp(ports=None, probes=RTP_PROBES) -> list[int]:
     (``tshark -G decodes``) to and from an unregistered port, and lists the ports where
     tshark with the heuristic on saw no RTP for *every* probe (some dissectors claim
     datagrams depending on their content; those ports are left out).
+
+    Parameters
+    ----------
+    ports : list of int, optional
+        UDP ports to probe; default every port registered in ``udp.port``
+        (about 400, a few seconds).
+    probes : sequence of (int, bool, bytes)
+        (payload type, marker, payload) of each probe RTP packet; default
+        :data:`RTP_PROBES` (G.711 20 ms and 30 ms, a dynamic PT with marker, G.729, CN).
+
+    Returns
+    -------
+    list of int
+        The ports (in the order given) where tshark found RTP in none of the probes.
+
+    References
+    ----------
+    Wireshark 4.0.17 epan/dissectors/packet-udp.c (``decode_udp_ports``: port
+    dissectors before heuristics unless ``udp.try_heuristic_first``) and
+    packet-rtp.c (``dissect_rtp_heur``); RFC 3550 section 5.1.
+
+    Examples
+    --------
+    DNS on 53 claims RTP datagrams; SIP on 5060 and STUN on 3478 let the RTP
+    heuristic look at them:
+
+    >>> ports_claiming_rtp([53, 5060, 3478])
+    [53]
     """
     import tempfile
     from labkit.capture import frames

@@ -30,8 +30,7 @@ def run(args) -> int:
                     "worst_calls": worst, "failed_by_cause": failed,
                     "written": [str(p) for p in written]})
         return 0
-    files = result.calls["file"].nunique() + len(result.errors)
-    print(f"{files} capture(s), {len(result.calls)} call(s), {len(result.streams)} RTP stream(s), "
+    print(f"{len(result.files)} capture(s), {len(result.calls)} call(s), {len(result.streams)} RTP stream(s), "
           f"{len(result.errors)} unreadable")
     cols = ["file", "call_id", "callee", "rtp_packets", "rtp_lost", "lost_pct", "max_jitter"]
     if len(worst):

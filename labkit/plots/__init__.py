@@ -12,3 +12,4 @@ from labkit.plots.sms import *  # noqa: F401,F403
 from labkit.plots.negotiation import *  # noqa: F401,F403
 from labkit.plots.overview import *  # noqa: F401,F403
 from labkit.plots.quality import *  # noqa: F401,F403
+from labkit.plots.fleet import *  # noqa: F401,F403

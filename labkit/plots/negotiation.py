@@ -43,12 +43,38 @@ def plot_compare_matrix(neg, ax=None, *, title: str | None = None):
     ----------
     neg : labkit.freeswitch.negotiation.Negotiation
         Result of :func:`labkit.freeswitch.negotiation.simulate`.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure of the fixed size when omitted.
     title : str, optional
         Default: the mode and the chosen codec.
 
     Returns
     -------
     matplotlib.axes.Axes
+        One square patch per (offered, local) pair, coloured by :data:`RESULT_COLORS`
+        and labelled with its result; tick labels "NAME/rate PTn ptime".
+
+    References
+    ----------
+    FreeSWITCH src/switch_core_media.c (``switch_core_media_negotiate_sdp``: one
+    "Audio Codec Compare [remote]/[local]" line per pair it compares).
+
+    Examples
+    --------
+    The real baresip offer with GSM only against FreeSWITCH's default prefs: GSM is
+    compared with each of the four audio codecs and matches none:
+
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> from labkit.freeswitch.negotiation import simulate
+    >>> from labkit.sip import offers_answers, sip_messages
+    >>> calls = offers_answers(sip_messages(read_capture(data.path("codec_mismatch_488"))))
+    >>> offer = calls[calls.role == "offer"].sdp.iloc[0]
+    >>> ax = plot_compare_matrix(simulate(offer))
+    >>> ax.get_title(), len(ax.patches), sorted({t.get_text() for t in ax.texts})
+    ('generous: no codec', 4, ['no match'])
+    >>> [t.get_text() for t in ax.get_yticklabels()], len(ax.get_xticklabels())
+    (['GSM/8000 PT3 20ms'], 4)
     """
     ax = new_axes(ax)
     remote, local, result = _cells(neg)

@@ -238,6 +238,29 @@ def decode_rp(data: bytes, *, where: str | None = None) -> RpMessage:
     ------
     DecodeError
         Truncated message, a length that overruns, an unknown type or trailing octets.
+
+    References
+    ----------
+    3GPP TS 24.011 sections 7.3 (RP messages) and 8.2 (message type, reference,
+    addresses, user data, cause); TS 24.341 section 7.3 (RP messages in SIP MESSAGE).
+
+    Examples
+    --------
+    The MT RP-DATA of the bundled "iPhone" capture, octet by octet: 01 = RP-DATA N->MS,
+    11 = reference 17, 07 + 91 21 20 55 05 01 f0 = RP-OA (international, E.164,
+    swapped BCD 12025550100), 07 + ... = RP-DA 12025550143 (should be empty), 14 = 20
+    octets of TPDU; the header is 2 + 8 + 8 + 1 = 19 octets:
+
+    >>> from labkit import data
+    >>> from labkit.sms import sms_sip_messages
+    >>> body = sms_sip_messages(data.path("sms_mt_rpda_iphone")).body[0]
+    >>> body.hex()
+    '011107912120550501f007912120550541f314040b912120550581f700006230105000000a014b'
+    >>> rp = decode_rp(body)
+    >>> rp.type, rp.link, rp.reference, str(rp.oa), str(rp.da), rp.ud_len, rp.header_len
+    ('RP-DATA', 'N->MS', 17, '12025550100', '12025550143', 20, 19)
+    >>> rp.tpdu.type, str(rp.tpdu.oa), rp.tpdu.text
+    ('SMS-DELIVER', '12025550187', 'K')
     """
     data = bytes(data)
     try:
@@ -271,7 +294,28 @@ def decode_rp(data: bytes, *, where: str | None = None) -> RpMessage:
 
 
 def encode_rp(msg: RpMessage) -> bytes:
-    """Bytes of an RpMessage (its fields re-encoded through pycrate, TS 24.011 7.3)."""
+    """Bytes of an RpMessage (its fields re-encoded through pycrate, TS 24.011 7.3).
+
+    Parameters
+    ----------
+    msg : RpMessage
+        From :func:`decode_rp`.
+
+    Returns
+    -------
+    bytes
+        The RP message; equal to ``msg.raw`` (decoding already checked the round trip).
+
+    References
+    ----------
+    3GPP TS 24.011 section 7.3 (RP message layouts).
+
+    Examples
+    --------
+    >>> body = bytes.fromhex("050a0115")          # RP-ERROR N->MS, ref 10, cause 21
+    >>> encode_rp(decode_rp(body)) == body
+    True
+    """
     return _pycrate_rp(msg.raw, msg.mti).to_bytes()
 
 
@@ -299,6 +343,29 @@ def scts_timezone(octet: int) -> int:
 
     Semi-octets, bit 3 = sign; pycrate 0.8 reads it as binary, which is wrong above
     9 quarters (tshark and the spec agree on BCD), so labkit decodes it itself.
+
+    Parameters
+    ----------
+    octet : int
+        The seventh TP-SCTS octet (0..255).
+
+    Returns
+    -------
+    int
+        Offset from UTC [quarter hours], negative west of Greenwich.
+
+    References
+    ----------
+    3GPP TS 23.040 section 9.2.3.11 (TP-Service-Centre-Time-Stamp, time zone).
+
+    Examples
+    --------
+    0x0a: tens 2 (low nibble, sign bit 3 set), units 0 -> -20 quarters (-05:00);
+    0x80: units 8 -> +8 (+02:00); 0x23: tens 3, units 2 -> +32 (+08:00), which a
+    binary reading would get wrong:
+
+    >>> scts_timezone(0x0a), scts_timezone(0x80), scts_timezone(0x23)
+    (-20, 8, 32)
     """
     quarters = (octet & 0x7) * 10 + (octet >> 4)
     return -quarters if octet & 0x8 else quarters
@@ -364,6 +431,34 @@ def gsm7_unpack(data: bytes, septets: int, fill_bits: int = 0) -> str:
     Packing is LSB first after `fill_bits`; escape 0x1B selects the extension table.
     Unlike pycrate's decoder, the count comes from TP-UDL, so a final '@' or CR that is
     part of the message is kept (tshark does the same).
+
+    Parameters
+    ----------
+    data : bytes
+        The packed user data (after the UDH, when there is one).
+    septets : int
+        Number of septets to read [septets] (TP-UDL minus the UDH's septets).
+    fill_bits : int
+        Bits to skip before the first septet [bits] (0..6, after a UDH).
+
+    Returns
+    -------
+    str
+        The text; an escape to an undefined extension code gives a space.
+
+    References
+    ----------
+    3GPP TS 23.038 sections 6.1.2.1 (packing of 7-bit characters) and 6.2.1 (default
+    alphabet and extension table); TS 23.040 section 9.2.3.24 (fill bits after a UDH).
+
+    Examples
+    --------
+    "hellohello": 10 septets * 7 = 70 bits, packed LSB first into 9 octets:
+
+    >>> gsm7_unpack(bytes.fromhex("e8329bfd4697d9ec37"), 10)
+    'hellohello'
+    >>> gsm7_unpack(b"\\x4b", 1)
+    'K'
     """
     bits = int.from_bytes(data, "little") >> fill_bits
     out, escape = [], False
@@ -421,11 +516,34 @@ def decode_tpdu(data: bytes, *, direction: str = "MT", rp_mti: int | None = None
     where : str, optional
         For error messages.
 
+    Returns
+    -------
+    Tpdu
+        The TP fields; `text` decoded per TP-DCS, `header_len`/`ud_len` [octets].
+
     Raises
     ------
     DecodeError
         Reserved TP-MTI, truncated TPDU, TP-UDL overrunning, octets left over, or a
         TPDU that does not re-encode to the same bytes.
+
+    References
+    ----------
+    3GPP TS 23.040 sections 9.2.2 (TPDU layouts) and 9.2.3 (TP-MTI, TP-OA, TP-PID,
+    TP-DCS, TP-SCTS, TP-UDL, TP-UD); TS 23.038 section 4 (data coding scheme).
+
+    Examples
+    --------
+    The TPDU of the bundled "iPhone" RP-DATA: 04 = SMS-DELIVER (TP-MTI 0, TP-MMS),
+    0b 91 21 20 55 05 81 f7 = TP-OA (11 digits, 12025550187), PID 00, DCS 00 (GSM
+    7-bit), SCTS 62 30 10 50 00 00 0a = 26-03-01 05:00:00, time zone 0x0a = -20
+    quarter hours = -05:00, UDL 1, UD 4b = "K":
+
+    >>> t = decode_tpdu(bytes.fromhex("040b912120550581f700006230105000000a014b"))
+    >>> t.type, t.direction, str(t.oa), t.dcs, t.encoding, t.udl, t.text
+    ('SMS-DELIVER', 'MT', '12025550187', 0, 'GSM7', 1, 'K')
+    >>> t.scts.isoformat(), t.header_len, t.ud_len
+    ('2026-03-01T05:00:00-05:00', 19, 1)
     """
     data = bytes(data)
     if not data:
@@ -532,13 +650,38 @@ def encode_deliver(oa: str, text: str | bytes, scts: datetime, *, dcs: int = 0, 
     Parameters
     ----------
     oa : str
-        Originating address digits. text : str or bytes (bytes = 8-bit data).
+        Originating address digits.
+    text : str or bytes
+        The message; bytes are 8-bit data.
     scts : datetime
         Aware service-centre time stamp; its UTC offset [quarter hours] is encoded.
     dcs, pid : int
         TP-DCS (0 GSM 7-bit, 8 UCS2, 4 8-bit) and TP-PID octets.
     concat : (ref, total, seq), optional
         Adds the 8-bit-reference concatenation UDH.
+    oa_ton : int
+        Type of number of TP-OA (1 international, 5 alphanumeric...).
+    mms : int
+        TP-MMS bit (1 = no more messages waiting).
+
+    Returns
+    -------
+    bytes
+        The TPDU.
+
+    References
+    ----------
+    3GPP TS 23.040 sections 9.2.2.1 (SMS-DELIVER), 9.2.3.11 (TP-SCTS), 9.2.3.24.1
+    (concatenation, 8-bit reference); TS 23.038 section 6.1.2.1 (7-bit packing).
+
+    Examples
+    --------
+    The TPDU :func:`decode_tpdu` takes apart octet by octet:
+
+    >>> from datetime import datetime, timedelta, timezone
+    >>> encode_deliver("12025550187", "K",
+    ...                datetime(2026, 3, 1, 5, 0, tzinfo=timezone(timedelta(hours=-5)))).hex()
+    '040b912120550581f700006230105000000a014b'
     """
     tp = _tp.SMS_DELIVER()
     tp["TP_MMS"].set_val(mms)
@@ -553,7 +696,42 @@ def encode_deliver(oa: str, text: str | bytes, scts: datetime, *, dcs: int = 0, 
 
 def encode_submit(da: str, text: str | bytes, *, mr: int = 0, dcs: int = 0, pid: int = 0,
                   vp: int | None = 167, concat: tuple | None = None) -> bytes:
-    """SMS-SUBMIT TPDU (TS 23.040 9.2.2.2), relative validity period `vp` (167 = 1 day)."""
+    """SMS-SUBMIT TPDU (TS 23.040 9.2.2.2), relative validity period `vp` (167 = 1 day).
+
+    Parameters
+    ----------
+    da : str
+        Destination address digits (international, E.164).
+    text : str or bytes
+        The message; bytes are 8-bit data.
+    mr : int
+        TP-MR, message reference (0..255).
+    dcs, pid : int
+        TP-DCS (0 GSM 7-bit, 8 UCS2, 4 8-bit) and TP-PID octets.
+    vp : int or None
+        Relative TP-VP octet (167 -> 12 h + (167 - 143) * 30 min = 24 h); None: no
+        validity period (TP-VPF 0).
+    concat : (ref, total, seq), optional
+        Adds the 8-bit-reference concatenation UDH.
+
+    Returns
+    -------
+    bytes
+        The TPDU.
+
+    References
+    ----------
+    3GPP TS 23.040 sections 9.2.2.2 (SMS-SUBMIT), 9.2.3.3 (TP-VPF), 9.2.3.12.1
+    (relative TP-VP), 9.2.3.6 (TP-MR).
+
+    Examples
+    --------
+    11 = SMS-SUBMIT with TP-VPF relative, 09 = TP-MR 9, 0b 91 ... = TP-DA, PID and
+    DCS 00, a7 = TP-VP 1 day, UDL 01, 4b = "K" (the bundled MO "K" message's TPDU):
+
+    >>> encode_submit("12025550187", "K", mr=9).hex()
+    '11090b912120550581f70000a7014b'
+    """
     tp = _tp.SMS_SUBMIT()
     tp["TP_MR"].set_val(mr)
     if vp is not None:
@@ -579,6 +757,41 @@ def encode_rp_data(reference: int, tpdu: bytes, *, mt: bool, oa: str | None = No
     """RP-DATA (TS 24.011 7.3.1): MT (N->MS) carries RP-OA = SC and empty RP-DA; MO the reverse.
 
     The addresses are written as given, so a wrong MT RP-DATA (RP-DA set) can be built too.
+
+    Parameters
+    ----------
+    reference : int
+        RP-Message Reference (0..255).
+    tpdu : bytes
+        RP-User-Data value (an SMS-DELIVER for MT, an SMS-SUBMIT for MO).
+    mt : bool
+        Network to MS (RP-MTI 1), else MS to network (RP-MTI 0).
+    oa, da : str, optional
+        RP-OA / RP-DA digits (international, E.164); None = length 0.
+
+    Returns
+    -------
+    bytes
+        The RP-DATA message.
+
+    References
+    ----------
+    3GPP TS 24.011 sections 7.3.1.1, 7.3.1.2 (RP-DATA both ways) and 8.2.5.1, 8.2.5.2
+    (RP-OA, RP-DA; length 0 where the direction wants them empty).
+
+    Examples
+    --------
+    The bundled MO "K" message: RP-MTI 00, ref 09, RP-OA length 00, RP-DA = the
+    service centre 12025550100, 0f = 15 octets of SMS-SUBMIT:
+
+    >>> from labkit import data
+    >>> from labkit.sms import sms_sip_messages
+    >>> rp = encode_rp_data(9, encode_submit("12025550187", "K", mr=9), mt=False,
+    ...                     da="12025550100")
+    >>> rp.hex()
+    '00090007912120550501f00f11090b912120550581f70000a7014b'
+    >>> rp == sms_sip_messages(data.path("sms_mo_submit")).body[0]
+    True
     """
     oa_v, da_v = _address_value(oa), _address_value(da)
     data = bytes([1 if mt else 0, reference, len(oa_v)]) + oa_v + bytes([len(da_v)]) + da_v
@@ -587,14 +800,74 @@ def encode_rp_data(reference: int, tpdu: bytes, *, mt: bool, oa: str | None = No
 
 
 def encode_rp_ack(reference: int, *, from_ms: bool, tpdu: bytes = b"") -> bytes:
-    """RP-ACK (TS 24.011 7.3.3), optional RP-User-Data IE 0x41 with a report TPDU."""
+    """RP-ACK (TS 24.011 7.3.3), optional RP-User-Data IE 0x41 with a report TPDU.
+
+    Parameters
+    ----------
+    reference : int
+        RP-Message Reference of the RP-DATA it acknowledges (0..255).
+    from_ms : bool
+        Sent by the MS (RP-MTI 2), else by the network (RP-MTI 3).
+    tpdu : bytes
+        Optional SMS-DELIVER-REPORT / SMS-SUBMIT-REPORT; empty = no RP-User-Data.
+
+    Returns
+    -------
+    bytes
+        The RP-ACK message.
+
+    References
+    ----------
+    3GPP TS 24.011 sections 7.3.3 (RP-ACK) and 8.2.5.3 (RP-User-Data IEI 0x41).
+
+    Examples
+    --------
+    The network's RP-ACK to the bundled MO "K" message (ref 9):
+
+    >>> encode_rp_ack(9, from_ms=False).hex()
+    '0309'
+    >>> decode_rp(encode_rp_ack(9, from_ms=True)).link
+    'MS->N'
+    """
     mti = 2 if from_ms else 3
     data = bytes([mti, reference]) + (bytes([0x41, len(tpdu)]) + tpdu if tpdu else b"")
     return _pycrate_rp(data, mti).to_bytes()
 
 
 def encode_rp_error(reference: int, cause: int, *, from_ms: bool, tpdu: bytes = b"") -> bytes:
-    """RP-ERROR (TS 24.011 7.3.4) with a one-octet RP-Cause (table 8.4)."""
+    """RP-ERROR (TS 24.011 7.3.4) with a one-octet RP-Cause (table 8.4).
+
+    Parameters
+    ----------
+    reference : int
+        RP-Message Reference of the RP-DATA it answers (0..255).
+    cause : int
+        RP-Cause value (TS 24.011 table 8.4, 7 bits; 21 = short message transfer
+        rejected).
+    from_ms : bool
+        Sent by the MS (RP-MTI 4), else by the network (RP-MTI 5).
+    tpdu : bytes
+        Optional report TPDU; empty = no RP-User-Data.
+
+    Returns
+    -------
+    bytes
+        The RP-ERROR message.
+
+    References
+    ----------
+    3GPP TS 24.011 sections 7.3.4 (RP-ERROR) and 8.2.5.4 (RP-Cause, table 8.4).
+
+    Examples
+    --------
+    05 = RP-ERROR N->MS, 0a = ref 10, 01 = cause length, 15 = cause 21 (the bundled
+    sms_rp_error capture's answer):
+
+    >>> encode_rp_error(10, 21, from_ms=False).hex()
+    '050a0115'
+    >>> decode_rp(encode_rp_error(10, 21, from_ms=False)).cause_text
+    'Short message transfer rejected'
+    """
     mti = 4 if from_ms else 5
     data = bytes([mti, reference, 1, cause & 0x7F])
     data += bytes([0x41, len(tpdu)]) + tpdu if tpdu else b""
@@ -608,10 +881,41 @@ def fix_rp_destination(rp: bytes, *, where: str | None = None) -> bytes:
     with length 0. Some UEs (iPhone) answer 200 OK to an MT RP-DATA with a populated
     RP-DA, but never deliver it to the user.
 
+    Parameters
+    ----------
+    rp : bytes
+        An MT RP-DATA message (RP-MTI 1).
+    where : str, optional
+        Where it came from, for error messages.
+
+    Returns
+    -------
+    bytes
+        The same message with the RP-DA length octet 0 and its value removed.
+
     Raises
     ------
     DecodeError
         When `rp` is not an RP-DATA N->MS message.
+
+    References
+    ----------
+    3GPP TS 24.011 section 8.2.5.2 (RP-Destination Address: length 0 network to MS);
+    TS 24.341 annex B.5.
+
+    Examples
+    --------
+    The 8 RP-DA octets (07 91 21 20 55 05 41 f3) become one 00; the result is the body
+    of the bundled "fixed" capture, to which the UE answers with an RP-ACK:
+
+    >>> from labkit import data
+    >>> from labkit.sms import sms_sip_messages
+    >>> bad = sms_sip_messages(data.path("sms_mt_rpda_iphone")).body[0]
+    >>> fixed = fix_rp_destination(bad)
+    >>> len(bad) - len(fixed), decode_rp(fixed).da_len, decode_rp(fixed).da
+    (7, 0, None)
+    >>> fixed == sms_sip_messages(data.path("sms_mt_rpda_fixed")).body[0]
+    True
     """
     msg = decode_rp(rp, where=where)
     if msg.mti != 1:

@@ -1,5 +1,8 @@
 """Widgets for the negotiation notebooks: edit FreeSWITCH's codec prefs and mode, and see
 the outcome of :func:`labkit.freeswitch.negotiation.simulate` change as you type.
+
+The simulation follows FreeSWITCH src/switch_core_media.c
+(``switch_core_media_negotiate_sdp``) on an RFC 3264 offer.
 """
 from __future__ import annotations
 
@@ -40,12 +43,51 @@ def negotiation_explorer(offer, prefs: str = "OPUS,G722,PCMU,PCMA,H264,VP8",
     prefs : str
         Initial codec string (``NAME@8000h@20i@13200b@1c``, comma separated).
     mode : {"generous", "greedy", "scrooge"}
+        Initial ``inbound-codec-negotiation`` mode.
     **options
         Passed to :func:`labkit.freeswitch.negotiation.simulate` (crypto, fax_enable_t38 ...).
 
     Returns
     -------
     ipywidgets.VBox
+        An HBox (Text with the codec string, Dropdown with the mode) above an Output
+        with the outcome sentence, the fix and :func:`labkit.plots.plot_compare_matrix`.
+
+    References
+    ----------
+    FreeSWITCH src/switch_core_media.c (``switch_core_media_negotiate_sdp``) and
+    conf/vanilla/vars.xml (``global_codec_prefs``); RFC 3264 section 6 (answer to an
+    offer).
+
+    Examples
+    --------
+    The real GSM-only offer; with GSM in the prefs the call proceeds, without it
+    FreeSWITCH answers 488. (Outside a notebook the Output's text goes to stdout; a
+    notebook shows it under the widgets.)
+
+    >>> import contextlib, io
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> from labkit.sip import offers_answers, sip_messages
+    >>> calls = offers_answers(sip_messages(read_capture(data.path("codec_mismatch_488"))))
+    >>> offer = calls[calls.role == "offer"].sdp.iloc[0]
+    >>> shown = io.StringIO()
+    >>> with contextlib.redirect_stdout(shown):
+    ...     box = negotiation_explorer(offer, "OPUS,GSM,PCMA")
+    >>> (text, menu), out = box.children[0].children, box.children[1]
+    >>> text.value, menu.options, menu.value
+    ('OPUS,GSM,PCMA', ('generous', 'greedy', 'scrooge'), 'generous')
+    >>> print(shown.getvalue().split("\\r")[-1].strip())
+    offer has GSM only; effective prefs OPUS,GSM,PCMA; generous mode picks GSM/8000 (PT 3)
+    -> call proceeds
+    fix: none needed
+    >>> shown = io.StringIO()
+    >>> with contextlib.redirect_stdout(shown):
+    ...     text.value = "PCMA"
+    >>> print(shown.getvalue().split("\\r")[-1].strip())
+    offer has GSM only; effective prefs PCMA; no match -> INCOMPATIBLE_DESTINATION,
+    Q.850 88, SIP 488
+    fix: add GSM to the codec prefs (global_codec_prefs in vars.xml) and reloadxml
     """
     text = widgets.Text(value=prefs, description="codec prefs",
                         layout=widgets.Layout(width="70%"), continuous_update=False)

@@ -110,3 +110,18 @@ def test_sharkd_rtp_analyse(tmp_path):
     assert list(items["f"]) == [1, 2, 3, 4]
     assert list(items["d"].astype(float)) == [0.0, 20.0, 20.0, 20.0]
     assert list(items["j"].astype(float)) == [0.0] * 4
+
+
+@pytest.mark.parametrize("first_line, want", [
+    # first lines of `tshark --version` as Debian 12 and Ubuntu 22.04 print them
+    ("TShark (Wireshark) 4.0.17 (Git v4.0.17 packaged as 4.0.17-0+deb12u3).", "4.0.17"),
+    ("TShark (Wireshark) 3.6.2 (Git v3.6.2 packaged as 3.6.2-2)", "3.6.2"),
+])
+def test_tshark_version_is_the_number(monkeypatch, first_line, want):
+    import subprocess
+
+    class Done:
+        stdout = first_line + "\n\nCopyright 1998-2024 Gerald Combs\n"
+    monkeypatch.setattr(wireshark, "_tool", lambda name: name)
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: Done())
+    assert wireshark.tshark_version() == want

@@ -26,6 +26,7 @@ DOCUMENTED += ["labkit.capture.wireshark", "labkit.rtp.stats", "labkit.amr.realt
                "labkit.amr.streams", "labkit.sms.pdu", "labkit.audio.pcm", "labkit.plots.rtp",
                "labkit.plots.overview", "labkit.plots.negotiation", "labkit.widgets.rtp",
                "labkit.widgets.negotiation"]
+DOCUMENTED += ["labkit.plots.quality", "labkit.widgets.quality"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

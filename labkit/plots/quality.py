@@ -31,6 +31,33 @@ def plot_lateness(track, stalls=None, ax=None, *, buffer_ms: float | None = None
         Draw a fixed buffer's playout deadline (PDV above it = late) [ms].
     late : numpy.ndarray of bool, optional
         Packets the buffer discarded, marked in red.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure of the fixed size when omitted.
+    title : str, optional
+        Axes title (default: the stream key).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The PDV dots (first line), one shaded span per stall, the buffer deadline and the
+        red crosses of the late packets.
+
+    References
+    ----------
+    RFC 5481 section 4.2 (PDV); REFERENCE.md section 5 (stall then burst).
+
+    Examples
+    --------
+    The relay frozen 4 times: 4 shaded stalls; a 50 ms buffer drops 10 packets:
+
+    >>> from labkit import data
+    >>> from labkit.quality import analyze_jitter, jbuf
+    >>> rep = analyze_jitter(data.path("jitter_host_egress"))
+    >>> tr = next(iter(rep.tracks.values()))
+    >>> late = jbuf.fixed_buffer(tr.t_ms, tr.nominal_ms, 50.0)
+    >>> ax = plot_lateness(tr, rep.stalls[rep.stalls.key == tr.key], buffer_ms=50.0, late=late)
+    >>> len(ax.patches), len(ax.lines[-1].get_xdata())
+    (4, 10)
     """
     ax = new_axes(ax)
     pdv = track.transit_ms - track.transit_ms.min()
@@ -65,6 +92,28 @@ def plot_stall_raster(report, ax=None, *, title: str | None = None):
     Parameters
     ----------
     report : labkit.quality.JitterReport
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure of the fixed size when omitted.
+    title : str, optional
+        Axes title (default: "stalls per stream: <cause>").
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        A grey bar per stream (its time span), a red mark per stall, a purple band per
+        host event.
+
+    References
+    ----------
+    REFERENCE.md section 5 (host stalls hit every relayed stream at once).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.quality import analyze_jitter
+    >>> ax = plot_stall_raster(analyze_jitter(data.path("jitter_host_egress")))
+    >>> len(ax.patches), ax.get_title()          # 4 host events
+    (4, 'stalls per stream: host')
     """
     ax = new_axes(ax)
     keys = list(report.tracks)
@@ -100,6 +149,26 @@ def plot_pdv_cdf(report, ax=None, *, objective_ms: float = 50.0, title: str | No
     report : labkit.quality.JitterReport
     objective_ms : float
         ITU-T Y.1541 PDV objective (99.9th percentile - minimum) [ms].
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure of the fixed size when omitted.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One curve per stream, then the objective line.
+
+    References
+    ----------
+    RFC 5481 section 4.2 and 6.2; ITU-T Y.1541 (PDV objective).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.quality import analyze_jitter
+    >>> len(plot_pdv_cdf(analyze_jitter(data.path("jitter_network_egress"))).lines)
+    5
     """
     ax = new_axes(ax)
     for key, tr in report.tracks.items():
@@ -124,6 +193,30 @@ def plot_jitter_vs_pdv(track, timing, ax=None, *, title: str | None = None):
     track : labkit.quality.delay.StreamTrack
     timing : pandas.DataFrame
         :func:`labkit.rtp.stream_timing` of the same stream (Wireshark's jitter).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure of the fixed size when omitted.
+    title : str, optional
+        Axes title (default: the stream key).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Two lines: PDV [ms], then RFC 3550 jitter [ms].
+
+    References
+    ----------
+    RFC 3550 appendix A.8 (jitter); RFC 5481 (PDV); REFERENCE.md section 5.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> from labkit.rtp import find_rtp, stream_timing
+    >>> from labkit.quality.delay import stream_track
+    >>> rtp = find_rtp(read_capture(data.path("jitter_host_egress")))
+    >>> ax = plot_jitter_vs_pdv(stream_track(rtp, 0), stream_timing(rtp, 0))
+    >>> bool(max(ax.lines[1].get_ydata()) < 20 < max(ax.lines[0].get_ydata()))   # jitter hides it
+    True
     """
     ax = new_axes(ax)
     x = track.t_ms / 1000.0
@@ -147,6 +240,30 @@ def plot_buffer_sweep(sweep, ax=None, *, title: str | None = None):
     ----------
     sweep : pandas.DataFrame
         :func:`labkit.quality.buffer_sweep` (buffer_ms, discards, MOS).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure of the fixed size when omitted.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The MOS line (its twin Axes holds the discard bars).
+
+    References
+    ----------
+    ITU-T G.107 (the delay term grows with the buffer, the loss term falls).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> from labkit.rtp import find_rtp
+    >>> from labkit.quality import buffer_sweep
+    >>> from labkit.quality.delay import stream_track
+    >>> tr = stream_track(find_rtp(read_capture(data.path("jitter_host_egress"))), 0)
+    >>> len(plot_buffer_sweep(buffer_sweep(tr, [40, 80, 160])).lines[0].get_xdata())
+    3
     """
     ax = new_axes(ax)
     ax.plot(sweep["buffer_ms"], sweep["MOS"], "o-", color="tab:green", label="MOS (G.107)")

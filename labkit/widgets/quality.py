@@ -28,7 +28,38 @@ def _show(report, key: str, buffer_ms: float, codec) -> None:
 
 
 def jitter_buffer_explorer(report, *, buffer_ms: int = 50, codec: str | None = None):
-    """A stream menu and a buffer-size slider [ms]; shows the late packets and the MOS."""
+    """A stream menu and a buffer-size slider [ms]; shows the late packets and the MOS.
+
+    Parameters
+    ----------
+    report : labkit.quality.JitterReport
+        From :func:`labkit.quality.analyze_jitter`.
+    buffer_ms : int
+        Initial fixed buffer [ms] (slider 10-400 ms).
+    codec : str, optional
+        E-model constants override.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        The stream Dropdown, the IntSlider and the Output with the numbers and the
+        :func:`labkit.plots.plot_lateness` picture.
+
+    References
+    ----------
+    As :func:`labkit.quality.buffer_outcome` (fixed buffer, G.107).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.quality import analyze_jitter
+    >>> import contextlib, io
+    >>> rep = analyze_jitter(data.path("jitter_host_egress"))
+    >>> with contextlib.redirect_stdout(io.StringIO()) as text:   # outside a notebook
+    ...     pick, size, out = jitter_buffer_explorer(rep, buffer_ms=200).children
+    >>> size.value, "200 ms buffer: 0 late discards" in text.getvalue()
+    (200, True)
+    """
     keys = list(report.tracks)
     pick = widgets.Dropdown(options=keys, value=keys[0] if keys else None, description="stream",
                             layout=widgets.Layout(width="95%"))

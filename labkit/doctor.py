@@ -30,7 +30,7 @@ FINDING_COLUMNS = ["severity", "check", "what", "where", "why", "fix", "notebook
 
 
 def discover_checks() -> list[str]:
-    """Import every ``labkit.<subpackage>.checks`` module; return their names.
+    """Import every ``labkit.<subpackage>.checks`` (or ``*_checks``) module; return their names.
 
     Returns
     -------
@@ -48,9 +48,13 @@ def discover_checks() -> list[str]:
     """
     found = []
     for info in pkgutil.iter_modules(labkit.__path__):
-        if info.ispkg and importlib.util.find_spec(f"labkit.{info.name}.checks") is not None:
-            importlib.import_module(f"labkit.{info.name}.checks")
-            found.append(f"labkit.{info.name}.checks")
+        if not info.ispkg:
+            continue
+        spec = importlib.util.find_spec(f"labkit.{info.name}")
+        for sub in pkgutil.iter_modules(spec.submodule_search_locations):
+            if sub.name == "checks" or sub.name.endswith("_checks"):
+                importlib.import_module(f"labkit.{info.name}.{sub.name}")
+                found.append(f"labkit.{info.name}.{sub.name}")
     return sorted(found)
 
 

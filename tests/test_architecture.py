@@ -170,7 +170,7 @@ def test_imports_follow_the_data_flow():
             allowed = ALLOWED.get(part, DEFAULT_ALLOWED)
         for target, line in edges.items():
             tp = _part(target)
-            if tp in (part, "errors", "data", "findings", "labkit") or tp in allowed:
+            if tp in (part, "errors", "data", "findings", "exercises", "labkit") or tp in allowed:
                 continue
             bad.append(f"{mod}:{line} -> {target}")
     assert bad == []

@@ -35,3 +35,48 @@ def test_duplicate_names_are_an_error(tmp_path, monkeypatch):
     monkeypatch.setenv("LABKIT_DATA", str(tmp_path))
     with pytest.raises(LabkitError, match="listed twice"):
         data.path("same")
+
+
+# ---------------------------------------------------------------- say what is real
+
+def test_every_bundled_file_says_how_it_was_made():
+    for name, entry in data.manifest().items():
+        prov = data.provenance(name)
+        assert prov.kind in ("real", "synthetic", "published"), f"{name}: {entry.how_made!r}"
+        assert name in str(prov) or entry.path.name in str(prov)
+
+
+def test_only_real_software_captures_are_called_real():
+    # Oracle: the folder says which tool made the files. tools/lab runs baresip/kamailio/
+    # rtpengine in namespaces; tools/synth and tools/freeswitch write bytes themselves;
+    # sms_kamailio_mt is the one data/sms capture where kamailio built the RP-DATA.
+    for name, entry in data.manifest().items():
+        folder = entry.path.relative_to(data.data_dir()).parts[0]
+        real = folder == "lab" or name == "sms_kamailio_mt"
+        assert data.provenance(name).measured == real, name
+    assert data.provenance("sms_mo_submit").kind == "published"
+    assert data.provenance("sms_mt_rpda_iphone").kind == "published"
+    counts = [data.provenance(n).kind for n in data.names()
+              if data.path(n).suffix in (".pcap", ".pcapng")]
+    assert counts.count("real") == 8 and len(counts) == 31   # 7 in data/lab + sms_kamailio_mt
+
+
+def test_provenance_by_path_and_for_a_users_file(tmp_path):
+    assert data.provenance(data.path("ringback_amrwb")) == data.provenance("ringback_amrwb")
+    mine = tmp_path / "mine.pcap"
+    mine.write_bytes(b"")
+    prov = data.provenance(mine)
+    assert prov.kind == "user" and not prov.measured and str(prov).startswith("mine.pcap: ")
+    assert str(tmp_path) not in str(prov)      # no machine path in a notebook output
+    with pytest.raises(LabkitError, match="no bundled data called"):
+        data.provenance("not_a_name")
+
+
+def test_a_row_without_a_known_kind_is_an_error(tmp_path, monkeypatch):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.pcap").write_bytes(b"")
+    (tmp_path / "a" / "MANIFEST.tsv").write_text(
+        "name\tfile\tmade_by\thow_made\tdescription\nx\tx.pcap\ttool\trecorded somewhere\tdesc\n")
+    monkeypatch.setenv("LABKIT_DATA", str(tmp_path))
+    with pytest.raises(LabkitError, match="no known how_made kind"):
+        data.provenance("x")

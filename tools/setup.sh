@@ -12,7 +12,10 @@ cd "$(dirname "$0")/.."
 # libvo-amrwbenc0: the AMR-WB encoder used by the synthetic capture builder.
 # chromium: the browser test of `make lab`.
 # espeak-ng: the spoken caller source of the real-software lab captures (tools/lab).
-PACKAGES="tshark wireshark-common baresip-core kamailio kamailio-extra-modules rtpengine-daemon libvo-amrwbenc0 chromium espeak-ng"
+# sip-tester (SIPp), sngrep, prometheus: HEP and metrics lab of notebooks 10/11 (tools/ops).
+# mariadb-server: the real StorDB of notebook 13 (tests start it as a process in a tmp dir).
+# sip-tester: SIPp, the scripted B-leg peers of the FreeSWITCH timer captures (tools/timers).
+PACKAGES="tshark wireshark-common baresip-core kamailio kamailio-extra-modules rtpengine-daemon libvo-amrwbenc0 chromium espeak-ng mariadb-server sip-tester sngrep prometheus"
 
 missing=""
 for p in $PACKAGES; do
@@ -29,6 +32,13 @@ if [ -n "$missing" ]; then
         echo "setup: run: sudo apt-get install -y$missing   (then run make again)" >&2
         exit 1
     fi
+fi
+
+# npm hep-js: the independent HEP3 decoder tests/ops uses (tools/hepjs/node_modules,
+# not committed); skipped quietly when node/npm are absent (those tests then skip).
+if command -v npm >/dev/null 2>&1 && [ ! -d tools/hepjs/node_modules/hep-js ]; then
+    (cd tools/hepjs && npm install --no-audit --no-fund --silent >/dev/null 2>&1) \
+        || echo "setup: npm install in tools/hepjs failed (hep-js tests will skip)" >&2
 fi
 
 PY=${PYTHON:-python3}

@@ -18,7 +18,7 @@ _NB = "01_ringback_amr_playback.ipynb -p CAPTURE <file>"
 @register_check("audio.ringback", notebook="01_ringback_amr_playback.ipynb")
 def _ringback(ctx) -> list[Finding]:
     """Ringback played as early media; a tone heard after the 200 OK."""
-    from labkit.audio import analyze_ringback
+    from labkit.audio.ringback import TONE_AFTER_ANSWER, analyze_ringback
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LabkitWarning)
         report = analyze_ringback(ctx.packets)
@@ -35,7 +35,9 @@ def _ringback(ctx) -> list[Finding]:
             out.append(Finding("info", "audio.ringback", f"{r.verdict}{plan} present as early media",
                                where, "the caller hears the callee side's tone before answer "
                                "(183 with SDP, RFC 3960)", "", _NB))
-        elif r.phase == "call":
+        elif r.finding == TONE_AFTER_ANSWER:
+            # the finding is ringback.tone_finding's TONE_AFTER_ANSWER; its text is kept as
+            # notebook 00 shows it ("ringback (Europe) after answer")
             out.append(Finding("warning", "audio.ringback", f"{r.verdict}{plan} after answer",
                                where, "a tone after the 200 OK is not ringback: the call is "
                                "already answered (and billed)",

@@ -14,8 +14,11 @@ The chain, each step a labkit module:
    e.g. a ringback played as early media by a media server) are decoded too, placed
    on their RTP timestamps; other codecs are listed but not decoded.
 5. With SIP in the capture, the caller is party A; audio before the 200 OK of the
-   INVITE (early media, typically after a 183) is judged separately from the audio of
-   the established call.
+   INVITE (phase "early media", typically after a 183 with SDP) is judged separately
+   from the audio after it (phase "after answer"). A ringback tone belongs before the
+   answer: a tone heard after the 200 OK is its own finding, :data:`TONE_AFTER_ANSWER`
+   (the call is answered and charged while the caller still hears "ringing"); the doctor
+   check in :mod:`labkit.audio.checks` reports the same :attr:`StreamAudio.finding`.
 
 Times are seconds since the first frame of the capture (Wireshark's time origin).
 A damaged or non-AMR stream is reported with a note and a :class:`LabkitWarning`; the
@@ -36,11 +39,54 @@ from labkit.audio import tones
 from labkit.errors import LabkitError, LabkitWarning
 
 __all__ = ["StreamAudio", "RingbackReport", "call_timeline", "call_timelines", "audio_streams",
-           "analyze_ringback", "export_direction", "EVS_NOTE"]
+           "analyze_ringback", "export_direction", "EVS_NOTE", "PHASES", "TONE_AFTER_ANSWER",
+           "RINGBACK_EARLY_MEDIA", "tone_finding"]
 
 EVS_NOTE = "EVS, cannot decode here"
 _AMR = ("AMR", "AMR-WB")
 _G711 = ("PCMA", "PCMU")
+
+#: Phases of a stream: before the 200 OK, after it, or no SIP to tell.
+PHASES = ("early media", "after answer", "whole stream")
+TONE_AFTER_ANSWER = "tone after answer"
+RINGBACK_EARLY_MEDIA = "ringback as early media"
+
+
+def tone_finding(phase: str, verdict: str) -> str:
+    """What a tone verdict means in its phase: the one rule for notebook, CLI and doctor.
+
+    Parameters
+    ----------
+    phase : str
+        One of :data:`PHASES`.
+    verdict : str
+        The detector's verdict (:class:`labkit.audio.tones.RingbackResult`).
+
+    Returns
+    -------
+    str
+        :data:`RINGBACK_EARLY_MEDIA` for a ringback before the 200 OK,
+        :data:`TONE_AFTER_ANSWER` for a ringback-like or other tone after it, else "".
+
+    References
+    ----------
+    RFC 3960 section 2 (ringback is early media: before the final response); RFC 3261
+    section 13.2.2.4 (the 2xx establishes the session); 3GPP TS 24.628 clause 4.2.
+
+    Examples
+    --------
+    >>> tone_finding("after answer", "ringback")
+    'tone after answer'
+    >>> tone_finding("early media", "ringback")
+    'ringback as early media'
+    >>> tone_finding("after answer", "speech")
+    ''
+    """
+    if verdict not in ("ringback", "tone"):
+        return ""
+    if phase == "after answer":
+        return TONE_AFTER_ANSWER
+    return RINGBACK_EARLY_MEDIA if phase == "early media" and verdict == "ringback" else ""
 
 
 @dataclass(frozen=True)
@@ -54,7 +100,8 @@ class StreamAudio:
     direction : str
         "A->B", "B->A" (A = caller when SIP is present, else the first stream's sender).
     phase : str
-        "early media" (before the 200 OK), "call" (after it) or "whole stream".
+        "early media" (before the 200 OK), "after answer" (after it) or "whole stream"
+        (no SIP in the capture to tell).
     t0 : float
         Capture time of the first sample [s].
     codec : str
@@ -87,10 +134,18 @@ class StreamAudio:
         return self.result.verdict if self.result is not None else self.note
 
     @property
+    def finding(self) -> str:
+        """:func:`tone_finding` of this phase and verdict ("tone after answer", ...)."""
+        return tone_finding(self.phase, self.verdict)
+
+    @property
     def summary(self) -> str:
         """``"B->A (early media): ringback tone present, Europe 425 Hz 1.0/4.0 s, ..."``
-        with times in seconds since the first frame of the capture."""
+        with times in seconds since the first frame of the capture; a tone after the
+        200 OK is named as such first."""
         what = self.result.describe(self.t0) if self.result is not None else self.note
+        if self.finding == TONE_AFTER_ANSWER:
+            what = f"TONE AFTER ANSWER (not ringback: the 200 OK came first): {what}"
         return f"{self.direction} ({self.phase}): {what}"
 
 
@@ -122,7 +177,11 @@ class RingbackReport:
     calls: tuple = ()
 
     def verdicts(self) -> pd.DataFrame:
-        """One row per direction and phase: the table ``labkit ringback`` prints."""
+        """One row per direction and phase: the table ``labkit ringback`` prints.
+
+        ``level`` is the tone level [dBFS], ``level_dbm0`` the same in dBm0
+        (:func:`labkit.audio.tones.dbfs_to_dbm0`: mu-law for PCMU, else A-law);
+        ``finding`` is :func:`tone_finding` of the phase and verdict."""
         rows = [_verdict_row(d, self.streams) for d in self.directions]
         return pd.DataFrame(rows, columns=_VERDICT_COLUMNS)
 
@@ -137,16 +196,18 @@ class RingbackReport:
         return "\n".join(lines) or "no RTP stream found"
 
 
-_VERDICT_COLUMNS = ["stream", "direction", "phase", "codec", "ssrc", "verdict", "plan",
-                    "frequencies", "cadence", "level", "start", "end", "note"]
+_VERDICT_COLUMNS = ["stream", "direction", "phase", "codec", "ssrc", "verdict", "finding", "plan",
+                    "frequencies", "cadence", "level", "level_dbm0", "start", "end", "note"]
 
 
 def _verdict_row(d: StreamAudio, streams: pd.DataFrame) -> dict:
     r = d.result
     ssrc = streams.loc[streams["stream"] == d.stream, "ssrc"]
     row = {"stream": d.stream, "direction": d.direction, "phase": d.phase, "codec": d.codec,
-           "ssrc": ssrc.iloc[0] if len(ssrc) else "", "verdict": d.verdict, "plan": "",
-           "frequencies": "", "cadence": "", "level": np.nan, "start": round(d.t0, 2),
+           "ssrc": ssrc.iloc[0] if len(ssrc) else "", "verdict": d.verdict,
+           "finding": d.finding, "plan": "",
+           "frequencies": "", "cadence": "", "level": np.nan, "level_dbm0": np.nan,
+           "start": round(d.t0, 2),
            "end": np.nan, "note": d.note}
     if r is None:
         return row
@@ -155,6 +216,7 @@ def _verdict_row(d: StreamAudio, streams: pd.DataFrame) -> dict:
         row.update(plan=r.plan.name if r.plan else "",
                    frequencies="+".join(f"{f:.0f}" for f in r.frequencies),
                    cadence="/".join(f"{c:.2f}" for c in r.cadence), level=r.level,
+                   level_dbm0=tones.dbfs_to_dbm0(r.level, "mu" if d.codec == "PCMU" else "A"),
                    start=round(d.t0 + r.time_range[0], 2), end=round(d.t0 + r.time_range[1], 2))
     return row
 
@@ -343,10 +405,10 @@ def _phases(t0: float, nframes: int, timeline: dict) -> list[tuple[str, int, int
     cut = int(round((answer - t0) / tones.FRAME_S))
     min_frames = int(_MIN_PHASE_S / tones.FRAME_S)
     if cut < min_frames:
-        return [("call", 0, nframes)]
+        return [("after answer", 0, nframes)]
     if cut > nframes - min_frames:
         return [("early media", 0, nframes)]
-    return [("early media", 0, cut), ("call", cut, nframes)]
+    return [("early media", 0, cut), ("after answer", cut, nframes)]
 
 
 def _judge(decoded: audio.DecodedAudio, extract: amr.AmrExtract, a: int, b: int, plans):

@@ -25,10 +25,27 @@ Method
    Australia's 425 Hz carrier).
 
 Levels are in dBFS relative to a full-scale sine (AES17): a sine of peak 32767 is
-0 dBFS, so ``level = 20 log10(rms * sqrt(2) / 32768)``.
+0 dBFS, so ``level = 20 log10(rms * sqrt(2) / 32768)``. Tone specifications give levels
+in dBm0 (power relative to the 0 dBm0 reference point of a digital link).
+:func:`dbfs_to_dbm0` converts with the G.711 relation: the decoder's full-scale sine (its
+theoretical load capacity) is +3.14 dBm0 for A-law and +3.17 dBm0 for mu-law, so
+0 dBm0 = -3.14 dBFS (A-law) / -3.17 dBFS (mu-law, relative to mu-law's own full scale,
+8159 of 8192 steps; on labkit's 16-bit scale, where 0 dBFS is a peak of 32768, that is
+-3.21 dBFS). Checked: G.711's digital milliwatt (Tables 5 and 6, 0 dBm0 by definition)
+decodes to -3.14 / -3.21 dBFS here. AMR and AMR-WB decode to the same 16-bit linear
+scale; the A-law relation is used for them (the usual convention, e.g. in G.168).
 
 References
 ----------
+Each plan says where its figures come from (:attr:`TonePlan.standard`). The European
+plan is not a national plan: it is the CEPT harmonised ringing tone, 425 Hz 1 s on /
+4 s off, ETSI ES 201 970 (harmonised tones at the analogue network termination point;
+ETSI TR 101 041-2 lists it with the national tones), which most European networks and
+GSM/IMS handsets use. The others are national entries of ITU-T E.180 Supplement 2.
+
+ITU-T Recommendation G.711 (11/1988) section 5 (0 dBm0 reference, load capacity +3.14 /
++3.17 dBm0) and G.168 (test signal levels in dBm0).
+
 ITU-T Recommendation E.180 (03/1998) "Technical characteristics of tones for the
 telephone service" and its Supplement 2 "Various tones used in national networks"
 (published as an annex to the ITU Operational Bulletin, list per country: frequency in
@@ -54,7 +71,8 @@ from labkit.errors import LabkitError
 
 __all__ = ["classify_pcm_frames", "SILENCE_DBFS", "SPEECH_DBFS", "TonePlan", "TONE_PLANS", "RingbackResult", "ToneRun", "tone_plan", "level_dbfs",
            "frame_levels", "band_ratios", "goertzel_power", "tone_runs", "match_cadence",
-           "match_plan", "detect_ringback", "dtx_frames", "lost_frames", "observed_cadence", "synthesize_tone", "FRAME_S"]
+           "match_plan", "detect_ringback", "dtx_frames", "lost_frames", "observed_cadence", "synthesize_tone", "FRAME_S",
+           "dbfs_to_dbm0", "G711_FULL_SCALE_DBM0"]
 
 FRAME_S = 0.020          # [s] analysis frame = one AMR frame
 BAND = (250.0, 650.0)    # [Hz] ringback band incl. window leakage
@@ -87,7 +105,10 @@ class TonePlan:
     notation : str
         The plan as written in E.180 Supplement 2 ("425", "400+450", "400*16").
     source : str
-        Where the figures come from.
+        Where the figures come from, in full.
+    standard : str
+        The document that defines the plan, in short ("ETSI ES 201 970 (CEPT)",
+        "ITU-T E.180 Suppl. 2: United Kingdom").
     """
 
     key: str
@@ -96,6 +117,7 @@ class TonePlan:
     cadence: tuple[float, ...]
     notation: str
     source: str
+    standard: str = ""
 
     @property
     def label(self) -> str:
@@ -107,21 +129,26 @@ class TonePlan:
 _E180 = "ITU-T E.180 Supplement 2, Various tones used in national networks"
 TONE_PLANS: dict[str, TonePlan] = {p.key: p for p in [
     TonePlan("europe", "Europe", (425.0,), (1.0, 4.0), "425",
-             f"{_E180} (CEPT common ringing tone; e.g. Germany 'Ringing tone I: 425, "
-             "1.0 on 4.0 off'); ETSI TR 101 041-2"),
+             "CEPT harmonised ringing tone, ETSI ES 201 970 (425 Hz, 1.0 on 4.0 off); listed "
+             "in ETSI TR 101 041-2 and, per country, in E.180 Supplement 2 (e.g. Germany "
+             "'Ringing tone I: 425, 1.0 on 4.0 off')", "ETSI ES 201 970 (CEPT harmonised)"),
     TonePlan("uk", "UK", (400.0, 450.0), (0.4, 0.2, 0.4, 2.0), "400+450",
-             f"{_E180} (United Kingdom: 400+450, 0.4-0.2-0.4-2.0); BT SIN 350"),
+             f"{_E180} (United Kingdom: 400+450, 0.4-0.2-0.4-2.0); BT SIN 350",
+             "ITU-T E.180 Suppl. 2: United Kingdom"),
     TonePlan("north_america", "North America", (440.0, 480.0), (2.0, 4.0), "440+480",
-             f"{_E180} (United States/Canada: 440+480, 2.0 on 4.0 off)"),
+             f"{_E180} (United States/Canada: 440+480, 2.0 on 4.0 off)",
+             "ITU-T E.180 Suppl. 2: United States, Canada"),
     TonePlan("australia", "Australia", (400.0, 425.0, 450.0), (0.4, 0.2, 0.4, 2.0), "425*25",
              f"{_E180} (Australia: 400+425/450 i.e. 425 Hz modulated by 25 Hz, "
-             "0.4-0.2-0.4-2.0)"),
+             "0.4-0.2-0.4-2.0)", "ITU-T E.180 Suppl. 2: Australia"),
     TonePlan("australia_400x17", "Australia (older)", (383.0, 400.0, 417.0),
              (0.4, 0.2, 0.4, 2.0), "400*17",
              f"{_E180} as transcribed in the Zaptel/Asterisk tone zones (Australia: 400 Hz "
-             "modulated by 17 Hz, 0.4-0.2-0.4-2.0)"),
+             "modulated by 17 Hz, 0.4-0.2-0.4-2.0)",
+             "ITU-T E.180 Suppl. 2 via Zaptel/Asterisk: Australia (older)"),
     TonePlan("japan", "Japan", (384.0, 400.0, 416.0), (1.0, 2.0), "400*16",
-             f"{_E180} (Japan: 400 Hz modulated by 16 Hz, 1.0 on 2.0 off)"),
+             f"{_E180} (Japan: 400 Hz modulated by 16 Hz, 1.0 on 2.0 off)",
+             "ITU-T E.180 Suppl. 2: Japan"),
 ]}
 
 
@@ -210,6 +237,47 @@ class RingbackResult:
         if self.verdict == "no audio":
             return self.verdict
         return f"{self.verdict}, {t0:.1f}-{t1:.1f} s"
+
+
+#: Level [dBm0] of a sine at 0 dBFS (peak 32768), per law: G.711 section 5's load
+#: capacity, +3.14 dBm0 (A-law, full scale 4096 of 4096) and +3.17 dBm0 (mu-law, full
+#: scale 8159 of 8192 steps: + 20 log10(8192/8159) = +0.035 dB on a 32768 scale).
+G711_FULL_SCALE_DBM0 = {"A": 3.14, "mu": 3.17 + 20 * float(np.log10(8192 / 8159))}
+
+
+def dbfs_to_dbm0(level: float, law: str = "A") -> float:
+    """A level in dBFS (full-scale sine = 0) as dBm0, by G.711's full-scale relation.
+
+    Parameters
+    ----------
+    level : float
+        Level [dBFS].
+    law : {"A", "mu"}
+        G.711 law whose load capacity defines the scale: A-law (PCMA, and the convention
+        for AMR/AMR-WB PCM) or mu-law (PCMU).
+
+    Returns
+    -------
+    float
+        Level [dBm0] = `level` + 3.14 (A-law) or + 3.205 (mu-law: 3.17 dBm0 at mu-law's
+        full scale, which is 0.035 dB below a 32768 peak).
+
+    References
+    ----------
+    ITU-T G.711 (11/1988) section 5: the digital milliwatt is 0 dBm0, the theoretical
+    load capacity (full-scale sine) +3.14 dBm0 for A-law and +3.17 dBm0 for mu-law.
+
+    Examples
+    --------
+    >>> round(dbfs_to_dbm0(-10.0), 2), round(dbfs_to_dbm0(-10.0, "mu"), 2)
+    (-6.86, -6.79)
+    >>> round(dbfs_to_dbm0(-3.14), 2)  # 0 dBm0 is -3.14 dBFS in A-law
+    0.0
+    """
+    key = {"a": "A", "pcma": "A", "amr": "A", "mu": "mu", "u": "mu", "pcmu": "mu"}.get(str(law).lower())
+    if key is None:
+        raise LabkitError(f"unknown G.711 law {law!r}", None, "use 'A' or 'mu'")
+    return float(level) + G711_FULL_SCALE_DBM0[key]
 
 
 def level_dbfs(pcm: np.ndarray) -> float:

@@ -11,7 +11,7 @@ def register(subparsers) -> None:
         description="Account every octet of each SMS MESSAGE (and its responses) by layer, "
                     "from the frame bytes: Ethernet, outer IP/UDP, GTP-U, inner IP, ESP "
                     "(NULL encryption detected), UDP/TCP, SIP start line and headers, RP "
-                    "header, TP header, user data; efficiency = user data / frame.")
+                    "header, TP header, user data; efficiency_percent = 100 * user data / frame.")
     p.add_argument("capture", help="pcap or pcapng file")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--compare", type=int, metavar="FRAME",

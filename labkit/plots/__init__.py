@@ -13,3 +13,7 @@ from labkit.plots.negotiation import *  # noqa: F401,F403
 from labkit.plots.overview import *  # noqa: F401,F403
 from labkit.plots.quality import *  # noqa: F401,F403
 from labkit.plots.fleet import *  # noqa: F401,F403
+from labkit.plots.ops import *  # noqa: F401,F403
+from labkit.plots.rating import *  # noqa: F401,F403
+from labkit.plots.timers import *  # noqa: F401,F403
+from labkit.plots.sip_auth import *  # noqa: F401,F403

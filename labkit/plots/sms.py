@@ -43,7 +43,7 @@ def plot_overhead(table: pd.DataFrame, ax=None, *, title: str | None = None):
         ax.barh(labels, widths, left=left, color=GROUP_COLOURS[name], label=name, edgecolor="white",
                 linewidth=0.5)
         left = [a + b for a, b in zip(left, widths)]
-    for y, (total, eff) in enumerate(zip(table["total"], table["efficiency"])):
+    for y, (total, eff) in enumerate(zip(table["total"], table["efficiency_percent"])):
         ax.text(total, y, f"  {total} B, {eff:.2f} %", va="center", fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("octets on the wire [bytes]")

@@ -9,5 +9,9 @@ from labkit.sms.overhead import *  # noqa: F401,F403
 from labkit.sms.overhead import __all__ as _overhead_all
 from labkit.sms.whatif import *  # noqa: F401,F403
 from labkit.sms.whatif import __all__ as _whatif_all
+from labkit.sms.transaction import *  # noqa: F401,F403
+from labkit.sms.transaction import __all__ as _transaction_all
+from labkit.sms.ipsec import *  # noqa: F401,F403
+from labkit.sms.ipsec import __all__ as _ipsec_all
 
-__all__ = [*_pdu_all, *_smsip_all, *_overhead_all, *_whatif_all, ]
+__all__ = [*_pdu_all, *_smsip_all, *_overhead_all, *_whatif_all, *_transaction_all, *_ipsec_all]

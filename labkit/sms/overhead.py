@@ -406,7 +406,7 @@ def sms_overhead(path, *, frames: list[int] | None = None) -> pd.DataFrame:
     pandas.DataFrame
         frame, message ("MESSAGE", "200 OK", ...), sms (RP type and link or ""), one
         column per name in :data:`LAYERS` [octets], total [octets] (= frame length) and
-        efficiency [%] (user data / total), sorted by frame.
+        efficiency_percent [%] (100 * user data / total), sorted by frame.
     """
     from labkit.sip import sip_messages
     from labkit.sms.pdu import decode_rp
@@ -429,8 +429,9 @@ def sms_overhead(path, *, frames: list[int] | None = None) -> pd.DataFrame:
             continue
         rows.append(dict(frame=fr.number, message=_label(msg), sms=_sms_label(msg, decode_rp),
                          **counts, total=len(fr.data),
-                         efficiency=round(efficiency(counts["user_data"], len(fr.data)), 3)))
-    return pd.DataFrame(rows, columns=["frame", "message", "sms", *LAYERS, "total", "efficiency"])
+                         efficiency_percent=round(efficiency(counts["user_data"], len(fr.data)), 3)))
+    return pd.DataFrame(rows, columns=["frame", "message", "sms", *LAYERS, "total",
+                                       "efficiency_percent"])
 
 
 def _sms_label(msg, decode_rp) -> str:
@@ -484,7 +485,9 @@ def _explain(group: str, row: dict, layers: list[Layer]) -> str:
         tp_len = tp.length if tp else 0
         return (f"{rp.length} RP ({rp.protocol}: type, reference, RP-OA, RP-DA, RP-UD length) + "
                 f"{tp_len} TP ({tp.protocol if tp else 'none'}: first octet, addresses, PID, DCS, "
-                "time/validity, UDL); 16 cannot hold two realistic E.164 numbers")
+                "time/validity, UDL); 16 octets fit only very short addresses (e.g. 2 + 4 "
+                "digits, no validity period): with 11-digit numbers the minimum is 25, 26 "
+                "with a relative validity period (labkit.sms.min_sms_header_octets)")
     if group in ("IP", "IP (inner)"):
         l = get("outer_ip" if group == "IP" else "inner_ip")
         return f"{l.protocol} header" if l else "absent"

@@ -16,7 +16,8 @@ from labkit.errors import DecodeError, LabkitError, LabkitWarning
 from labkit.sms.pdu import SMS_CONTENT_TYPE, RpMessage, decode_rp, fix_rp_destination, is_sms_content_type
 
 __all__ = ["sms_sip_messages", "sms_messages", "diagnose_sms", "fixed_sip_message",
-           "write_fixed_capture", "rebuild_frame", "SMS_COLUMNS", "FINDING_COLUMNS"]
+           "write_fixed_capture", "rebuild_frame", "SMS_COLUMNS", "FINDING_COLUMNS", "RULES",
+           "rule_results"]
 
 SMS_COLUMNS = [
     "frame", "time", "src", "dst", "call_id", "cseq", "direction", "rp_link", "rp_type",
@@ -144,8 +145,8 @@ def _rule_mt_rp_da(row) -> list[dict]:
         return []
     return [_finding(row, "error", "mt_rp_da",
                      f"MT RP-DATA carries RP-DA={row['rp_da']} (length {row['rp_da_len']}); "
-                     "network-to-MS RP-DA must be empty (TS 24.011 8.2.5.2). iPhones answer "
-                     "200 OK and never show the message",
+                     "network-to-MS RP-DA must be empty (TS 24.011 8.2.5.2). Reported for iPhones: "
+                     "200 OK, and the message is never shown",
                      "send RP-DA with length 0 (labkit.sms.fix_rp_destination; kamailio smsops: "
                      "$rpdata(all) = $null before each message, leave $rpdata(destination) unset)")]
 
@@ -310,6 +311,76 @@ def diagnose_sms(source, *, sms: pd.DataFrame | None = None) -> pd.DataFrame:
     return df.sort_values(["frame", "rule"], kind="stable").reset_index(drop=True)
 
 
+#: Every rule of :func:`diagnose_sms`: what it checks, the clause, and which messages it applies to.
+RULES = {
+    "decode": ("every SMS body decodes (RP and TP)", "TS 24.011 7, TS 23.040 9", "any"),
+    "rp_ud_length": ("RP-User-Data length matches the TPDU", "TS 24.011 8.2.5.3", "any"),
+    "content_type": ("Content-Type is exactly application/vnd.3gpp.sms", "TS 24.341 7.3.1", "any"),
+    "mt_rp_da": ("MT RP-DATA carries an empty RP-DA", "TS 24.011 8.2.5.2", "mt"),
+    "rp_oa": ("MT RP-OA is the service centre, international", "TS 24.011 8.2.5.1", "mt"),
+    "mt_headers": ("MT MESSAGE has Accept-Contact +g.3gpp.smsip and Request-Disposition no-fork",
+                   "TS 24.341 5.3.2.4", "mt"),
+    "direction": ("RP and TP types fit the direction (RP-OA/RP-DA, TP-MTI)",
+                  "TS 24.011 8.2.5, TS 23.040 9.2.3.1", "rp_data"),
+    "no_rp_ack": ("an RP-ACK follows the 2xx (the SIP answer is not delivery)", "TS 24.341 5.3.2.4",
+                  "rp_data"),
+    "rp_error": ("no RP-ERROR answers the RP-DATA", "TS 24.011 8.2.5.4", "rp_data"),
+    "not_displayed": ("the TPDU is meant to be shown (not PID type 0, not a discard DCS)",
+                      "TS 23.040 9.2.3.9, TS 23.038 4", "tpdu"),
+    "encrypted_esp": ("no ESP payload is encrypted, so every SMS can be read", "RFC 4303, TS 33.203",
+                      "file"),
+}
+
+
+def rule_results(source, *, findings: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Pass, fail or not applicable for every rule of :func:`diagnose_sms`, not only failures.
+
+    Parameters
+    ----------
+    source : str, Path, labkit.capture.Packets or DataFrame
+        As for :func:`diagnose_sms`.
+    findings : DataFrame, optional
+        :func:`diagnose_sms` of the same source, when already made.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per rule of :data:`RULES`: rule, checks (what the rule checks), clause,
+        result ("fail" for an error, "warning", "info", "pass", or "not applicable" when
+        the capture has no message the rule looks at), frames (the frames of its findings).
+
+    References
+    ----------
+    3GPP TS 24.341, TS 24.011, TS 23.040 (the clauses in :data:`RULES`).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> r = rule_results(data.path("sms_mt_rpda_fixed")).set_index("rule")["result"]
+    >>> r["mt_rp_da"], r["no_rp_ack"], r["rp_oa"]
+    ('pass', 'pass', 'pass')
+    >>> rule_results(data.path("sms_mt_rpda_iphone")).set_index("rule").loc["mt_rp_da", "result"]
+    'fail'
+    """
+    sip = _sip(source)
+    sms = sms_messages(sip)
+    found = findings if findings is not None else diagnose_sms(source, sms=sms)
+    present = {"any": len(sms) > 0, "mt": bool((sms["rp_mti"] == 1).any()),
+               "rp_data": bool(sms["rp_mti"].isin([0, 1]).any()),
+               "tpdu": bool(sms["tp_type"].notna().any()), "file": isinstance(source, (str, Path))}
+    rows = []
+    for rule, (checks, clause, scope) in RULES.items():
+        mine = found[found["rule"] == rule]
+        if len(mine):
+            sev = set(mine["severity"])
+            result = "fail" if "error" in sev else "warning" if "warning" in sev else "info"
+        else:
+            result = "pass" if present[scope] else "not applicable"
+        rows.append(dict(rule=rule, checks=checks, clause=clause, result=result,
+                         frames=", ".join(str(int(f)) for f in sorted(set(mine["frame"])))))
+    return pd.DataFrame(rows)
+
+
 def _encrypted_esp(path: Path) -> list[dict]:
     """Frames whose ESP payload is encrypted: any SMS inside cannot be read (RFC 4303)."""
     from labkit.capture import iter_frames
@@ -344,18 +415,39 @@ def fixed_sip_message(sip: bytes, body: bytes) -> bytes:
     return head + b"\r\n\r\n" + body
 
 
-def write_fixed_capture(path, out_path, *, frames_to_fix=None) -> pd.DataFrame:
+def write_fixed_capture(path, out_path, *, frames_to_fix=None, esp_keys: dict | None = None,
+                        next_seq: dict | None = None) -> pd.DataFrame:
     """Write a copy of capture `path` where every MT RP-DATA with RP-DA set is corrected.
 
     Each such frame is rebuilt layer by layer (lengths and checksums recomputed with
-    labkit.capture.frames; a NULL-ESP ICV is copied, it cannot be recomputed without keys); the
-    other frames are copied. The corrected SIP messages are also written next to
-    `out_path` as ``<stem>_frameN.sip``.
+    labkit.capture.frames); the other frames are copied. The corrected SIP messages are
+    also written next to `out_path` as ``<stem>_frameN.sip``: that file is the artefact to
+    replay (send it through a fresh SA, e.g. from the P-CSCF or a test tool).
+
+    The ESP integrity check value covers the edited bytes, so a copied ICV is wrong for the
+    new payload and a UE with integrity on drops the packet (RFC 4303 3.4.4). With the SA's
+    integrity key in `esp_keys` the ICV is recomputed (:mod:`labkit.sms.ipsec`); the
+    sequence number is kept unless `next_seq` gives a new one, and a sequence number the UE
+    has already received is dropped by its anti-replay window (RFC 4303 3.4.3). Without
+    keys the pcap is for analysis only, and a :class:`LabkitWarning` says so.
+
+    Parameters
+    ----------
+    path, out_path : str or Path
+        The capture and the corrected copy to write.
+    frames_to_fix : iterable of int, optional
+        Only these frames (default: every MT RP-DATA with RP-DA set).
+    esp_keys : dict, optional
+        SPI -> (algorithm, integrity key): ``{0x0BADCAFE: ("hmac-sha-1-96", key)}``.
+    next_seq : dict, optional
+        SPI -> first ESP sequence number to write into the rebuilt frames of that SA.
 
     Returns
     -------
     pandas.DataFrame
-        frame, old_body (hex), new_body (hex), sip_file.
+        frame, old_body (hex), new_body (hex), sip_file, esp_icv ("no ESP", "copied:
+        invalid for the new payload", "recomputed (<alg>)"), pcap_use ("for analysis",
+        or "replayable" when the ICV was recomputed over a new sequence number).
     """
     sms = sms_messages(path)
     bad = sms[(sms["rp_mti"] == 1) & (sms["rp_da_len"].fillna(0) > 0)]
@@ -363,7 +455,8 @@ def write_fixed_capture(path, out_path, *, frames_to_fix=None) -> pd.DataFrame:
         bad = bad[bad["frame"].isin(list(frames_to_fix))]
     if not len(bad):
         raise LabkitError("no MT RP-DATA with RP-DA set", str(path), "nothing to fix")
-    return _rebuild_capture(Path(path), Path(out_path), set(int(f) for f in bad["frame"]))
+    return _rebuild_capture(Path(path), Path(out_path), set(int(f) for f in bad["frame"]),
+                            dict(esp_keys or {}), dict(next_seq or {}))
 
 
 def _sip_span(layers) -> tuple[int, int]:
@@ -374,13 +467,16 @@ def _sip_span(layers) -> tuple[int, int]:
     return sip[0].offset, max(l.offset + l.length for l in sip)
 
 
-def rebuild_frame(frame: bytes, linktype: int, payload: bytes, *, where: str | None = None) -> bytes:
+def rebuild_frame(frame: bytes, linktype: int, payload: bytes, *, where: str | None = None,
+                  esp_key: tuple | None = None, esp_seq: int | None = None) -> bytes:
     """`frame` with its UDP payload replaced, every enclosing length and checksum redone.
 
     Supports link / IPv4|IPv6 [/ UDP / GTP-U / IPv4|IPv6] [/ ESP NULL] / UDP, the stacks
     of :func:`labkit.sms.overhead.frame_layers`. IPv4 TOS/options and GTP-U sequence, N-PDU
-    and extension headers are kept; IPv6 extension headers are not carried over; the ESP
-    ICV is copied as it was (it cannot be recomputed without the keys).
+    and extension headers are kept; IPv6 extension headers are not carried over. The ESP
+    ICV is copied as it was (then invalid for the new payload), or recomputed when
+    `esp_key` = (algorithm, integrity key) is given; `esp_seq` replaces the ESP sequence
+    number.
     """
     from labkit.capture import frames as fb
     from labkit.sms.overhead import frame_layers
@@ -395,7 +491,12 @@ def rebuild_frame(frame: bytes, linktype: int, payload: bytes, *, where: str | N
     if "esp_header" in by:
         icv = frame[by["esp_icv"].offset:by["esp_icv"].offset + by["esp_icv"].length]
         e = by["esp_header"].info
-        data, proto = fb.esp(data, e["spi"], e["seq"], 17, icv_len=len(icv), icv=icv), 50
+        seq = e["seq"] if esp_seq is None else int(esp_seq)
+        data = fb.esp(data, e["spi"], seq, 17, icv_len=len(icv), icv=icv)
+        if esp_key is not None:
+            from labkit.sms.ipsec import hmac_96
+            data = data[:-len(icv)] + hmac_96(esp_key[0], esp_key[1], data[:-len(icv)])[:len(icv)]
+        proto = 50
     data = _rebuild_ip(fb, ip, data, proto)
     if "gtpu" in by:
         g = by["gtpu"].info
@@ -415,23 +516,38 @@ def _rebuild_ip(fb, layer, payload: bytes, proto: int) -> bytes:
     return fb.ipv6(payload, i["src"], i["dst"], proto)
 
 
-def _fix_frame(fr, path: Path, out_path: Path) -> tuple[bytes, dict]:
+def _fix_frame(fr, path: Path, out_path: Path, keys: dict, seqs: dict) -> tuple[bytes, dict]:
     """One frame with its MT RP-DATA corrected, and the table row describing it."""
     from labkit.sms.overhead import frame_layers
     where = f"{path.name}, frame {fr.number}"
     data = bytes(fr.data)
-    start, end = _sip_span(frame_layers(data, fr.linktype, where=where))
+    layers = frame_layers(data, fr.linktype, where=where)
+    start, end = _sip_span(layers)
     old = data[start:end]
     body = old.partition(b"\r\n\r\n")[2]
     new = fixed_sip_message(old, fix_rp_destination(body, where=where))
-    data = rebuild_frame(data, fr.linktype, new, where=where)
+    spi = next((l.info["spi"] for l in layers if l.name == "esp_header"), None)
+    key, seq = keys.get(spi), seqs.get(spi)
+    if seq is not None:
+        seqs[spi] = seq + 1
+    data = rebuild_frame(data, fr.linktype, new, where=where, esp_key=key, esp_seq=seq)
     sip_file = out_path.with_name(f"{out_path.stem}_frame{fr.number}.sip")
     sip_file.write_bytes(new)
+    icv = "no ESP" if spi is None else (f"recomputed ({key[0]})" if key else
+                                         "copied: invalid for the new payload")
+    use = "replayable" if spi is None or (key and seq is not None) else "for analysis"
+    if spi is not None and not key:
+        warnings.warn(f"{where}: ESP SPI 0x{spi:08x}: the ICV is copied and no longer matches the "
+                      "corrected payload; a UE with integrity on drops this packet (RFC 4303 "
+                      "3.4.4). The pcap is for analysis; replay the corrected SIP MESSAGE "
+                      f"({sip_file.name}) through a fresh SA, or give esp_keys", LabkitWarning,
+                      stacklevel=4)
     return data, dict(frame=fr.number, old_body=body.hex(),
-                      new_body=new.partition(b"\r\n\r\n")[2].hex(), sip_file=sip_file.name)
+                      new_body=new.partition(b"\r\n\r\n")[2].hex(), sip_file=sip_file.name,
+                      esp_icv=icv, pcap_use=use)
 
 
-def _rebuild_capture(path: Path, out_path: Path, fix: set[int]) -> pd.DataFrame:
+def _rebuild_capture(path: Path, out_path: Path, fix: set[int], keys: dict, seqs: dict) -> pd.DataFrame:
     from labkit.capture import frames as fb
     from labkit.capture import iter_frames
     records, rows, links = [], [], {}
@@ -439,7 +555,7 @@ def _rebuild_capture(path: Path, out_path: Path, fix: set[int]) -> pd.DataFrame:
         data = bytes(fr.data)
         if fr.number in fix:
             try:
-                data, row = _fix_frame(fr, path, out_path)
+                data, row = _fix_frame(fr, path, out_path, keys, seqs)
                 rows.append(row)
             except LabkitError as exc:  # e.g. SIP over TCP: copied unchanged, said so
                 warnings.warn(f"{exc}; frame {fr.number} copied unchanged", LabkitWarning, stacklevel=3)
@@ -449,4 +565,4 @@ def _rebuild_capture(path: Path, out_path: Path, fix: set[int]) -> pd.DataFrame:
         fb.write_pcap(out_path, [r[:2] for r in records], linktype=next(iter(links), 1), nanosecond=True)
     else:  # several link types (pcapng with several interfaces): one interface per link type
         fb.write_pcapng(out_path, records, interfaces=[(lt, 9) for lt in links])
-    return pd.DataFrame(rows, columns=["frame", "old_body", "new_body", "sip_file"])
+    return pd.DataFrame(rows, columns=["frame", "old_body", "new_body", "sip_file", "esp_icv", "pcap_use"])

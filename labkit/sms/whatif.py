@@ -10,11 +10,15 @@ import pandas as pd
 
 from labkit.sms.overhead import LAYERS, efficiency, frame_layers, layer_table
 
-__all__ = ["what_if", "what_if_frames"]
+__all__ = ["what_if", "what_if_frames", "ussd_exchange", "ussd_exchange_frames", "USSD_REQUEST",
+           "USSD_RESULT"]
 
 _V6 = {"ue": "2001:db8:45::2", "pcscf": "2001:db8:22::21"}
 _USSD_XML = ('<?xml version="1.0" encoding="UTF-8"?>\r\n<ussd-data>\r\n<language>en</language>\r\n'
-             '<UssdString>{}</UssdString>\r\n</ussd-data>\r\n')
+             '<ussd-string>{}</ussd-string>\r\n</ussd-data>\r\n')
+USSD_REQUEST = "*100#"                  # what the user dials
+USSD_RESULT = "Your balance is 12.34 EUR"   # what the network answers in the BYE (an example)
+_BOUNDARY = "ussd-boundary-1"
 
 
 _LINKS = {1: "ether", 113: "sll", 276: "sll2", 0: "null", 101: "raw"}  # pcap LINKTYPE -> frames
@@ -92,7 +96,7 @@ def _row(scenario: str, frames_: list[bytes], linktype: int, user_data: int = 0)
     counts["user_data"] += user_data
     total = sum(len(f) for f in frames_)
     return dict(scenario=scenario, frames=len(frames_), **counts, total=total,
-                efficiency=round(efficiency(counts["user_data"], total), 3))
+                efficiency_percent=round(efficiency(counts["user_data"], total), 3))
 
 
 def what_if_frames(mo_frame: bytes, mt_frame: bytes | None = None, *,
@@ -111,8 +115,8 @@ def what_if_frames(mo_frame: bytes, mt_frame: bytes | None = None, *,
            f"UCS2 text ({text!r})": ([_frame(base, _submit(base, text, dcs=8))], lt, 0)}
     if mt_frame is not None:
         out.update(_mt_frames(base, _base(mt_frame, linktype), mt_frame, text, linktype))
-    ussd_frame, ussd_len = _ussd_frame(base)
-    out["USSD INFO (*100#, TS 24.390)"] = ([ussd_frame], lt, ussd_len)
+    ussd = ussd_exchange_frames(mo_frame, mt_frame, linktype=linktype)
+    out[_USSD_SCENARIO] = ([f for _, f, _ in ussd], lt, sum(n for _, _, n in ussd))
     return out
 
 
@@ -133,14 +137,15 @@ def what_if(mo_frame: bytes, mt_frame: bytes | None = None, *, linktype: int = 1
     -------
     pandas.DataFrame
         scenario, frames, one column per :data:`labkit.sms.overhead.LAYERS` name, total
-        [octets] and efficiency [%]. Rows: as captured, IPv6 inner IP (also in the SIP
-        headers), no IPsec, 160-character text, 3-part concatenated (459 characters, 3
-        MESSAGEs), UCS2 text, MT direction (SMS-DELIVER with the MT headers), the RP-ACK as
-        captured, a USSD INFO (TS 24.390) with the MO headers.
+        [octets] and efficiency_percent [%] (100 * user data / total). Rows: as
+        captured, IPv6 inner IP (also in the SIP headers), no IPsec, 160-character text,
+        3-part concatenated (459 characters, 3 MESSAGEs), UCS2 text, MT direction
+        (SMS-DELIVER with the MT headers), the RP-ACK as captured, and a whole USSD
+        exchange (:func:`ussd_exchange`: INVITE, 200, ACK, BYE with the result, 200).
     """
     rows = [_row(name, frames_, lt, extra)
             for name, (frames_, lt, extra) in what_if_frames(mo_frame, mt_frame, linktype=linktype).items()]
-    return pd.DataFrame(rows, columns=["scenario", "frames", *LAYERS, "total", "efficiency"])
+    return pd.DataFrame(rows, columns=["scenario", "frames", *LAYERS, "total", "efficiency_percent"])
 
 
 def _mt_frames(mo: _Base, mt: _Base, mt_frame: bytes, text: str, linktype: int) -> dict:
@@ -154,17 +159,176 @@ def _mt_frames(mo: _Base, mt: _Base, mt_frame: bytes, text: str, linktype: int) 
             f"{mt.rp.type} {mt.rp.link} as captured": ([bytes(mt_frame)], linktype, 0)}
 
 
-def _ussd_frame(base: _Base) -> tuple[bytes, int]:
-    """USSD request in a SIP INFO (TS 24.390 5.1.2), the MO MESSAGE's headers reused."""
-    lines = base.sip_head.split(b"\r\n")
-    out = [b"INFO " + lines[0].split(b" ")[1] + b" SIP/2.0"]
-    for line in lines[1:]:
-        name = line.split(b":", 1)[0].strip().lower()
-        if name == b"cseq":
-            line = b"CSeq: 2 INFO"
-        elif name == b"content-type":
-            line = b"Content-Type: application/vnd.3gpp.ussd+xml"
-        out.append(line)
-    out.insert(len(out) - 1, b"Info-Package: g.3gpp.ussd")
-    ussd = "*100#"
-    return _frame(base, _USSD_XML.format(ussd).encode(), head=b"\r\n".join(out)), len(ussd)
+# ---------------------------------------------------------------- USSD over IMS
+
+_USSD_SCENARIO = f"USSD over IMS ({USSD_REQUEST}: INVITE, 200, ACK, BYE, 200; TS 24.390)"
+_SMS_ONLY = {b"request-disposition", b"accept-contact", b"content-type", b"content-length"}
+
+
+def _reverse(base: _Base, downlink: _Base | None) -> _Base:
+    """The opposite direction of `base` (same ports swapped); the tunnel of `downlink`
+    when a captured frame in that direction is given, else `base`'s with its ends swapped."""
+    gtp = downlink.gtp if downlink is not None else (
+        None if base.gtp is None else {**base.gtp, "outer_src": base.gtp["outer_dst"],
+                                       "outer_dst": base.gtp["outer_src"]})
+    esp = downlink.esp if downlink is not None else base.esp
+    return _Base(base.dst, base.src, base.dport, base.sport, gtp, esp, b"", base.rp, base.linktype)
+
+
+def _headers(head: bytes) -> list[tuple[bytes, bytes, bytes]]:
+    """(lower-case name, value, the line as sent) of each header line after the start line."""
+    out = []
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        out.append((name.strip().lower(), value.strip(), line))
+    return out
+
+
+def _value(hdrs, name: bytes) -> bytes:
+    return next((v for n, v, _ in hdrs if n == name), b"")
+
+
+def _sip(start: str, lines: list[str], body: bytes = b"", ctype: str | None = None) -> bytes:
+    """One SIP message: start line, headers, Content-Type/Length, body."""
+    head = [start, *lines] + ([f"Content-Type: {ctype}"] if ctype else [])
+    head.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def _ussd_body(text: str) -> bytes:
+    return _USSD_XML.format(text).encode()
+
+
+def _sdp(addr: str, port: int) -> bytes:
+    ip = "IP6" if ":" in addr else "IP4"
+    return (f"v=0\r\no=- 1 1 IN {ip} {addr}\r\ns=-\r\nc=IN {ip} {addr}\r\nt=0 0\r\n"
+            f"m=audio {port} RTP/AVP 0\r\na=inactive\r\n").encode()
+
+
+def _multipart(sdp: bytes, ussd: bytes) -> bytes:
+    b = _BOUNDARY.encode()
+    return (b"--" + b + b"\r\nContent-Type: application/sdp\r\n\r\n" + sdp + b"\r\n--" + b
+            + b"\r\nContent-Type: application/vnd.3gpp.ussd+xml\r\n"
+            + b"Content-Disposition: render;handling=optional\r\n\r\n" + ussd + b"\r\n--" + b + b"--\r\n")
+
+
+def _ussd_messages(mo: _Base, request: str, result: str) -> list[tuple[str, bytes, bool]]:
+    """(label, SIP message, sent by the UE) of the UE-initiated exchange, from the MO
+    MESSAGE's own headers (Via, Route, From, P-Access-Network-Info, User-Agent, ...)."""
+    hdrs = _headers(mo.sip_head)
+    keep = [(n, raw) for n, _, raw in hdrs if n not in _SMS_ONLY and n != b"cseq"]
+    frm, to, cid = (_value(hdrs, n).decode() for n in (b"from", b"to", b"call-id"))
+    domain = to.split("@", 1)[1].split(">", 1)[0] if "@" in to else "ims.invalid"
+    ruri = f"sip:{request.replace('#', '%23')}@{domain};user=dialstring"
+    to_ussd, to_tagged = f"<{ruri}>", f"<{ruri}>;tag=as0001"
+    ue_contact = f"<sip:{mo.src}:{mo.sport}>" if ":" not in mo.src else f"<sip:[{mo.src}]:{mo.sport}>"
+    as_contact = "<sip:ussd-as@" + domain + ";lr>"
+    via = _value(hdrs, b"via").decode()
+    invite_lines = [raw.decode() if n != b"to" else f"To: {to_ussd}" for n, raw in keep]
+    invite_lines += ["CSeq: 1 INVITE", f"Contact: {ue_contact}", "Recv-Info: g.3gpp.ussd",
+                     "Accept: application/sdp, application/vnd.3gpp.ussd+xml"]
+    invite = _sip(f"INVITE {ruri} SIP/2.0", invite_lines,
+                  _multipart(_sdp(mo.src, 0), _ussd_body(request)),
+                  f"multipart/mixed;boundary={_BOUNDARY}")
+    common = [f"From: {frm}", f"To: {to_tagged}", f"Call-ID: {cid}"]
+    ok = _sip("SIP/2.0 200 OK", [f"Via: {via}", *common, "CSeq: 1 INVITE",
+                                 f"Contact: {as_contact}", "Recv-Info: g.3gpp.ussd"],
+              _sdp(mo.dst, 0), "application/sdp")
+    route = [raw.decode() for n, _, raw in hdrs if n in (b"route", b"max-forwards")]
+    ack = _sip(f"ACK {as_contact[1:-1]} SIP/2.0",
+               [f"Via: {via.replace('branch=z9hG4bK', 'branch=z9hG4bKack')}", *route, *common, "CSeq: 1 ACK"])
+    net_via = f"SIP/2.0/UDP {mo.dst}:{mo.dport};branch=z9hG4bKbye0001"
+    swapped = [f"From: {to_tagged}", f"To: {frm}", f"Call-ID: {cid}"]
+    bye = _sip(f"BYE {ue_contact[1:-1]} SIP/2.0", [f"Via: {net_via}", "Max-Forwards: 69", *swapped,
+                                                   "CSeq: 1 BYE"],
+               _ussd_body(result), "application/vnd.3gpp.ussd+xml")
+    ok_bye = _sip("SIP/2.0 200 OK", [f"Via: {net_via}", *swapped, "CSeq: 1 BYE"])
+    return [("INVITE (USSD request)", invite, True), ("200 OK (INVITE)", ok, False),
+            ("ACK", ack, True), ("BYE (USSD result)", bye, False), ("200 OK (BYE)", ok_bye, True)]
+
+
+def ussd_exchange_frames(mo_frame: bytes, mt_frame: bytes | None = None, *, linktype: int = 1,
+                         request: str = USSD_REQUEST, result: str = USSD_RESULT
+                         ) -> list[tuple[str, bytes, int]]:
+    """The frames of one UE-initiated USSD exchange, rebuilt on the captured MO tunnel.
+
+    Returns
+    -------
+    list of (label, frame, user-data octets)
+        INVITE (USSD request), 200 OK, ACK, BYE (USSD result), 200 OK; the user data is
+        the text inside ``<ussd-string>`` (`request` in the INVITE, `result` in the BYE).
+    """
+    from labkit.capture import frames as fb
+    mo = _base(mo_frame, linktype)
+    down = _base(mt_frame, linktype) if mt_frame is not None else None
+    up, back = mo, _reverse(mo, down)
+    out = []
+    for label, sip, from_ue in _ussd_messages(mo, request, result):
+        b = up if from_ue else back
+        frame = fb.udp_frame(sip, b.src, b.dst, b.sport, b.dport, gtp=b.gtp, esp=b.esp,
+                             link=_LINKS[b.linktype])
+        text = request if label.startswith("INVITE") else result if label.startswith("BYE") else ""
+        out.append((label, frame, len(text.encode())))
+    return out
+
+
+def ussd_exchange(mo_frame: bytes, mt_frame: bytes | None = None, *, linktype: int = 1,
+                  request: str = USSD_REQUEST, result: str = USSD_RESULT) -> pd.DataFrame:
+    """A UE-initiated USSD (``*100#``) over IMS as the whole exchange, octets per layer.
+
+    USSD over IMS is not one message: the UE sends an INVITE whose multipart body holds an
+    SDP offer and the USSD request (application/vnd.3gpp.ussd+xml); the network answers
+    200 OK (SDP answer), the UE ACKs, and when the network does not ask for more it sends
+    the result in the body of a BYE, which the UE answers 200 OK. Each message is built
+    from the captured MO MESSAGE's own headers (Via, Route, From, P-Access-Network-Info,
+    User-Agent; SMS-only headers dropped) and carried on the captured tunnel and ESP SA
+    (UE to network) or the MT frame's (network to UE), then measured like a capture.
+
+    Parameters
+    ----------
+    mo_frame : bytes
+        A captured MO SMS MESSAGE frame (its headers and tunnel are reused).
+    mt_frame : bytes, optional
+        A captured network-to-UE frame: its GTP-U/ESP for the downlink messages.
+    linktype : int
+        pcap LINKTYPE of the frames.
+    request, result : str
+        The USSD string dialled and the network's answer [text].
+
+    Returns
+    -------
+    pandas.DataFrame
+        message, direction ("UE->N"/"N->UE"), one column per
+        :data:`labkit.sms.overhead.LAYERS` name [octets], total [octets],
+        efficiency_percent [%]; a last row "whole exchange".
+
+    References
+    ----------
+    3GPP TS 24.390 clause 4.5 (USSD in INVITE, INFO and BYE bodies; figure 4.1: UE
+    initiated, the network does not request further information) and Annex A.1 (the
+    example flow: INVITE, 200, ACK, BYE, 200); RFC 3261 sections 13 and 15.1.1.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.capture import iter_frames
+    >>> fr = list(iter_frames(data.path("sms_mo_submit")))
+    >>> t = ussd_exchange(fr[0].data, fr[2].data)
+    >>> t["message"].tolist()[:3], int(t.iloc[-1]["user_data"])
+    (['INVITE (USSD request)', '200 OK (INVITE)', 'ACK'], 30)
+    """
+    rows = []
+    for label, frame, n in ussd_exchange_frames(mo_frame, mt_frame, linktype=linktype,
+                                                request=request, result=result):
+        row = _row(label, [frame], linktype, n)
+        row["direction"] = "UE->N" if label in ("INVITE (USSD request)", "ACK", "200 OK (BYE)") else "N->UE"
+        rows.append(row)
+    total = _sum_row("whole exchange", rows)
+    out = pd.DataFrame(rows + [total]).rename(columns={"scenario": "message"})
+    return out[["message", "direction", *LAYERS, "total", "efficiency_percent"]]
+
+
+def _sum_row(name: str, rows: list[dict]) -> dict:
+    counts = {c: sum(r[c] for r in rows) for c in [*LAYERS, "total"]}
+    return dict(scenario=name, direction="", frames=len(rows), **counts,
+                efficiency_percent=round(efficiency(counts["user_data"], counts["total"]), 3))

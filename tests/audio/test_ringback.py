@@ -51,7 +51,7 @@ def test_early_media_and_call_are_judged_separately(wb_ringback):
     raw = _raw(wb_ringback, wideband=True)
     timeline = {"invite": 0.0, "progress": 0.05, "answer": 6.12}
     extract, parts = ringback._analyze_raw(raw, "AMR-WB", False, "B->A", timeline, None, "t")
-    assert [p.phase for p in parts] == ["early media", "call"]
+    assert [p.phase for p in parts] == ["early media", "after answer"]
     early, call = parts
     assert early.t0 == pytest.approx(0.12) and call.t0 == pytest.approx(6.12)
     assert early.audio.pcm.size == 300 * 320
@@ -70,11 +70,11 @@ def test_early_media_and_call_are_judged_separately(wb_ringback):
 def test_phases_rules():
     assert ringback._phases(0.1, 500, {}) == [("whole stream", 0, 500)]
     assert ringback._phases(0.1, 500, {"invite": 0.0}) == [("early media", 0, 500)]
-    assert ringback._phases(0.1, 500, {"answer": 0.05}) == [("call", 0, 500)]
+    assert ringback._phases(0.1, 500, {"answer": 0.05}) == [("after answer", 0, 500)]
     # 200 OK 0.3 s after the stream started: too short to judge apart (< 0.5 s)
-    assert ringback._phases(0.1, 500, {"answer": 0.4}) == [("call", 0, 500)]
+    assert ringback._phases(0.1, 500, {"answer": 0.4}) == [("after answer", 0, 500)]
     assert ringback._phases(0.1, 500, {"answer": 5.1}) == [("early media", 0, 250),
-                                                           ("call", 250, 500)]
+                                                           ("after answer", 250, 500)]
 
 
 def test_octet_aligned_multi_frame_with_loss():
@@ -162,7 +162,7 @@ def test_real_baresip_call(name):
     assert set(report.streams["codec_from"]) == {"SDP"}
     assert set(report.streams["format"]) == {"octet-aligned"}
     by_dir = {d.direction: d for d in report.directions}
-    assert set(d.phase for d in report.directions) == {"call"}
+    assert set(d.phase for d in report.directions) == {"after answer"}
     b2a = by_dir["B->A"].result
     assert b2a.verdict == "ringback" and b2a.plan.key == "europe"
     assert b2a.frequencies == (425.0,)
@@ -172,7 +172,7 @@ def test_real_baresip_call(name):
     starts = [r.start for r in b2a.segments]
     assert len(starts) == 3 and np.allclose(np.diff(starts), 5.0, atol=0.05)
     assert by_dir["A->B"].result.verdict == "speech"
-    assert "Direction B->A (call): ringback tone present, Europe 425 Hz 1.0/4.0 s" in report.answer()
+    assert "Direction B->A (after answer): TONE AFTER ANSWER (not ringback: the 200 OK came first): ringback tone present, Europe 425 Hz 1.0/4.0 s" in report.answer()
 
 
 SYNTH_TONE = ["synth_amrwb_be_ringback", "synth_amrnb_be_ringback", "synth_amrnb_oa_ringback",
@@ -224,7 +224,7 @@ def test_early_media_ringback_from_a_real_relay():
     assert np.allclose([(s.start, s.end) for s in r.segments], [(0.0, 1.0), (5.0, 6.0)],
                        atol=0.045)
     assert early[0].t0 + early[0].result.duration <= answer + 0.05
-    call = [d for d in report.directions if d.phase == "call" and d.direction == "B->A"]
+    call = [d for d in report.directions if d.phase == "after answer" and d.direction == "B->A"]
     assert call and all(d.result.verdict == "speech" for d in call)
     assert all(d.result.verdict == "digital silence" for d in report.directions
                if d.direction == "A->B")
@@ -374,7 +374,7 @@ def test_each_stream_is_split_by_its_own_call(wb_ringback):
     assert call["call_id"] == "c2"
     _, parts = ringback._analyze_raw(raw, "AMR-WB", False, "B->A", call, None, "t")
     assert [(p.phase, p.audio.pcm.size // 320) for p in parts] == [("early media", 400),
-                                                                  ("call", 200)]
+                                                                  ("after answer", 200)]
     early = _raw(wb_ringback, wideband=True, t0=0.1)
     assert ringback._call_of(early, calls, None)["call_id"] == "c1"
 
@@ -386,4 +386,50 @@ def test_two_calls_in_one_capture(shared_dir):
     report, _ = _quiet(path)
     assert len(report.calls) == 2
     assert sorted(report.streams["codec"]) == ["PCMA", "PCMU"]
-    assert all(d.phase == "call" and d.direction == "B->A" for d in report.directions)
+    assert all(d.phase == "after answer" and d.direction == "B->A" for d in report.directions)
+
+
+# ---------------------------------------------------------------- tone after answer
+
+def test_tone_finding_rule():
+    assert ringback.tone_finding("after answer", "ringback") == ringback.TONE_AFTER_ANSWER
+    assert ringback.tone_finding("after answer", "tone") == ringback.TONE_AFTER_ANSWER
+    assert ringback.tone_finding("early media", "ringback") == ringback.RINGBACK_EARLY_MEDIA
+    assert ringback.tone_finding("after answer", "speech") == ""
+    assert ringback.tone_finding("whole stream", "ringback") == ""
+
+
+@pytest.mark.parametrize("name", ["ringback_amrwb", "ringback_amrnb"])
+def test_real_baresip_tone_is_after_answer(name):
+    # data/lab/MANIFEST.tsv: bob auto-answers, so the 200 OK (frame 4, a few ms after the
+    # INVITE) precedes B's first RTP packet; every tone of B->A is after the answer.
+    from labkit import sip
+    report, _ = _quiet(_bundled(name))
+    answer = sip.ringback_signalling(_bundled(name)).query("status == 200")["time"].iloc[0]
+    rows = report.verdicts()
+    b2a = rows[rows["direction"] == "B->A"].iloc[0]
+    assert b2a["phase"] == "after answer" and b2a["finding"] == ringback.TONE_AFTER_ANSWER
+    assert answer < b2a["start"]
+    assert (rows.loc[rows["direction"] == "A->B", "finding"] == "").all()
+
+
+def test_early_media_ringback_is_not_tone_after_answer():
+    # rtpengine plays the tone between the 183 and the 200 (data/lab/MANIFEST.tsv)
+    report, _ = _quiet(_bundled("early_media_ringback"))
+    rows = report.verdicts()
+    assert set(rows["finding"]) == {ringback.RINGBACK_EARLY_MEDIA, ""}
+    early = rows[rows["finding"] == ringback.RINGBACK_EARLY_MEDIA]
+    assert early[["direction", "phase"]].values.tolist() == [["B->A", "early media"]]
+
+
+def test_doctor_reports_the_same_tone_after_answer(capsys):
+    import json
+    from labkit.cli import main
+    path = str(_bundled("ringback_amrwb"))
+    main(["doctor", path, "--json"])
+    found = [f for f in json.loads(capsys.readouterr().out)["findings"]
+             if f["check"] == "audio.ringback"]
+    report, _ = _quiet(path)
+    rows = report.verdicts()
+    assert len(found) == (rows["finding"] == ringback.TONE_AFTER_ANSWER).sum() == 1
+    assert found[0]["severity"] == "warning" and found[0]["what"].endswith("after answer")

@@ -206,3 +206,24 @@ def test_one_burst_split_by_a_loss_burst_is_tolerated():
     assert len(r.segments) == 7
     assert r.verdict == "ringback" and r.plan.key == "europe"
     assert r.cadence == pytest.approx((1.0, 4.0), abs=0.045)
+
+
+def test_dbm0_from_the_g711_digital_milliwatt():
+    # Oracle: ITU-T G.711 Tables 5 (A-law) and 6 (mu-law): this 8-character sequence
+    # decodes to a 1 kHz sine of exactly 0 dBm0 (the digital milliwatt).
+    from labkit.audio import pcm
+    alaw = pcm.decode_g711(bytes([0x34, 0x21, 0x21, 0x34, 0xB4, 0xA1, 0xA1, 0xB4]) * 100, "PCMA")
+    ulaw = pcm.decode_g711(bytes([0x1E, 0x0B, 0x0B, 0x1E, 0x9E, 0x8B, 0x8B, 0x9E]) * 100, "PCMU")
+    assert tones.dbfs_to_dbm0(tones.level_dbfs(alaw), "A") == pytest.approx(0.0, abs=0.01)
+    assert tones.dbfs_to_dbm0(tones.level_dbfs(ulaw), "mu") == pytest.approx(0.0, abs=0.01)
+    # hand arithmetic: G.711 section 5, full-scale sine = +3.14 dBm0 (A-law)
+    assert tones.dbfs_to_dbm0(0.0, "A") == pytest.approx(3.14)
+    with pytest.raises(LabkitError):
+        tones.dbfs_to_dbm0(0.0, "G.722")
+
+
+def test_every_plan_names_its_standard():
+    for plan in tones.TONE_PLANS.values():
+        assert plan.standard, plan.key
+    assert tones.TONE_PLANS["europe"].standard.startswith("ETSI ES 201 970")
+    assert all("E.180" in p.standard for k, p in tones.TONE_PLANS.items() if k != "europe")

@@ -26,6 +26,8 @@ from labkit.freeswitch import negotiation as ng
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "data" / "freeswitch"
 MADE_BY = "python -m tools.freeswitch.make"
+HOW_MADE = ("synthetic builder: written by tools.freeswitch.make in FreeSWITCH's formats (codec "
+            "lines from labkit.freeswitch.negotiation.simulate); no FreeSWITCH ran")
 VERSION = "1.11.0-dev git cc93a68 2025-07-28 64bit"
 
 VARS_XML = """<include>
@@ -247,9 +249,9 @@ def main() -> int:
                      f"profile: {case[5]}"))
     with open(OUT / "MANIFEST.tsv", "w", newline="") as fh:
         w = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        w.writerow(["name", "file", "made_by", "description"])
+        w.writerow(["name", "file", "made_by", "how_made", "description"])
         for name, file, desc in rows:
-            w.writerow([name, file, MADE_BY, desc])
+            w.writerow([name, file, MADE_BY, HOW_MADE, desc])
     print(f"wrote {len(rows)} entries to {OUT}")
     return 0
 

@@ -160,14 +160,22 @@ def read_manifest() -> dict[str, dict]:
         return {r["name"]: r for r in csv.DictReader(fh, delimiter="\t")}
 
 
+def how_made(description: str) -> str:
+    """The manifest's ``how_made`` sentence (labkit.data.provenance) for a lab capture."""
+    used = ["baresip 1.0.0"] + [sw for sw in ("kamailio 5.6.3", "rtpengine 10.5")
+                                if sw.split()[0] in description]
+    return ("real software: " + ", ".join(used) + " run in network namespaces on one bridge, "
+            "captured there by dumpcap")
+
+
 def write_manifest(rows: dict[str, dict]) -> None:
     order = [s.name for s in SPECS]
     with open(OUT / "MANIFEST.tsv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, ["name", "file", "made_by", "description"], delimiter="\t",
-                           lineterminator="\n")
+        w = csv.DictWriter(fh, ["name", "file", "made_by", "how_made", "description"],
+                           delimiter="\t", lineterminator="\n")
         w.writeheader()
         for name in sorted(rows, key=order.index):
-            w.writerow(rows[name])
+            w.writerow({**rows[name], "how_made": how_made(rows[name]["description"])})
 
 
 def build(spec: Spec) -> dict:

@@ -24,6 +24,9 @@ OUT = Path(__file__).resolve().parents[2] / "data" / "synth"
 T0_NS = 1_700_000_000_000_000_000
 SECONDS = 11.0
 MADE_BY = "python -m tools.synth.make_amr"
+HOW_MADE = ("synthetic builder: SIP and RTP frames written byte by byte by tools.synth.make_amr "
+            "(audio encoded by real AMR encoders, loss/DTX/reordering scripted and seeded); no "
+            "phone or network sent them")
 
 
 @dataclass(frozen=True)
@@ -302,9 +305,9 @@ def main(argv=None) -> int:
         rows += write(build(sc.name))
     with open(OUT / "MANIFEST.tsv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        w.writerow(["name", "file", "made_by", "description"])
+        w.writerow(["name", "file", "made_by", "how_made", "description"])
         for name, file, desc in rows:
-            w.writerow([name, file, MADE_BY, desc])
+            w.writerow([name, file, MADE_BY, HOW_MADE, desc])
     return 0
 
 

@@ -27,6 +27,18 @@ from labkit.capture import frames
 
 OUT = Path(__file__).resolve().parents[2] / "data" / "sms"
 MADE_BY = "python -m tools.synth.make_sms"
+HOW_MADE = ("synthetic builder: S1-U frames written by tools.synth.make_sms (labkit.capture.frames; "
+            "RP/TP encoded with pycrate); no phone or network sent them")
+HOW_MADE_BY_NAME = {
+    "sms_mo_submit": "published figure: the layer stack of a published S1-U breakdown of an MO "
+                     "'K' (828 bytes, Qualcomm handset) rebuilt by tools.synth.make_sms; the "
+                     "SIP headers (User-Agent included) are the builder's, not the handset's",
+    "sms_mt_rpda_iphone": "published figure: the RP-DA of a published iPhone case rebuilt by "
+                          "tools.synth.make_sms; the frames, SIP headers and the missing RP-ACK "
+                          "are the builder's (the post does not say whether an RP-ACK came)",
+    "sms_kamailio_mt": "real software: kamailio 5.6 smsops on loopback (plain UDP, no S1-U), "
+                       "captured by dumpcap; the UE answering it is a Python script",
+}
 T0 = 1772359200 * 10**9  # 2026-03-01 10:00:00 UTC [ns]
 TZ = timezone(timedelta(hours=-5))  # SC time zone written in TP-SCTS
 DOMAIN = "ims.mnc001.mcc001.3gppnetwork.org"
@@ -251,13 +263,13 @@ def _variety() -> Capture:
 def main(argv: list[str] | None = None) -> int:
     """Write every scenario to data/sms/<name>.pcap and data/sms/MANIFEST.tsv."""
     OUT.mkdir(parents=True, exist_ok=True)
-    rows = ["name\tfile\tmade_by\tdescription"]
+    rows = ["name\tfile\tmade_by\thow_made\tdescription"]
     for name, (cap, desc) in scenarios().items():
         frames.write_pcap(OUT / f"{name}.pcap", cap.records)
-        rows.append(f"{name}\t{name}.pcap\t{MADE_BY}\t{desc}")
+        rows.append(f"{name}\t{name}.pcap\t{MADE_BY}\t{HOW_MADE_BY_NAME.get(name, HOW_MADE)}\t{desc}")
     extra = _bad_input()
     frames.write_pcap(OUT / "sms_bad_input.pcap", extra)
-    rows.append(f"sms_bad_input\tsms_bad_input.pcap\t{MADE_BY}\ttruncated RP, TP-UDL overrun, "
+    rows.append(f"sms_bad_input\tsms_bad_input.pcap\t{MADE_BY}\t{HOW_MADE}\ttruncated RP, TP-UDL overrun, "
                 "unknown RP type, non-SMS body, inexact Content-Type, missing MT headers, "
                 "encrypted ESP")
     rows += _kamailio_rows(argv)
@@ -304,7 +316,7 @@ def _kamailio_rows(argv) -> list[str]:
         return []
     if not skip:
         kamailio_capture(OUT / f"{name}.pcap")
-    return [f"{name}\t{name}.pcap\t{MADE_BY}\treal kamailio 5.6 smsops builds three MT RP-DATA "
+    return [f"{name}\t{name}.pcap\t{MADE_BY}\t{HOW_MADE_BY_NAME[name]}\treal kamailio 5.6 smsops builds three MT RP-DATA "
             "(loopback, plain UDP) to a scripted UE that, like an iPhone, answers 200 OK but sends "
             "RP-ACK only when RP-DA is empty: ref 17 $rpdata(destination) set; ref 18 without "
             "$rpdata(all) reset (RP-DA and TP-UDHI leak from ref 17); ref 19 reset, RP-ACKed"]

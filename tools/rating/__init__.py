@@ -1,0 +1,1 @@
+"""Builders of data/rating/ (tariff and CDR samples for notebook 13)."""

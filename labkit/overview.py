@@ -40,6 +40,20 @@ NOTEBOOKS = {
                    "Why does the iPhone accept an MT SMS and never show it?", "sms_mt_rpda_iphone"),
     "04": Notebook("04_codec_negotiation.ipynb",
                    "What did each call negotiate, and why did one fail (488)?", "codec_mismatch_488"),
+    "08": Notebook("08_register_digest_auth.ipynb",
+                   "Why was the REGISTER rejected (digest auth)?", "register_baresip_wrong_password"),
+    "09": Notebook("09_ifc_which_as.ipynb",
+                   "Which application server gets this request (iFC)?", "ifc_requests"),
+    "10": Notebook("10_homer_and_hep.ipynb",
+                   "How do I get the call out of HOMER or HEP into a capture?", "hep_kamailio"),
+    "11": Notebook("11_kamailio_metrics.ipynb",
+                   "What did Kamailio count while this capture ran?", "kamailio_burst"),
+    "12": Notebook("12_freeswitch_bridge_timers.ipynb",
+                   "Which FreeSWITCH bridge timer fired, and what to change?", "timers_progress_timeout"),
+    "13": Notebook("13_rating_precision.ipynb",
+                   "Did the rating database round my rates?", "rating_rates"),
+    "14": Notebook("14_fleet_bad_calls.ipynb",
+                   "Which calls were bad today (a fleet of captures)?", "relay_stall"),
 }
 
 

@@ -47,18 +47,23 @@ def test_every_bundled_file_says_how_it_was_made():
 
 
 def test_only_real_software_captures_are_called_real():
-    # Oracle: the folder says which tool made the files. tools/lab runs baresip/kamailio/
-    # rtpengine in namespaces; tools/synth and tools/freeswitch write bytes themselves;
-    # sms_kamailio_mt is the one data/sms capture where kamailio built the RP-DATA.
+    # Oracle: the folder says which tool made the files. tools/lab (baresip/kamailio/
+    # rtpengine in namespaces, kamailio auth with SIPp/baresip), tools/ops (kamailio HEP,
+    # sngrep, Prometheus) and tools/timers (SIPp peers) run real software; tools/synth,
+    # tools/rating and tools/freeswitch write bytes themselves; sms_kamailio_mt is the one
+    # data/sms capture where kamailio built the RP-DATA.
+    real_folders = {"lab", "auth", "ops", "timers", "jitter"}   # jitter: rtpengine (tools/jitterlab)
     for name, entry in data.manifest().items():
         folder = entry.path.relative_to(data.data_dir()).parts[0]
-        real = folder == "lab" or name == "sms_kamailio_mt"
+        real = folder in real_folders or name == "sms_kamailio_mt"
         assert data.provenance(name).measured == real, name
     assert data.provenance("sms_mo_submit").kind == "published"
     assert data.provenance("sms_mt_rpda_iphone").kind == "published"
-    counts = [data.provenance(n).kind for n in data.names()
-              if data.path(n).suffix in (".pcap", ".pcapng")]
-    assert counts.count("real") == 8 and len(counts) == 31   # 7 in data/lab + sms_kamailio_mt
+    captures = [n for n in data.names() if data.path(n).suffix in (".pcap", ".pcapng")]
+    in_real = [n for n in captures
+               if data.path(n).relative_to(data.data_dir()).parts[0] in real_folders]
+    kinds = [data.provenance(n).kind for n in captures]
+    assert kinds.count("real") == len(in_real) + 1                # + sms_kamailio_mt
 
 
 def test_provenance_by_path_and_for_a_users_file(tmp_path):

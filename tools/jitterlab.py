@@ -290,6 +290,10 @@ def scenario(name: str, mode: str, stalls: bool, seed: int, tmp: Path) -> dict:
     return truth
 
 
+HOW_MADE = ("real software: rtpengine 10.5 (userspace) relaying RTP from a tools/jitterlab.py "
+            "sender through a user-space netem, in network namespace lkj-jitter, captured by "
+            "dumpcap; the RTP timing is real, the payload is not audio")
+
 SCENARIOS = {
     "jitter_host": dict(mode="clean", stalls=True, seed=5,
                         what="The rtpengine process is frozen (SIGSTOP) for 40-150 ms every 0.8-2 s and "
@@ -356,6 +360,8 @@ def write_manifest() -> None:
                     "sendto() or null, null = dropped); "
                     "'rtpengine_ports' (where netem sent stream i).")
     (OUT / "MANIFEST.tsv").write_text("\n".join(rows) + "\n")
+    from tools.manifest import add_how_made
+    add_how_made(OUT / "MANIFEST.tsv", HOW_MADE)
 
 
 if __name__ == "__main__":

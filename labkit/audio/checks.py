@@ -13,6 +13,7 @@ from labkit.findings import Finding, Skip, register_check
 __all__: list[str] = []
 
 _NB = "01_ringback_amr_playback.ipynb -p CAPTURE <file>"
+DOCTOR_SECONDS = 30.0   # [s] after the answer: the ringback phase and a tone after it
 
 
 @register_check("audio.ringback", notebook="01_ringback_amr_playback.ipynb")
@@ -21,7 +22,7 @@ def _ringback(ctx) -> list[Finding]:
     from labkit.audio.ringback import TONE_AFTER_ANSWER, analyze_ringback
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LabkitWarning)
-        report = analyze_ringback(ctx.packets)
+        report = analyze_ringback(ctx.packets, seconds=DOCTOR_SECONDS)
     rows = report.verdicts()
     if not len(rows):
         raise Skip("no AMR, AMR-WB or G.711 stream to decode")
@@ -36,9 +37,8 @@ def _ringback(ctx) -> list[Finding]:
                                where, "the caller hears the callee side's tone before answer "
                                "(183 with SDP, RFC 3960)", "", _NB))
         elif r.finding == TONE_AFTER_ANSWER:
-            # the finding is ringback.tone_finding's TONE_AFTER_ANSWER; its text is kept as
-            # notebook 00 shows it ("ringback (Europe) after answer")
-            out.append(Finding("warning", "audio.ringback", f"{r.verdict}{plan} after answer",
+            # the finding is ringback.tone_finding's TONE_AFTER_ANSWER
+            out.append(Finding("warning", "audio.ringback", f"{TONE_AFTER_ANSWER}: {r.verdict}{plan}",
                                where, "a tone after the 200 OK is not ringback: the call is "
                                "already answered (and billed)",
                                "answer only when the callee really answers; play ringback "

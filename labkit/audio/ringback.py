@@ -26,6 +26,8 @@ other directions are still processed.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -597,7 +599,7 @@ def audio_streams(capture, *, codecs: dict | None = None) -> pd.DataFrame:
 
 
 def analyze_ringback(capture, *, stream=None, codecs: dict | None = None, plans=None,
-                     decode: bool = True) -> RingbackReport:
+                     decode: bool = True, seconds: float | None = None) -> RingbackReport:
     """Decode and judge every AMR direction of a capture (module docstring).
 
     Parameters
@@ -612,6 +614,11 @@ def analyze_ringback(capture, *, stream=None, codecs: dict | None = None, plans=
         Tone plans to try (default: every plan of :data:`labkit.audio.tones.TONE_PLANS`).
     decode : bool
         False: only build the stream table (faster).
+    seconds : float, optional
+        Judge only the audio up to `seconds` [s] after the call's answer (after the
+        stream's first packet when unanswered or without SIP): enough for the ringback
+        phase and a tone after answer, not the whole conversation (``labkit doctor``
+        uses 30 s). Default: the whole stream.
 
     Returns
     -------
@@ -619,7 +626,7 @@ def analyze_ringback(capture, *, stream=None, codecs: dict | None = None, plans=
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        report = _analyze(capture, stream, codecs or {}, plans, decode)
+        report = _analyze(capture, stream, codecs or {}, plans, decode, seconds)
     for w in caught:
         warnings.warn(w.message, w.category if issubclass(w.category, Warning) else
                       LabkitWarning, stacklevel=2)
@@ -627,7 +634,21 @@ def analyze_ringback(capture, *, stream=None, codecs: dict | None = None, plans=
                           tuple(str(w.message) for w in caught), report.calls)
 
 
-def _analyze(capture, stream, codecs, plans, decode) -> RingbackReport:
+def _window(raw: _RawStream, timeline: dict, seconds: float | None) -> _RawStream:
+    """The stream's packets up to `seconds` [s] after the answer (or its first packet)."""
+    if seconds is None or not len(raw.time):
+        return raw
+    start = timeline.get("answer") if timeline else None
+    end = (float(raw.time[0]) if start is None else max(float(start), float(raw.time[0]))) + seconds
+    inside = np.flatnonzero(raw.time <= end)      # arrival order: times need not be sorted
+    n = int(inside[-1]) + 1 if len(inside) else 0
+    if n >= len(raw.time):
+        return raw
+    return dataclasses.replace(raw, seq=raw.seq[:n], timestamp=raw.timestamp[:n],
+                               time=raw.time[:n], payloads=raw.payloads[:n])
+
+
+def _analyze(capture, stream, codecs, plans, decode, seconds=None) -> RingbackReport:
     from labkit.capture import as_packets
     packets = as_packets(capture)
     calls = call_timelines(packets)
@@ -642,8 +663,9 @@ def _analyze(capture, stream, codecs, plans, decode) -> RingbackReport:
         if decode and raw.stream in chosen:
             where = f"{Path(str(getattr(packets, 'path', 'capture'))).name}, stream {raw.stream} " \
                     f"(SSRC 0x{raw.ssrc:08X})"
-            extract, parts = _analyze_raw(raw, codec, oa, dirs[raw.stream],
-                                          _call_of(raw, calls, sdp_rows), plans, where)
+            call = _call_of(raw, calls, sdp_rows)
+            extract, parts = _analyze_raw(_window(raw, call, seconds), codec, oa,
+                                          dirs[raw.stream], call, plans, where)
             results += parts
         rows.append(_stream_row(raw, codec, oa, source, dirs[raw.stream], extract))
     table = pd.DataFrame(rows, columns=_STREAM_COLUMNS)

@@ -432,4 +432,18 @@ def test_doctor_reports_the_same_tone_after_answer(capsys):
     report, _ = _quiet(path)
     rows = report.verdicts()
     assert len(found) == (rows["finding"] == ringback.TONE_AFTER_ANSWER).sum() == 1
-    assert found[0]["severity"] == "warning" and found[0]["what"].endswith("after answer")
+    assert found[0]["severity"] == "warning" and found[0]["what"].startswith(ringback.TONE_AFTER_ANSWER)
+
+
+def test_seconds_window_keeps_the_ringback_verdict_and_judges_less():
+    # data/lab/MANIFEST.tsv: early_media_ringback's tone bursts 0-1, 5-6, 10-11 s of the
+    # callee's file; a 3 s window after the answer judges at most ~3 s of the call phase
+    from labkit import data
+    full = ringback.analyze_ringback(data.path("early_media_ringback"))
+    cut = ringback.analyze_ringback(data.path("early_media_ringback"), seconds=3.0)
+    early = lambda rep: [(d.stream, d.verdict) for d in rep.directions if d.phase == "early media"]
+    assert early(cut) == early(full)
+    answer = full.calls[0]["answer"]
+    for d in cut.directions:
+        if d.phase == "after answer" and d.audio is not None:
+            assert d.t0 + len(d.audio.pcm) / d.audio.rate <= answer + 3.0 + 0.1

@@ -14,6 +14,7 @@ code kamailio's auth module logged (-2 wrong password, -4 nonce expired, -6 nonc
 """
 from __future__ import annotations
 
+from tools.manifest import add_how_made
 import csv
 import json
 import re
@@ -296,10 +297,12 @@ def main(argv: list[str] | None = None) -> int:
 def _write_manifest(manifest: Path, rows: dict) -> None:
     with manifest.open("w", newline="") as fh:
         w = csv.DictWriter(fh, ["name", "file", "made_by", "description"], delimiter="\t",
-                           lineterminator="\n")
+                           lineterminator="\n", extrasaction="ignore")
         w.writeheader()
         for name in sorted(rows):
             w.writerow(rows[name])
+    add_how_made(manifest, "real software: kamailio 5.6.3 (auth module) challenging SIPp 3.6 / "
+                           "baresip 1.0 on loopback, captured by dumpcap")
 
 
 if __name__ == "__main__":

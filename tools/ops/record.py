@@ -14,6 +14,7 @@ and dumpcap; runs on loopback, as root for dumpcap on lo. Writes, under data/ops
 """
 from __future__ import annotations
 
+from tools.manifest import add_how_made
 import json
 import shutil
 import subprocess
@@ -109,6 +110,8 @@ def write_manifest(hep_summary: dict) -> None:
     ]
     lines = ["name\tfile\tmade_by\tdescription"] + ["\t".join(r) for r in rows]
     (OUT / "MANIFEST.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    add_how_made(OUT / "MANIFEST.tsv", "real software: kamailio 5.6.3 (siptrace HEP3, xhttp_prom), SIPp 3.6, "
+                 "sngrep 1.6 and Prometheus 2.42 on loopback, captured by dumpcap")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ post's 181 s call, one has zero usage. Deterministic: the same files on every ru
 """
 from __future__ import annotations
 
+from tools.manifest import add_how_made
 import csv
 import random
 from pathlib import Path
@@ -82,6 +83,8 @@ def main() -> int:
         w.writerow(["name", "file", "made_by", "description"])
         for name, file, desc in rows:
             w.writerow([name, file, MADE_BY, desc])
+    add_how_made(OUT / "MANIFEST.tsv", "synthetic builder: an invented tariff and seeded CDRs "
+                 "(tools.rating.make)")
     print(f"wrote {len(rows)} entries to {OUT}")
     return 0
 

@@ -10,6 +10,7 @@ labkit), and the broken field of each case is written to truth.json: the ground 
 """
 from __future__ import annotations
 
+from tools.manifest import add_how_made
 import hashlib
 import json
 import sys
@@ -223,6 +224,8 @@ def main(argv=None) -> int:
         f"{CX_UE_PASSWORD}; 401. AVPs packed by hand (struct), responses with hashlib\n"
         f"cx_truth\tcx_truth.json\t{made}\tGround truth of register_digest_cx_maa: the HA1 "
         f"the HSS sent, both passwords, the frames\n")
+    add_how_made(OUT / "MANIFEST.tsv", "synthetic builder: frames built with labkit.capture.frames, "
+                 "digests computed with hashlib (tools.synth.make_auth)")
     return 0
 
 

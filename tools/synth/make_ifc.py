@@ -18,6 +18,7 @@ out by hand from TS 29.228 Annex B (the reasoning is in EXPECTED below).
 """
 from __future__ import annotations
 
+from tools.manifest import add_how_made
 import json
 import sys
 from pathlib import Path
@@ -141,6 +142,8 @@ def main(argv=None) -> int:
     rows.append(f"ifc_truth\tifc_truth.json\t{made}\tExpected matching iFC priorities per "
                 "request and profile (spec dialect), worked out by hand from TS 29.228 B.2.2")
     (OUT / "MANIFEST.tsv").write_text("\n".join(rows) + "\n")
+    add_how_made(OUT / "MANIFEST.tsv", "synthetic builder: iFC XML and SIP requests written by "
+                 "tools.synth.make_ifc from TS 29.228 and the seed posts")
     return 0
 
 

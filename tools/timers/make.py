@@ -13,6 +13,7 @@ MANIFEST row of each capture repeats the timings the programs were told to use; 
 """
 from __future__ import annotations
 
+from tools.manifest import add_how_made
 import csv
 import shutil
 import subprocess
@@ -183,6 +184,8 @@ def main() -> int:
         w.writerow(["name", "file", "made_by", "description"])
         for row in rows:
             w.writerow([row[0], row[1], MADE_BY, row[2]])
+    add_how_made(OUT / "MANIFEST.tsv", "real software: SIPp 3.6.1 B-leg peers with scripted timing on "
+                 "loopback, captured by dumpcap (FreeSWITCH itself is not in Debian 12)")
     print(f"wrote {len(rows)} entries to {OUT}")
     return 0
 

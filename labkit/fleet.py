@@ -260,11 +260,16 @@ def _on_dask(files, scheduler, workers, bar) -> list[dict]:
         from distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - the fleet extra is not installed
         raise LabkitError("Dask is not installed", fix="pip install 'labkit[fleet]'") from exc
+    import logging
     cluster = None
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)   # a slow machine's "event loop unresponsive" notes are not results
     if scheduler is None:
         n = max(1, min(workers or _cpus(), _cpus()))
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
+                               host="127.0.0.1", dashboard_address=None,
+                               silence_logs=logging.ERROR)
     try:
         with Client(cluster or scheduler, timeout="20s") as client:
             futures = client.map(_task, files, pure=False)
@@ -279,6 +284,7 @@ def _on_dask(files, scheduler, workers, bar) -> list[dict]:
     finally:
         if cluster is not None:
             cluster.close()
+        quiet.setLevel(level)
 
 
 def _bar(total, progress):

@@ -40,6 +40,8 @@ NOTEBOOKS = {
                    "Why does the iPhone accept an MT SMS and never show it?", "sms_mt_rpda_iphone"),
     "04": Notebook("04_codec_negotiation.ipynb",
                    "What did each call negotiate, and why did one fail (488)?", "codec_mismatch_488"),
+    "05": Notebook("05_jitter_on_virtualised_hosts.ipynb",
+                   "Choppy calls on a relay: is it the network or the host?", "jitter_host_egress"),
     "08": Notebook("08_register_digest_auth.ipynb",
                    "Why was the REGISTER rejected (digest auth)?", "register_baresip_wrong_password"),
     "09": Notebook("09_ifc_which_as.ipynb",

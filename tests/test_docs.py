@@ -21,11 +21,14 @@ DOCUMENTED = ["labkit.capture.read", "labkit.capture.frames", "labkit.amr.payloa
               "labkit.exercises", "labkit.fleet", "labkit.rtp.calls", "labkit.sms.transaction",
               "labkit.sms.ipsec"]
 DOCUMENTED += ["labkit.freeswitch.log", "labkit.report"]
+DOCUMENTED += ["labkit.quality.delay", "labkit.quality.bursts", "labkit.quality.jbuf",
+               "labkit.quality.emodel", "labkit.quality.hostnet", "labkit.quality.analysis"]
 # the second pass of issue 16 (tshark oracle, RTP arithmetic, AMR, SMS, PCM, plots, widgets)
 DOCUMENTED += ["labkit.capture.wireshark", "labkit.rtp.stats", "labkit.amr.realtime",
                "labkit.amr.streams", "labkit.sms.pdu", "labkit.audio.pcm", "labkit.plots.rtp",
                "labkit.plots.overview", "labkit.plots.negotiation", "labkit.widgets.rtp",
                "labkit.widgets.negotiation"]
+DOCUMENTED += ["labkit.plots.quality", "labkit.widgets.quality"]
 DOCUMENTED += ["labkit.ops.hep", "labkit.ops.collector", "labkit.ops.homer", "labkit.ops.metrics"]
 DOCUMENTED += ["labkit.ops.rating", "labkit.freeswitch.timers", "labkit.freeswitch.causes",
                "labkit.freeswitch.dialstring"]

@@ -14,6 +14,7 @@ BUILDERS = [
     "tools.synth.make_amr",  # synthetic AMR/AMR-WB captures -> data/synth
     "tools.synth.make_sms",  # SMS over IMS captures -> data/sms
     "tools.freeswitch.make", # FreeSWITCH config/log samples -> data/freeswitch
+    "tools.jitterlab",       # rtpengine frozen (host) vs netem (network) -> data/jitter
     "tools.rating.make",     # CGrateS tariff and CDRs -> data/rating
     "tools.timers.make",     # SIPp peers with scripted timing -> data/timers
     "tools.lab.make_auth",   # real kamailio auth + SIPp/baresip REGISTERs -> data/auth

@@ -11,6 +11,7 @@ from labkit.plots.audio import *  # noqa: F401,F403
 from labkit.plots.sms import *  # noqa: F401,F403
 from labkit.plots.negotiation import *  # noqa: F401,F403
 from labkit.plots.overview import *  # noqa: F401,F403
+from labkit.plots.quality import *  # noqa: F401,F403
 from labkit.plots.fleet import *  # noqa: F401,F403
 from labkit.plots.ops import *  # noqa: F401,F403
 from labkit.plots.rating import *  # noqa: F401,F403

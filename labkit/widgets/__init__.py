@@ -6,3 +6,4 @@ from the other modules and shows their results; it holds no logic of its own.
 from labkit.widgets.rtp import *  # noqa: F401,F403
 from labkit.widgets.audio import *  # noqa: F401,F403
 from labkit.widgets.negotiation import *  # noqa: F401,F403
+from labkit.widgets.quality import *  # noqa: F401,F403

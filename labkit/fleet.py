@@ -28,10 +28,12 @@ __all__ = ["Fleet", "capture_files", "summarize_capture", "run_fleet", "worst_ca
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz")
 CALL_COLUMNS = ["file", "call_id", "start_utc", "caller", "callee", "final_status",
                 "final_phrase", "answered", "q850_cause", "sip_messages", "streams",
-                "rtp_packets", "rtp_lost", "lost_pct", "max_jitter"]
+                "rtp_packets", "rtp_lost", "lost_pct", "max_jitter", "pdv_p999_ms", "stalls",
+                "mos", "capture_cause"]
 STREAM_COLUMNS = ["file", "call_id", "stream", "start_utc", "src", "sport", "dst", "dport",
                   "ssrc", "codec", "packets", "lost", "lost_pct", "mean_jitter", "max_jitter",
-                  "max_delta", "problem"]
+                  "max_delta", "problem", "pdv_p999_ms", "stalls", "mos"]
+QUALITY_BUFFER = "adaptive"   # the jitter buffer whose MOS the fleet tables carry
 ERROR_COLUMNS = ["file", "error"]
 
 
@@ -62,8 +64,10 @@ class Fleet:
         worst = worst_calls(self, 1)
         if len(worst):
             w = worst.iloc[0]
+            mos = f"MOS {w['mos']:.2f}, " if pd.notna(w["mos"]) else ""
             parts.append(f"worst answered call {w['call_id']} in {w['file']} "
-                         f"({w['lost_pct']:g} % lost, max jitter {w['max_jitter']:.1f} ms)")
+                         f"({mos}{w['lost_pct']:g} % lost, max jitter {w['max_jitter']:.1f} ms, "
+                         f"PDV p99.9 {w['pdv_p999_ms']:.0f} ms; capture verdict: {w['capture_cause']})")
         if len(self.errors):
             parts.append(f"{len(self.errors)} unreadable file(s)")
         return "; ".join(parts) + "."
@@ -165,15 +169,18 @@ def summarize_capture(path) -> tuple[pd.DataFrame, pd.DataFrame]:
     origin = int(pk.time_ns.min()) if len(pk) else 0
     messages = sip.sip_messages(pk)
     streams = rtp.rtp_streams(pk)
+    quality = _quality(pk)
     streams = streams.assign(file=path.name,
                              call_id=rtp.stream_calls(streams, sip.sdp_media(messages)),
-                             start_utc=_utc(origin, streams["start"]))
+                             start_utc=_utc(origin, streams["start"]),
+                             **{c: streams["stream"].map(lambda s, c=c: quality["streams"].get(s, {}).get(c))
+                                for c in ("pdv_p999_ms", "stalls", "mos")})
     streams = streams[STREAM_COLUMNS].sort_values(["start_utc", "stream"]).reset_index(drop=True)
     calls = sip.sip_calls(messages)
     first = messages.groupby("call_id")["time"].min() if len(messages) else pd.Series(dtype=float)
     rows = [_call_row(path.name, c, streams[streams["call_id"] == c.call_id],
                       _utc(origin, first.get(c.call_id, 0.0)),
-                      int((messages["call_id"] == c.call_id).sum()))
+                      int((messages["call_id"] == c.call_id).sum()), quality["cause"])
             for c in calls.itertuples()]
     calls = pd.DataFrame(rows, columns=CALL_COLUMNS).sort_values(["start_utc", "call_id"])
     return calls.reset_index(drop=True), streams
@@ -183,7 +190,20 @@ def _utc(origin_ns: int, seconds):
     return pd.to_datetime(origin_ns, unit="ns", utc=True) + pd.to_timedelta(seconds, unit="s")
 
 
-def _call_row(file, call, streams, start, n_messages) -> dict:
+def _quality(pk) -> dict:
+    """Per stream id: PDV p99.9 [ms], stalls, MOS through the adaptive buffer
+    (labkit.quality); and the capture's host / network / none verdict."""
+    from labkit.quality.analysis import analyze_jitter
+    rep = analyze_jitter(pk)
+    per = {}
+    for s in rep.streams:
+        buf = s["buffers"].get(QUALITY_BUFFER) or next(iter(s["buffers"].values()), {})
+        per[int(s["stream"])] = {"pdv_p999_ms": s["pdv_ms"]["p99.9"], "stalls": len(s["stalls"]),
+                                 "mos": buf.get("MOS")}
+    return {"streams": per, "cause": rep.cause}
+
+
+def _call_row(file, call, streams, start, n_messages, cause) -> dict:
     packets = int(streams["packets"].sum())
     lost = int(streams["lost"].clip(lower=0).sum())
     expected = packets + lost
@@ -193,7 +213,19 @@ def _call_row(file, call, streams, start, n_messages) -> dict:
             "q850_cause": call.q850_cause, "sip_messages": n_messages, "streams": len(streams),
             "rtp_packets": packets, "rtp_lost": lost,
             "lost_pct": round(100.0 * lost / expected, 3) if expected else 0.0,
-            "max_jitter": float(streams["max_jitter"].max()) if len(streams) else None}
+            "max_jitter": float(streams["max_jitter"].max()) if len(streams) else None,
+            "pdv_p999_ms": _max(streams["pdv_p999_ms"]), "stalls": int(streams["stalls"].fillna(0).sum()),
+            "mos": _min(streams["mos"]), "capture_cause": cause}
+
+
+def _max(col):
+    col = pd.to_numeric(col, errors="coerce").dropna()
+    return float(col.max()) if len(col) else None
+
+
+def _min(col):
+    col = pd.to_numeric(col, errors="coerce").dropna()
+    return float(col.min()) if len(col) else None
 
 
 def _task(path: str) -> dict:
@@ -309,7 +341,7 @@ def _join(results: list[dict]) -> Fleet:
 
 
 def worst_calls(fleet: Fleet, n: int = 10) -> pd.DataFrame:
-    """The answered calls with the worst media: most loss, then highest jitter.
+    """The answered calls with the worst media: lowest MOS, then most loss, then jitter.
 
     Parameters
     ----------
@@ -335,8 +367,9 @@ def worst_calls(fleet: Fleet, n: int = 10) -> pd.DataFrame:
     ['relay_stall.pcap']
     """
     answered = fleet.calls[fleet.calls["answered"].fillna(False).astype(bool)]
-    return answered.sort_values(["lost_pct", "max_jitter", "file", "call_id"],
-                                ascending=[False, False, True, True]).head(n).reset_index(drop=True)
+    return answered.sort_values(["mos", "lost_pct", "max_jitter", "file", "call_id"],
+                                ascending=[True, False, False, True, True],
+                                na_position="last").head(n).reset_index(drop=True)
 
 
 def failed_by_cause(fleet: Fleet) -> pd.DataFrame:

@@ -8,6 +8,7 @@ known limits.
 from __future__ import annotations
 
 import importlib
+import re
 import inspect
 import pkgutil
 
@@ -34,6 +35,7 @@ DOCUMENTED += ["labkit.ops.rating", "labkit.freeswitch.timers", "labkit.freeswit
                "labkit.freeswitch.dialstring"]
 DOCUMENTED += ["labkit.sip.digest", "labkit.sip.auth", "labkit.sip.ifc_xml", "labkit.sip.ifc",
                "labkit.sip.cx"]
+DOCUMENTED += ["labkit.plots.fleet"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 
@@ -73,3 +75,20 @@ def test_every_module_says_what_it_answers():
     assert len(names) > 30
     bare = [n for n in names if not (importlib.import_module(n).__doc__ or "").strip()]
     assert bare == []
+
+
+def test_readme_names_every_module_not_yet_documented():
+    """The README's known limits list exactly the modules with public functions that are
+    not in DOCUMENTED (so the README stays true as modules are documented)."""
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = text[text.index("`tests/test_docs.py` for the modules in its `DOCUMENTED` list"):]
+    block = block[:block.index(".\n")]
+    named = {f"labkit.{m}" for m in re.findall(r"`([a-z_]+\.[a-z_.]+)`", block)}
+    pending = set()
+    for info in pkgutil.walk_packages(labkit.__path__, "labkit."):
+        if info.ispkg or info.name in DOCUMENTED:
+            continue
+        if list(_public_functions(importlib.import_module(info.name))):
+            pending.add(info.name)
+    assert named == pending

@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 # espeak-ng: the spoken caller source of the real-software lab captures (tools/lab).
 # sip-tester (SIPp), sngrep, prometheus: HEP and metrics lab of notebooks 10/11 (tools/ops).
 # mariadb-server: the real StorDB of notebook 13 (tests start it as a process in a tmp dir).
-# sip-tester: SIPp, the scripted B-leg peers of the FreeSWITCH timer captures (tools/timers).
+# sip-tester: SIPp, the scripted B-leg peers of the FreeSWITCH timer captures (tools/timers),
+#   and the UE/AS/USSD-gateway ends of the call flows of notebooks 06/07 (tools/lab/sipflow).
 PACKAGES="tshark wireshark-common baresip-core kamailio kamailio-extra-modules rtpengine-daemon libvo-amrwbenc0 chromium espeak-ng mariadb-server sip-tester sngrep prometheus"
 
 missing=""

@@ -24,11 +24,14 @@ from labkit.sip.sdp import is_sdp, parse_sdp
 __all__ = ["SipMessage", "parse_sip", "sip_messages", "sdp_media", "sdp_media_rows", "offers_answers",
            "sip_calls", "parse_reason", "COMPACT_HEADERS"]
 
-# RFC 3261 section 7.3.3 compact forms (+ RFC 3515 r, RFC 3265 o/u, RFC 4028 x).
+# RFC 3261 section 7.3.3 compact forms (+ RFC 3515 r, RFC 3265 o/u, RFC 4028 x,
+# RFC 3841 a/j/d, RFC 3892 b, RFC 4474 y/n).
 COMPACT_HEADERS = {"i": "call-id", "m": "contact", "e": "content-encoding",
                    "l": "content-length", "c": "content-type", "f": "from", "s": "subject",
                    "k": "supported", "t": "to", "v": "via", "r": "refer-to", "o": "event",
-                   "u": "allow-events", "x": "session-expires"}
+                   "u": "allow-events", "x": "session-expires", "a": "accept-contact",
+                   "j": "reject-contact", "d": "request-disposition", "b": "referred-by",
+                   "y": "identity", "n": "identity-info"}
 
 _REQUEST = re.compile(rb"^([A-Z][A-Z0-9_.!%*+`'~-]*) (\S+) SIP/2\.0\r?$")
 _STATUS = re.compile(rb"^SIP/2\.0 ([1-6]\d\d)(?: (.*))?\r?$")

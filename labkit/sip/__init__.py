@@ -18,4 +18,7 @@ from labkit.sip.flow import __all__ as _flow_all
 from labkit.sip.headers import *  # noqa: F401,F403
 from labkit.sip.headers import __all__ as _headers_all
 
-__all__ = [*_messages_all, *_sdp_all, *_calls_all, *_flow_all, *_headers_all]
+from labkit.sip.ussd import *  # noqa: F401,F403
+from labkit.sip.ussd import __all__ as _ussd_all
+
+__all__ = [*_messages_all, *_sdp_all, *_calls_all, *_flow_all, *_headers_all, *_ussd_all]

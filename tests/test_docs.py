@@ -33,6 +33,7 @@ DOCUMENTED += ["labkit.plots.quality", "labkit.widgets.quality"]
 DOCUMENTED += ["labkit.ops.hep", "labkit.ops.collector", "labkit.ops.homer", "labkit.ops.metrics"]
 DOCUMENTED += ["labkit.ops.rating", "labkit.freeswitch.timers", "labkit.freeswitch.causes",
                "labkit.freeswitch.dialstring"]
+DOCUMENTED += ["labkit.sip.flow", "labkit.sip.headers", "labkit.sip.ussd"]
 DOCUMENTED += ["labkit.sip.digest", "labkit.sip.auth", "labkit.sip.ifc_xml", "labkit.sip.ifc",
                "labkit.sip.cx"]
 DOCUMENTED += ["labkit.plots.fleet"]

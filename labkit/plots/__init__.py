@@ -17,3 +17,4 @@ from labkit.plots.ops import *  # noqa: F401,F403
 from labkit.plots.rating import *  # noqa: F401,F403
 from labkit.plots.timers import *  # noqa: F401,F403
 from labkit.plots.sip_auth import *  # noqa: F401,F403
+from labkit.plots.sip import *  # noqa: F401,F403

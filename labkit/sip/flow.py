@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
 
 from labkit.sip.calls import call_progress
 from labkit.sip.messages import parse_sip, sip_messages  # noqa: F401  (parse_sip: doctests)
@@ -33,6 +32,7 @@ LADDER_COLUMNS = ["frame", "time", "delta_ms", "src", "dst", "label", "method", 
 
 
 def _messages(source) -> pd.DataFrame:
+    import pandas as pd
     if isinstance(source, pd.DataFrame):
         return source
     from labkit.capture import as_packets
@@ -109,6 +109,7 @@ def ladder(source, *, call_id: str | list | None = None) -> pd.DataFrame:
     >>> rows.loc[0, "sdp"]
     'audio PCMA 127.0.42.1:42110 sendrecv'
     """
+    import pandas as pd
     msgs = _messages(source)
     if call_id is not None:
         wanted = [call_id] if isinstance(call_id, str) else list(call_id)
@@ -256,6 +257,7 @@ def sip_legs(source) -> pd.DataFrame:
     >>> legs.loc[0, ["src", "dst", "from_user", "correlation"]].tolist()
     ['127.0.42.1:42001', '127.0.42.10:42060', 'alice', {'x-cid': 'lab-call-1'}]
     """
+    import pandas as pd
     msgs = _messages(source)
     if not len(msgs):
         return pd.DataFrame(columns=_LEG_COLUMNS)
@@ -290,6 +292,7 @@ def _leg_row(n, inv, on_hop) -> dict:
 
 
 def _num(value):
+    import pandas as pd
     return None if value is None or pd.isna(value) else float(value)
 
 
@@ -429,6 +432,7 @@ def pair_legs(source, *, legs: pd.DataFrame | None = None) -> pd.DataFrame:
     >>> pair_legs(data.path("flow_topoh_samecid"))["method"].tolist()
     ['same Call-ID']
     """
+    import pandas as pd
     legs = sip_legs(source) if legs is None else legs
     if not len(legs):
         return pd.DataFrame(columns=_PAIR_COLUMNS)
@@ -453,6 +457,7 @@ def pair_legs(source, *, legs: pd.DataFrame | None = None) -> pd.DataFrame:
 
 def _call_numbers(pairs: pd.DataFrame) -> list[int]:
     """Chain pairs sharing a leg into one call (A->proxy->B2BUA->B is one call)."""
+    import pandas as pd
     root: dict = {}
 
     def find(x):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
 
 from labkit.sip.messages import COMPACT_HEADERS, sip_messages
 
@@ -135,6 +134,7 @@ def via_count(headers) -> int:
 
 
 def _messages(source) -> pd.DataFrame:
+    import pandas as pd
     if isinstance(source, pd.DataFrame):
         return source
     from labkit.capture import as_packets
@@ -322,6 +322,7 @@ def header_findings(source) -> pd.DataFrame:
     >>> len(header_findings(data.path("flow_sec_agree_fixed")))
     0
     """
+    import pandas as pd
     msgs = _messages(source)
     if not len(msgs):
         return pd.DataFrame(columns=FINDING_COLUMNS)

@@ -18,7 +18,6 @@ import email.parser
 import email.policy
 from dataclasses import dataclass
 
-import pandas as pd
 
 from labkit.sip.headers import FINDING_COLUMNS, header_values
 from labkit.sip.messages import sip_messages
@@ -170,6 +169,7 @@ def ussd_body(content_type, body: bytes) -> tuple[bytes, dict] | None:
 
 
 def _messages(source) -> pd.DataFrame:
+    import pandas as pd
     if isinstance(source, pd.DataFrame):
         return source
     from labkit.capture import as_packets
@@ -242,6 +242,7 @@ def ussd_messages(source) -> pd.DataFrame:
     >>> m[m["has_ussd"]]["ussd_string"].drop_duplicates().tolist()
     ['*100#', 'Balance menu: 1 balance, 2 top-up', '1', 'Your balance is 5.00 EUR']
     """
+    import pandas as pd
     msgs = _messages(source)
     calls = [cid for cid, g in msgs.groupby("call_id", sort=False) if _is_ussd_call(g)]
     rows = [_message_row(r) for r in msgs[msgs["call_id"].isin(calls)].to_dict("records")]
@@ -293,6 +294,7 @@ def ussd_sessions(source, *, messages: pd.DataFrame | None = None) -> pd.DataFra
     >>> s.loc[0, ["dialstring", "request", "outcome"]].tolist()
     ['*100#', '*100#', 'INFO refused: 405']
     """
+    import pandas as pd
     m = ussd_messages(source) if messages is None else messages
     rows = []
     for call_id, group in m.groupby("call_id", sort=False):
@@ -471,6 +473,7 @@ def ussd_findings(source, *, messages: pd.DataFrame | None = None) -> pd.DataFra
     >>> len(ussd_findings(data.path("ussd_in_dialog")))
     0
     """
+    import pandas as pd
     m = ussd_messages(source) if messages is None else messages
     rows = []
     for _, group in m.groupby("call_id", sort=False):

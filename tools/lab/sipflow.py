@@ -370,16 +370,19 @@ def write_manifest(rows: dict[str, dict]) -> None:
             w.writerow(rows[name])
 
 
-def build(spec: Spec) -> dict:
-    """Make one capture and its truth file; return its manifest row."""
+def build(spec: Spec) -> list[dict]:
+    """Make one capture and its truth file; return their manifest rows."""
     out = OUT / f"{spec.name}.pcap"
     truth = spec.build(out)
     facts = check(out)
     truth = {"capture": out.name, "made_by": f"python -m tools.lab.sipflow {spec.name}", **truth}
     (OUT / f"{spec.name}.truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n")
     desc = f"{spec.what} tshark: {facts['messages']} SIP messages, {facts['call_ids']} Call-ID(s)."
-    return {"name": spec.name, "file": out.name, "made_by": f"python -m tools.lab.sipflow {spec.name}",
-            "description": desc}
+    made_by = f"python -m tools.lab.sipflow {spec.name}"
+    return [{"name": spec.name, "file": out.name, "made_by": made_by, "description": desc},
+            {"name": f"{spec.name}_truth", "file": f"{spec.name}.truth.json", "made_by": made_by,
+             "description": f"ground truth of {out.name}, written by the lab tool from the real "
+                            f"software's own logs: {truth.get('source', '')}"}]
 
 
 def missing_prerequisites() -> list[str]:
@@ -398,7 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = read_manifest()
     for spec in SPECS:
         if spec.name in names:
-            rows[spec.name] = build(spec)
+            for row in build(spec):
+                rows[row["name"]] = row
             print(f"{spec.name}: {rows[spec.name]['description'][-60:]}")
     write_manifest(rows)
     return 0

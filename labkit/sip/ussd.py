@@ -249,7 +249,13 @@ def ussd_messages(source) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=_MSG_COLUMNS)
     for col in ("status", "cseq", "error_code"):
         df[col] = df[col].astype("Int64")
+    for col in _TEXT_COLUMNS:   # None, not NaN, for text that is absent
+        df[col] = df[col].astype(object).where(df[col].notna(), None)
     return df
+
+
+_TEXT_COLUMNS = ("method", "request_uri", "call_id", "cseq_method", "from_tag", "to_tag", "recv_info",
+                 "info_package", "content_disposition", "language", "ussd_string", "form", "problem")
 
 
 _SESSION_COLUMNS = ["call_id", "ue", "dialstring", "request", "network", "ue_answers", "result",

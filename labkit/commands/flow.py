@@ -15,7 +15,8 @@ def register(sub) -> None:
                                    "(420 Bad Extension, sec-agree past the P-CSCF, missing To tags).")
     p.add_argument("capture", help="pcap or pcapng file")
     p.add_argument("--call", metavar="CALL_ID", help="only this Call-ID and the legs paired with it")
-    p.add_argument("--png", metavar="OUT", help="also draw the ladder into this PNG (or .svg) file")
+    p.add_argument("--png", "--svg", dest="png", metavar="OUT",
+                   help="also draw the ladder into this file (PNG, or SVG when OUT ends in .svg)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=run)
 
@@ -48,7 +49,8 @@ def run(args) -> int:
           f"{pairs['call'].nunique() if len(pairs) else 0} call(s) in {args.capture}")
     for r in rows.itertuples():
         sdp = f"  [{r.sdp}]" if r.sdp else ""
-        print(f"{r.frame:>5} {r.time:9.3f} s {r.delta_ms:+9.1f} ms  {r.src:>22} -> {r.dst:<22} {r.label}{sdp}")
+        bad = f"  (malformed: {r.problem})" if r.problem else ""
+        print(f"{r.frame:>5} {r.time:9.3f} s {r.delta_ms:+9.1f} ms  {r.src:>22} -> {r.dst:<22} {r.label}{sdp}{bad}")
     print("\nlegs paired:")
     for p in pairs.itertuples():
         b = p.b_call_id if isinstance(p.b_call_id, str) else "-"

@@ -28,7 +28,7 @@ CORRELATION_HEADERS = ("x-cid", "x-call-id", "x-correlation-id", "p-charging-vec
 
 LADDER_COLUMNS = ["frame", "time", "delta_ms", "src", "dst", "label", "method", "status",
                   "call_id", "cseq", "cseq_method", "transaction", "from_tag", "to_tag",
-                  "in_dialog", "retransmission", "sdp"]
+                  "in_dialog", "retransmission", "sdp", "transport", "problem"]
 
 
 def _messages(source) -> pd.DataFrame:
@@ -93,7 +93,8 @@ def ladder(source, *, call_id: str | list | None = None) -> pd.DataFrame:
         transaction, RFC 3261 17, numbered in order of appearance); from_tag, to_tag;
         in_dialog (a request carrying a To tag, RFC 3261 12.2); retransmission (the same
         start line, CSeq and hop seen before in this transaction); sdp (summary of an SDP
-        body: codec, address:port, direction; "" without SDP).
+        body: codec, address:port, direction; "" without SDP); transport ("UDP"/"TCP");
+        problem (what is malformed, e.g. a truncated message; None when whole).
 
     References
     ----------
@@ -132,11 +133,15 @@ def ladder(source, *, call_id: str | list | None = None) -> pd.DataFrame:
                      "call_id": r["call_id"], "cseq": r["cseq"], "cseq_method": r["cseq_method"],
                      "transaction": txn, "from_tag": r["from_tag"], "to_tag": r["to_tag"],
                      "in_dialog": isinstance(r["method"], str) and isinstance(r["to_tag"], str),
-                     "retransmission": again, "sdp": sdp_summary(r["sdp"])})
+                     "retransmission": again, "sdp": sdp_summary(r["sdp"]),
+                     "transport": r["transport"],
+                     "problem": r["problem"] if isinstance(r["problem"], str) else None})
     out = pd.DataFrame(rows)
     out.insert(2, "delta_ms", (out["time"].diff().fillna(0.0) * 1000).round(3))
     out["status"] = out["status"].astype("Int64")
     out["cseq"] = out["cseq"].astype("Int64")
+    for col in ("method", "call_id", "cseq_method", "from_tag", "to_tag", "problem"):
+        out[col] = out[col].astype(object).where(out[col].notna(), None)   # None, not NaN
     return out[LADDER_COLUMNS]
 
 

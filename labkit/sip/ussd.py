@@ -434,6 +434,23 @@ def _body_findings(group) -> list[dict]:
     return out
 
 
+def _peer_package(hop, ue) -> list[dict]:
+    """A USSD INFO from the UE to a network side that never sent Recv-Info: g.3gpp.ussd."""
+    out = []
+    for _, req in hop[(hop["method"] == "INFO") & hop["has_ussd"] & (hop["src"] == ue)].iterrows():
+        told = hop[(hop["src"] == req["dst"]) & (hop["frame"] < req["frame"])]["recv_info"]
+        if any(USSD_PACKAGE in (_s(v) or "") for v in told):
+            continue
+        ans = _answer_to(hop, req)
+        got = f"; answered {ans['label']}" if ans is not None else ""
+        out.append(_f(req, "warning", "ussd.package_not_accepted",
+                      f"frame {int(req['frame'])}: the UE sent a USSD INFO, but {req['dst']} never said "
+                      f"Recv-Info: {USSD_PACKAGE} in this dialog (so 469 Bad Info Package is its due answer){got}",
+                      f"the network side must send Recv-Info: {USSD_PACKAGE} in its 200 OK to the INVITE",
+                      "RFC 6086 4.2.2, 5.2.3; 3GPP TS 24.390"))
+    return out
+
+
 def _recv_info_findings(group) -> list[dict]:
     inv = group[(group["method"] == "INVITE") & group["to_tag"].isna()]
     if not len(inv) or not inv.iloc[0]["has_ussd"]:
@@ -462,7 +479,8 @@ def ussd_findings(source, *, messages: pd.DataFrame | None = None) -> pd.DataFra
     pandas.DataFrame
         frame, severity, check (``ussd.info_outside_dialog``, ``ussd.info_package``,
         ``ussd.content_disposition``, ``ussd.info_overlap``, ``ussd.body``,
-        ``ussd.nonstandard_body``, ``ussd.recv_info``), finding, fix, reference. Only
+        ``ussd.nonstandard_body``, ``ussd.recv_info``, ``ussd.package_not_accepted``),
+        finding, fix, reference. Only
         the UE's hop is checked, so a proxy's copy of a message is not reported twice.
 
     References
@@ -487,6 +505,6 @@ def ussd_findings(source, *, messages: pd.DataFrame | None = None) -> pd.DataFra
         tags = _dialog_tags(hop)
         for _, req in hop[(hop["method"] == "INFO") & hop["has_ussd"]].iterrows():
             rows += _info_findings(hop, req, tags)
-        rows += _pending_info(hop) + _body_findings(hop) + _recv_info_findings(hop)
+        rows += _pending_info(hop) + _body_findings(hop) + _recv_info_findings(hop) + _peer_package(hop, ue)
     df = pd.DataFrame(rows, columns=FINDING_COLUMNS)
     return df.sort_values(["frame"], kind="stable").reset_index(drop=True)

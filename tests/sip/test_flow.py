@@ -217,3 +217,19 @@ def test_truncated_sip_is_shown_with_its_problem_and_the_rest_analysed(tmp_path)
     # Content-Length says 50 bytes (10 x "v=0\r\n"); 20 were cut: 30 arrived
     assert rows["problem"].tolist() == [None, "body has 30 bytes, Content-Length says 50"]
     assert flow.sip_legs(path)["final_status"].tolist() == [200]
+
+
+@pytest.mark.requires_tshark
+@pytest.mark.parametrize("name", ["flow_topoh_masked", "flow_topoh_samecid"])
+def test_correlation_headers_equal_tshark(name):
+    # X- headers appear in tshark only with the custom-header UAT (REFERENCE section 7);
+    # P-Charging-Vector's icid-value is sip.icid_value
+    path = data.path(name)
+    out = subprocess.run(["tshark", "-n", "-r", str(path), "-o", 'uat:custom_sip_header_fields:"X-CID",""',
+                          "-Y", 'sip.Method == "INVITE"', "-T", "fields", "-e", "frame.number",
+                          "-e", "sip.X-CID", "-e", "sip.icid_value"], capture_output=True, text=True, check=True)
+    want = {int(f): (x, i) for f, x, i in (line.split("\t") for line in out.stdout.splitlines())}
+    legs = flow.sip_legs(path)
+    got = {int(r.invite_frame): (r.correlation.get("x-cid", ""), r.correlation.get("p-charging-vector", ""))
+           for r in legs.itertuples()}
+    assert got == want

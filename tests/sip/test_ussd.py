@@ -167,3 +167,18 @@ def test_a_capture_without_sip_has_no_session():
     m = ussd_messages(data.path("synth_amrnb_oa_nosdp"))
     assert m.empty and ussd_sessions(data.path("synth_amrnb_oa_nosdp")).empty
     assert ussd_findings(data.path("synth_amrnb_oa_nosdp")).empty
+
+
+def test_ue_info_to_a_network_without_recv_info_explains_469(tmp_path):
+    ue, gw = "10.0.0.1", "10.0.0.9"
+    ok_no_recv_info = _ok(1, "INVITE")          # the gateway's 200 has no Recv-Info
+    ue_info = _info(b"<ussd-data><ussd-string>1</ussd-string></ussd-data>", cseq=2).replace(
+        b"From: <sip:gw@10.0.0.9>;tag=gw", b"From: <sip:ue@10.0.0.1>;tag=ue").replace(
+        b"To: <sip:ue@10.0.0.1>;tag=ue", b"To: <sip:gw@10.0.0.9>;tag=gw")
+    refused = _ok(2, "INFO").replace(b"200 OK", b"469 Bad Info Package")
+    path = _write(tmp_path / "ussd_469.pcap", [(_invite(recv_info=True), ue, gw), (ok_no_recv_info, gw, ue),
+                                               (ue_info, ue, gw), (refused, gw, ue)])
+    f = ussd_findings(path)
+    assert f["check"].tolist() == ["ussd.package_not_accepted"]
+    assert f.loc[0, "frame"] == 3 and "answered 469 Bad Info Package" in f.loc[0, "finding"]
+    assert ussd_sessions(path).loc[0, "outcome"] == "INFO refused: 469"

@@ -9,6 +9,14 @@ dumpcap records ``udp portrange 42000-42999`` on ``lo``. The SIPp scenarios are 
 tools/lab/sipp/; the far ends log what they received (``-trace_logs``), and that log, not
 our parser, is the ground truth written to ``NAME.truth.json`` next to each capture.
 Needs root (capture on lo), kamailio, sipp (Debian sip-tester), dumpcap and tshark.
+
+What SIPp 3.6.1 taught us here: a scenario's own Call-ID must come from ``-cid_str``
+(SIPp maps replies to calls by the Call-ID it generated, so ``Call-ID: [field2]`` makes
+every reply "unknown"); ``-inf`` CSV fields are split on ``;``, so a header value with
+parameters cannot be one field; a variable assigned by ``<ereg>`` but never used aborts
+the call ("referenced 1 times"); ``-cp``/``-mp`` must be set or SIPp binds 8888/6000;
+kamailio's ``uac_req_send`` INFO can overtake the UE's ACK of the 200 (frame order differs
+between runs). topoh with ``mask_callid=1`` masks the Call-ID towards the callee only.
 """
 from __future__ import annotations
 

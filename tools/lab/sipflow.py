@@ -371,11 +371,17 @@ def read_manifest() -> dict[str, dict]:
 
 def write_manifest(rows: dict[str, dict]) -> None:
     with open(OUT / "MANIFEST.tsv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, ["name", "file", "made_by", "description"], delimiter="\t",
+        w = csv.DictWriter(fh, ["name", "file", "made_by", "how_made", "description"], delimiter="\t",
                            lineterminator="\n")
         w.writeheader()
         for name in sorted(rows):
             w.writerow(rows[name])
+
+
+HOW_MADE = (f"real software: {KAM_VERSION} and {SIPP_VERSION} on loopback (127.0.42.x), captured by "
+            f"dumpcap on lo; the SIPp ends (UE, AS, callee, USSD gateway) run scripted scenarios")
+HOW_MADE_TRUTH = ("real software: written by tools/lab/sipflow.py from the far end's own log (SIPp "
+                  "-trace_logs, kamailio xlog) and the scenario's inputs")
 
 
 def build(spec: Spec) -> list[dict]:
@@ -387,8 +393,9 @@ def build(spec: Spec) -> list[dict]:
     (OUT / f"{spec.name}.truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n")
     desc = f"{spec.what} tshark: {facts['messages']} SIP messages, {facts['call_ids']} Call-ID(s)."
     made_by = f"python -m tools.lab.sipflow {spec.name}"
-    return [{"name": spec.name, "file": out.name, "made_by": made_by, "description": desc},
+    return [{"name": spec.name, "file": out.name, "made_by": made_by, "how_made": HOW_MADE, "description": desc},
             {"name": f"{spec.name}_truth", "file": f"{spec.name}.truth.json", "made_by": made_by,
+             "how_made": HOW_MADE_TRUTH,
              "description": f"ground truth of {out.name}, written by the lab tool from the real "
                             f"software's own logs: {truth.get('source', '')}"}]
 

@@ -25,7 +25,7 @@ __all__ = ["build_report", "find_notebook", "parse_values", "sha256", "verdict_c
            "NOTEBOOK_DIR"]
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
-_VERDICT = re.compile(r"^#{1,3}\s*(the\s+)?(verdicts?|answer)\b", re.I)
+_VERDICT = re.compile(r"^#{1,3}\s*(\d+\.\s*)?(the\s+)?(verdicts?|answer)\b", re.I | re.M)
 _HIDE_CODE = """
 <style>
 body.labkit-hide-code .jp-CodeCell .jp-Cell-inputWrapper,
@@ -164,10 +164,13 @@ def verdict_cells(cells) -> list:
     ...          {"cell_type": "code", "source": "print(1)"}]
     >>> [c["source"] for c in verdict_cells(cells)]
     ['## Verdict', 'print(1)']
+    >>> cells[1]["source"] = "Shell commands above." + chr(10) + "## 7. The verdict"
+    >>> len(verdict_cells(cells))
+    2
     """
     heads = [i for i, c in enumerate(cells) if c["cell_type"] == "markdown"
-             and "".join(c["source"]).lstrip().startswith("#")]
-    chosen = [i for i in heads if _VERDICT.match("".join(cells[i]["source"]).lstrip())]
+             and re.search(r"^#", "".join(c["source"]), re.M)]
+    chosen = [i for i in heads if _VERDICT.search("".join(cells[i]["source"]))]
     start = chosen[-1] if chosen else (heads[-1] if heads else len(cells))
     end = next((i for i in heads if i > start), len(cells))
     return [copy.deepcopy(c) for c in cells[start:end]]

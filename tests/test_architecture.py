@@ -175,3 +175,20 @@ def test_imports_follow_the_data_flow():
                 continue
             bad.append(f"{mod}:{line} -> {target}")
     assert bad == []
+
+
+@pytest.mark.parametrize("package", ["plots", "widgets", "sip", "rtp", "audio", "sms", "ops", "quality"])
+def test_a_package_reexports_each_public_name_from_one_module(package):
+    """``from labkit.plots import *`` of two modules with the same public name would let
+    the last one win silently (two ladders, one of them unreachable)."""
+    import importlib
+    import pkgutil
+    pkg = importlib.import_module(f"labkit.{package}")
+    owner = {}
+    for info in pkgutil.iter_modules(pkg.__path__):
+        mod = importlib.import_module(f"labkit.{package}.{info.name}")
+        for name in getattr(mod, "__all__", []):
+            obj = getattr(mod, name)
+            if name in owner:     # a re-export of the same object is one answer
+                assert owner[name][1] is obj, f"{name} in {owner[name][0]} and {info.name}"
+            owner[name] = (info.name, obj)

@@ -23,6 +23,15 @@ CASES = {
     "02": ("sms_rp_error", {}, "RP-ERROR"),
     "03": ("sms_kamailio_mt", {}, "kamailio"),
     "04": ("fmtp_rewrite_reject", {"LOG": "freeswitch_log_nearmatch"}, "Substituting codec PCMU@30i"),
+    "05": ("jitter_network_egress", {}, "network"),          # default: the host case
+    "06": ("flow_topoh_samecid", {}, "flow_topoh_samecid.pcap"),
+    "07": ("ussd_in_dialog", {}, "ussd_in_dialog.pcap"),    # default: the seed's 405
+    "08": ("register_digest_stale", {}, "stale"),
+    "09": (None, {"IFC": "ifc_fixed_profile"}, "ifc_fixed_profile"),
+    "10": (None, {"CALL_ID": "2-14169@127.0.0.1"}, "2-14169@127.0.0.1"),   # not the first call
+    "11": ("hep_kamailio", {}, "hep_kamailio.pcapng"),      # the collector's copy of the burst
+    "12": ("timers_no_answer", {}, "NO_ANSWER"),
+    "13": (None, {"STRICT": False}, "0.9999999999"),   # non-strict: clipped, not refused
     # data/lab alone (7 captures), not the default lab + sms folders
     "14": (None, {"CAPTURES": ["lab/"], "SCHEDULER": "serial"}, "7 capture(s)"),
 }
@@ -31,6 +40,8 @@ CASES = {
 def _resolve(value):
     if isinstance(value, list):
         return [_resolve(v) for v in value]
+    if not isinstance(value, str):
+        return value
     if value.endswith("/"):
         return str(data.data_dir() / value.rstrip("/"))
     return str(data.path(value)) if value in data.names() else value
@@ -65,7 +76,7 @@ def test_report_on_a_non_default_input(number, tmp_path):
     # code hidden by default, with a button; the verdict is repeated before section 1
     assert "labkit-hide-code" in page and 'id="labkit-toggle"' in page
     headings = re.findall(r"<h2[^>]*>(.*?)<", page)
-    assert re.match(r"(the )?(verdicts?|answer)", headings[0], re.I), headings[:3]
+    assert re.match(r"(\d+\. )?(the )?(verdicts?|answer)", headings[0], re.I), headings[:3]
     assert headings.count(headings[0]) == 2  # at the top and in its place
     assert expect in page
 

@@ -1,53 +1,11 @@
-"""Plots for notebooks 10 and 11: a call's ladder, and counters' rates over time."""
+"""Plots for notebook 11: counters' rates over time (a call's ladder: labkit.plots.sip)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
 from labkit.plots._base import new_axes
 
-__all__ = ["plot_ladder", "plot_rate_comparison"]
-
-
-def _label(row) -> str:
-    if isinstance(row["method"], str):
-        return row["method"]
-    return f"{int(row['status'])} {row['reason_phrase'] or ''}".strip()
-
-
-def plot_ladder(messages, ax=None, *, names: dict | None = None, title: str | None = None):
-    """Sequence (ladder) diagram of SIP messages: one column per address, time down.
-
-    Parameters
-    ----------
-    messages : DataFrame
-        :func:`labkit.sip.sip_messages` rows of one call (time [s], src, sport, dst,
-        dport, method, status, reason_phrase).
-    names : dict, optional
-        ``"ip:port"`` -> label shown on top (e.g. HOMER aliases).
-    """
-    ends = [f"{h}:{p}" for h, p in zip(messages["src"], messages["sport"])] + \
-           [f"{h}:{p}" for h, p in zip(messages["dst"], messages["dport"])]
-    columns = list(dict.fromkeys(ends))
-    x = {c: i for i, c in enumerate(columns)}
-    ax = new_axes(ax, figsize=(10.0, 0.9 + 0.32 * len(messages)))
-    t0 = float(messages["time"].min()) if len(messages) else 0.0
-    for i, c in enumerate(columns):
-        ax.axvline(i, color="#bdbdbd", lw=1)
-        ax.text(i, -0.7, (names or {}).get(c, c), ha="center", va="bottom", fontsize=8)
-    for k, (_, row) in enumerate(messages.iterrows()):
-        a, b = x[f"{row['src']}:{row['sport']}"], x[f"{row['dst']}:{row['dport']}"]
-        color = "#1565c0" if isinstance(row["method"], str) else "#2e7d32"
-        ax.annotate("", xy=(b, k), xytext=(a, k),
-                    arrowprops=dict(arrowstyle="->", color=color, lw=1.2))
-        ax.text((a + b) / 2, k - 0.12, _label(row), ha="center", va="bottom", fontsize=7,
-                color=color)
-        ax.text(len(columns) - 0.55, k, f"{float(row['time']) - t0:7.3f} s", va="center",
-                fontsize=7, family="monospace")
-    ax.set_ylim(len(messages) - 0.3, -1.0)
-    ax.set_xlim(-0.6, len(columns) - 0.1)
-    ax.axis("off")
-    ax.set_title(title or "Call flow")
-    return ax
+__all__ = ["plot_rate_comparison"]  # ladders: plots.sip.plot_ladder (one ladder)
 
 
 def plot_rate_comparison(kamailio, capture, pairs, *, title: str | None = None):

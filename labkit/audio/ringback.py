@@ -516,8 +516,11 @@ def _sdp_rows(packets) -> pd.DataFrame | None:
         return None
 
 
-def _raw_streams(packets, sdp_rows) -> list[_RawStream]:
-    """Every RTP stream (labkit.rtp, Wireshark 4.0 rules), its main payload type only."""
+def _raw_streams(packets, sdp_rows, until=None) -> list[_RawStream]:
+    """Every RTP stream (labkit.rtp, Wireshark 4.0 rules), its main payload type only.
+
+    `until(first_s) -> end_s`: keep only packets up to that time [s] (payloads of the
+    rest are never sliced out of the capture)."""
     from labkit import rtp as rtpmod
     r = rtpmod.find_rtp(packets, sdp=sdp_rows)
     table = rtpmod.rtp_streams(r).set_index("stream")
@@ -525,10 +528,14 @@ def _raw_streams(packets, sdp_rows) -> list[_RawStream]:
     out = []
     for s in range(r.n_streams):
         idx = np.flatnonzero(r.stream == s)
+        if until is not None and len(idx):
+            t = (r.time_ns[idx].astype(np.int64) - np.int64(origin)) / 1e9
+            inside = np.flatnonzero(t <= until(float(t[0])))
+            idx = idx[:int(inside[-1]) + 1 if len(inside) else 1]
         pts, counts = np.unique(r.pt[idx], return_counts=True)
         main = int(pts[np.argmax(counts)])
         keep = r.pt[idx] == main
-        payloads = [p for p, k in zip(rtpmod.stream_payloads(r, s), keep) if k]
+        payloads = [p for p, k in zip(rtpmod.stream_payloads(r, s, limit=len(idx)), keep) if k]
         idx = idx[keep]
         row = table.loc[s]
         out.append(_RawStream(
@@ -618,7 +625,8 @@ def analyze_ringback(capture, *, stream=None, codecs: dict | None = None, plans=
         Judge only the audio up to `seconds` [s] after the call's answer (after the
         stream's first packet when unanswered or without SIP): enough for the ringback
         phase and a tone after answer, not the whole conversation (``labkit doctor``
-        uses 30 s). Default: the whole stream.
+        uses 30 s; the report's stream table then covers the packets judged). Default:
+        the whole stream.
 
     Returns
     -------
@@ -653,7 +661,13 @@ def _analyze(capture, stream, codecs, plans, decode, seconds=None) -> RingbackRe
     packets = as_packets(capture)
     calls = call_timelines(packets)
     sdp_rows = _sdp_rows(packets)
-    raws = _raw_streams(packets, sdp_rows)
+    until = None
+    if seconds is not None:   # no call is judged past its answer + seconds: slice no more
+        answers = [c["answer"] for c in calls if c.get("answer") is not None]
+        latest = max(answers, default=None)
+        until = (lambda first: max(first, latest) + seconds) if latest is not None else \
+            (lambda first: first + seconds)
+    raws = _raw_streams(packets, sdp_rows, until)
     dirs = _directions(raws, calls, sdp_rows)
     chosen = {r.stream for r in _select(raws, stream)}
     rows, results = [], []

@@ -676,7 +676,7 @@ def stream_timing(rtp: RtpPackets, stream):
         "status": [_status(int(f), int(p)) for f, p in zip(flags.tolist(), pts.tolist())]})
 
 
-def stream_payloads(rtp: RtpPackets, stream) -> list[bytes]:
+def stream_payloads(rtp: RtpPackets, stream, limit: int | None = None) -> list[bytes]:
     """RTP payloads of one stream (after CSRC, extension; padding removed), file order.
 
     Parameters
@@ -685,6 +685,8 @@ def stream_payloads(rtp: RtpPackets, stream) -> list[bytes]:
         From :func:`find_rtp`.
     stream : int
         Stream id.
+    limit : int, optional
+        Only the stream's first `limit` packets (default: all).
 
     Returns
     -------
@@ -704,7 +706,7 @@ def stream_payloads(rtp: RtpPackets, stream) -> list[bytes]:
     (550, 160)
     """
     s = _stream_index(rtp, stream)
-    idx = np.flatnonzero(rtp.stream == s)
+    idx = np.flatnonzero(rtp.stream == s)[:limit]
     pk = rtp.packets
     out = []
     for i in idx.tolist():

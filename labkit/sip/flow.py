@@ -16,7 +16,7 @@ import re
 
 
 from labkit.sip.calls import call_progress
-from labkit.sip.messages import parse_sip, sip_messages  # noqa: F401  (parse_sip: doctests)
+from labkit.sip.messages import _messages, parse_sip, sip_messages  # noqa: F401  (parse_sip: doctests)
 from labkit.sip.sdp import parse_sdp
 
 __all__ = ["ladder", "ladder_hosts", "sip_legs", "pair_legs", "correlation_values",
@@ -29,14 +29,6 @@ CORRELATION_HEADERS = ("x-cid", "x-call-id", "x-correlation-id", "p-charging-vec
 LADDER_COLUMNS = ["frame", "time", "delta_ms", "src", "dst", "label", "method", "status",
                   "call_id", "cseq", "cseq_method", "transaction", "from_tag", "to_tag",
                   "in_dialog", "retransmission", "sdp", "transport", "problem"]
-
-
-def _messages(source) -> pd.DataFrame:
-    import pandas as pd
-    if isinstance(source, pd.DataFrame):
-        return source
-    from labkit.capture import as_packets
-    return sip_messages(as_packets(source))
 
 
 def _endpoint(ip, port) -> str:

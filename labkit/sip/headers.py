@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 
-from labkit.sip.messages import COMPACT_HEADERS, sip_messages
+from labkit.sip.messages import COMPACT_HEADERS, _messages, sip_messages
 
 __all__ = ["header_values", "option_tags", "via_count", "header_findings", "FINDING_COLUMNS",
            "NOT_COMMA_SEPARATED", "IN_DIALOG_METHODS"]
@@ -131,14 +131,6 @@ def via_count(headers) -> int:
 
 # --------------------------------------------------------------------------------------
 # Findings
-
-
-def _messages(source) -> pd.DataFrame:
-    import pandas as pd
-    if isinstance(source, pd.DataFrame):
-        return source
-    from labkit.capture import as_packets
-    return sip_messages(as_packets(source))
 
 
 def _request_of(msgs: pd.DataFrame, resp) -> pd.Series | None:

@@ -404,9 +404,15 @@ def _present(value) -> bool:
 
 
 def _messages(packets_or_messages) -> pd.DataFrame:
+    """A capture (path), its packets, or sip_messages of it -> sip_messages (the one
+    adapter of the sip subpackage)."""
     import pandas as pd
     if isinstance(packets_or_messages, pd.DataFrame):
         return packets_or_messages
+    import os
+    if isinstance(packets_or_messages, (str, os.PathLike)):
+        from labkit.capture import as_packets
+        packets_or_messages = as_packets(packets_or_messages)
     return sip_messages(packets_or_messages)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 
 from labkit.sip.headers import FINDING_COLUMNS, header_values
-from labkit.sip.messages import sip_messages
+from labkit.sip.messages import _messages, sip_messages
 
 __all__ = ["UssdData", "parse_ussd_xml", "ussd_body", "ussd_messages", "ussd_sessions",
            "ussd_findings", "USSD_CONTENT_TYPE", "USSD_PACKAGE", "MAX_BODY"]
@@ -166,14 +166,6 @@ def ussd_body(content_type, body: bytes) -> tuple[bytes, dict] | None:
 
 # --------------------------------------------------------------------------------------
 # The session
-
-
-def _messages(source) -> pd.DataFrame:
-    import pandas as pd
-    if isinstance(source, pd.DataFrame):
-        return source
-    from labkit.capture import as_packets
-    return sip_messages(as_packets(source))
 
 
 _MSG_COLUMNS = ["frame", "time", "src", "dst", "label", "method", "status", "request_uri", "call_id", "cseq",

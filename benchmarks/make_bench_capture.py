@@ -80,19 +80,35 @@ def build(n_packets: int = 1_000_000, n_streams: int = 40, seed: int = 20240501)
 
 
 def write(path: Path = OUT, n_packets: int = 1_000_000, n_streams: int = 40,
-          mix: str = "g711") -> Path:
-    """Write the capture (classic pcap, microseconds, Ethernet) and return its path."""
+          mix: str = "g711", chunk: int = 1_000_000) -> Path:
+    """Write the capture (classic pcap, microseconds, Ethernet) and return its path.
+
+    Records are written `chunk` at a time, so a 40M-packet file needs no more memory
+    than its packet list (about 24 bytes a packet).
+    """
     sid, t, idx, rng = build(n_packets, n_streams)
     temps = [_template(k, MIXES[mix]) for k in range(n_streams)]
-    sizes = np.array([len(f) for f, _, _ in temps])[sid] + 16
-    offs = np.concatenate(([24], 24 + np.cumsum(sizes)[:-1]))
-    buf = np.zeros(24 + int(sizes.sum()), np.uint8)
-    buf[:24] = np.frombuffer(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1),
-                             np.uint8)
+    flens = np.array([len(f) for f, _, _ in temps])
     seq0 = (np.arange(n_streams) * 1637 + 60000) % 65536
     ts0 = (np.arange(n_streams, dtype=np.int64) * 123_456_789) % 2**32
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        for a in range(0, len(sid), chunk):
+            fh.write(_records(sid[a:a + chunk], t[a:a + chunk], idx[a:a + chunk], temps,
+                              flens, seq0, ts0).tobytes())
+    return path
+
+
+def _records(sid, t, idx, temps, flens, seq0, ts0) -> np.ndarray:
+    """The pcap records (16-byte header + frame) of consecutive packets, as bytes."""
+    sizes = flens[sid] + 16
+    offs = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    buf = np.zeros(int(sizes.sum()), np.uint8)
     for k, (frame, rtp_at, pt) in enumerate(temps):
         rows = np.flatnonzero(sid == k)
+        if not len(rows):
+            continue
         o = offs[rows]
         flen = len(frame)
         hdr = np.zeros((len(rows), 16), np.uint8)
@@ -111,9 +127,7 @@ def write(path: Path = OUT, n_packets: int = 1_000_000, n_streams: int = 40,
         body[:, rtp_at + 1] = np.where(i == 0, 0x80 | pt, pt)
         rec = np.concatenate([hdr, body], axis=1)
         buf[(o[:, None] + np.arange(16 + flen)).ravel()] = rec.ravel()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buf.tofile(path)
-    return path
+    return buf
 
 
 def main(argv=None) -> int:

@@ -101,7 +101,7 @@ class Overview:
     n_sms: int
 
 
-def overview(capture, *, clock_rates=None) -> Overview:
+def overview(capture, *, clock_rates=None, chunk_packets: int = 1_000_000) -> Overview:
     """Read `capture` (path or :class:`~labkit.capture.Packets`) and summarise it.
 
     Parameters
@@ -109,6 +109,9 @@ def overview(capture, *, clock_rates=None) -> Overview:
     capture : str, Path or Packets
     clock_rates : dict, optional
         Passed to :func:`labkit.rtp.rtp_streams` (e.g. ``{96: "AMR-WB"}``).
+    chunk_packets : int
+        A file is read this many frames at a time [frames], in bounded memory
+        (:mod:`labkit.rtp.scan`); the result is the same as for its Packets.
 
     Returns
     -------
@@ -127,16 +130,56 @@ def overview(capture, *, clock_rates=None) -> Overview:
     >>> ov.n_frames, len(ov.streams), len(ov.calls)
     (1116, 2, 1)
     """
+    if isinstance(capture, (str, Path)):
+        return _overview_of_file(Path(capture), clock_rates, chunk_packets)
     pk = as_packets(capture)
     messages = sip.sip_messages(pk)
     t = pk.time_ns
     duration = float(t.max() - t.min()) / 1e9 if len(pk) else 0.0
+    return _result(Path(pk.path), int(pk.n_frames), duration,
+                   int(np.count_nonzero(pk.proto == 17)), int(np.count_nonzero(pk.proto == 6)),
+                   int(np.count_nonzero(pk.teid >= 0)),
+                   rtp.rtp_streams(pk, clock_rates=clock_rates), messages)
+
+
+def _result(path, n_frames, duration, n_udp, n_tcp, tunnelled, streams, messages) -> Overview:
     n_sms = int((messages["content_type"].fillna("").str.lower() == SMS_CONTENT_TYPE).sum()) if len(messages) else 0
-    return Overview(path=Path(pk.path), n_frames=int(pk.n_frames), duration_s=duration,
-                    n_udp=int(np.count_nonzero(pk.proto == 17)), n_tcp=int(np.count_nonzero(pk.proto == 6)),
-                    tunnelled=int(np.count_nonzero(pk.teid >= 0)),
-                    streams=rtp.rtp_streams(pk, clock_rates=clock_rates),
+    return Overview(path=path, n_frames=n_frames, duration_s=duration, n_udp=n_udp,
+                    n_tcp=n_tcp, tunnelled=tunnelled, streams=streams,
                     calls=sip.sip_calls(messages), messages=messages, n_sms=n_sms)
+
+
+def _overview_of_file(path: Path, clock_rates, chunk_packets: int) -> Overview:
+    """:func:`overview` of a file read in chunks, in one pass (bounded memory: see
+    :mod:`labkit.rtp.scan`; SIP messages are kept, RTP is summed per stream)."""
+    from labkit.capture import iter_capture
+    from labkit.rtp.scan import StreamScan
+
+    scan = StreamScan(clock_rates=clock_rates)
+    n_udp = n_tcp = tunnelled = n_frames = 0
+    t_min = t_max = None
+    rows = []
+    try:
+        for pk in iter_capture(path, chunk_packets=chunk_packets):
+            n_frames = int(pk.n_frames)
+            if len(pk):
+                t = pk.time_ns
+                lo, hi = int(t.min()), int(t.max())
+                t_min = lo if t_min is None else min(t_min, lo)
+                t_max = hi if t_max is None else max(t_max, hi)
+            n_udp += int(np.count_nonzero(pk.proto == 17))
+            n_tcp += int(np.count_nonzero(pk.proto == 6))
+            tunnelled += int(np.count_nonzero(pk.teid >= 0))
+            rows += sip.sip_message_rows(pk)
+            scan.add(pk)
+            del pk
+        table = scan.table()
+    finally:
+        scan.close()
+    messages = sip.sip_messages(rows)
+    streams = rtp.streams_frame(table)
+    duration = (t_max - t_min) / 1e9 if t_min is not None else 0.0
+    return _result(path, n_frames, duration, n_udp, n_tcp, tunnelled, streams, messages)
 
 
 def _failed_calls(ov: Overview) -> pd.DataFrame:

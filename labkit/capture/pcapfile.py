@@ -15,13 +15,16 @@ References
   0x1A2B3C4D, Interface Description Block 1 with if_tsresol (9) and if_tsoffset (14),
   Enhanced Packet Block 6, Simple Packet Block 3, obsolete Packet Block 2; all other
   blocks are skipped).
-- gzip-compressed files are decompressed in memory, as Wireshark reads them too.
+- gzip-compressed files are read too, as Wireshark reads them (decompressed to an
+  unlinked temporary file, then mapped: disk, not memory).
 - Wireshark 4.0 also shows pcapng custom blocks (0x00000BAD, 0x40000BAD) and systemd
   journal export blocks (9) as frames; they are counted here too, so frame numbers agree.
 """
 from __future__ import annotations
 
 import gzip
+import shutil
+import tempfile
 import itertools
 import mmap
 import os
@@ -228,17 +231,25 @@ class CaptureFile:
             self._gunzip()
 
     def _gunzip(self):
-        """A gzip-compressed capture (Wireshark reads these too): decompress in memory."""
+        """A gzip-compressed capture (Wireshark reads these too): decompressed in 1 MiB
+        blocks into an unlinked temporary file that is then mapped like any capture, so
+        a big compressed file costs disk, not memory."""
+        self.buf.close()
+        out = tempfile.TemporaryFile(prefix="labkit-gunzip-")
         try:
-            data = gzip.decompress(self.buf[:])
+            with gzip.open(self.path, "rb") as gz:
+                shutil.copyfileobj(gz, out, 1 << 20)
+            size = out.tell()
+            if not size:
+                raise CaptureError("empty file after gzip decompression", self.name,
+                                   "the capture was not written; record it again")
+            out.flush()
+            self.buf, self.size = mmap.mmap(out.fileno(), 0, access=mmap.ACCESS_READ), size
         except (OSError, EOFError, zlib.error) as exc:
             raise CaptureError(f"damaged gzip-compressed file ({exc})", self.name,
                                "decompress it with `gunzip -c` and read what it gives") from None
-        self.buf.close()
-        if not data:
-            raise CaptureError("empty file after gzip decompression", self.name,
-                               "the capture was not written; record it again")
-        self.buf, self.size = data, len(data)
+        finally:
+            out.close()  # the map keeps the data; the file has no name
 
     def _sniff(self):
         if self.size < 4:

@@ -18,7 +18,7 @@ What is read
   UDP 4789), IPv4 AH (RFC 4302); fragments reassembled (RFC 791 / RFC 815 / RFC 8200
   4.5) and reported at the frame that completed them, like Wireshark; fragments never
   completed are counted in ``stats`` and named in ``warnings``.
-- gzip-compressed files (decompressed in memory).
+- gzip-compressed files (decompressed to an unlinked temporary file, then mapped).
 - GTP-U G-PDUs on UDP port 2152 (3GPP TS 29.281: S/E/PN flags, extension header chain,
   inner IPv4/IPv6); ESP with NULL encryption detected like Wireshark 4.0's
   ``esp.enable_null_encryption_decode_heuristic`` (RFC 4303; ICV 12/16/24/32 bytes,

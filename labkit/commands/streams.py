@@ -22,6 +22,11 @@ def register(subparsers) -> None:
     p.add_argument("--clock-rate", action="append", default=[], metavar="PT=RATE|NAME",
                    help="clock rate of a dynamic payload type, e.g. 96=AMR-WB or 96=16000 "
                         "(repeatable)")
+    p.add_argument("--chunk-packets", type=int, default=None, metavar="N",
+                   help="frames read at a time (default 1,000,000; less = less memory)")
+    p.add_argument("--spill-dir", metavar="DIR",
+                   help="directory for temporary files of big captures (default: the "
+                        "system's temporary directory; 26 bytes per RTP packet)")
     p.set_defaults(func=run)
 
 
@@ -58,12 +63,13 @@ def format_table(table: dict) -> str:
 
 
 def run(args) -> int:
-    from labkit.capture import read_capture
-    from labkit.rtp import find_rtp, stream_table
+    from labkit.rtp.scan import CHUNK_PACKETS, scan_streams
     rates = parse_clock_rates(args.clock_rate)
-    packets = read_capture(args.file)
-    table = stream_table(find_rtp(packets, clock_rates=rates or None,
-                                  heuristic=not args.no_heuristic))
+    chunk = CHUNK_PACKETS if args.chunk_packets is None else args.chunk_packets
+    if chunk < 1:
+        raise LabkitError(f"bad --chunk-packets {chunk}", None, "give a positive number of frames")
+    table = scan_streams(args.file, clock_rates=rates or None, heuristic=not args.no_heuristic,
+                         chunk_packets=chunk, spill_dir=args.spill_dir)
     if args.json:
         cols = list(table)
         recs = [dict(zip(cols, v)) for v in zip(*(table[c] for c in cols))][::-1]

@@ -51,7 +51,7 @@ from labkit.rtp.detect import (PORTS_CLAIMED_BEFORE_HEURISTIC, _CLAIMED_LUT, _en
                                _flow_heur_before, _header, _lengths, _sdp_table, _take)
 
 __all__ = ["RtpPackets", "find_rtp", "find_rtcp", "rtp_streams", "stream_table", "stream_timing",
-           "stream_payloads", "payload_type_name", "clock_rate_of", "STATIC_CLOCK_RATES",
+           "stream_payloads", "streams_frame", "payload_type_name", "clock_rate_of", "STATIC_CLOCK_RATES",
            "DYNAMIC_CLOCK_RATES", "PORTS_CLAIMED_BEFORE_HEURISTIC"]
 
 # Wireshark 4.0 ui/tap-rtp-analysis.c clock_map: static payload type -> clock [Hz]
@@ -260,6 +260,20 @@ def find_rtp(packets, *, sdp=None, heuristic=True, clock_rates=None,
     >>> find_rtp(read_capture(data.path("relay_rtpengine"))).n_streams   # tshark: 4 streams
     4
     """
+    sel, hd, hdr, pad, plen, owner, by_sdp, sdp_rows = _detect(
+        packets, heuristic, lambda first_byte: _sdp_table(packets, sdp, first_byte))
+    return _build(packets, sel, hd, hdr, pad, plen, owner, by_sdp, sdp_rows, clock_rates,
+                  decode_as)
+
+
+def _detect(packets, heuristic, sdp_rows_of):
+    """The RTP rows of `packets` and their header fields, as :func:`find_rtp` finds them.
+
+    `sdp_rows_of(first_byte)` gives the SDP conversations (:func:`_sdp_table` entries)
+    that apply; :mod:`labkit.rtp.scan` passes the ones of every chunk read so far.
+    Returns (rows, header fields, header length, padding, payload length, SDP owner,
+    set up by SDP, SDP entries), all but the last for the selected rows.
+    """
     proto = np.asarray(packets.proto)
     cand = np.flatnonzero(proto == 17)
     hd = _header(packets, cand)
@@ -273,7 +287,7 @@ def find_rtp(packets, *, sdp=None, heuristic=True, clock_rates=None,
     rtcp = mk & (pt >= 64) & (pt <= 95)
     first_byte = np.zeros(len(packets), np.uint8)
     first_byte[cand] = hd["b0"]
-    sdp_rows = _sdp_table(packets, sdp, first_byte)
+    sdp_rows = sdp_rows_of(first_byte)
     owner, shadow = _endpoint_lookup(packets, cand, sdp_rows)
     by_sdp = (owner >= 0) & ~shadow & v2 & ~rtcp
     heur = np.zeros(len(cand), bool)
@@ -285,11 +299,9 @@ def find_rtp(packets, *, sdp=None, heuristic=True, clock_rates=None,
         heur = ((owner < 0) | shadow) & v2 & ~rtcp & ~((pt >= 72) & (pt <= 76)) & pad_ok & ~blocked
     take = by_sdp | heur
     if take.all():
-        return _build(packets, cand, hd, hdr, pad, plen, owner, by_sdp, sdp_rows,
-                      clock_rates, decode_as)
-    sel = cand[take]
-    return _build(packets, sel, {k: v[take] for k, v in hd.items()}, hdr[take], pad[take],
-                  plen[take], owner[take], by_sdp[take], sdp_rows, clock_rates, decode_as)
+        return cand, hd, hdr, pad, plen, owner, by_sdp, sdp_rows
+    return (cand[take], {k: v[take] for k, v in hd.items()}, hdr[take], pad[take],
+            plen[take], owner[take], by_sdp[take], sdp_rows)
 
 
 def _cut(packets, rows) -> np.ndarray:
@@ -585,10 +597,37 @@ def rtp_streams(capture_or_packets, *, clock_rates=None, heuristic=True, sdp=Non
     >>> t[["payloads", "packets", "lost"]].values.tolist()
     [['g711A', 550, 0], ['g711A', 550, 0], ['g711A', 550, 0], ['g711A', 550, 0]]
     """
-    import pandas as pd
     rtp = _as_rtp(capture_or_packets, clock_rates=clock_rates, heuristic=heuristic,
                   sdp=sdp, decode_as=decode_as)
-    df = pd.DataFrame(stream_table(rtp), columns=_COLUMNS)
+    return streams_frame(stream_table(rtp))
+
+
+def streams_frame(table: dict):
+    """The DataFrame of :func:`rtp_streams` from :func:`stream_table`'s columns.
+
+    Parameters
+    ----------
+    table : dict
+        From :func:`stream_table` or :func:`labkit.rtp.scan_streams`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per stream, newest first, as tshark prints them.
+
+    References
+    ----------
+    Wireshark 4.0.17 ui/cli/tap-rtp.c (the order of the printed table).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.rtp import scan_streams
+    >>> streams_frame(scan_streams(data.path("ringback_amrwb")))["packets"].tolist()
+    [551, 551]
+    """
+    import pandas as pd
+    df = pd.DataFrame(table, columns=_COLUMNS)
     return df.iloc[::-1].reset_index(drop=True)
 
 

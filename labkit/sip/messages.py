@@ -21,7 +21,7 @@ import numpy as np
 from labkit.errors import LabkitWarning
 from labkit.sip.sdp import is_sdp, parse_sdp
 
-__all__ = ["SipMessage", "parse_sip", "sip_messages", "sdp_media", "sdp_media_rows", "offers_answers",
+__all__ = ["SipMessage", "parse_sip", "sip_messages", "sip_message_rows", "sdp_media", "sdp_media_rows", "offers_answers",
            "sip_calls", "parse_reason", "COMPACT_HEADERS"]
 
 # RFC 3261 section 7.3.3 compact forms (+ RFC 3515 r, RFC 3265 o/u, RFC 4028 x,
@@ -279,8 +279,9 @@ def sip_messages(packets) -> pd.DataFrame:
 
     Parameters
     ----------
-    packets : labkit.capture.Packets
-        UDP datagrams and TCP segments of a capture.
+    packets : labkit.capture.Packets or list of dict
+        UDP datagrams and TCP segments of a capture, or the rows
+        :func:`sip_message_rows` gave for its chunks (a capture read in chunks).
 
     Returns
     -------
@@ -296,10 +297,44 @@ def sip_messages(packets) -> pd.DataFrame:
         so Wireshark dissects it), problem (what is malformed, else None), headers (tuple of (lower-case name, value)).
     """
     import pandas as pd
-    df = pd.DataFrame(_message_rows(packets), columns=_COLUMNS)
+    rows = packets if isinstance(packets, list) else _message_rows(packets)
+    df = pd.DataFrame(rows, columns=_COLUMNS)
     df["status"] = df["status"].astype("Int64")
     df["cseq"] = df["cseq"].astype("Int64")
     return df.sort_values("frame", kind="stable").reset_index(drop=True)
+
+
+def sip_message_rows(packets) -> list[dict]:
+    """The rows of :func:`sip_messages` as dicts, in frame order, without pandas.
+
+    For a capture read in chunks (:func:`labkit.capture.iter_capture`): the rows of
+    every chunk, concatenated, give :func:`sip_messages` of the whole capture, except
+    for a SIP message whose TCP segments fall in two chunks (not joined).
+
+    Parameters
+    ----------
+    packets : labkit.capture.Packets
+        UDP datagrams and TCP segments (one chunk or a whole capture).
+
+    Returns
+    -------
+    list of dict
+        One dict per SIP message with the columns of :func:`sip_messages`.
+
+    References
+    ----------
+    RFC 3261 section 7 (SIP messages), 18.3 (framing over TCP: Content-Length).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.capture import iter_capture
+    >>> rows = [r for c in iter_capture(data.path("relay_rtpengine"), chunk_packets=500)   # tshark -Y sip: 13
+    ...         for r in sip_message_rows(c)]
+    >>> len(rows), rows[0]["method"], len(sip_messages(rows))
+    (13, 'INVITE', 13)
+    """
+    return _message_rows(packets)
 
 
 def _message_rows(packets) -> list[dict]:

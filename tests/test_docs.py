@@ -37,7 +37,8 @@ DOCUMENTED += ["labkit.sip.flow", "labkit.sip.headers", "labkit.sip.ussd"]
 DOCUMENTED += ["labkit.sip.digest", "labkit.sip.auth", "labkit.sip.ifc_xml", "labkit.sip.ifc",
                "labkit.sip.cx"]
 DOCUMENTED += ["labkit.plots.fleet"]
-DOCUMENTED += ["labkit.plots.audio", "labkit.plots.ops", "labkit.plots.rating"]
+DOCUMENTED += ["labkit.plots.audio", "labkit.plots.ops", "labkit.plots.rating",
+               "labkit.plots.sip", "labkit.plots.sip_auth"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

@@ -28,7 +28,6 @@ def plot_rate_comparison(kamailio, capture, pairs, *, title: str | None = None):
         :func:`labkit.ops.metrics.capture_rates` on the same scrape times.
     pairs : sequence of (str, str, str)
         (Kamailio column, capture column, label), one panel each.
-
     title : str, optional
         Figure title (default: "What Kamailio counted vs what the capture shows").
 

@@ -38,12 +38,11 @@ def plot_leg_timers(timelines, deadlines, ax=None, *, title: str | None = None, 
     deadlines : pandas.DataFrame
         :func:`labkit.freeswitch.timers.timer_deadlines`; a window whose timer no longer
         applied (the leg had progressed or ended) is drawn hatched and pale.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure of the fixed size when omitted.
     title : str, optional
     xmax : float, optional
         Right end of the time axis [s]; default: a little after the last event or window.
-
-    ax : matplotlib.axes.Axes, optional
-        Where to draw; a new figure of the fixed size when omitted.
 
     Returns
     -------

@@ -38,6 +38,8 @@ DOCUMENTED += ["labkit.sip.digest", "labkit.sip.auth", "labkit.sip.ifc_xml", "la
                "labkit.sip.cx"]
 DOCUMENTED += ["labkit.plots.fleet"]
 DOCUMENTED += ["labkit.rtp.scan"]
+DOCUMENTED += ["labkit.plots.audio", "labkit.plots.ops", "labkit.plots.rating",
+               "labkit.plots.sip", "labkit.plots.sip_auth", "labkit.plots.sms", "labkit.plots.timers"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

@@ -6,6 +6,10 @@ arrow per message, top to bottom in capture order at even spacing; on the left t
 the SDP summary under offers and answers. Requests are black, provisional responses
 grey, 2xx green, failures red; retransmissions dashed; highlighted frames in bold.
 Plain matplotlib: no JavaScript, so it shows in nbval, HTML reports and offline.
+
+What it draws follows RFC 3261: requests and responses (section 7), the status classes
+1xx-6xx (section 21), retransmissions of a transaction (sections 17.1.1.2 and 17.2.1),
+and the SDP offers and answers of RFC 3264; the layout is sngrep's call flow.
 """
 from __future__ import annotations
 
@@ -18,7 +22,38 @@ COL_INCH = 2.7       # [inch] horizontal space per column
 
 
 def ladder_color(row) -> str:
-    """Arrow colour of one ladder row: request, 1xx, 2xx, or failure (3xx-6xx)."""
+    """Arrow colour of one ladder row: request, 1xx, 2xx, or failure (3xx-6xx).
+
+    Parameters
+    ----------
+    row : dict or pandas.Series
+        One row of :func:`labkit.sip.ladder` (``method``: str for a request; ``status``:
+        the response code, None or NaN for a request).
+
+    Returns
+    -------
+    str
+        A matplotlib colour: "black" (request), "grey" (1xx provisional), "tab:green"
+        (2xx success), "tab:red" (3xx-6xx).
+
+    References
+    ----------
+    RFC 3261 sections 7.1 and 7.2 (requests and responses) and 21 (status classes 1xx to
+    6xx).
+
+    Examples
+    --------
+    The re-INVITE of the sec-agree capture is refused with 420 (the far end's own log
+    says so: ``reinvite_final`` in its truth file):
+
+    >>> from labkit import data
+    >>> from labkit.sip import ladder
+    >>> rows = ladder(data.path("flow_sec_agree_420")).to_dict("records")
+    >>> [(r["label"][:3], ladder_color(r)) for r in rows[:5]]
+    [('INV', 'black'), ('100', 'grey'), ('INV', 'black'), ('200', 'tab:green'), ('200', 'tab:green')]
+    >>> rows[10]["label"], ladder_color(rows[10])
+    ('420 Bad Extension', 'tab:red')
+    """
     status = row["status"]
     if isinstance(row["method"], str) or status is None or status != status:
         return "black"
@@ -51,6 +86,30 @@ def plot_ladder(rows, ax=None, *, names: dict | None = None, highlight=(), title
     Returns
     -------
     matplotlib.axes.Axes
+        One grey lifeline per ``ip:port`` (``ax.lines``), one arrow and label per row,
+        the time [s], delta [ms] and frame number left of each arrow; axis off. A new
+        figure is ROW_INCH x rows + 1.3 high and COL_INCH x columns + 1.6 wide [inch]
+        (at least 7 x 2.5).
+
+    References
+    ----------
+    RFC 3261 sections 7 (messages), 17.1.1.2 and 17.2.1 (retransmissions) and 21 (status
+    codes); RFC 3264 (offer/answer, the SDP summaries); sngrep's call flow (one column
+    per address:port).
+
+    Examples
+    --------
+    Three hosts (caller, Kamailio, callee), 18 messages: a 7.42 inch high figure
+    (0.34 x 18 + 1.3) 9.7 inch wide (2.7 x 3 + 1.6); the highlighted 420 is bold:
+
+    >>> from labkit import data
+    >>> from labkit.sip import ladder
+    >>> rows = ladder(data.path("flow_sec_agree_420"))
+    >>> ax = plot_ladder(rows, highlight=[11])
+    >>> len(ax.lines), [round(float(x), 2) for x in ax.figure.get_size_inches()]
+    (3, [9.7, 7.42])
+    >>> [t.get_text() for t in ax.texts if t.get_fontweight() == "bold"][-1]
+    '420 Bad Extension'
     """
     from labkit.sip import ladder_hosts
     hosts = ladder_hosts(rows)

@@ -1,4 +1,13 @@
-"""Plots for notebook 12: each B-leg's SIP timeline against the FreeSWITCH timer windows."""
+"""Plots for notebook 12: each B-leg's SIP timeline against the FreeSWITCH timer windows.
+
+Per leg of a bridge/originate, the SIP events seen in the capture (INVITE, 100, 180,
+183 with SDP, 200, CANCEL, the final response: RFC 3261 sections 9.1 and 13.2.2, early
+media RFC 3960) over the windows in which each FreeSWITCH timer would fire
+(originate_timeout, progress_timeout, leg_timeout, leg_progress_timeout,
+bridge_answer_timeout, and SIP timer B of RFC 3261 section 17.1.1.2), as
+:mod:`labkit.freeswitch.timers` reads them from FreeSWITCH's src/switch_ivr_originate.c
+and src/switch_ivr_bridge.c.
+"""
 from __future__ import annotations
 
 from matplotlib.patches import Patch
@@ -29,6 +38,8 @@ def plot_leg_timers(timelines, deadlines, ax=None, *, title: str | None = None, 
     deadlines : pandas.DataFrame
         :func:`labkit.freeswitch.timers.timer_deadlines`; a window whose timer no longer
         applied (the leg had progressed or ended) is drawn hatched and pale.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure of the fixed size when omitted.
     title : str, optional
     xmax : float, optional
         Right end of the time axis [s]; default: a little after the last event or window.
@@ -36,6 +47,32 @@ def plot_leg_timers(timelines, deadlines, ax=None, *, title: str | None = None, 
     Returns
     -------
     matplotlib.axes.Axes
+        One row per leg (y tick "leg N", leg 1 on top), a band per timer window [s]
+        (:data:`TIMER_COLORS`, hatched when it no longer applies) labelled with the timer's
+        name, one marker line per SIP event labelled with the method or status; x is the
+        time since the first B-leg INVITE [s].
+
+    References
+    ----------
+    FreeSWITCH src/switch_ivr_originate.c (progress_timeout line 3357, originate_timeout
+    3366, per-leg timers 360 and 370, early media 777) and src/switch_ivr_bridge.c
+    422-425 (bridge_answer_timeout); RFC 3261 sections 9.1 (CANCEL) and 17.1.1.2
+    (timer B).
+
+    Examples
+    --------
+    The scripted peer sends 100 Trying at 50 ms and nothing else; the UAC (standing in
+    for FreeSWITCH with progress_timeout=4) CANCELs at 4500 ms (data/timers/MANIFEST.tsv):
+
+    >>> from labkit import data
+    >>> from labkit.freeswitch import timers
+    >>> tl = timers.leg_timelines(data.path("timers_progress_timeout"))
+    >>> dl = timers.timer_deadlines(timers.parse_vars("progress_timeout=4"), tl)
+    >>> ax = plot_leg_timers(tl, dl, xmax=12)
+    >>> [t.get_text() for t in ax.get_yticklabels()], [t.get_text() for t in ax.texts]
+    (['leg 1'], ['progress_timeout', 'INVITE', '100', 'CANCEL', '487'])
+    >>> [round(float(line.get_xdata()[0]), 1) for line in ax.lines]   # [s]
+    [0.0, 0.1, 4.5, 4.5]
     """
     ax = new_axes(ax)
     starts = {}

@@ -37,7 +37,8 @@ DOCUMENTED += ["labkit.sip.flow", "labkit.sip.headers", "labkit.sip.ussd"]
 DOCUMENTED += ["labkit.sip.digest", "labkit.sip.auth", "labkit.sip.ifc_xml", "labkit.sip.ifc",
                "labkit.sip.cx"]
 DOCUMENTED += ["labkit.plots.fleet"]
-DOCUMENTED += ["labkit.ops.mariadb", "labkit.widgets.audio", "labkit.sip.messages"]
+DOCUMENTED += ["labkit.ops.mariadb", "labkit.widgets.audio", "labkit.sip.messages",
+               "labkit.freeswitch.config", "labkit.freeswitch.negotiation"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

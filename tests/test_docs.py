@@ -38,7 +38,7 @@ DOCUMENTED += ["labkit.sip.digest", "labkit.sip.auth", "labkit.sip.ifc_xml", "la
                "labkit.sip.cx"]
 DOCUMENTED += ["labkit.plots.fleet"]
 DOCUMENTED += ["labkit.ops.mariadb", "labkit.widgets.audio", "labkit.sip.messages",
-               "labkit.freeswitch.config", "labkit.freeswitch.negotiation"]
+               "labkit.freeswitch.config", "labkit.freeswitch.negotiation", "labkit.audio.tones"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

@@ -109,6 +109,16 @@ class TonePlan:
     standard : str
         The document that defines the plan, in short ("ETSI ES 201 970 (CEPT)",
         "ITU-T E.180 Suppl. 2: United Kingdom").
+
+    References
+    ----------
+    ITU-T E.180 Supplement 2 (national ringing tones); ETSI ES 201 970.
+
+    Examples
+    --------
+    >>> p = TONE_PLANS["japan"]
+    >>> p.notation, p.frequencies, p.cadence   # 400 Hz modulated by 16 Hz: 384/400/416
+    ('400*16', (384.0, 400.0, 416.0), (1.0, 2.0))
     """
 
     key: str
@@ -121,7 +131,7 @@ class TonePlan:
 
     @property
     def label(self) -> str:
-        """E.g. ``"Europe 425 Hz 1.0/4.0 s"``."""
+        """E.g. ``"Europe 425 Hz 1.0/4.0 s"``: name, notation [Hz], cadence [s]."""
         cad = "/".join(f"{c:.1f}" for c in self.cadence)
         return f"{self.name} {self.notation} Hz {cad} s"
 
@@ -194,7 +204,26 @@ def tone_plan(key: str | TonePlan) -> TonePlan:
 
 @dataclass(frozen=True)
 class ToneRun:
-    """One stretch of tone: start/end [s], spectral lines [Hz], level [dBFS]."""
+    """One stretch of tone: start/end [s], spectral lines [Hz], level [dBFS].
+
+    Attributes
+    ----------
+    start, end : float
+        [s] from the start of the audio, multiples of 20 ms.
+    frequencies : tuple of float
+        Spectral lines [Hz], rounded to 1 Hz.
+    level : float
+        RMS level of the run [dBFS].
+
+    References
+    ----------
+    ITU-T E.180 Supplement 2 (tone frequencies and bursts).
+
+    Examples
+    --------
+    >>> round(ToneRun(5.0, 6.02, (425.0,), -12.5).duration, 2)
+    1.02
+    """
 
     start: float
     end: float
@@ -232,6 +261,19 @@ class RingbackResult:
         Length of the audio [s].
     detail : str
         One sentence for people.
+
+    References
+    ----------
+    ITU-T E.180 Supplement 2 and ETSI ES 201 970 (plans); 3GPP TS 26.093 / 26.193
+    (comfort noise).
+
+    Examples
+    --------
+    >>> r = detect_ringback(synthesize_tone("north_america", 8000, 13.0), 8000)
+    >>> r.verdict, r.plan.key, r.frequencies, r.cadence, r.level
+    ('ringback', 'north_america', (440.0, 480.0), (2.0, 4.0), -10.0)
+    >>> r.describe(offset=12.5)
+    'ringback tone present, North America 440+480 Hz 2.0/4.0 s, -10.0 dBFS, 12.5-25.5 s'
     """
 
     verdict: str
@@ -251,11 +293,27 @@ class RingbackResult:
 
     @property
     def summary(self) -> str:
-        """One line: ``"ringback tone present, Europe 425 Hz 1.0/4.0 s, -10.3 dBFS, 0.0-9.8 s"``."""
+        """One line: ``"ringback tone present, Europe 425 Hz 1.0/4.0 s, -10.3 dBFS, 0.0-9.8 s"``.
+
+        Examples
+        --------
+        >>> print(detect_ringback(synthesize_tone("europe", 8000, 6.0), 8000).summary)
+        ringback tone present, Europe 425 Hz 1.0/4.0 s, -10.0 dBFS, 0.0-6.0 s
+        """
         return self.describe()
 
     def describe(self, offset: float = 0.0) -> str:
-        """:attr:`summary` with times shifted by `offset` [s] (e.g. to capture time)."""
+        """:attr:`summary` with times shifted by `offset` [s] (e.g. to capture time).
+
+        Parameters
+        ----------
+        offset : float
+            Added to both ends of :attr:`time_range` [s].
+
+        Returns
+        -------
+        str
+        """
         t0, t1 = self.time_range[0] + offset, self.time_range[1] + offset
         if self.verdict == "ringback":
             return (f"ringback tone present, {self.plan.label}, {self.level:.1f} dBFS, "

@@ -71,7 +71,36 @@ def default_rate(name: str) -> int:
 
 @dataclass(frozen=True)
 class CodecPref:
-    """One entry of a codec string: ``NAME@8000h@20i@13200b@1c`` (0 = not given)."""
+    """One entry of a codec string: ``NAME@8000h@20i@13200b@1c`` (0 = not given).
+
+    Attributes
+    ----------
+    name : str
+        Codec name as written ("OPUS", "AMR-WB").
+    rate : int
+        Requested rate [Hz] (``@Nh``; ``@Nk`` is read by atoi, so ``@8k`` = 8).
+    ptime : int
+        Requested packet time [ms] (``@Ni``).
+    bitrate : int
+        Requested bit rate [bit/s] (``@Nb``).
+    channels : int
+        ``@Nc`` (default 1).
+    modname, fmtp : str or None
+        ``mod.`` prefix and ``~fmtp`` suffix.
+    text : str
+        The entry as written.
+    problems : tuple of str
+        Qualifiers without a letter (FreeSWITCH logs "Bad syntax for codec string").
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_loadable_module.c ``switch_parse_codec_buf``.
+
+    Examples
+    --------
+    >>> parse_codec_string("PCMU@30i")[0].ptime
+    30
+    """
 
     name: str
     rate: int = 0
@@ -173,6 +202,39 @@ class Implementation:
     ``rate`` is samples_per_second (what the compare log prints; G722 says 8000),
     ``actual_rate`` the real sampling rate [Hz]; ``ptime`` [ms]; ``bitrate`` [bit/s]
     (0 = variable).
+
+    Attributes
+    ----------
+    name : str
+        Codec name as FreeSWITCH registers it ("PCMU", "opus", "AMR-WB").
+    pt : int
+        Payload type it offers.
+    rate, actual_rate : int
+        samples_per_second and the real sampling rate [Hz].
+    ptime : int
+        Packet time [ms].
+    bitrate : int
+        [bit/s], 0 = variable.
+    channels : int
+        Number of channels.
+    kind : {"audio", "video"}
+        Media type.
+    module : str
+        The module that registers it ("CORE_PCM_MODULE", "mod_spandsp").
+    interface : str
+        Implementation name (AMR: "AMR / Bandwidth Efficient" ...).
+    fmtp : str
+        Default fmtp of the implementation.
+
+    References
+    ----------
+    signalwire/freeswitch src/include/switch_module_interfaces.h
+    (``switch_codec_implementation``), src/switch_core_media.c (the compare line format).
+
+    Examples
+    --------
+    >>> catalogue()["gsm"][0].log_text()     # as in data/freeswitch/public/ logs
+    'GSM:3:8000:20:13200:1'
     """
 
     name: str
@@ -188,7 +250,13 @@ class Implementation:
     fmtp: str = ""
 
     def log_text(self) -> str:
-        """``NAME:PT:RATE:PTIME:BITRATE:CHANNELS`` as in the compare log line."""
+        """``NAME:PT:RATE:PTIME:BITRATE:CHANNELS`` as in the compare log line.
+
+        Returns
+        -------
+        str
+            Rate [Hz], ptime [ms], bit rate [bit/s] joined by ``:``.
+        """
         return f"{self.name}:{self.pt}:{self.rate}:{self.ptime}:{self.bitrate}:{self.channels}"
 
 
@@ -453,6 +521,19 @@ class FreeswitchConfig:
     name -> {param: value}; ``channel_vars`` maps name -> list of (value, where) set by
     dialplan ``set``/``export`` actions; ``origins`` maps a variable or param to where it
     was set ("vars.xml line 244"); ``findings`` lists traps found while reading.
+    ``files`` are the files read, in order; ``modules`` the ``<load module>`` names of a
+    modules.conf.xml (None without one).
+
+    References
+    ----------
+    signalwire/freeswitch conf/vanilla (vars.xml, sip_profiles/internal.xml,
+    autoload_configs/modules.conf.xml) and src/switch_xml.c ``preprocess``.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> read_config(data.path("freeswitch_conf")).origins["global_codec_prefs"]
+    'vars.xml line 20'
     """
 
     variables: dict
@@ -698,7 +779,35 @@ def _relevant(p: Path) -> bool:
 
 @dataclass(frozen=True)
 class EffectivePrefs:
-    """The codec list a call gets, and why (switch_core_media_prepare_codecs order)."""
+    """The codec list a call gets, and why (switch_core_media_prepare_codecs order).
+
+    Attributes
+    ----------
+    codec_string : str
+        The codec string in force.
+    source : str
+        The setting it came from ("absolute_codec_string", "inbound-codec-prefs",
+        "fallback" ...).
+    chain : tuple of str
+        Where it was set, step by step through ``$${}`` variables.
+    prefs : tuple of CodecPref
+        The string parsed.
+    mode : str
+        Negotiation mode ("generous", "greedy", "scrooge").
+    implementations : tuple of Implementation
+        What :func:`load_codecs` picked, in FreeSWITCH's order.
+    missing : tuple of str
+        Entries no loaded module provides (dropped without a log line).
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_core_media.c ``switch_core_media_prepare_codecs``.
+
+    Examples
+    --------
+    >>> effective_prefs().source, effective_prefs().mode
+    ('fallback', 'generous')
+    """
 
     codec_string: str
     source: str

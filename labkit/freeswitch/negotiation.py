@@ -61,7 +61,40 @@ _SRTP_SUITES = ("AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32", "AES_CM_25
 
 @dataclass(frozen=True)
 class RemoteCodec:
-    """One remote (offered) codec as FreeSWITCH sees it; ptime [ms], rates [Hz], bit/s."""
+    """One remote (offered) codec as FreeSWITCH sees it; ptime [ms], rates [Hz], bit/s.
+
+    Attributes
+    ----------
+    name : str
+        rtpmap encoding name (static types named from RFC 3551 table 4).
+    pt : int
+        Payload type.
+    rate : int
+        Clock rate [Hz] as in the rtpmap.
+    ptime : int
+        Packet time [ms] (a=ptime, capped by a=maxptime, else the default).
+    bitrate : int
+        [bit/s], 0 = unknown.
+    channels : int
+        Number of channels.
+    fmtp : str
+        The a=fmtp value.
+    fmtp_rate : int
+        opus ``sprop-maxcapturerate`` [Hz] (0 = none).
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_core_media.c ``switch_core_media_negotiate_sdp``;
+    RFC 3551 table 4.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.sip import offers_answers
+    >>> sd = offers_answers(data.path("codec_mismatch_488")).sdp.iloc[0]
+    >>> remote_codecs(sd, sd.media[0])[0][0].log_text()   # as the seed log prints it
+    'GSM:3:8000:20:13200:1'
+    """
 
     name: str
     pt: int
@@ -73,19 +106,57 @@ class RemoteCodec:
     fmtp_rate: int = 0
 
     def log_text(self, rate=None) -> str:
+        """``NAME:PT:RATE:PTIME:BITRATE:CHANNELS``, optionally with another `rate` [Hz].
+
+        Parameters
+        ----------
+        rate : int, optional
+            Rate to print instead of :attr:`rate` (the opus fmtp rate) [Hz].
+
+        Returns
+        -------
+        str
+            The left side of an "Audio Codec Compare" line.
+        """
         r = self.rate if rate is None else rate
         return f"{self.name}:{self.pt}:{r}:{self.ptime}:{self.bitrate}:{self.channels}"
 
 
 @dataclass(frozen=True)
 class CompareLine:
-    """One log line of the negotiation (kind compare / match / near-match / humbug)."""
+    """One log line of the negotiation (kind compare / match / near-match / humbug).
+
+    Attributes
+    ----------
+    kind : str
+        "compare", "match", "near-match", "humbug" (scrooge keeps the local codec) or
+        "info" (another log message).
+    remote : str or None
+        The remote codec text (compare lines only).
+    local : str
+        The local implementation text, or the event's message.
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_core_media.c (DEBUG lines "Audio Codec Compare").
+
+    Examples
+    --------
+    >>> CompareLine("match", None, "GSM:3:8000:20:13200:1").text()
+    'Audio Codec Compare [GSM:3:8000:20:13200:1] ++++ is saved as a match'
+    """
 
     kind: str
     remote: str | None
     local: str
 
     def text(self) -> str:
+        """The line as FreeSWITCH logs it (without timestamp and source position).
+
+        Returns
+        -------
+        str
+        """
         if self.kind == "compare":
             return f"Audio Codec Compare [{self.remote}]/[{self.local}]"
         if self.kind == "match":
@@ -97,7 +168,45 @@ class CompareLine:
 
 @dataclass(frozen=True)
 class Negotiation:
-    """Result of :func:`simulate` (all fields plain data)."""
+    """Result of :func:`simulate` (all fields plain data).
+
+    Attributes
+    ----------
+    mode : str
+        Negotiation mode used.
+    local : tuple of Implementation
+        The local list compared.
+    lines : tuple of CompareLine
+        Every line FreeSWITCH would log.
+    matches, near_matches : tuple
+        (RemoteCodec, Implementation) pairs.
+    chosen : tuple or None
+        The agreed (RemoteCodec, Implementation), None when nothing matched.
+    substituted : str or None
+        Implementation substituted for a near-match at the remote ptime.
+    telephone_event : tuple or None
+        (pt, rate [Hz]) of RFC 4733 events.
+    refused : str or None
+        Why the offer was refused before any comparison (SRTP, profile).
+    t38_refused : bool
+        An m=image udptl offer without fax_enable_t38.
+    remote : tuple of RemoteCodec
+        The remote entries of the audio m= line negotiated.
+    events : tuple
+        Always empty: :func:`simulate` does not fill it.
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_core_media.c ``switch_core_media_negotiate_sdp``.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.sip import offers_answers
+    >>> neg = simulate(offers_answers(data.path("codec_mismatch_488")).sdp.iloc[0], "PCMA")
+    >>> neg.ok, len(neg.compares)
+    (False, 1)
+    """
 
     mode: str
     local: tuple

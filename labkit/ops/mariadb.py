@@ -91,13 +91,13 @@ class MariaDB:
 
     Examples
     --------
-    A real server (Debian's mariadb-server, which tools/setup.sh installs), started in a
-    temporary folder and stopped by its PID:
+    Nothing runs until :meth:`start` (or ``with``); :func:`load_rates` shows a real
+    server (Debian's mariadb-server, which tools/setup.sh installs) at work:
 
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory(prefix="lkt") as tmp, MariaDB(tmp) as db:
-    ...     db.version.split(".")[0] >= "10", db.query("SELECT 6 * 7")
-    (True, (0, '42\\n', ''))
+    >>> db = MariaDB("/tmp/lkt-example")
+    >>> db.socket.name, db.proc, db.version
+    ('mysqld.sock', None, '')
+    >>> db.stop()  # a no-op: it stops only a server it started
     """
 
     def __init__(self, workdir):
@@ -247,8 +247,11 @@ def load_rates(server: MariaDB, rates, rate_type, *, strict: bool = True,
     >>> from labkit.ops.rating import read_rates
     >>> rates = read_rates(data.path("rating_rates"))
     >>> with tempfile.TemporaryDirectory(prefix="lkt") as tmp, MariaDB(tmp) as db:
+    ...     answer = db.query("SELECT 6 * 7")
     ...     four = load_rates(db, rates, "DECIMAL(10,4)")
     ...     ten = load_rates(db, rates, "DECIMAL(10,10)")
+    >>> answer
+    (0, '42\\n', '')
     >>> row = four.iloc[0]
     >>> row.rate_id, row.rate_written, row.rate_stored, row.level, row.code
     ('RT_AU_FIXED', '0.0123456', Decimal('0.0123'), 'Note', 1265)

@@ -40,6 +40,8 @@ DOCUMENTED += ["labkit.plots.fleet"]
 DOCUMENTED += ["labkit.rtp.scan"]
 DOCUMENTED += ["labkit.plots.audio", "labkit.plots.ops", "labkit.plots.rating",
                "labkit.plots.sip", "labkit.plots.sip_auth", "labkit.plots.sms", "labkit.plots.timers"]
+DOCUMENTED += ["labkit.ops.mariadb", "labkit.widgets.audio", "labkit.sip.messages",
+               "labkit.freeswitch.config", "labkit.freeswitch.negotiation", "labkit.audio.tones"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

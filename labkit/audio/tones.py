@@ -109,6 +109,16 @@ class TonePlan:
     standard : str
         The document that defines the plan, in short ("ETSI ES 201 970 (CEPT)",
         "ITU-T E.180 Suppl. 2: United Kingdom").
+
+    References
+    ----------
+    ITU-T E.180 Supplement 2 (national ringing tones); ETSI ES 201 970.
+
+    Examples
+    --------
+    >>> p = TONE_PLANS["japan"]
+    >>> p.notation, p.frequencies, p.cadence   # 400 Hz modulated by 16 Hz: 384/400/416
+    ('400*16', (384.0, 400.0, 416.0), (1.0, 2.0))
     """
 
     key: str
@@ -121,7 +131,7 @@ class TonePlan:
 
     @property
     def label(self) -> str:
-        """E.g. ``"Europe 425 Hz 1.0/4.0 s"``."""
+        """E.g. ``"Europe 425 Hz 1.0/4.0 s"``: name, notation [Hz], cadence [s]."""
         cad = "/".join(f"{c:.1f}" for c in self.cadence)
         return f"{self.name} {self.notation} Hz {cad} s"
 
@@ -153,7 +163,36 @@ TONE_PLANS: dict[str, TonePlan] = {p.key: p for p in [
 
 
 def tone_plan(key: str | TonePlan) -> TonePlan:
-    """The plan called `key` (a key of :data:`TONE_PLANS`, or a TonePlan itself)."""
+    """The plan called `key` (a key of :data:`TONE_PLANS`, or a TonePlan itself).
+
+    Parameters
+    ----------
+    key : str or TonePlan
+        A key of :data:`TONE_PLANS` (case, spaces and hyphens ignored:
+        "North America" = "north_america").
+
+    Returns
+    -------
+    TonePlan
+
+    Raises
+    ------
+    LabkitError
+        For an unknown key (the message lists the known ones).
+
+    References
+    ----------
+    ITU-T E.180 Supplement 2 (national ringing tones); ETSI ES 201 970 (the CEPT
+    harmonised 425 Hz 1 s / 4 s tone).
+
+    Examples
+    --------
+    >>> p = tone_plan("North America")
+    >>> p.frequencies, p.cadence, p.standard
+    ((440.0, 480.0), (2.0, 4.0), 'ITU-T E.180 Suppl. 2: United States, Canada')
+    >>> tone_plan("uk").label
+    'UK 400+450 Hz 0.4/0.2/0.4/2.0 s'
+    """
     if isinstance(key, TonePlan):
         return key
     try:
@@ -165,7 +204,26 @@ def tone_plan(key: str | TonePlan) -> TonePlan:
 
 @dataclass(frozen=True)
 class ToneRun:
-    """One stretch of tone: start/end [s], spectral lines [Hz], level [dBFS]."""
+    """One stretch of tone: start/end [s], spectral lines [Hz], level [dBFS].
+
+    Attributes
+    ----------
+    start, end : float
+        [s] from the start of the audio, multiples of 20 ms.
+    frequencies : tuple of float
+        Spectral lines [Hz], rounded to 1 Hz.
+    level : float
+        RMS level of the run [dBFS].
+
+    References
+    ----------
+    ITU-T E.180 Supplement 2 (tone frequencies and bursts).
+
+    Examples
+    --------
+    >>> round(ToneRun(5.0, 6.02, (425.0,), -12.5).duration, 2)
+    1.02
+    """
 
     start: float
     end: float
@@ -203,6 +261,19 @@ class RingbackResult:
         Length of the audio [s].
     detail : str
         One sentence for people.
+
+    References
+    ----------
+    ITU-T E.180 Supplement 2 and ETSI ES 201 970 (plans); 3GPP TS 26.093 / 26.193
+    (comfort noise).
+
+    Examples
+    --------
+    >>> r = detect_ringback(synthesize_tone("north_america", 8000, 13.0), 8000)
+    >>> r.verdict, r.plan.key, r.frequencies, r.cadence, r.level
+    ('ringback', 'north_america', (440.0, 480.0), (2.0, 4.0), -10.0)
+    >>> r.describe(offset=12.5)
+    'ringback tone present, North America 440+480 Hz 2.0/4.0 s, -10.0 dBFS, 12.5-25.5 s'
     """
 
     verdict: str
@@ -222,11 +293,27 @@ class RingbackResult:
 
     @property
     def summary(self) -> str:
-        """One line: ``"ringback tone present, Europe 425 Hz 1.0/4.0 s, -10.3 dBFS, 0.0-9.8 s"``."""
+        """One line: ``"ringback tone present, Europe 425 Hz 1.0/4.0 s, -10.3 dBFS, 0.0-9.8 s"``.
+
+        Examples
+        --------
+        >>> print(detect_ringback(synthesize_tone("europe", 8000, 6.0), 8000).summary)
+        ringback tone present, Europe 425 Hz 1.0/4.0 s, -10.0 dBFS, 0.0-6.0 s
+        """
         return self.describe()
 
     def describe(self, offset: float = 0.0) -> str:
-        """:attr:`summary` with times shifted by `offset` [s] (e.g. to capture time)."""
+        """:attr:`summary` with times shifted by `offset` [s] (e.g. to capture time).
+
+        Parameters
+        ----------
+        offset : float
+            Added to both ends of :attr:`time_range` [s].
+
+        Returns
+        -------
+        str
+        """
         t0, t1 = self.time_range[0] + offset, self.time_range[1] + offset
         if self.verdict == "ringback":
             return (f"ringback tone present, {self.plan.label}, {self.level:.1f} dBFS, "
@@ -281,7 +368,43 @@ def dbfs_to_dbm0(level: float, law: str = "A") -> float:
 
 
 def level_dbfs(pcm: np.ndarray) -> float:
-    """RMS level of `pcm` [dBFS, full-scale sine = 0]; -inf for silence or empty input."""
+    """RMS level of `pcm` [dBFS, full-scale sine = 0]; -inf for silence or empty input.
+
+    Parameters
+    ----------
+    pcm : array_like
+        Samples in int16 scale.
+
+    Returns
+    -------
+    float
+        ``20 log10(rms * sqrt(2) / 32768)`` [dBFS].
+
+    References
+    ----------
+    AES17 (dBFS relative to a full-scale sine); ITU-T G.711 section 5 for the relation
+    to dBm0 (:func:`dbfs_to_dbm0`).
+
+    Examples
+    --------
+    A full-scale sine is 0 dBFS (20 log10(32767 / 32768) = -0.0003 dB):
+
+    >>> import numpy as np
+    >>> round(float(level_dbfs(32767 * np.sin(2 * np.pi * 1000 * np.arange(8000) / 8000))), 4)
+    -0.0003
+
+    The bundled reference file ``synth_amrnb_oa_ringback_ref`` is a real AMR 12.2
+    encoding (opencore-amr) of the Europe ringback that tools/synth/amr_codec.py wrote:
+    425 Hz at -12 dBFS, 1 s on / 4 s off, 11 s (bursts at 0-1, 5-6 and 10-11 s).
+    Its first burst decodes 0.4 dB below the source, the silence after it is the
+    decoder's idle noise:
+
+    >>> from labkit import data
+    >>> from labkit.audio.pcm import decode_storage
+    >>> audio = decode_storage(data.path("synth_amrnb_oa_ringback_ref"))
+    >>> round(float(level_dbfs(audio.pcm[:8000])), 1), round(float(level_dbfs(audio.pcm[8000:40000])), 1)
+    (-12.4, -41.3)
+    """
     x = np.asarray(pcm, dtype=np.float64)
     if x.size == 0:
         return float("-inf")
@@ -298,7 +421,37 @@ def _frames(pcm: np.ndarray, rate: int) -> np.ndarray:
 
 
 def frame_levels(pcm: np.ndarray, rate: int) -> np.ndarray:
-    """Level of every 20 ms frame [dBFS]; -inf for all-zero frames."""
+    """Level of every 20 ms frame [dBFS]; -inf for all-zero frames.
+
+    Parameters
+    ----------
+    pcm : array_like
+        Samples in int16 scale.
+    rate : int
+        Sample rate [Hz]; a frame is ``rate * 0.020`` samples, a shorter tail is dropped.
+
+    Returns
+    -------
+    numpy.ndarray
+        One level per frame [dBFS].
+
+    References
+    ----------
+    3GPP TS 26.101 / 26.201 (20 ms AMR / AMR-WB frames); AES17 (dBFS).
+
+    Examples
+    --------
+    The bundled reference file ``synth_amrnb_oa_ringback_ref`` is a real AMR 12.2
+    encoding (opencore-amr) of the Europe ringback that tools/synth/amr_codec.py wrote:
+    425 Hz at -12 dBFS, 1 s on / 4 s off, 11 s (bursts at 0-1, 5-6 and 10-11 s).
+
+    >>> from labkit import data
+    >>> from labkit.audio.pcm import decode_storage
+    >>> audio = decode_storage(data.path("synth_amrnb_oa_ringback_ref"))
+    >>> lv = frame_levels(audio.pcm, audio.rate)
+    >>> lv.size, round(float(lv[10]), 1), float(lv[60])  # 11 s / 20 ms; in a burst; off
+    (550, -12.4, -inf)
+    """
     fr = _frames(pcm, rate)
     rms = np.sqrt(np.mean(fr * fr, axis=1))
     with np.errstate(divide="ignore"):
@@ -306,7 +459,40 @@ def frame_levels(pcm: np.ndarray, rate: int) -> np.ndarray:
 
 
 def band_ratios(pcm: np.ndarray, rate: int, band: tuple[float, float] = BAND) -> np.ndarray:
-    """Fraction of each 20 ms frame's energy inside `band` [Hz] (Hann window, 0 for silence)."""
+    """Fraction of each 20 ms frame's energy inside `band` [Hz] (Hann window, 0 for silence).
+
+    Parameters
+    ----------
+    pcm : array_like
+        Samples in int16 scale.
+    rate : int
+        Sample rate [Hz].
+    band : (float, float)
+        Band edges [Hz]; default 250-650 Hz (every plan's lines plus window leakage).
+
+    Returns
+    -------
+    numpy.ndarray
+        One ratio (0-1) per 20 ms frame.
+
+    References
+    ----------
+    ITU-T E.180 Supplement 2 (every plan's lines lie in 383-480 Hz); F. J. Harris, "On the use of
+    windows for harmonic analysis with the discrete Fourier transform", Proc. IEEE 66
+    (1978) (Hann window main lobe +/- 2 bins).
+
+    Examples
+    --------
+    The bundled reference file ``synth_amrnb_oa_ringback_ref`` is a real AMR 12.2
+    encoding (opencore-amr) of the Europe ringback that tools/synth/amr_codec.py wrote:
+    425 Hz at -12 dBFS, 1 s on / 4 s off, 11 s (bursts at 0-1, 5-6 and 10-11 s).
+
+    >>> from labkit import data
+    >>> from labkit.audio.pcm import decode_storage
+    >>> audio = decode_storage(data.path("synth_amrnb_oa_ringback_ref"))
+    >>> [round(float(v), 3) for v in band_ratios(audio.pcm, audio.rate)[[10, 60, 260]]]
+    [1.0, 0.0, 1.0]
+    """
     fr = _frames(pcm, rate)
     if fr.shape[0] == 0:
         return np.zeros(0)
@@ -323,6 +509,43 @@ def goertzel_power(x: np.ndarray, rate: int, freq: float) -> float:
 
     A sine of amplitude A at `freq` (whole number of cycles) gives |X|^2 = (A N / 2)^2,
     so the result is A**2 / 4.
+
+    Parameters
+    ----------
+    x : array_like
+        Samples (a frame or a burst: the loop is in Python).
+    rate : int
+        Sample rate [Hz].
+    freq : float
+        Frequency analysed [Hz].
+
+    Returns
+    -------
+    float
+        ``|X(freq)|**2 / len(x)**2`` [int16 units squared]; 0 for empty input.
+
+    References
+    ----------
+    G. Goertzel, "An algorithm for the evaluation of finite trigonometric series",
+    American Mathematical Monthly 65 (1958).
+
+    Examples
+    --------
+    A sine of amplitude 1000 over 20 cycles: 1000**2 / 4 = 250000.
+
+    >>> import numpy as np
+    >>> round(goertzel_power(1000 * np.sin(2 * np.pi * 400 * np.arange(400) / 8000), 8000, 400.0))
+    250000
+
+    The UK tone at -10 dBFS is two sines of amplitude 32768 * 10**(-10/20) / sqrt(2)
+    = 7327.1 each, so each line gives 7327.1**2 / 4 = 1.342e7 over the first 0.4 s
+    burst (160 and 180 whole cycles), and 425 Hz, between them, nothing:
+
+    >>> s = synthesize_tone("uk", 8000, 3.0)
+    >>> [f"{goertzel_power(s[:3200], 8000, f):.4g}" for f in (400.0, 450.0)]
+    ['1.342e+07', '1.342e+07']
+    >>> goertzel_power(s[:3200], 8000, 425.0) < 1.0
+    True
     """
     x = np.asarray(x, dtype=np.float64)
     w = 2.0 * np.pi * freq / rate
@@ -401,6 +624,10 @@ def tone_runs(pcm: np.ndarray, rate: int, exclude: np.ndarray | None = None,
 
     Parameters
     ----------
+    pcm : array_like
+        Mono samples in int16 scale.
+    rate : int
+        Sample rate [Hz].
     exclude : numpy.ndarray of bool, optional
         Frames that cannot be tone, one per 20 ms (SID / NO_DATA frames of a DTX
         pause: the decoder's comfort noise copies the spectrum of the last tone).
@@ -409,6 +636,32 @@ def tone_runs(pcm: np.ndarray, rate: int, exclude: np.ndarray | None = None,
     lost : numpy.ndarray of bool, optional
         Lost frames (NO_DATA outside DTX, AMR-WB speech-lost), one per 20 ms; see
         :func:`_analysis_span`.
+
+    Returns
+    -------
+    list of ToneRun
+        start, end [s, multiples of 20 ms], spectral lines [Hz], level [dBFS].
+
+    References
+    ----------
+    ITU-T E.180 Supplement 2 and ETSI ES 201 970 (frequencies, shortest burst 0.4 s);
+    3GPP TS 26.101 (20 ms frames); RFC 4867 section 4.3.2 (SID, NO_DATA).
+
+    Examples
+    --------
+    The bundled reference file ``synth_amrnb_oa_ringback_ref`` is a real AMR 12.2
+    encoding (opencore-amr) of the Europe ringback that tools/synth/amr_codec.py wrote:
+    425 Hz at -12 dBFS, 1 s on / 4 s off, 11 s (bursts at 0-1, 5-6 and 10-11 s).
+    The three bursts are found at 425 Hz (each ends one frame late: the codec's delay):
+
+    >>> from labkit import data
+    >>> from labkit.audio.pcm import decode_storage
+    >>> audio = decode_storage(data.path("synth_amrnb_oa_ringback_ref"))
+    >>> for run in tone_runs(audio.pcm, audio.rate):
+    ...     print(run.start, run.end, run.frequencies, run.level)
+    0.0 1.02 (425.0,) -12.5
+    5.0 6.02 (425.0,) -12.5
+    10.0 11.0 (425.0,) -12.4
     """
     x = np.asarray(pcm, dtype=np.float64).ravel()
     n = int(round(rate * FRAME_S))
@@ -483,6 +736,15 @@ def _best_phase(obs, cadence) -> tuple[int, int, int]:
 def match_cadence(runs: list[ToneRun], duration: float, cadence: tuple[float, ...]) -> tuple[int, int]:
     """Best fit of the observed on/off intervals to `cadence` over every phase.
 
+    Parameters
+    ----------
+    runs : list of ToneRun
+        From :func:`tone_runs`.
+    duration : float
+        Length of the audio [s] (intervals touching its ends are incomplete).
+    cadence : tuple of float
+        On, off, ... durations of one period [s] (:attr:`TonePlan.cadence`).
+
     Returns
     -------
     (matched, mismatched) : tuple of int
@@ -490,6 +752,28 @@ def match_cadence(runs: list[ToneRun], duration: float, cadence: tuple[float, ..
         plan, and number outside it (a burst cut by the start or end of the audio
         counts as mismatched only when longer than the plan allows; silence at the
         edges is not judged, since a burst cut very short there may go unseen).
+
+    References
+    ----------
+    ITU-T E.180 (03/1998) and its Supplement 2 (the cadences; the tolerance,
+    +/- max(0.1 s, 15 %), is labkit's own).
+
+    Examples
+    --------
+    The bundled reference file ``synth_amrnb_oa_ringback_ref`` is a real AMR 12.2
+    encoding (opencore-amr) of the Europe ringback that tools/synth/amr_codec.py wrote:
+    425 Hz at -12 dBFS, 1 s on / 4 s off, 11 s (bursts at 0-1, 5-6 and 10-11 s).
+    Its complete intervals (1.02 on, 3.98 off, 1.02 on, 3.98 off) fit Europe's 1/4 s;
+    North America's 2/4 s fits only the silences:
+
+    >>> from labkit import data
+    >>> from labkit.audio.pcm import decode_storage
+    >>> audio = decode_storage(data.path("synth_amrnb_oa_ringback_ref"))
+    >>> runs = tone_runs(audio.pcm, audio.rate)
+    >>> match_cadence(runs, audio.duration, tone_plan("europe").cadence)
+    (3, 0)
+    >>> match_cadence(runs, audio.duration, tone_plan("north_america").cadence)
+    (2, 1)
     """
     obs = _observed_intervals(runs, duration)
     if not obs:
@@ -500,7 +784,39 @@ def match_cadence(runs: list[ToneRun], duration: float, cadence: tuple[float, ..
 
 def observed_cadence(runs: list[ToneRun], duration: float, cadence: tuple[float, ...]) -> tuple[float, ...]:
     """Mean observed duration [s] of each position of `cadence` (on, off, ...), over the
-    complete intervals aligned to it; NaN where none was complete."""
+    complete intervals aligned to it; NaN where none was complete.
+
+    Parameters
+    ----------
+    runs : list of ToneRun
+        From :func:`tone_runs`.
+    duration : float
+        Length of the audio [s].
+    cadence : tuple of float
+        The plan's on/off durations [s].
+
+    Returns
+    -------
+    tuple of float
+        One mean duration per cadence position [s], rounded to 10 ms.
+
+    References
+    ----------
+    ITU-T E.180 Supplement 2 (cadences).
+
+    Examples
+    --------
+    The bundled reference file ``synth_amrnb_oa_ringback_ref`` is a real AMR 12.2
+    encoding (opencore-amr) of the Europe ringback that tools/synth/amr_codec.py wrote:
+    425 Hz at -12 dBFS, 1 s on / 4 s off, 11 s (bursts at 0-1, 5-6 and 10-11 s).
+
+    >>> from labkit import data
+    >>> from labkit.audio.pcm import decode_storage
+    >>> audio = decode_storage(data.path("synth_amrnb_oa_ringback_ref"))
+    >>> runs = tone_runs(audio.pcm, audio.rate)
+    >>> observed_cadence(runs, audio.duration, tone_plan("europe").cadence)
+    (1.02, 3.98)
+    """
     obs = _observed_intervals(runs, duration)
     if not obs:
         return tuple(float("nan") for _ in cadence)
@@ -546,7 +862,41 @@ def match_plan(runs: list[ToneRun], duration: float, plans=None) -> TonePlan | N
 
     Silences shorter than half the plan's shortest one are first closed
     (:func:`_merge_short_gaps`); the cadence then fits when at least one complete
-    interval matches and at most one in five mismatches (e.g. a stray beep)."""
+    interval matches and at most one in five mismatches (e.g. a stray beep).
+
+    Parameters
+    ----------
+    runs : list of ToneRun
+        From :func:`tone_runs`.
+    duration : float
+        Length of the audio [s].
+    plans : iterable of str or TonePlan, optional
+        Plans to try (default: all of :data:`TONE_PLANS`).
+
+    Returns
+    -------
+    TonePlan or None
+        The best plan, None when no cadence fits or no plan's lines are within 15 Hz.
+
+    References
+    ----------
+    ITU-T E.180 Supplement 2 (national plans); ETSI ES 201 970 (CEPT tone).
+
+    Examples
+    --------
+    The bundled reference file ``synth_amrnb_oa_ringback_ref`` is a real AMR 12.2
+    encoding (opencore-amr) of the Europe ringback that tools/synth/amr_codec.py wrote:
+    425 Hz at -12 dBFS, 1 s on / 4 s off, 11 s (bursts at 0-1, 5-6 and 10-11 s).
+
+    >>> from labkit import data
+    >>> from labkit.audio.pcm import decode_storage
+    >>> audio = decode_storage(data.path("synth_amrnb_oa_ringback_ref"))
+    >>> match_plan(tone_runs(audio.pcm, audio.rate), audio.duration).key
+    'europe'
+    >>> s = synthesize_tone("uk", 8000, 3.0)
+    >>> match_plan(tone_runs(s, 8000), 3.0).key
+    'uk'
+    """
     candidates = [tone_plan(p) for p in (plans or TONE_PLANS.values())]
     found = _median_lines(runs)
     scored = []
@@ -587,7 +937,39 @@ def dtx_frames(ft: np.ndarray, wideband: bool) -> np.ndarray:
     NO_DATA frames that follow a SID (a DTX pause, 3GPP TS 26.093 / 26.193). NO_DATA
     after a speech frame is a lost or missing frame: the decoder conceals it by
     repeating the last speech, so it is not excluded. (SID is FT 8 in AMR, 9 in AMR-WB;
-    NO_DATA is 15; RFC 4867 section 4.3.2.)"""
+    NO_DATA is 15; RFC 4867 section 4.3.2.)
+
+    Parameters
+    ----------
+    ft : array_like of int
+        Storage frame type of every 20 ms frame.
+    wideband : bool
+        AMR-WB (SID = 9) or AMR (SID = 8).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One per frame.
+
+    References
+    ----------
+    3GPP TS 26.093 (AMR DTX: SID_FIRST, SID_UPDATE, NO_DATA), TS 26.193 (AMR-WB);
+    RFC 4867 section 4.3.2 (frame types) and 5.3 (storage format).
+
+    Examples
+    --------
+    The real AMR 7.95 encoding with DTX (opencore-amr) of ``synth_amrnb_oa_dtx_loss_ref``
+    holds 166 speech frames (FT 5), 50 SID and 334 NO_DATA: every SID and NO_DATA is
+    comfort noise there, since the encoder lost nothing:
+
+    >>> from labkit import data
+    >>> from labkit.audio.pcm import decode_storage
+    >>> ft = decode_storage(data.path("synth_amrnb_oa_dtx_loss_ref")).ft
+    >>> [int((ft == k).sum()) for k in (5, 8, 15)], int(dtx_frames(ft, False).sum())
+    ([166, 50, 334], 384)
+    >>> dtx_frames([5, 15, 8, 15, 15, 5, 15], False).tolist()
+    [False, False, True, True, True, False, False]
+    """
     f = np.asarray(ft)
     sid = f == (9 if wideband else 8)
     speech = (f >= 0) & (f < (9 if wideband else 8))
@@ -600,7 +982,38 @@ def dtx_frames(ft: np.ndarray, wideband: bool) -> np.ndarray:
 
 def lost_frames(ft: np.ndarray, wideband: bool) -> np.ndarray:
     """True for frames the receiver did not get: NO_DATA that is not part of a DTX
-    pause (:func:`dtx_frames`) and AMR-WB "speech lost" (FT 14)."""
+    pause (:func:`dtx_frames`) and AMR-WB "speech lost" (FT 14).
+
+    Parameters
+    ----------
+    ft : array_like of int
+        Storage frame type of every 20 ms frame (as depacketized from RTP, where a
+        missing packet leaves NO_DATA).
+    wideband : bool
+        AMR-WB or AMR.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One per frame.
+
+    References
+    ----------
+    RFC 4867 sections 4.3.2 (FT 14 SPEECH_LOST, 15 NO_DATA) and 5.3; 3GPP TS 26.093.
+
+    Examples
+    --------
+    B's stream of ``synth_amrnb_oa_dtx_loss`` after RTP: tshark -z rtp,streams counts 9
+    lost packets; 7 carried speech (the reference file has 166 speech frames, the
+    received stream 159) and 2 a SID, which cannot be told from the DTX pause:
+
+    >>> from labkit import data
+    >>> from labkit.audio.ringback import analyze_ringback
+    >>> report = analyze_ringback(data.path("synth_amrnb_oa_dtx_loss"))
+    >>> ft = [d for d in report.directions if d.direction == "B->A"][0].audio.ft
+    >>> int((ft == 5).sum()), int(lost_frames(ft, False).sum())
+    (159, 7)
+    """
     f = np.asarray(ft)
     lost = (f == 15) & ~dtx_frames(f, wideband)
     return lost | ((f == 14) & wideband)
@@ -627,10 +1040,40 @@ def classify_pcm_frames(pcm: np.ndarray, rate: int, ft: np.ndarray | None = None
 
     Parameters
     ----------
+    pcm : array_like
+        Mono samples in int16 scale.
+    rate : int
+        Sample rate [Hz].
     ft : numpy.ndarray, optional
         Storage frame types, one per 20 ms frame (RFC 4867 section 4.3.2).
     wideband : bool, optional
         Meaning of `ft` (SID is 8 for AMR, 9 for AMR-WB); default: ``rate == 16000``.
+
+    Returns
+    -------
+    numpy.ndarray of str
+        One class per 20 ms frame.
+
+    References
+    ----------
+    3GPP TS 26.093 / 26.193 (DTX, comfort noise); RFC 4867 section 4.3.2; ITU-T E.180
+    Supplement 2 (tones).
+
+    Examples
+    --------
+    The bundled reference file ``synth_amrnb_oa_ringback_ref`` is a real AMR 12.2
+    encoding (opencore-amr) of the Europe ringback that tools/synth/amr_codec.py wrote:
+    425 Hz at -12 dBFS, 1 s on / 4 s off, 11 s (bursts at 0-1, 5-6 and 10-11 s).
+    152 frames are tone (51 + 51 + 50: the codec's delay makes the first two bursts one
+    frame longer, the end of the audio cuts the third), the pauses decode to digital
+    silence:
+
+    >>> from labkit import data
+    >>> from labkit.audio.pcm import decode_storage
+    >>> audio = decode_storage(data.path("synth_amrnb_oa_ringback_ref"))
+    >>> cls = classify_pcm_frames(audio.pcm, audio.rate, audio.ft)
+    >>> {str(c): int((cls == c).sum()) for c in sorted(set(cls))}
+    {'comfort noise': 1, 'digital silence': 397, 'tone': 152}
     """
     x = np.asarray(pcm).ravel()
     levels = frame_levels(x, rate)
@@ -672,6 +1115,34 @@ def detect_ringback(pcm: np.ndarray, rate: int, *, plans=None, ft: np.ndarray | 
     Returns
     -------
     RingbackResult
+        verdict, plan, frequencies [Hz], cadence [s], level [dBFS], time_range [s],
+        segments, duration [s], detail.
+
+    References
+    ----------
+    ITU-T E.180 Supplement 2 and ETSI ES 201 970 (plans); 3GPP TS 26.093 / 26.193
+    (DTX); RFC 4867 section 4.3.2 (frame types).
+
+    Examples
+    --------
+    The bundled reference file ``synth_amrnb_oa_ringback_ref`` is a real AMR 12.2
+    encoding (opencore-amr) of the Europe ringback that tools/synth/amr_codec.py wrote:
+    425 Hz at -12 dBFS, 1 s on / 4 s off, 11 s (bursts at 0-1, 5-6 and 10-11 s).
+
+    >>> from labkit import data
+    >>> from labkit.audio.pcm import decode_storage
+    >>> audio = decode_storage(data.path("synth_amrnb_oa_ringback_ref"))
+    >>> print(detect_ringback(audio.pcm, audio.rate, ft=audio.ft).summary)
+    ringback tone present, Europe 425 Hz 1.0/4.0 s, -12.5 dBFS, 0.0-11.0 s
+
+    A real call: baresip's B plays the Europe tone at -10 dBFS peak over AMR-WB
+    (data/lab MANIFEST); its decoded direction:
+
+    >>> from labkit.audio.ringback import analyze_ringback
+    >>> b = analyze_ringback(data.path("ringback_amrwb")).directions[1]
+    >>> r = detect_ringback(b.audio.pcm, b.audio.rate, ft=b.audio.ft)
+    >>> r.verdict, r.plan.key, r.frequencies, r.level
+    ('ringback', 'europe', (425.0,), -10.3)
     """
     x = np.asarray(pcm).ravel()
     duration = round(x.size / float(rate), 3) if rate else 0.0
@@ -739,6 +1210,39 @@ def synthesize_tone(plan: str | TonePlan, rate: int, seconds: float, *,
     Modulated plans ("425*25", "400*16") are 100 % amplitude-modulated carriers whose
     side bands are the plan's outer lines. `start_phase` [s] shifts into the cadence.
     Used by tests and the synthetic-capture builders.
+
+    Parameters
+    ----------
+    plan : str or TonePlan
+        The plan (:func:`tone_plan`).
+    rate : int
+        Sample rate [Hz].
+    seconds : float
+        Length [s].
+    level : float
+        RMS level of the bursts [dBFS] (full-scale sine = 0).
+    start_phase : float
+        Offset into the cadence [s].
+
+    Returns
+    -------
+    numpy.ndarray of int16
+        ``round(seconds * rate)`` samples.
+
+    References
+    ----------
+    ITU-T E.180 Supplement 2 notation: ``a+b`` two tones added, ``a*b`` tone a
+    modulated by b Hz; ETSI ES 201 970.
+
+    Examples
+    --------
+    >>> s = synthesize_tone("uk", 8000, 3.0)
+    >>> s.dtype, s.size, round(float(level_dbfs(s[:3200])), 2)
+    (dtype('int16'), 24000, -10.0)
+    >>> print(detect_ringback(s, 8000).summary)
+    ringback tone present, UK 400+450 Hz 0.4/0.2/0.4/2.0 s, -10.0 dBFS, 0.0-3.0 s
+    >>> detect_ringback(synthesize_tone("japan", 16000, 6.0), 16000).frequencies
+    (384.0, 400.0, 416.0)
     """
     p = tone_plan(plan)
     t = np.arange(int(round(seconds * rate))) / rate

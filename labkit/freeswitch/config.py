@@ -16,6 +16,22 @@ copied):
   re-ordering of ``switch_loadable_module_sort_codecs``.
 
 Debug logs are read by :mod:`labkit.freeswitch.log`.
+
+The question this module answers: "which codec list, in which order, does FreeSWITCH
+offer or compare on this call, where was it set, and which of its entries are silently
+dropped because no loaded module provides them?".
+
+References
+----------
+signalwire/freeswitch (1.10, commit cc93a683ca): src/switch_xml.c (``preprocess``),
+src/switch_loadable_module.c (``switch_parse_codec_buf``,
+``switch_loadable_module_get_codecs_sorted``, ``switch_loadable_module_sort_codecs``),
+src/switch_core_media.c (``switch_core_media_prepare_codecs``), src/switch_core.c
+(default ptime and rate), mod_sofia (``inbound-codec-prefs``,
+``inbound-codec-negotiation``), conf/vanilla/vars.xml and
+conf/vanilla/autoload_configs/modules.conf.xml. The implementation texts
+(``NAME:PT:RATE:PTIME:BITRATE:CHANNELS``) are checked against the "Audio Codec Compare"
+lines of the real FreeSWITCH logs bundled in data/freeswitch/public/.
 """
 from __future__ import annotations
 
@@ -55,7 +71,36 @@ def default_rate(name: str) -> int:
 
 @dataclass(frozen=True)
 class CodecPref:
-    """One entry of a codec string: ``NAME@8000h@20i@13200b@1c`` (0 = not given)."""
+    """One entry of a codec string: ``NAME@8000h@20i@13200b@1c`` (0 = not given).
+
+    Attributes
+    ----------
+    name : str
+        Codec name as written ("OPUS", "AMR-WB").
+    rate : int
+        Requested rate [Hz] (``@Nh``; ``@Nk`` is read by atoi, so ``@8k`` = 8).
+    ptime : int
+        Requested packet time [ms] (``@Ni``).
+    bitrate : int
+        Requested bit rate [bit/s] (``@Nb``).
+    channels : int
+        ``@Nc`` (default 1).
+    modname, fmtp : str or None
+        ``mod.`` prefix and ``~fmtp`` suffix.
+    text : str
+        The entry as written.
+    problems : tuple of str
+        Qualifiers without a letter (FreeSWITCH logs "Bad syntax for codec string").
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_loadable_module.c ``switch_parse_codec_buf``.
+
+    Examples
+    --------
+    >>> parse_codec_string("PCMU@30i")[0].ptime
+    30
+    """
 
     name: str
     rate: int = 0
@@ -75,6 +120,43 @@ def parse_codec_string(text: str) -> list[CodecPref]:
     makes ``:`` the separator (switch_separate_string). Parts without a qualifier
     letter are reported in ``problems`` (FreeSWITCH logs "Bad syntax for codec string").
     Numbers are read like C ``atoi``: ``@8k`` means 8, not 8000.
+
+    Parameters
+    ----------
+    text : str
+        A codec string, e.g. the value of ``global_codec_prefs`` or
+        ``absolute_codec_string``.
+
+    Returns
+    -------
+    list of CodecPref
+        One per entry, in order: name, rate [Hz] (``@Nh``/``@Nk``), ptime [ms] (``@Ni``),
+        bitrate [bit/s] (``@Nb``), channels (``@Nc``); 0 = not given; modname (``mod.``
+        prefix), fmtp (``~`` suffix), the entry's text and its problems.
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_loadable_module.c ``switch_parse_codec_buf``
+    (qualifier letters, ``atoi``), src/switch_utils.c ``switch_separate_string``
+    (``^^X`` separator).
+
+    Examples
+    --------
+    The codec list of the bundled vars.xml (FreeSWITCH's vanilla default), and one
+    entry with every qualifier:
+
+    >>> from labkit import data
+    >>> cfg = read_config(data.path("freeswitch_conf"))
+    >>> [p.name for p in parse_codec_string(cfg.variables["global_codec_prefs"])]
+    ['OPUS', 'G722', 'PCMU', 'PCMA', 'H264', 'VP8']
+    >>> p = parse_codec_string("AMR-WB@16000h@20i@23850b@1c")[0]
+    >>> p.rate, p.ptime, p.bitrate, p.channels
+    (16000, 20, 23850, 1)
+    >>> parse_codec_string("PCMA@8k")[0].rate          # atoi("8k") = 8, not 8000
+    8
+    >>> p = parse_codec_string("^^:PCMU@20i:mod_opus.opus~useinbandfec=1")[1]
+    >>> p.modname, p.name, p.fmtp
+    ('mod_opus', 'opus', 'useinbandfec=1')
     """
     text = (text or "").strip().lstrip("=")
     sep = ","
@@ -120,6 +202,39 @@ class Implementation:
     ``rate`` is samples_per_second (what the compare log prints; G722 says 8000),
     ``actual_rate`` the real sampling rate [Hz]; ``ptime`` [ms]; ``bitrate`` [bit/s]
     (0 = variable).
+
+    Attributes
+    ----------
+    name : str
+        Codec name as FreeSWITCH registers it ("PCMU", "opus", "AMR-WB").
+    pt : int
+        Payload type it offers.
+    rate, actual_rate : int
+        samples_per_second and the real sampling rate [Hz].
+    ptime : int
+        Packet time [ms].
+    bitrate : int
+        [bit/s], 0 = variable.
+    channels : int
+        Number of channels.
+    kind : {"audio", "video"}
+        Media type.
+    module : str
+        The module that registers it ("CORE_PCM_MODULE", "mod_spandsp").
+    interface : str
+        Implementation name (AMR: "AMR / Bandwidth Efficient" ...).
+    fmtp : str
+        Default fmtp of the implementation.
+
+    References
+    ----------
+    signalwire/freeswitch src/include/switch_module_interfaces.h
+    (``switch_codec_implementation``), src/switch_core_media.c (the compare line format).
+
+    Examples
+    --------
+    >>> catalogue()["gsm"][0].log_text()     # as in data/freeswitch/public/ logs
+    'GSM:3:8000:20:13200:1'
     """
 
     name: str
@@ -135,7 +250,13 @@ class Implementation:
     fmtp: str = ""
 
     def log_text(self) -> str:
-        """``NAME:PT:RATE:PTIME:BITRATE:CHANNELS`` as in the compare log line."""
+        """``NAME:PT:RATE:PTIME:BITRATE:CHANNELS`` as in the compare log line.
+
+        Returns
+        -------
+        str
+            Rate [Hz], ptime [ms], bit rate [bit/s] joined by ``:``.
+        """
         return f"{self.name}:{self.pt}:{self.rate}:{self.ptime}:{self.bitrate}:{self.channels}"
 
 
@@ -164,6 +285,38 @@ def catalogue(modules=None) -> dict[str, list[Implementation]]:
     efficient interface is registered last, so it is found first: AMR 97, AMR-WB 110),
     mod_g723_1, and the video codecs H264/VP8/VP9 (skipped in audio comparisons).
     With `modules` (the names a modules.conf.xml loads), only their codecs and the core's.
+
+    Parameters
+    ----------
+    modules : iterable of str, optional
+        Loaded module names (``FreeswitchConfig.modules``); None = every module above.
+
+    Returns
+    -------
+    dict of str to list of Implementation
+        Lower-case codec name -> implementations (rate, actual_rate [Hz], ptime [ms],
+        bitrate [bit/s]), first found first.
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_pcm.c, src/mod/applications/mod_spandsp
+    (mod_spandsp_codecs.c), src/mod/codecs/mod_g729, mod_ilbc, mod_opus, mod_amr,
+    mod_amrwb, mod_g723_1 (``switch_core_codec_add_implementation`` calls);
+    src/switch_loadable_module.c (a new implementation is put first).
+
+    Examples
+    --------
+    G722 reports 8000 as its rate, as every real compare line in
+    data/freeswitch/public/ shows (``G722:9:8000:20:64000:1``); the vanilla
+    modules.conf.xml loads neither mod_ilbc nor mod_amrwb:
+
+    >>> from labkit import data
+    >>> g722 = [i for i in catalogue()["g722"] if i.ptime == 20][0]
+    >>> g722.log_text(), g722.actual_rate
+    ('G722:9:8000:20:64000:1', 16000)
+    >>> cfg = read_config(data.path("freeswitch_conf"))
+    >>> sorted(set(catalogue()) - set(catalogue(cfg.modules)))
+    ['amr-wb', 'ilbc']
     """
     ms10 = range(120, 0, -10)
     cat = {
@@ -274,6 +427,27 @@ def load_codecs(prefs, codecs: dict | None = None, modules=None):
     -------
     (list of Implementation, list of str)
         The implementations and the names that no loaded module provides.
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_loadable_module.c
+    ``switch_loadable_module_get_codecs_sorted`` (default 20 ms / 8000 Hz, opus 48000 Hz,
+    iLBC 30 ms; duplicates dropped) and ``switch_loadable_module_sort_codecs`` (codecs
+    of the first ptime kept together).
+
+    Examples
+    --------
+    The bundled global_codec_prefs gives the local list that FreeSWITCH's own
+    "Audio Codec Compare" lines print on the right in data/freeswitch/public/ and the
+    seed log (``opus:116:48000:20:0:1``, ``G722:9:8000:20:64000:1``, ...):
+
+    >>> from labkit import data
+    >>> cfg = read_config(data.path("freeswitch_conf"))
+    >>> imps, missing = load_codecs(cfg.variables["global_codec_prefs"], modules=cfg.modules)
+    >>> [i.log_text() for i in imps[:4]], missing
+    (['opus:116:48000:20:0:1', 'G722:9:8000:20:64000:1', 'PCMU:0:8000:20:64000:1', 'PCMA:8:8000:20:64000:1'], [])
+    >>> load_codecs("iLBC,AMR-WB,PCMA", modules=cfg.modules)[1]
+    ['iLBC', 'AMR-WB']
     """
     if isinstance(prefs, str):
         prefs = parse_codec_string(prefs)
@@ -347,6 +521,19 @@ class FreeswitchConfig:
     name -> {param: value}; ``channel_vars`` maps name -> list of (value, where) set by
     dialplan ``set``/``export`` actions; ``origins`` maps a variable or param to where it
     was set ("vars.xml line 244"); ``findings`` lists traps found while reading.
+    ``files`` are the files read, in order; ``modules`` the ``<load module>`` names of a
+    modules.conf.xml (None without one).
+
+    References
+    ----------
+    signalwire/freeswitch conf/vanilla (vars.xml, sip_profiles/internal.xml,
+    autoload_configs/modules.conf.xml) and src/switch_xml.c ``preprocess``.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> read_config(data.path("freeswitch_conf")).origins["global_codec_prefs"]
+    'vars.xml line 20'
     """
 
     variables: dict
@@ -437,7 +624,47 @@ def _strip_decl(text: str) -> str:
 
 
 def parse_config_text(files: list[tuple[str, str]]) -> FreeswitchConfig:
-    """Read configuration from (name, text) pairs: vars first, then profiles/dialplan."""
+    """Read configuration from (name, text) pairs: vars first, then profiles/dialplan.
+
+    Parameters
+    ----------
+    files : list of (str, str)
+        (name used in findings and origins, XML text), in load order.
+
+    Returns
+    -------
+    FreeswitchConfig
+        Pre-processed global variables, Sofia profile params, dialplan channel
+        variables, origins, findings (traps such as X-PRE-PROCESS inside a comment) and
+        the modules of a modules.conf.xml (None without one).
+
+    Raises
+    ------
+    ConfigError
+        When a text does not parse as XML after pre-processing.
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_xml.c ``preprocess`` (``$${var}`` expanded and
+    ``<X-PRE-PROCESS cmd="set">`` run line by line, inside ``<!-- -->`` too);
+    conf/vanilla/vars.xml (its own NOTICE says so).
+
+    Examples
+    --------
+    The bundled vars.xml as text, and the trap its NOTICE warns about:
+
+    >>> from labkit import data
+    >>> text = data.path("freeswitch_vars").read_text()
+    >>> cfg = parse_config_text([("vars.xml", text)])
+    >>> cfg.variables["global_codec_prefs"], cfg.origins["global_codec_prefs"]
+    ('OPUS,G722,PCMU,PCMA,H264,VP8', 'vars.xml line 20')
+    >>> trap = '<!-- <X-PRE-PROCESS cmd="set" data="global_codec_prefs=G729"/> -->'
+    >>> cfg = parse_config_text([("vars.xml", text + trap)])
+    >>> cfg.variables["global_codec_prefs"]
+    'G729'
+    >>> print(cfg.findings[0])  # the appended line
+    vars.xml line 28: X-PRE-PROCESS inside an XML comment still runs (FreeSWITCH pre-processes comments too); delete the line instead
+    """
     pre = _Pre()
     profiles: dict = {}
     channel_vars: dict = {}
@@ -485,10 +712,37 @@ def read_config(path) -> FreeswitchConfig:
     """Read a FreeSWITCH configuration: a directory (vars.xml, sip_profiles/, dialplan/)
     or one file or a list of files (vars.xml first).
 
+    Parameters
+    ----------
+    path : str, Path or list of them
+        A conf directory (its vars.xml first, then every XML holding a profile, a
+        dialplan action, X-PRE-PROCESS or ``<load module>``), one file, or files.
+
+    Returns
+    -------
+    FreeswitchConfig
+        As :func:`parse_config_text`; file names relative to the directory.
+
     Raises
     ------
     ConfigError
         When a file is missing or its XML (after pre-processing) does not parse.
+
+    References
+    ----------
+    signalwire/freeswitch conf/vanilla layout (vars.xml, sip_profiles/,
+    autoload_configs/modules.conf.xml, dialplan/) and src/switch_xml.c ``preprocess``.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> cfg = read_config(data.path("freeswitch_conf"))
+    >>> cfg.files
+    ('vars.xml', 'autoload_configs/modules.conf.xml', 'sip_profiles/internal.xml')
+    >>> cfg.profiles["internal"]["inbound-codec-prefs"], cfg.findings
+    ('OPUS,G722,PCMU,PCMA,H264,VP8', ())
+    >>> "mod_opus" in cfg.modules, "mod_ilbc" in cfg.modules
+    (True, False)
     """
     paths = _config_files(path)
     root = Path(path) if not isinstance(path, (list, tuple)) and Path(path).is_dir() else None
@@ -525,7 +779,35 @@ def _relevant(p: Path) -> bool:
 
 @dataclass(frozen=True)
 class EffectivePrefs:
-    """The codec list a call gets, and why (switch_core_media_prepare_codecs order)."""
+    """The codec list a call gets, and why (switch_core_media_prepare_codecs order).
+
+    Attributes
+    ----------
+    codec_string : str
+        The codec string in force.
+    source : str
+        The setting it came from ("absolute_codec_string", "inbound-codec-prefs",
+        "fallback" ...).
+    chain : tuple of str
+        Where it was set, step by step through ``$${}`` variables.
+    prefs : tuple of CodecPref
+        The string parsed.
+    mode : str
+        Negotiation mode ("generous", "greedy", "scrooge").
+    implementations : tuple of Implementation
+        What :func:`load_codecs` picked, in FreeSWITCH's order.
+    missing : tuple of str
+        Entries no loaded module provides (dropped without a log line).
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_core_media.c ``switch_core_media_prepare_codecs``.
+
+    Examples
+    --------
+    >>> effective_prefs().source, effective_prefs().mode
+    ('fallback', 'generous')
+    """
 
     codec_string: str
     source: str
@@ -550,6 +832,49 @@ def effective_prefs(config: FreeswitchConfig | None = None, *, profile: str | No
     else ``PCMU@20i,PCMA@20i,speex@20i``. Channel variables given here win over those
     the dialplan sets. Mode: ``rtp_codec_negotiation`` channel variable, else the
     profile's ``inbound-codec-negotiation`` (generous by default).
+
+    Parameters
+    ----------
+    config : FreeswitchConfig, optional
+        From :func:`read_config`; None = empty (the built-in fallback applies).
+    profile : str, optional
+        Sofia profile name; default "internal" if present, else the first.
+    direction : {"inbound", "outbound"}
+        Which profile param comes first.
+    channel_vars : dict, optional
+        Channel variables (``absolute_codec_string``, ``codec_string``,
+        ``rtp_codec_negotiation``) that win over the dialplan's.
+    mode : str, optional
+        Negotiation mode forced ("generous", "greedy", "scrooge").
+    originator_codec : str, optional
+        The codec the originating leg negotiated (``PCMA@8000h@20i``).
+
+    Returns
+    -------
+    EffectivePrefs
+        codec_string, source (which setting won), chain (where it was set, through
+        ``$${}`` variables), prefs, mode, implementations (as :func:`load_codecs`) and
+        missing (entries no loaded module provides).
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_core_media.c ``switch_core_media_prepare_codecs``
+    (absolute_codec_string, originator codec, codec_string, profile prefs, fallback
+    ``PCMU@20i,PCMA@20i,speex@20i``); mod_sofia sofia.c (``inbound-codec-prefs``,
+    ``outbound-codec-prefs``, ``codec-prefs``, ``inbound-codec-negotiation``).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> e = effective_prefs(read_config(data.path("freeswitch_conf")))
+    >>> e.codec_string, e.source, e.mode
+    ('OPUS,G722,PCMU,PCMA,H264,VP8', 'inbound-codec-prefs', 'generous')
+    >>> for step in e.chain:
+    ...     print(step)
+    inbound-codec-prefs of Sofia profile internal (sip_profiles/internal.xml)
+    $${global_codec_prefs} = 'OPUS,G722,PCMU,PCMA,H264,VP8' (vars.xml line 20)
+    >>> effective_prefs().codec_string        # no configuration: the built-in fallback
+    'PCMU@20i,PCMA@20i,speex@20i'
     """
     config = config or FreeswitchConfig({}, {})
     params = _profile_params(config, profile)
@@ -573,10 +898,33 @@ def listed_not_loaded(prefs: EffectivePrefs, config: FreeswitchConfig | None = N
     modules.conf.xml in `config`, its ``<load module>`` lines decide; else all of
     labkit's catalogue counts as loaded.
 
+    Parameters
+    ----------
+    prefs : EffectivePrefs
+        The list in force (:func:`effective_prefs`).
+    config : FreeswitchConfig, optional
+        Unused beyond documenting where the modules came from (``prefs.missing`` was
+        computed with its modules).
+
     Returns
     -------
     list of (str, str)
         (codec string entry, module that would provide it or "" when none is known).
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_loadable_module.c
+    ``switch_loadable_module_get_codecs_sorted`` (an entry without an implementation is
+    skipped without a log line); conf/vanilla/autoload_configs/modules.conf.xml
+    (mod_ilbc commented out, mod_amrwb absent).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> cfg = read_config(data.path("freeswitch_conf"))
+    >>> prefs = effective_prefs(cfg, channel_vars={"absolute_codec_string": "AMR-WB,iLBC,PCMA"})
+    >>> listed_not_loaded(prefs, cfg)
+    [('AMR-WB', 'mod_amrwb'), ('iLBC', 'mod_ilbc')]
     """
     full = catalogue()
     out = []
@@ -655,7 +1003,8 @@ def codec_status(names, prefs: EffectivePrefs, config: FreeswitchConfig | None =
 
     Examples
     --------
-    >>> cfg = read_config(Path(__file__).parents[2] / "data" / "freeswitch" / "conf")
+    >>> from labkit import data
+    >>> cfg = read_config(data.path("freeswitch_conf"))
     >>> t = codec_status(["GSM", "AMR-WB"], effective_prefs(cfg), cfg)
     >>> t.values.tolist()
     [['GSM', 'mod_spandsp', True, False, False], ['AMR-WB', 'mod_amrwb', False, False, False]]

@@ -22,6 +22,19 @@ the same "Audio Codec Compare" sequence FreeSWITCH logs at DEBUG level:
 
 The other checks (:func:`check_answer`, :func:`check_media`) implement RFC 3264
 section 6 and RFC 4867 section 8, and report :class:`Finding` records.
+
+The question this module answers: "why did FreeSWITCH refuse (or accept) this offer,
+which codec did it pick, and what setting would change that?" - from the offer and the
+local codec list, and, per call, from a capture.
+
+References
+----------
+signalwire/freeswitch src/switch_core_media.c (``switch_core_media_negotiate_sdp``,
+``switch_core_media_prepare_codecs``), src/mod/endpoints/mod_sofia/sofia_glue.c;
+RFC 3264 sections 5-6 (offer/answer), RFC 3551 table 4 (static payload types), RFC 4733
+(telephone-event), RFC 4867 section 8 (AMR SDP), RFC 4568 (a=crypto), ITU-T Q.850
+table 1 (cause 88 INCOMPATIBLE_DESTINATION). The compare lines are checked against the
+real FreeSWITCH logs bundled in data/freeswitch/ (the seed log and public/).
 """
 from __future__ import annotations
 
@@ -48,7 +61,40 @@ _SRTP_SUITES = ("AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32", "AES_CM_25
 
 @dataclass(frozen=True)
 class RemoteCodec:
-    """One remote (offered) codec as FreeSWITCH sees it; ptime [ms], rates [Hz], bit/s."""
+    """One remote (offered) codec as FreeSWITCH sees it; ptime [ms], rates [Hz], bit/s.
+
+    Attributes
+    ----------
+    name : str
+        rtpmap encoding name (static types named from RFC 3551 table 4).
+    pt : int
+        Payload type.
+    rate : int
+        Clock rate [Hz] as in the rtpmap.
+    ptime : int
+        Packet time [ms] (a=ptime, capped by a=maxptime, else the default).
+    bitrate : int
+        [bit/s], 0 = unknown.
+    channels : int
+        Number of channels.
+    fmtp : str
+        The a=fmtp value.
+    fmtp_rate : int
+        opus ``sprop-maxcapturerate`` [Hz] (0 = none).
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_core_media.c ``switch_core_media_negotiate_sdp``;
+    RFC 3551 table 4.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.sip import offers_answers
+    >>> sd = offers_answers(data.path("codec_mismatch_488")).sdp.iloc[0]
+    >>> remote_codecs(sd, sd.media[0])[0][0].log_text()   # as the seed log prints it
+    'GSM:3:8000:20:13200:1'
+    """
 
     name: str
     pt: int
@@ -60,19 +106,57 @@ class RemoteCodec:
     fmtp_rate: int = 0
 
     def log_text(self, rate=None) -> str:
+        """``NAME:PT:RATE:PTIME:BITRATE:CHANNELS``, optionally with another `rate` [Hz].
+
+        Parameters
+        ----------
+        rate : int, optional
+            Rate to print instead of :attr:`rate` (the opus fmtp rate) [Hz].
+
+        Returns
+        -------
+        str
+            The left side of an "Audio Codec Compare" line.
+        """
         r = self.rate if rate is None else rate
         return f"{self.name}:{self.pt}:{r}:{self.ptime}:{self.bitrate}:{self.channels}"
 
 
 @dataclass(frozen=True)
 class CompareLine:
-    """One log line of the negotiation (kind compare / match / near-match / humbug)."""
+    """One log line of the negotiation (kind compare / match / near-match / humbug).
+
+    Attributes
+    ----------
+    kind : str
+        "compare", "match", "near-match", "humbug" (scrooge keeps the local codec) or
+        "info" (another log message).
+    remote : str or None
+        The remote codec text (compare lines only).
+    local : str
+        The local implementation text, or the event's message.
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_core_media.c (DEBUG lines "Audio Codec Compare").
+
+    Examples
+    --------
+    >>> CompareLine("match", None, "GSM:3:8000:20:13200:1").text()
+    'Audio Codec Compare [GSM:3:8000:20:13200:1] ++++ is saved as a match'
+    """
 
     kind: str
     remote: str | None
     local: str
 
     def text(self) -> str:
+        """The line as FreeSWITCH logs it (without timestamp and source position).
+
+        Returns
+        -------
+        str
+        """
         if self.kind == "compare":
             return f"Audio Codec Compare [{self.remote}]/[{self.local}]"
         if self.kind == "match":
@@ -84,7 +168,45 @@ class CompareLine:
 
 @dataclass(frozen=True)
 class Negotiation:
-    """Result of :func:`simulate` (all fields plain data)."""
+    """Result of :func:`simulate` (all fields plain data).
+
+    Attributes
+    ----------
+    mode : str
+        Negotiation mode used.
+    local : tuple of Implementation
+        The local list compared.
+    lines : tuple of CompareLine
+        Every line FreeSWITCH would log.
+    matches, near_matches : tuple
+        (RemoteCodec, Implementation) pairs.
+    chosen : tuple or None
+        The agreed (RemoteCodec, Implementation), None when nothing matched.
+    substituted : str or None
+        Implementation substituted for a near-match at the remote ptime.
+    telephone_event : tuple or None
+        (pt, rate [Hz]) of RFC 4733 events.
+    refused : str or None
+        Why the offer was refused before any comparison (SRTP, profile).
+    t38_refused : bool
+        An m=image udptl offer without fax_enable_t38.
+    remote : tuple of RemoteCodec
+        The remote entries of the audio m= line negotiated.
+    events : tuple
+        Always empty: :func:`simulate` does not fill it.
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_core_media.c ``switch_core_media_negotiate_sdp``.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.sip import offers_answers
+    >>> neg = simulate(offers_answers(data.path("codec_mismatch_488")).sdp.iloc[0], "PCMA")
+    >>> neg.ok, len(neg.compares)
+    (False, 1)
+    """
 
     mode: str
     local: tuple
@@ -130,7 +252,41 @@ def _num(value) -> float:
 
 def remote_codecs(sd: SessionDescription, media) -> tuple[list[RemoteCodec], tuple | None]:
     """Remote codec entries of one audio m= line, as FreeSWITCH logs them, and the
-    telephone-event (pt, rate) it would use (the first one offered)."""
+    telephone-event (pt, rate) it would use (the first one offered).
+
+    Parameters
+    ----------
+    sd : SessionDescription
+        The offer (:func:`labkit.sip.sdp.parse_sdp`), for session-level ptime/maxptime.
+    media : labkit.sip.sdp.Media
+        One of ``sd.media``.
+
+    Returns
+    -------
+    (list of RemoteCodec, tuple or None)
+        Entries in m= order without telephone-event and CN: name, pt, rate [Hz],
+        ptime [ms], bitrate [bit/s] (0 = unknown), channels; and (pt, rate [Hz]) of the
+        first telephone-event, else None.
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_core_media.c ``switch_core_media_negotiate_sdp``
+    (ptime, maxptime, static bit rates); RFC 3551 table 4; RFC 4733 section 7.
+
+    Examples
+    --------
+    The "Remote SDP" of a real FreeSWITCH 1.6 log (fusionpbx issue 1518): its first
+    entry is what that log prints on the left, ``G722:9:16000:20:64000:1`` (the rtpmap's
+    16000, not G722's RFC 3551 clock rate of 8000):
+
+    >>> from labkit import data, freeswitch as fs
+    >>> from labkit.sip.sdp import parse_sdp
+    >>> log = fs.read_log(data.path("freeswitch_public_fusionpbx_1518_uuid_sdp"))
+    >>> sd = parse_sdp(log.remote_sdps[0])
+    >>> entries, te = remote_codecs(sd, sd.media[0])
+    >>> [e.log_text() for e in entries], te
+    (['G722:9:16000:20:64000:1', 'PCMU:0:8000:20:64000:1', 'PCMA:8:8000:20:64000:1', 'G729:18:8000:20:8000:1'], (101, 8000))
+    """
     ptime, maxptime = _ptimes(sd, media)
     out, te = [], None
     for pt in media.formats:
@@ -303,6 +459,42 @@ def simulate(offer, prefs="OPUS,G722,PCMU,PCMA,H264,VP8", mode: str = "generous"
         ``rtp_secure_media`` (inbound default optional).
     allow_crypto_in_avp, fax_enable_t38 : bool
         ``rtp_allow_crypto_in_avp`` and ``fax_enable_t38`` channel variables.
+
+    Returns
+    -------
+    Negotiation
+        mode, local list, the log lines FreeSWITCH would print (``lines``, ``compares``),
+        matches, near_matches, chosen (RemoteCodec, Implementation) or None, substituted,
+        telephone_event (pt, rate [Hz]), refused (why the offer was refused before any
+        comparison), t38_refused, remote entries; ``ok`` is True when a codec was agreed.
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_core_media.c ``switch_core_media_negotiate_sdp``
+    (compare loop, near-match substitution, greedy/scrooge sorting, SAVP/crypto checks,
+    T.38); RFC 3264 section 6.
+
+    Examples
+    --------
+    The GSM-only offer of the real baresip capture against the bundled (vanilla)
+    prefs: the four compare lines are those of the published seed log
+    (data/freeswitch/seed_incompatible_destination.log), then no match:
+
+    >>> from labkit import data, freeswitch as fs
+    >>> from labkit.sip import offers_answers
+    >>> offer = offers_answers(data.path("codec_mismatch_488")).sdp.iloc[0]
+    >>> prefs = fs.effective_prefs(fs.read_config(data.path("freeswitch_conf")))
+    >>> neg = simulate(offer, prefs)
+    >>> for line in neg.compares:
+    ...     print(line.text())
+    Audio Codec Compare [GSM:3:8000:20:13200:1]/[opus:116:48000:20:0:1]
+    Audio Codec Compare [GSM:3:8000:20:13200:1]/[G722:9:8000:20:64000:1]
+    Audio Codec Compare [GSM:3:8000:20:13200:1]/[PCMU:0:8000:20:64000:1]
+    Audio Codec Compare [GSM:3:8000:20:13200:1]/[PCMA:8:8000:20:64000:1]
+    >>> neg.ok, neg.telephone_event
+    (False, (101, 8000))
+    >>> simulate(offer, "OPUS,GSM,PCMA").chosen[1].log_text()
+    'GSM:3:8000:20:13200:1'
     """
     sd = offer if isinstance(offer, SessionDescription) else parse_sdp(offer)
     mode = (mode or "generous").lower()
@@ -383,7 +575,39 @@ def _negotiate_audio(sd, m, local, mode, lines) -> dict:
 
 
 def compare_table(neg: Negotiation) -> pd.DataFrame:
-    """The compare sequence as a table: kind, remote, local (same shape as the log's)."""
+    """The compare sequence as a table: kind, remote, local (same shape as the log's).
+
+    Parameters
+    ----------
+    neg : Negotiation
+        What :func:`simulate` returned.
+
+    Returns
+    -------
+    pandas.DataFrame
+        kind ("compare", "match", "near-match"), remote and local as
+        ``NAME:PT:RATE[Hz]:PTIME[ms]:BITRATE[bit/s]:CHANNELS``.
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_core_media.c (the "Audio Codec Compare" DEBUG lines).
+
+    Examples
+    --------
+    After a match FreeSWITCH goes on comparing the same remote codec with the rest of
+    the local list, as the real log of fusionpbx issue 1695 in data/freeswitch/public/
+    shows (``++++ is saved as a match``, then the next local codec):
+
+    >>> from labkit import data, freeswitch as fs
+    >>> from labkit.sip import offers_answers
+    >>> offer = offers_answers(data.path("codec_mismatch_488")).sdp.iloc[0]
+    >>> t = compare_table(simulate(offer, "OPUS,GSM,PCMA"))
+    >>> t.values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [['compare', 'GSM:3:8000:20:13200:1', 'opus:116:48000:20:0:1'],
+     ['compare', 'GSM:3:8000:20:13200:1', 'GSM:3:8000:20:13200:1'],
+     ['match', '', 'GSM:3:8000:20:13200:1'],
+     ['compare', 'GSM:3:8000:20:13200:1', 'PCMA:8:8000:20:64000:1']]
+    """
     return pd.DataFrame([{"kind": x.kind, "remote": x.remote or "", "local": x.local}
                          for x in neg.compares], columns=["kind", "remote", "local"])
 
@@ -393,7 +617,38 @@ def _names(items) -> str:
 
 
 def outcome_sentence(neg: Negotiation, prefs=None) -> tuple[str, str]:
-    """One sentence saying what FreeSWITCH does with the offer and why, and the fix."""
+    """One sentence saying what FreeSWITCH does with the offer and why, and the fix.
+
+    Parameters
+    ----------
+    neg : Negotiation
+        What :func:`simulate` returned.
+    prefs : EffectivePrefs, optional
+        The list in force; with it the sentence and the fix name the setting it came
+        from (e.g. ``global_codec_prefs`` in vars.xml).
+
+    Returns
+    -------
+    (str, str)
+        The sentence, and the fix ("none needed" when the call proceeds).
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_core_media.c (no match: the channel is hung up
+    with INCOMPATIBLE_DESTINATION, answered 488); ITU-T Q.850 table 1 (cause 88).
+
+    Examples
+    --------
+    >>> from labkit import data, freeswitch as fs
+    >>> from labkit.sip import offers_answers
+    >>> offer = offers_answers(data.path("codec_mismatch_488")).sdp.iloc[0]
+    >>> prefs = fs.effective_prefs(fs.read_config(data.path("freeswitch_conf")))
+    >>> text, fix = outcome_sentence(simulate(offer, prefs), prefs)
+    >>> print(text)
+    offer has GSM only; effective prefs OPUS,G722,PCMU,PCMA from global_codec_prefs; no match -> INCOMPATIBLE_DESTINATION, Q.850 88, SIP 488
+    >>> print(fix)
+    add GSM to global_codec_prefs in vars.xml, then reloadxml and restart the Sofia profile (sofia profile <name> restart)
+    """
     offered = _names(r.name for r in neg.remote) if neg.remote else "no audio codec"
     if len(set(r.name for r in neg.remote)) == 1:
         offered += " only"
@@ -474,6 +729,42 @@ def log_agreement(log, prefs, mode: str = "generous",
     and the next; otherwise the compare rounds are used with ``offers[i]`` as the SDP.
     ``agree`` is True when the compare/match/near-match lines are equal, in order, and the
     simulator refuses the offer (crypto, T.38) exactly when the log does.
+
+    Parameters
+    ----------
+    log : FreeswitchLog
+        A parsed debug log (:func:`labkit.freeswitch.read_log`).
+    prefs : str or EffectivePrefs
+        The local codec list FreeSWITCH had.
+    mode : str
+        Negotiation mode.
+    offers : list of str or SessionDescription, optional
+        Offer SDPs, one per compare round, for logs without "Remote SDP:" dumps.
+    **options
+        Passed to :func:`simulate`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        negotiation (1-based), n_log, n_sim (compare lines), agree, first_difference.
+
+    References
+    ----------
+    signalwire/freeswitch src/switch_core_media.c (compare lines),
+    src/mod/endpoints/mod_sofia/sofia.c ("Remote SDP:" dump).
+
+    Examples
+    --------
+    The seed log (real FreeSWITCH, published) has no SDP dump; with the GSM-only offer
+    of the bundled capture and the vanilla prefs the simulator prints its four lines:
+
+    >>> from labkit import data, freeswitch as fs
+    >>> from labkit.sip import offers_answers
+    >>> offer = offers_answers(data.path("codec_mismatch_488")).sdp.iloc[0]
+    >>> prefs = fs.effective_prefs(fs.read_config(data.path("freeswitch_conf")))
+    >>> seed = fs.read_log(data.path("freeswitch_log_seed"))
+    >>> log_agreement(seed, prefs, offers=[offer]).values.tolist()
+    [[1, 4, 4, True, '']]
     """
     segments = _segments(log, offers)
     rows = []
@@ -549,6 +840,31 @@ def call_verdicts(source, *, prefs=None, mode: str | None = None, **fs_options) 
         call_id, first_frame, final_status, reason (Reason header), q850_cause, offered
         and answered codecs ("GSM/8000,telephone-event/8000"), verdict (one sentence),
         fix, freeswitch (the simulator's sentence or ""), findings (list of Finding).
+
+    References
+    ----------
+    RFC 3261 section 21.4.26 (488 Not Acceptable Here), RFC 3264 section 6, RFC 3326
+    (Reason), ITU-T Q.850 table 1; signalwire/freeswitch src/switch_core_media.c for the
+    ``freeswitch`` column.
+
+    Examples
+    --------
+    The real baresip 488 (tshark: sdp.media "audio 10008 RTP/AVP 3 101", rtpmap
+    GSM/8000 and telephone-event/8000, final response 488):
+
+    >>> from labkit import data, freeswitch as fs
+    >>> from labkit.capture import read_capture
+    >>> prefs = fs.effective_prefs(fs.read_config(data.path("freeswitch_conf")))
+    >>> v = call_verdicts(read_capture(data.path("codec_mismatch_488")), prefs=prefs).iloc[0]
+    >>> print(v.final_status, v.offered, v.answered)
+    488 GSM/8000,telephone-event/8000 none
+    >>> print(v.verdict)  # doctest: +NORMALIZE_WHITESPACE
+    offer GSM/8000,telephone-event/8000; the callee accepts none of these codecs: final
+    response 488 Not Acceptable Here sent by 10.0.0.2 (Server: baresip v1.0.0
+    (x86_64/linux)), with no Reason header and no Warning header
+    >>> print(v.freeswitch)  # doctest: +NORMALIZE_WHITESPACE
+    offer has GSM only; effective prefs OPUS,G722,PCMU,PCMA from global_codec_prefs; no
+    match -> INCOMPATIBLE_DESTINATION, Q.850 88, SIP 488
     """
     from labkit import sip
     msgs = source if isinstance(source, pd.DataFrame) else sip.sip_messages(source)
@@ -662,6 +978,22 @@ def _agent(msg) -> str:
 def responder_text(msg) -> str:
     """Who sent a SIP response and which diagnostic headers it carries, from the capture.
 
+    Parameters
+    ----------
+    msg : pandas.Series
+        One response row of :func:`labkit.sip.sip_messages`.
+
+    Returns
+    -------
+    str
+        "<status> <phrase> sent by <address> (Server/User-Agent: ...)" and the Reason /
+        Warning headers it carries or lacks.
+
+    References
+    ----------
+    RFC 3261 sections 20.35 (Server), 20.41 (User-Agent), 20.43 (Warning); RFC 3326
+    (Reason).
+
     Examples
     --------
     >>> from labkit import capture, data, sip
@@ -731,6 +1063,33 @@ def offer_answer_codecs(oa: pd.DataFrame) -> pd.DataFrame:
 
     Columns: call_id, frame, message, role, m_index, media, port, proto, direction,
     pt, codec (name/rate[/channels]), ptime [ms], fmtp, crypto (suites).
+
+    Parameters
+    ----------
+    oa : pandas.DataFrame
+        :func:`labkit.sip.offers_answers` of a capture.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per payload type of every m= line (a row with pt "" for an m= line
+        without formats); codec as name/rate [Hz], ptime [ms].
+
+    References
+    ----------
+    RFC 4566 sections 5.14 and 6 (m=, rtpmap, fmtp, ptime); RFC 3551 table 4; RFC 4568
+    (a=crypto suites).
+
+    Examples
+    --------
+    tshark on the real 488 shows ``rtpmap:3 GSM/8000``, ``rtpmap:101
+    telephone-event/8000``, ``fmtp:101 0-15`` and ``ptime:20``:
+
+    >>> from labkit import data
+    >>> from labkit.sip import offers_answers
+    >>> t = offer_answer_codecs(offers_answers(data.path("codec_mismatch_488")))
+    >>> t[["frame", "role", "port", "pt", "codec", "ptime", "fmtp"]].values.tolist()
+    [[1, 'offer', 10008, '3', 'GSM/8000', 20.0, ''], [1, 'offer', 10008, '101', 'telephone-event/8000', 20.0, '0-15']]
     """
     rows = []
     for r in oa.itertuples():

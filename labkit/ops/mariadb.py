@@ -7,6 +7,17 @@ PID. :func:`load_rates` inserts every rate row into a ``tp_rates`` table with th
 column of your choice, one INSERT per row, and collects what the server kept and said
 (SHOW WARNINGS, or the error that refused the row): the measurement that
 :func:`labkit.ops.rating.store_rates` models.
+
+The question it answers: "what does a real MariaDB keep of this tariff's rates in a
+``DECIMAL(M,D)`` column, and what does it say about the digits it drops?".
+
+References
+----------
+MariaDB Server documentation: "DECIMAL" (M digits in all, D after the point; values
+with more digits are rounded, values beyond M-D integer digits are out of range),
+"SQL_MODE" (``STRICT_TRANS_TABLES``: out of range is error 1264, otherwise the value is
+clipped with a warning), "SHOW WARNINGS" and "mariadb-install-db". The table follows
+CGrateS data/storage/mysql/create_tariffplan_tables.sql (``tp_rates``).
 """
 from __future__ import annotations
 
@@ -64,6 +75,29 @@ class MariaDB:
     workdir : str or Path
         An empty or new folder; keep its path short (a Unix socket path is limited to
         107 bytes).
+
+    Attributes
+    ----------
+    socket : Path
+        The server's Unix socket, ``workdir/mysqld.sock``.
+    version : str
+        ``SELECT VERSION()`` once started ("" before).
+
+    References
+    ----------
+    MariaDB Server documentation: "mariadb-install-db", "mariadbd Options"
+    (``--skip-networking``, ``--socket``), "mariadb Command-Line Client" (``--batch``,
+    ``--skip-column-names``). unix(7): ``sun_path`` holds 108 bytes with the final NUL.
+
+    Examples
+    --------
+    Nothing runs until :meth:`start` (or ``with``); :func:`load_rates` shows a real
+    server (Debian's mariadb-server, which tools/setup.sh installs) at work:
+
+    >>> db = MariaDB("/tmp/lkt-example")
+    >>> db.socket.name, db.proc, db.version
+    ('mysqld.sock', None, '')
+    >>> db.stop()  # a no-op: it stops only a server it started
     """
 
     def __init__(self, workdir):
@@ -73,7 +107,18 @@ class MariaDB:
         self.version = ""
 
     def start(self, timeout: float = 60.0) -> "MariaDB":
-        """Initialise the data directory and start the server; wait until it answers."""
+        """Initialise the data directory and start the server; wait until it answers.
+
+        Parameters
+        ----------
+        timeout : float
+            Longest wait for the first answer [s].
+
+        Returns
+        -------
+        MariaDB
+            This server, started (:attr:`version` set).
+        """
         reason = mariadb_missing()
         if reason:
             raise ToolMissingError(reason, "labkit.ops.mariadb", "install MariaDB or use the model")
@@ -108,6 +153,18 @@ class MariaDB:
         """Run `sql` (one or more statements) with the client: (exit status, stdout, stderr).
 
         Output is tab-separated without column names (``--batch --skip-column-names``).
+
+        Parameters
+        ----------
+        sql : str
+            Statements, separated by ``;``.
+        database : str, optional
+            Default database of the client.
+
+        Returns
+        -------
+        tuple of (int, str, str)
+            The client's exit status, stdout and stderr.
         """
         cmd = [_which("mariadb"), "--no-defaults", f"--socket={self.socket}", "-uroot",
                "--batch", "--skip-column-names", "-e", sql]
@@ -157,10 +214,16 @@ def load_rates(server: MariaDB, rates, rate_type, *, strict: bool = True,
     server : MariaDB
         A started server.
     rates : list of labkit.ops.rating.Rate
+        The tariff's rate rows (:func:`labkit.ops.rating.read_rates`); the rate and the
+        connect fee [currency units per rate unit, as written in Rates.csv] are sent as
+        the text written, rate unit, increment and interval start as ``<n>ns``.
     rate_type, connect_fee_type : str or DecimalType
+        Column types of ``rate`` and ``connect_fee`` (``"DECIMAL(10,4)"`` or ``"10,4"``).
     strict : bool
         ``sql_mode='STRICT_TRANS_TABLES'`` or ``sql_mode=''`` for the session.
     database : str
+        Database created if absent; the table is ``tp_rates_<M>_<D>_<strict|loose>``,
+        dropped and created anew.
 
     Returns
     -------
@@ -170,7 +233,35 @@ def load_rates(server: MariaDB, rates, rate_type, *, strict: bool = True,
 
     References
     ----------
-    MariaDB "SHOW WARNINGS", "SQL_MODE"; cgrates create_tariffplan_tables.sql.
+    MariaDB Server documentation: "DECIMAL", "SHOW WARNINGS", "SQL_MODE"
+    (``STRICT_TRANS_TABLES``); CGrateS data/storage/mysql/create_tariffplan_tables.sql.
+
+    Examples
+    --------
+    The bundled tariff into a real MariaDB. ``DECIMAL(10,4)`` rounds to four places
+    with a Note 1265; ``DECIMAL(10,10)`` keeps every digit but has no integer digit, so
+    strict mode refuses 1.2345678 with error 1264 (what MariaDB answered, not the model):
+
+    >>> import tempfile
+    >>> from labkit import data
+    >>> from labkit.ops.rating import read_rates
+    >>> rates = read_rates(data.path("rating_rates"))
+    >>> with tempfile.TemporaryDirectory(prefix="lkt") as tmp, MariaDB(tmp) as db:
+    ...     answer = db.query("SELECT 6 * 7")
+    ...     four = load_rates(db, rates, "DECIMAL(10,4)")
+    ...     ten = load_rates(db, rates, "DECIMAL(10,10)")
+    >>> answer
+    (0, '42\\n', '')
+    >>> row = four.iloc[0]
+    >>> row.rate_id, row.rate_written, row.rate_stored, row.level, row.code
+    ('RT_AU_FIXED', '0.0123456', Decimal('0.0123'), 'Note', 1265)
+    >>> row.message
+    "Data truncated for column 'rate' at row 1"
+    >>> row = ten.iloc[5]
+    >>> row.rate_id, row.rate_stored, row.level, row.code, row.message
+    ('RT_PACIFIC', None, 'Error', 1264, "Out of range value for column 'rate' at row 1")
+    >>> ten.rate_stored.iloc[3]
+    Decimal('0.0002057610')
     """
     rt, ft = parse_decimal_type(rate_type), parse_decimal_type(connect_fee_type)
     table = f"tp_rates_{rt.precision}_{rt.scale}_{'strict' if strict else 'loose'}"

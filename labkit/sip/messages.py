@@ -9,6 +9,17 @@ spanning several segments gets the frame number of its last segment, as in Wires
 The input is a :class:`labkit.capture.Packets` (or anything with the same attributes:
 ``frame``, ``time_ns``, ``proto``, ``sport``, ``dport``, ``tcp_seq``, ``payload_len``,
 ``payload(i)``, ``src(i)``, ``dst(i)``).
+
+The questions it answers: "which SIP messages are in this capture?", "which SDP is an
+offer and which its answer, per hop?" and "who called whom, and how did the call end?".
+
+References
+----------
+RFC 3261 sections 7 (message format), 7.3.3 (compact header forms), 13.2.1 (where
+offers and answers go), 18.3 (framing, Content-Length); RFC 3264 (offer/answer);
+RFC 6337 (offer/answer in practice: late offers, PRACK, UPDATE); RFC 3326 (Reason
+header); RFC 4566 (SDP). Wireshark epan/dissectors/packet-sip.c (heuristic dissector,
+TCP reassembly by Content-Length) is the oracle the tests compare with.
 """
 from __future__ import annotations
 
@@ -41,7 +52,35 @@ _HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 @dataclass(frozen=True)
 class SipMessage:
-    """One parsed SIP message: start line, headers in order (lower-case full names), body."""
+    """One parsed SIP message: start line, headers in order (lower-case full names), body.
+
+    Attributes
+    ----------
+    method, request_uri : str or None
+        Request line (None in a response).
+    status : int or None
+        Status code of a response (None in a request).
+    reason_phrase : str or None
+        Reason phrase of a response.
+    headers : tuple of (str, str)
+        (lower-case full name, value) in message order; compact forms expanded.
+    body : bytes
+        The body, Content-Length bytes long [bytes].
+    problem : str or None
+        What is malformed (truncated datagram), else None.
+
+    References
+    ----------
+    RFC 3261 section 7 (requests, responses, header fields) and 7.3.3 (compact forms).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> msg, _ = parse_sip(bytes(read_capture(data.path("codec_mismatch_488")).payload(1)))
+    >>> msg.status, msg.reason_phrase, msg.header("i"), msg.header("CSeq")
+    (488, 'Not Acceptable Here', '6c140fda455e428b', '54605 INVITE')
+    """
 
     method: str | None
     request_uri: str | None
@@ -52,12 +91,34 @@ class SipMessage:
     problem: str | None = None
 
     def header(self, name: str) -> str | None:
-        """First value of header `name` (case-insensitive, compact forms accepted)."""
+        """First value of header `name` (case-insensitive, compact forms accepted).
+
+        Parameters
+        ----------
+        name : str
+            Header name, full ("Call-ID") or compact ("i").
+
+        Returns
+        -------
+        str or None
+            The first value, None when absent.
+        """
         name = COMPACT_HEADERS.get(name.lower(), name.lower())
         return next((v for n, v in self.headers if n == name), None)
 
     def header_all(self, name: str) -> list[str]:
-        """Every value of header `name`."""
+        """Every value of header `name`.
+
+        Parameters
+        ----------
+        name : str
+            Header name, full or compact.
+
+        Returns
+        -------
+        list of str
+            Values in message order (a comma-separated line is one value).
+        """
         name = COMPACT_HEADERS.get(name.lower(), name.lower())
         return [v for n, v in self.headers if n == name]
 
@@ -68,6 +129,7 @@ def parse_sip(data: bytes, *, datagram: bool = False) -> tuple[SipMessage, int] 
     Parameters
     ----------
     data : bytes
+        A UDP payload, or a TCP stream's bytes from a message start.
     datagram : bool
         True for a UDP payload (one whole message): a missing blank line or a body
         shorter than Content-Length still gives the message, with ``problem`` set
@@ -79,6 +141,31 @@ def parse_sip(data: bytes, *, datagram: bool = False) -> tuple[SipMessage, int] 
         `used` is the number of bytes consumed (headers + Content-Length body); None when
         `data` does not start with a SIP start line or (stream) the message is incomplete.
         When Content-Length is absent the body is the rest of `data` (RFC 3261 18.3, UDP).
+        `used` is in [bytes].
+
+    References
+    ----------
+    RFC 3261 section 7 (start line, headers, blank line, body) and 18.3 (Content-Length
+    frames a message on a stream; on UDP a missing one means "the rest").
+
+    Examples
+    --------
+    The real 488 of baresip (frame 2; tshark: udp.length 344 = 8 + 336 bytes of SIP,
+    Content-Length 0):
+
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> raw = bytes(read_capture(data.path("codec_mismatch_488")).payload(1))
+    >>> msg, used = parse_sip(raw)
+    >>> msg.status, msg.reason_phrase, used, len(raw), msg.body
+    (488, 'Not Acceptable Here', 336, 336, b'')
+
+    Cut short, a stream message is not complete yet; a datagram is kept, flagged:
+
+    >>> parse_sip(raw[:100]) is None
+    True
+    >>> parse_sip(raw[:100], datagram=True)[0].problem
+    'no blank line after the headers (truncated?)'
     """
     end = _HEADER_END.search(data)
     problem = None
@@ -295,6 +382,26 @@ def sip_messages(packets) -> pd.DataFrame:
         3326), body (bytes), sdp (the SDP text found in the body, also inside multipart or
         without Content-Type, else None), sdp_typed (the SDP is labelled application/sdp,
         so Wireshark dissects it), problem (what is malformed, else None), headers (tuple of (lower-case name, value)).
+
+    References
+    ----------
+    RFC 3261 sections 7, 8.1.1 (Call-ID, CSeq, From/To tags) and 18.3; RFC 3326
+    (Reason); Wireshark epan/dissectors/packet-sip.c (frame numbers of reassembled TCP
+    messages).
+
+    Examples
+    --------
+    The real baresip call refused with 488 (tshark -Y sip: frames 1 INVITE, 2 488,
+    3 ACK, all CSeq 54605):
+
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> msgs = sip_messages(read_capture(data.path("codec_mismatch_488")))
+    >>> for r in msgs.itertuples():
+    ...     print(r.frame, r.transport, r.src, "->", r.dst, r.method, r.status, r.cseq)
+    1 UDP 10.0.0.1 -> 10.0.0.2 INVITE <NA> 54605
+    2 UDP 10.0.0.2 -> 10.0.0.1 nan 488 54605
+    3 UDP 10.0.0.1 -> 10.0.0.2 ACK <NA> 54605
     """
     import pandas as pd
     rows = packets if isinstance(packets, list) else _message_rows(packets)
@@ -482,6 +589,23 @@ def sdp_media(packets_or_messages, *, wireshark: bool = True) -> pd.DataFrame:
         dissector registers for the RTP conversation), codecs (same for every pt,
         static ones from RFC 3551 added), fmtp (dict pt -> str), direction, ptime [ms],
         problems (tuple of str).
+
+    References
+    ----------
+    RFC 4566 sections 5.7 (c=), 5.14 (m=), 6 (rtpmap, fmtp, ptime, direction); RFC 3551
+    table 4 (static payload types); Wireshark epan/dissectors/packet-sdp.c.
+
+    Examples
+    --------
+    The GSM-only offer of the real 488 call (tshark: sdp.media "audio 10008 RTP/AVP 3
+    101"):
+
+    >>> from labkit import data
+    >>> m = sdp_media(data.path("codec_mismatch_488")).iloc[0]
+    >>> print(m.frame, m.message, m.address, m.port, m.pts, m.ptime)
+    1 INVITE 10.0.0.1 10008 [3, 101] 20.0
+    >>> m.codecs
+    {3: ('GSM', 8000), 101: ('telephone-event', 8000)}
     """
     import pandas as pd
     msgs = _messages(packets_or_messages)
@@ -501,6 +625,37 @@ def sdp_media_rows(packets, *, wireshark: bool = True) -> list[dict]:
 
     For the command line (it starts faster without pandas): same keys as the
     DataFrame's columns; cseq is an int or None instead of an Int64 value.
+
+    Parameters
+    ----------
+    packets : labkit.capture.Packets
+        UDP datagrams and TCP segments of a capture.
+    wireshark : bool
+        As in :func:`sdp_media`.
+
+    Returns
+    -------
+    list of dict
+        One dict per ``m=`` line, keys as :func:`sdp_media`'s columns (time [s],
+        port, ptime [ms]).
+
+    References
+    ----------
+    RFC 4566 section 5.14 (m=) and 6; RFC 3551 table 4.
+
+    Examples
+    --------
+    The four hops of the real call through kamailio and rtpengine (tshark
+    sdp.connection_info / sdp.media: frames 1, 3, 5, 9 carry 10.0.0.1:10010,
+    10.0.0.10:30000, 10.0.0.2:10022, 10.0.0.10:30008, all "RTP/AVP 8 101"):
+
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> rows = sdp_media_rows(read_capture(data.path("early_media_ringback")))
+    >>> [(r["frame"], r["message"], r["address"], r["port"]) for r in rows[:4]]
+    [(1, 'INVITE', '10.0.0.1', 10010), (3, 'INVITE', '10.0.0.10', 30000), (5, '183', '10.0.0.2', 10022), (9, '183', '10.0.0.10', 30008)]
+    >>> rows[0]["pts"], rows[0]["cseq"], type(rows[0]["cseq"]).__name__
+    ([8, 101], 58720, 'int')
     """
     rows = []
     for msg in _message_rows(packets):
@@ -539,6 +694,11 @@ def offers_answers(packets_or_messages) -> pd.DataFrame:
     Copies on the same hop (retransmissions, a 200 repeating the 183's SDP) are marked
     ``offer (repeat)`` / ``answer (repeat)``.
 
+    Parameters
+    ----------
+    packets_or_messages : str, Path, Packets or DataFrame
+        A capture's path, its packets, or :func:`sip_messages` of it.
+
     Returns
     -------
     pandas.DataFrame
@@ -547,6 +707,29 @@ def offers_answers(packets_or_messages) -> pd.DataFrame:
         ("offer", "answer", "offer (repeat)", "answer (repeat)", "capabilities" for SDP in
         a response to OPTIONS, "unexpected"), offer_frame (the frame of the
         offer an answer belongs to), sdp (:class:`labkit.sip.sdp.SessionDescription`).
+
+    References
+    ----------
+    RFC 3261 section 13.2.1 (offer in INVITE or, late, in the 2xx/ACK); RFC 3264
+    sections 5-6 (offer, answer); RFC 3262 (PRACK), RFC 3311 (UPDATE); RFC 6337
+    section 3 (an answer in a reliable 18x; the 200 repeats it).
+
+    Examples
+    --------
+    The real call through kamailio (10.0.0.10): each hop has its own offer, the 183
+    answers it and the 200 repeats that answer (tshark -Y sip: SDP in frames 1, 3, 5, 9,
+    1001, 1003):
+
+    >>> from labkit import data
+    >>> oa = offers_answers(data.path("early_media_ringback"))
+    >>> for r in oa.itertuples():
+    ...     print(r.frame, r.src, "->", r.dst, r.message, r.role, r.offer_frame)
+    1 10.0.0.1 -> 10.0.0.10 INVITE offer <NA>
+    3 10.0.0.10 -> 10.0.0.2 INVITE offer <NA>
+    5 10.0.0.2 -> 10.0.0.10 183 answer 3
+    9 10.0.0.10 -> 10.0.0.1 183 answer 1
+    1001 10.0.0.2 -> 10.0.0.10 200 answer (repeat) 3
+    1003 10.0.0.10 -> 10.0.0.1 200 answer (repeat) 1
     """
     import pandas as pd
     msgs = _messages(packets_or_messages)
@@ -637,7 +820,40 @@ _Q850 = re.compile(r"cause\s*=\s*(\d+)", re.I)
 
 
 def parse_reason(value: str | None) -> list[dict]:
-    """Reason header values (RFC 3326): [{'protocol': 'Q.850', 'cause': 88, 'text': ...}]."""
+    """Reason header values (RFC 3326): [{'protocol': 'Q.850', 'cause': 88, 'text': ...}].
+
+    Parameters
+    ----------
+    value : str or None
+        The Reason header's value (several reasons comma separated), or None.
+
+    Returns
+    -------
+    list of dict
+        One dict per reason: protocol ("SIP", "Q.850"), cause (int or None), text (str
+        or None); [] for None or "".
+
+    References
+    ----------
+    RFC 3326 section 2 (syntax, protocols SIP and Q.850); ITU-T Q.850 table 1 (cause
+    values).
+
+    Examples
+    --------
+    No bundled capture carries a Reason header (their calls end with 488 or BYE
+    without one), so the examples of RFC 3326 section 2:
+
+    >>> parse_reason('SIP ;cause=200 ;text="Call completed elsewhere"')
+    [{'protocol': 'SIP', 'cause': 200, 'text': 'Call completed elsewhere'}]
+    >>> [r["cause"] for r in parse_reason('SIP ;cause=600 ;text="Busy Everywhere", '
+    ...                                   'Q.850 ;cause=16 ;text="Terminated"')]
+    [600, 16]
+    >>> from labkit import data
+    >>> from labkit.sip import sip_messages
+    >>> from labkit.capture import read_capture
+    >>> parse_reason(sip_messages(read_capture(data.path("codec_mismatch_488"))).reason.iloc[1])
+    []
+    """
     out = []
     for part in re.split(r",(?=\s*[A-Za-z0-9.]+\s*;)", value or ""):
         if not part.strip():
@@ -662,6 +878,35 @@ def sip_calls(packets_or_messages) -> pd.DataFrame:
     repeated with credentials after 401/407 has a new CSeq; ``attempts`` counts them);
     ``reason`` is the Reason header of that response or, failing that, of the CANCEL/BYE; ``q850_cause`` is
     its Q.850 cause value (ITU-T Q.850 table 1, e.g. 88 = incompatible destination).
+
+    Parameters
+    ----------
+    packets_or_messages : str, Path, Packets or DataFrame
+        A capture's path, its packets, or :func:`sip_messages` of it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per Call-ID with an INVITE: call_id, first_frame, last_frame, from_uri,
+        to_uri, caller, callee (addresses of the first INVITE), final_status,
+        final_phrase, final_frame, answered (2xx), ended_by ("BYE", "CANCEL" or None),
+        reason, q850_cause, q850_text, attempts (initial INVITE CSeqs), n_messages.
+
+    References
+    ----------
+    RFC 3261 sections 13.2.2.4 (2xx), 15 (BYE, CANCEL), 22.2 (a new request with
+    credentials after 401/407 has a higher CSeq); RFC 3326; ITU-T Q.850 table 1.
+
+    Examples
+    --------
+    The real 488 (data/lab MANIFEST: "final response 488 to the INVITE", no Reason):
+
+    >>> from labkit import data
+    >>> call = sip_calls(data.path("codec_mismatch_488")).iloc[0]
+    >>> print(call.caller, call.callee, call.final_status, call.final_phrase, call.answered)
+    10.0.0.1 10.0.0.2 488 Not Acceptable Here False
+    >>> print(call.ended_by, call.q850_cause, call.attempts, call.n_messages)
+    None None 1 3
     """
     import pandas as pd
     msgs = _messages(packets_or_messages)

@@ -37,6 +37,7 @@ DOCUMENTED += ["labkit.sip.flow", "labkit.sip.headers", "labkit.sip.ussd"]
 DOCUMENTED += ["labkit.sip.digest", "labkit.sip.auth", "labkit.sip.ifc_xml", "labkit.sip.ifc",
                "labkit.sip.cx"]
 DOCUMENTED += ["labkit.plots.fleet"]
+DOCUMENTED += ["labkit.audio.ringback"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

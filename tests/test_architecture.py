@@ -206,12 +206,8 @@ REPO = LABKIT.parent
 KNOWN_PRIVATE_USES = {
     # monkeypatching the tshark locator (a test double, no public seam for it)
     ("tests/capture/test_wireshark.py", "labkit.capture.wireshark._tool"),
-    # one doctor check called directly (run_doctor runs every check)
-    ("tests/freeswitch/test_timers.py", "labkit.freeswitch.timer_checks._timers"),
     # the file-read header path compared with head() (an internal fast path)
     ("tests/rtp/test_streams.py", "labkit.rtp.detect._head_from_file"),
-    # the what-if table's USSD row label
-    ("tests/sms/test_overhead.py", "labkit.sms.whatif._USSD_SCENARIO"),
     # one finding rule of the SMS-over-IP checker on a hand-made row
     ("tests/sms/test_pdu.py", "labkit.sms.smsip._rule_not_displayed"),
     # unregistering test checks / exercises (no public unregister)

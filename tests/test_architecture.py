@@ -16,6 +16,7 @@ functions (a lazy import still ties two modules together):
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -273,7 +274,7 @@ def _private_uses(source: str) -> list[tuple[int, str]]:
             if hit:
                 out.append((node.lineno, hit))
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                and node.value.startswith("labkit.") and node.value.replace(".", "").replace("_", "").isalnum():
+                and re.fullmatch(r"labkit(\.\w+)+", node.value):
             hit = _private_in_path(node.value)
             if hit:
                 out.append((node.lineno, hit))

@@ -114,7 +114,7 @@ class StreamAudio:
     Attributes
     ----------
     stream : int
-        Stream id (row of :func:`amr_streams`).
+        Stream id (row of :func:`audio_streams`).
     direction : str
         "A->B", "B->A" (A = caller when SIP is present, else the first stream's sender).
     phase : str
@@ -175,7 +175,7 @@ class RingbackReport:
     ----------
     path : str
     streams : DataFrame
-        The stream table (:func:`amr_streams`).
+        The stream table (:func:`audio_streams`).
     directions : tuple of StreamAudio
         One entry per analysed stream and phase, sorted by direction then time.
     timeline : dict
@@ -901,7 +901,8 @@ def stream_packets(capture, *, sdp=None) -> list[StreamPackets]:
 
     >>> from labkit import data
     >>> for s in stream_packets(data.path("ringback_amrwb")):
-    ...     print(s.stream, f"{s.src}:{s.sport} -> {s.dst}:{s.dport}", s.pt, len(s.payloads), s.lost)
+    ...     print(s.stream, f"{s.src}:{s.sport} -> {s.dst}:{s.dport}", s.pt, len(s.payloads),
+    ...           s.lost)
     0 10.0.0.2:10024 -> 10.0.0.1:10010 96 551 0
     1 10.0.0.1:10010 -> 10.0.0.2:10024 96 551 0
     """
@@ -996,7 +997,7 @@ def analyze_ringback(capture, *, stream=None, codecs: dict | None = None, plans=
     stream : int or list of int, optional
         Stream ids or SSRCs to analyse (default: all).
     codecs : dict, optional
-        Codec overrides per stream id (see :func:`amr_streams`).
+        Codec overrides per stream id (see :func:`audio_streams`).
     plans : list of str, optional
         Tone plans to try (default: every plan of :data:`labkit.audio.tones.TONE_PLANS`).
     decode : bool
@@ -1028,7 +1029,8 @@ def analyze_ringback(capture, *, stream=None, codecs: dict | None = None, plans=
     >>> from labkit import data
     >>> report = analyze_ringback(data.path("early_media_ringback"))
     >>> rows = report.verdicts()
-    >>> rows[rows["finding"] != ""][["direction", "phase", "codec", "verdict", "plan", "frequencies"]]
+    >>> cols = ["direction", "phase", "codec", "verdict", "plan", "frequencies"]
+    >>> rows[rows["finding"] != ""][cols]
       direction        phase codec   verdict    plan frequencies
     4      B->A  early media  PCMA  ringback  Europe         425
     """

@@ -9,11 +9,14 @@ functions (a lazy import still ties two modules together):
   ``labkit/widgets/`` (and the command line) import ipywidgets: widgets draw through plots;
 - imports follow the data flow (capture <- rtp <- amr <- audio <- quality; capture <- sip
   <- sms / freeswitch; rtp and amr may use sip's SDP); no analysis module imports plots/,
-  widgets/, commands/ or the report.
+  widgets/, commands/ or the report;
+- tests and notebooks use labkit's public names only (no ``module._private``), but for
+  the listed known exceptions.
 """
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -192,3 +195,139 @@ def test_a_package_reexports_each_public_name_from_one_module(package):
             if name in owner:     # a re-export of the same object is one answer
                 assert owner[name][1] is obj, f"{name} in {owner[name][0]} and {info.name}"
             owner[name] = (info.name, obj)
+
+
+# ------------------------------------------------------------------ tests use the public API
+
+REPO = LABKIT.parent
+
+# Tests and notebooks that still reach into a labkit module's private names, each with
+# why it is still there (fix them by giving the module a public way to do it, then
+# remove the line: the test below fails on a stale entry as well as on a new use).
+KNOWN_PRIVATE_USES = {
+    # monkeypatching the tshark locator (a test double, no public seam for it)
+    ("tests/capture/test_wireshark.py", "labkit.capture.wireshark._tool"),
+    # the file-read header path compared with head() (an internal fast path)
+    ("tests/rtp/test_streams.py", "labkit.rtp.detect._head_from_file"),
+    # one finding rule of the SMS-over-IP checker on a hand-made row
+    ("tests/sms/test_pdu.py", "labkit.sms.smsip._rule_not_displayed"),
+    # unregistering test checks / exercises (no public unregister)
+    ("tests/test_doctor.py", "labkit.findings._REGISTRY"),
+    ("tests/test_exercises.py", "labkit.exercises._REGISTRY"),
+}
+
+
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _private_in_path(dotted: str) -> str | None:
+    """The dotted prefix of `dotted` that ends in a private name which is not a module
+    (``labkit.commands._output`` is a module, so ``labkit.commands._output.jsonable``
+    is public; ``labkit.audio.ringback._phases`` is not)."""
+    parts = dotted.split(".")
+    for i in range(1, len(parts)):
+        prefix = ".".join(parts[:i + 1])
+        if _is_private(parts[i]) and not _is_module(prefix):
+            return prefix
+    return None
+
+
+def _private_uses(source: str) -> list[tuple[int, str]]:
+    """(line, ``labkit.module._name``) for each use of a labkit private name in `source`:
+    ``from labkit.x import _y``, ``x._y`` / ``labkit.x._y`` on a name bound by a labkit
+    import, ``setattr``/``getattr``/``monkeypatch.setattr(x, "_y", ...)``, and
+    ``"labkit.x._y"`` strings (mock.patch targets)."""
+    import warnings
+    with warnings.catch_warnings():     # a test's own invalid escapes are not ours to report
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        tree = ast.parse(source)
+    bound, out = {}, []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == "labkit":
+                    bound[a.asname or "labkit"] = a.name if a.asname else "labkit"
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 \
+                and node.module.split(".")[0] == "labkit":
+            for a in node.names:
+                full = f"{node.module}.{a.name}"
+                if _private_in_path(full):
+                    out.append((node.lineno, _private_in_path(full)))
+                bound[a.asname or a.name] = full
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            chain, base = [], node
+            while isinstance(base, ast.Attribute):
+                chain.append(base.attr)
+                base = base.value
+            if isinstance(base, ast.Name) and base.id in bound and _is_private(node.attr):
+                hit = _private_in_path(".".join([bound[base.id], *reversed(chain)]))
+                if hit:
+                    out.append((node.lineno, hit))
+        elif isinstance(node, ast.Call) and len(node.args) >= 2 \
+                and isinstance(node.args[0], ast.Name) and node.args[0].id in bound \
+                and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str) \
+                and _is_private(node.args[1].value):
+            hit = _private_in_path(f"{bound[node.args[0].id]}.{node.args[1].value}")
+            if hit:
+                out.append((node.lineno, hit))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and re.fullmatch(r"labkit(\.\w+)+", node.value):
+            hit = _private_in_path(node.value)
+            if hit:
+                out.append((node.lineno, hit))
+    return sorted(set(out))
+
+
+def _notebook_source(path: Path) -> str:
+    """The code cells of a notebook as one Python source (IPython magics and shell lines
+    left out)."""
+    import json
+    cells = json.loads(path.read_text())["cells"]
+    lines = []
+    for c in cells:
+        if c["cell_type"] == "code":
+            src = "".join(c["source"])
+            lines += [ln for ln in src.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+    return "\n".join(lines)
+
+
+def test_the_private_use_finder_sees_each_form():
+    src = """
+from labkit.audio import ringback
+from labkit.audio.ringback import _phases, analyze_stream
+from labkit.commands._output import jsonable
+import labkit.rtp.detect as det
+import labkit
+ringback._call_of(1)
+ringback.stream_call(1)
+det._take
+labkit.audio.ringback._RawStream
+labkit.commands._output.jsonable
+monkeypatch.setattr(ringback, "_window", None)
+monkeypatch.setattr("labkit.capture.wireshark._tool", None)
+other._private
+ringback.__all__
+"""
+    assert [name for _, name in _private_uses(src)] == [
+        "labkit.audio.ringback._phases", "labkit.audio.ringback._call_of", "labkit.rtp.detect._take",
+        "labkit.audio.ringback._RawStream", "labkit.audio.ringback._window",
+        "labkit.capture.wireshark._tool"]
+
+
+def test_tests_and_notebooks_use_only_public_names():
+    """Tests exercise what users can call (DESIGN.md: the public API is the contract):
+    no test or notebook reaches into a labkit module's ``_private`` names."""
+    found = set()
+    sources = [(p, p.read_text()) for p in sorted((REPO / "tests").rglob("*.py"))
+               if p.name != "test_architecture.py"]     # this checker names them as data
+    sources += [(p, _notebook_source(p)) for p in sorted((REPO / "notebooks").glob("*.ipynb"))]
+    assert len(sources) > 20
+    for path, source in sources:
+        for _, name in _private_uses(source):
+            found.add((path.relative_to(REPO).as_posix(), name))
+    assert sorted(found - KNOWN_PRIVATE_USES) == [], "new private uses: add a public API"
+    assert sorted(KNOWN_PRIVATE_USES - found) == [], "fixed: remove from KNOWN_PRIVATE_USES"
+    assert not any(f == "tests/audio/test_ringback.py" for f, _ in found)

@@ -42,6 +42,7 @@ DOCUMENTED += ["labkit.plots.audio", "labkit.plots.ops", "labkit.plots.rating",
                "labkit.plots.sip", "labkit.plots.sip_auth", "labkit.plots.sms", "labkit.plots.timers"]
 DOCUMENTED += ["labkit.ops.mariadb", "labkit.widgets.audio", "labkit.sip.messages",
                "labkit.freeswitch.config", "labkit.freeswitch.negotiation", "labkit.audio.tones"]
+DOCUMENTED += ["labkit.audio.ringback"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

@@ -17,7 +17,7 @@ from labkit.errors import DecodeError, LabkitError, LabkitWarning
 from labkit.amr.codec import codec_name, identify_codec
 from labkit.amr.realtime import AmrExtract, CapturePayloads, amr_storage_from_rtp
 
-__all__ = ["amr_streams", "extract_stream", "read_sdp", "sip_candidates"]
+__all__ = ["amr_streams", "extract_stream", "read_sdp", "sdp_codec", "sip_candidates"]
 
 
 _STREAM_COLUMNS = ["stream", "src", "sport", "dst", "dport", "ssrc", "pt", "packets", "codec",
@@ -42,10 +42,50 @@ class AmrStreamRow:
     fmtp: str | None
 
 
-def _sdp_codec(sdp, key, pt):
-    """(name, fmtp) of `pt` in the SDP m= line announcing the stream's dst (else src).
+def sdp_codec(sdp, key, pt: int) -> tuple[str, str | None] | None:
+    """(a=rtpmap name, a=fmtp) of `pt` in the SDP m= line announcing a stream's end.
 
-    `sdp` is :func:`labkit.sip.sdp_media`'s DataFrame or its rows as dicts.
+    The one rule by which amr and audio read a stream's codec from signalling: the m= line
+    whose connection address and port are the stream's destination (the receiver's offer
+    or answer) is looked at first, then its source; among several, the latest wins.
+
+    Parameters
+    ----------
+    sdp : pandas.DataFrame or list of dict or None
+        :func:`labkit.sip.sdp_media` (or :func:`read_sdp`) of the capture, or its rows
+        as dicts; None or empty: no SDP.
+    key : object
+        The stream's ends as attributes ``src``, ``sport``, ``dst``, ``dport``
+        (e.g. a :class:`labkit.audio.ringback.StreamPackets`).
+    pt : int
+        The stream's RTP payload type.
+
+    Returns
+    -------
+    tuple (str, str or None) or None
+        The rtpmap encoding name of `pt` and its fmtp value (None without one); None
+        when no m= line announces the stream's ends with `pt`.
+
+    References
+    ----------
+    RFC 4566 sections 5.7 (c=), 5.14 (m=) and 6 (a=rtpmap, a=fmtp); RFC 3264 section 5
+    (the offerer's m= line says where it wants to receive); RFC 4867 section 8.1.
+
+    Examples
+    --------
+    B's AMR-WB stream of the real baresip call (10.0.0.2:10024 -> 10.0.0.1:10010); the
+    INVITE's SDP announces A's port 10010 with ``a=rtpmap:96 AMR-WB/16000`` and
+    ``a=fmtp:96 octet-align=1`` (tshark shows the same lines):
+
+    >>> from types import SimpleNamespace
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> sdp = read_sdp(read_capture(data.path("ringback_amrwb")))
+    >>> b = SimpleNamespace(src="10.0.0.2", sport=10024, dst="10.0.0.1", dport=10010)
+    >>> sdp_codec(sdp, b, 96)
+    ('AMR-WB', 'octet-align=1')
+    >>> sdp_codec(sdp, b, 8) is None
+    True
     """
     if sdp is None or len(sdp) == 0:
         return None
@@ -94,7 +134,7 @@ def _payloads_at(rtp, idx) -> list[bytes]:
 def _classify_stream(rtp, s, key, sdp, sample) -> tuple[str, bool, str, str | None]:
     idx = _first_rows(rtp, s, 1)
     pt = int(rtp.pt[idx[0]])
-    found = _sdp_codec(sdp, key, pt)
+    found = sdp_codec(sdp, key, pt)
     if found is not None:
         return identify_codec(pt, (), (), sdp=found)
     rows = _first_rows(rtp, s, sample)

@@ -20,9 +20,24 @@ The chain, each step a labkit module:
    (the call is answered and charged while the caller still hears "ringing"); the doctor
    check in :mod:`labkit.audio.checks` reports the same :attr:`StreamAudio.finding`.
 
+The same steps one stream at a time (what :func:`analyze_ringback` does for each):
+:func:`stream_packets` (one :class:`StreamPackets` per RTP stream), :func:`stream_codec`
+(:func:`labkit.amr.identify_codec` on the stream, with its SDP), :func:`stream_call` (its
+INVITE dialog of :func:`call_timelines`), :func:`stream_directions` (A->B / B->A),
+:func:`stream_phases` (early media / after answer) and :func:`analyze_stream` (decode and
+judge: one :class:`StreamAudio` per phase).
+
 Times are seconds since the first frame of the capture (Wireshark's time origin).
 A damaged or non-AMR stream is reported with a note and a :class:`LabkitWarning`; the
 other directions are still processed.
+
+References
+----------
+RFC 4867 sections 4 and 5 (AMR / AMR-WB RTP payload and storage format), section 8.1
+(``octet-align``); 3GPP TS 26.101 and TS 26.201 (AMR and AMR-WB frame structure, 20 ms
+frames); ITU-T G.711 (PCMA/PCMU); ITU-T E.180 and its Supplement 2 (ringing-tone plans,
+:mod:`labkit.audio.tones`); RFC 3960 section 2 and RFC 3261 section 13.2.2.4 (early media
+before the final response, the 2xx answers the call); 3GPP TS 24.628 clause 4.2.
 """
 from __future__ import annotations
 
@@ -40,9 +55,10 @@ from labkit.audio import pcm as audio
 from labkit.audio import tones
 from labkit.errors import LabkitError, LabkitWarning
 
-__all__ = ["StreamAudio", "RingbackReport", "call_timeline", "call_timelines", "audio_streams",
-           "analyze_ringback", "export_direction", "EVS_NOTE", "PHASES", "TONE_AFTER_ANSWER",
-           "RINGBACK_EARLY_MEDIA", "tone_finding"]
+__all__ = ["StreamAudio", "RingbackReport", "StreamPackets", "call_timeline", "call_timelines",
+           "audio_streams", "analyze_ringback", "export_direction", "stream_packets",
+           "stream_codec", "stream_call", "stream_directions", "stream_phases", "analyze_stream",
+           "EVS_NOTE", "PHASES", "TONE_AFTER_ANSWER", "RINGBACK_EARLY_MEDIA", "tone_finding"]
 
 EVS_NOTE = "EVS, cannot decode here"
 _AMR = ("AMR", "AMR-WB")
@@ -98,7 +114,7 @@ class StreamAudio:
     Attributes
     ----------
     stream : int
-        Stream id (row of :func:`amr_streams`).
+        Stream id (row of :func:`audio_streams`).
     direction : str
         "A->B", "B->A" (A = caller when SIP is present, else the first stream's sender).
     phase : str
@@ -159,7 +175,7 @@ class RingbackReport:
     ----------
     path : str
     streams : DataFrame
-        The stream table (:func:`amr_streams`).
+        The stream table (:func:`audio_streams`).
     directions : tuple of StreamAudio
         One entry per analysed stream and phase, sorted by direction then time.
     timeline : dict
@@ -228,13 +244,36 @@ def _verdict_row(d: StreamAudio, streams: pd.DataFrame) -> dict:
 def call_timelines(packets) -> list[dict]:
     """Times [s] and parties of every INVITE dialog in the capture, in time order.
 
+    Parameters
+    ----------
+    packets : path or labkit.capture.Packets
+        The capture (:func:`labkit.sip.call_progress` reads its SIP).
+
     Returns
     -------
     list of dict
         Per Call-ID with an INVITE: ``invite``, ``progress`` (first 18x to the INVITE
         carrying SDP, else first 18x), ``answer`` (first 2xx to the INVITE) [s since
         the first frame], ``caller`` / ``callee`` (IP of the INVITE's sender /
-        receiver), ``call_id``. Empty without SIP.
+        receiver), ``call_id``. Empty, with a :class:`LabkitWarning`, when the SIP cannot
+        be read; empty without SIP.
+
+    References
+    ----------
+    RFC 3261 sections 13.2.2.4 (the 2xx to the INVITE answers the call) and 21.1 (18x
+    provisional responses); RFC 3960 section 2 (early media in a 18x with SDP).
+
+    Examples
+    --------
+    The real relay_stall capture holds two calls through one proxy (data/lab/MANIFEST.tsv:
+    alice 10.0.0.1 and carol 10.0.0.3 call via 10.0.0.10; tshark shows the two INVITEs):
+
+    >>> from labkit import data
+    >>> calls = call_timelines(data.path("relay_stall"))
+    >>> [(c["caller"], c["callee"]) for c in calls]
+    [('10.0.0.1', '10.0.0.10'), ('10.0.0.3', '10.0.0.10')]
+    >>> all(c["invite"] < c["progress"] < c["answer"] for c in calls)
+    True
     """
     try:
         from labkit import sip
@@ -247,7 +286,33 @@ def call_timelines(packets) -> list[dict]:
 
 
 def call_timeline(packets) -> dict:
-    """The first INVITE dialog of :func:`call_timelines` (empty dict without SIP)."""
+    """The first INVITE dialog of :func:`call_timelines`.
+
+    Parameters
+    ----------
+    packets : path or labkit.capture.Packets
+        The capture.
+
+    Returns
+    -------
+    dict
+        As one item of :func:`call_timelines` (times [s] since the first frame); an
+        empty dict without SIP.
+
+    References
+    ----------
+    RFC 3261 section 13 (the INVITE dialog).
+
+    Examples
+    --------
+    The real baresip call (data/lab/MANIFEST.tsv): bob auto-answers, so tshark shows the
+    180 and the 200 OK a few milliseconds after the INVITE (frames 2 and 4):
+
+    >>> from labkit import data
+    >>> t = call_timeline(data.path("ringback_amrwb"))
+    >>> t["caller"], t["callee"], t["invite"], t["answer"] < 0.01
+    ('10.0.0.1', '10.0.0.2', 0.0, True)
+    """
     calls = call_timelines(packets)
     return calls[0] if calls else {}
 
@@ -263,9 +328,50 @@ def _timeline(r) -> dict:
     return out
 
 
-def _call_of(raw: "_RawStream", calls: list[dict], sdp_rows) -> dict:
-    """The dialog a stream belongs to: one whose SDP names one of the stream's ends,
-    else any; among those, the latest INVITE sent before the stream started."""
+def stream_call(stream: StreamPackets, calls: list[dict], sdp=None) -> dict:
+    """The INVITE dialog a stream belongs to.
+
+    A dialog whose SDP (INVITE or response to it) names one of the stream's ends is
+    preferred, else any; among those, the latest INVITE sent before the stream's first
+    packet (0.5 s of slack).
+
+    Parameters
+    ----------
+    stream : StreamPackets
+        One stream (:func:`stream_packets`).
+    calls : list of dict
+        :func:`call_timelines` of the capture.
+    sdp : pandas.DataFrame, optional
+        :func:`labkit.sip.sdp_media` of the capture (None: match by time only).
+
+    Returns
+    -------
+    dict
+        The item of `calls` (times [s] since the first frame); an empty dict when
+        `calls` is empty.
+
+    References
+    ----------
+    RFC 3264 section 5 (each side's SDP names where it receives media); RFC 3261
+    section 13 (dialogs of INVITE).
+
+    Examples
+    --------
+    Two simultaneous real calls through rtpengine (data/lab/MANIFEST.tsv): stream 5 is
+    rtpengine's leg to carol (10.0.0.3), the second caller; the SDP of her call names it:
+
+    >>> from labkit import data, sip
+    >>> from labkit.capture import read_capture
+    >>> packets = read_capture(data.path("relay_stall"))
+    >>> sdp = sip.sdp_media(packets)
+    >>> streams, calls = stream_packets(packets, sdp=sdp), call_timelines(packets)
+    >>> (streams[5].dst, streams[5].dport)
+    ('10.0.0.3', 10048)
+    >>> stream_call(streams[5], calls, sdp)["caller"], stream_call(streams[0], calls, sdp)["caller"]
+    ('10.0.0.3', '10.0.0.1')
+    """
+    raw = stream
+    sdp_rows = sdp
     if len(calls) <= 1:
         return calls[0] if calls else {}
     ends = {(raw.src, raw.sport), (raw.dst, raw.dport)}
@@ -287,8 +393,39 @@ def _ip(addr) -> str:
 # --------------------------------------------------------------------------- streams
 
 @dataclass(frozen=True)
-class _RawStream:
-    """One RTP stream's packets in arrival order (internal)."""
+class StreamPackets:
+    """One RTP stream's packets of its main payload type, in arrival order.
+
+    What :func:`stream_packets` gives per stream and the per-stream functions
+    (:func:`stream_codec`, :func:`stream_call`, :func:`stream_directions`,
+    :func:`analyze_stream`) take; build one by hand to judge RTP from elsewhere.
+
+    Attributes
+    ----------
+    stream : int
+        Stream id (row of :func:`labkit.rtp.rtp_streams`, Wireshark 4.0 rules).
+    src, dst : str
+        Source / destination IP address.
+    sport, dport : int
+        Source / destination UDP port.
+    ssrc : int
+        RTP SSRC.
+    pt : int
+        RTP payload type (the stream's most frequent one; the others, e.g.
+        telephone-event, are left out).
+    seq : numpy.ndarray of int
+        RTP sequence numbers (as on the wire, 16 bit).
+    timestamp : numpy.ndarray of int
+        RTP timestamps [clock ticks].
+    time : numpy.ndarray of float
+        Arrival times [s] since the capture's first frame.
+    payloads : list of bytes
+        RTP payloads.
+    lost : int
+        Packets lost by Wireshark 4.0's count (RFC 3550 appendix A.3).
+    codec_hint : str
+        Codec name the RTP layer got from SDP, if any.
+    """
 
     stream: int
     src: str
@@ -305,31 +442,59 @@ class _RawStream:
     codec_hint: str = ""      # codec name the RTP layer got from SDP, if any
 
 
-def _codec_of(raw: _RawStream, sdp_rows: pd.DataFrame | None, override=None) -> tuple[str, bool, str]:
-    """(codec, octet_aligned, source) of a stream: override, SDP, or payload heuristic.
+def stream_codec(stream: StreamPackets, sdp=None, *, override=None) -> tuple[str, bool, str]:
+    """Which codec a stream carries, in which AMR payload format, and the evidence.
 
-    The SDP m-line whose (address, port) is the stream's destination (the receiver's
-    offer/answer) or source gives the ``a=rtpmap`` name and the ``octet-align`` fmtp
-    (RFC 4867 section 8.1; absent = bandwidth-efficient).
+    :func:`labkit.amr.identify_codec` (the one codec identification of labkit) on the
+    stream's payload type and payloads, with the ``a=rtpmap`` / ``a=fmtp`` of the SDP
+    m= line announcing one of its ends (:func:`labkit.amr.sdp_codec`).
+
+    Parameters
+    ----------
+    stream : StreamPackets
+        One stream (:func:`stream_packets`).
+    sdp : pandas.DataFrame, optional
+        :func:`labkit.sip.sdp_media` of the capture (None: payload structure only).
+    override : str or tuple (str, bool), optional
+        A codec given by the user (``"AMR-WB"`` or ``("AMR", True)`` for octet-aligned);
+        wins over SDP and payloads.
+
+    Returns
+    -------
+    tuple (str, bool, str)
+        ``(codec, octet_aligned, source)``: ``"AMR"``, ``"AMR-WB"``, ``"EVS"``, an
+        rtpmap / static name (``"PCMA"``) or ``"unknown"``; True for octet-aligned AMR;
+        ``"given"``, ``"SDP"``, ``"heuristic (score)"`` or ``"static PT"``.
+
+    References
+    ----------
+    RFC 4867 section 8.1 (``octet-align``; absent = bandwidth-efficient) and section 4
+    (the payload structure the heuristic checks); RFC 4566 section 6 (a=rtpmap, a=fmtp);
+    RFC 3551 section 6 (static payload types).
+
+    Examples
+    --------
+    B's stream of the real AMR-WB call: the SDP says ``AMR-WB/16000`` with
+    ``octet-align=1`` (tshark's SDP dissector shows the same); the payloads alone say
+    the same by structure:
+
+    >>> from labkit import data, sip
+    >>> from labkit.capture import read_capture
+    >>> packets = read_capture(data.path("ringback_amrwb"))
+    >>> b = stream_packets(packets)[0]
+    >>> stream_codec(b, sip.sdp_media(packets))
+    ('AMR-WB', True, 'SDP')
+    >>> stream_codec(b)[:2], stream_codec(b)[2].startswith("heuristic")
+    (('AMR-WB', True), True)
+    >>> stream_codec(b, override=("AMR", False))
+    ('AMR', False, 'given')
     """
-    pick = min(len(raw.payloads), 400) if override is not None else len(raw.payloads)
-    codec, oa, source, _ = amr.identify_codec(raw.pt, raw.payloads[:pick], raw.timestamp[:pick],
-                                              sdp=_sdp_match(raw, sdp_rows), override=override)
+    pick = min(len(stream.payloads), 400) if override is not None else len(stream.payloads)
+    codec, oa, source, _ = amr.identify_codec(stream.pt, stream.payloads[:pick],
+                                              stream.timestamp[:pick],
+                                              sdp=amr.sdp_codec(sdp, stream, stream.pt),
+                                              override=override)
     return codec, oa, source
-
-
-def _sdp_match(raw: _RawStream, sdp_rows: pd.DataFrame | None):
-    """(codec name, fmtp) for the stream's PT from the SDP announcing its address/port."""
-    if sdp_rows is None or len(sdp_rows) == 0:
-        return None
-    for addr, port in ((raw.dst, raw.dport), (raw.src, raw.sport)):
-        rows = sdp_rows[(sdp_rows["address"] == addr) & (sdp_rows["port"] == port)]
-        for _, row in rows.iloc[::-1].iterrows():   # latest offer/answer wins
-            codecs = row["codecs"] if isinstance(row["codecs"], dict) else {}
-            if raw.pt in codecs:
-                fmtp = (row["fmtp"] or {}).get(raw.pt) if isinstance(row["fmtp"], dict) else None
-                return codecs[raw.pt][0], fmtp
-    return None
 
 
 def _media_ends(sdp_rows: pd.DataFrame | None, timeline: dict) -> tuple[set, set]:
@@ -345,7 +510,7 @@ def _media_ends(sdp_rows: pd.DataFrame | None, timeline: dict) -> tuple[set, set
     return ends[True], ends[False]
 
 
-def _direction_of(raw: "_RawStream", call: dict, sdp_rows, first_src: str) -> str:
+def _direction_of(raw: StreamPackets, call: dict, sdp_rows, first_src: str) -> str:
     """"A->B" / "B->A". A = the caller: the stream is A's when it comes from (or goes
     to) a media address of the INVITE's SDP (of the answer's SDP), else when its source
     IP is the INVITE's sender. Without SIP, A is the first stream's sender."""
@@ -359,16 +524,60 @@ def _direction_of(raw: "_RawStream", call: dict, sdp_rows, first_src: str) -> st
     return "A->B" if raw.src == a_ip else ("B->A" if raw.dst == a_ip else f"{raw.src}->{raw.dst}")
 
 
-def _directions(raws: list["_RawStream"], calls: list[dict], sdp_rows=None) -> dict[int, str]:
-    """Direction of every stream (:func:`_direction_of`, each with its own dialog)."""
+def stream_directions(streams: list[StreamPackets], calls: list[dict], sdp=None) -> dict[int, str]:
+    """Which way each stream flows: "A->B" or "B->A", A being the caller.
+
+    Each stream is judged with its own dialog (:func:`stream_call`): it is A's when it
+    comes from (or goes to) a media address of the INVITE's SDP (of the answer's SDP),
+    else when its source IP is the INVITE's sender. Without SIP, A is the sender of the
+    stream that started first.
+
+    Parameters
+    ----------
+    streams : list of StreamPackets
+        The capture's streams (:func:`stream_packets`).
+    calls : list of dict
+        :func:`call_timelines` (empty: no SIP).
+    sdp : pandas.DataFrame, optional
+        :func:`labkit.sip.sdp_media` of the capture.
+
+    Returns
+    -------
+    dict
+        ``{stream id: "A->B" | "B->A"}``; ``"src->dst"`` (IPs) for a stream that touches
+        neither party.
+
+    References
+    ----------
+    RFC 3261 section 8.1 (the UAC sends the INVITE: the caller); RFC 3264 section 5
+    (the offer is A's receive address, the answer B's).
+
+    Examples
+    --------
+    The real AMR-WB call: alice (A, 10.0.0.1) calls bob (B, 10.0.0.2,
+    data/lab/MANIFEST.tsv); stream 0 is bob's (tshark: 10.0.0.2:10024 -> 10.0.0.1:10010):
+
+    >>> from labkit import data, sip
+    >>> from labkit.capture import read_capture
+    >>> packets = read_capture(data.path("ringback_amrwb"))
+    >>> streams = stream_packets(packets)
+    >>> stream_directions(streams, call_timelines(packets), sip.sdp_media(packets))
+    {0: 'B->A', 1: 'A->B'}
+
+    Without SIP the first sender (bob's packet at 10 ms, alice's at 21 ms) is A:
+
+    >>> stream_directions(streams, [])
+    {0: 'A->B', 1: 'B->A'}
+    """
+    raws, sdp_rows = streams, sdp
     if not raws:
         return {}
     first = min(raws, key=lambda r: (float(r.time[0]) if len(r.time) else 0.0, r.stream))
-    return {r.stream: _direction_of(r, _call_of(r, calls, sdp_rows), sdp_rows, first.src)
+    return {r.stream: _direction_of(r, stream_call(r, calls, sdp_rows), sdp_rows, first.src)
             for r in raws}
 
 
-def _frame_types(raw: _RawStream, wideband: bool, oa: bool, limit: int = 2000) -> list[int]:
+def _frame_types(raw: StreamPackets, wideband: bool, oa: bool, limit: int = 2000) -> list[int]:
     """Frame types of the first `limit` payloads that depacketize (RFC 4867 ToC)."""
     out = []
     for p in raw.payloads[:limit]:
@@ -397,8 +606,52 @@ def _mode_label(ft, wideband: bool) -> str:
 _MIN_PHASE_S = 0.5   # [s] a phase shorter than this is merged into the other one
 
 
-def _phases(t0: float, nframes: int, timeline: dict) -> list[tuple[str, int, int]]:
-    """(phase, first frame, end frame) pieces of a stream starting at capture time t0."""
+def stream_phases(t0: float, nframes: int, call: dict) -> list[tuple[str, int, int]]:
+    """The phases of a stream: early media before the 200 OK, after answer after it.
+
+    The stream is cut at the 20 ms frame nearest to the answer; a piece shorter than
+    0.5 s is merged into the other one (too short to judge apart).
+
+    Parameters
+    ----------
+    t0 : float
+        Capture time of the stream's first frame [s] (:attr:`StreamAudio.t0`).
+    nframes : int
+        Length of the stream [20 ms frames].
+    call : dict
+        The stream's dialog (:func:`stream_call`): ``answer`` [s] if answered; an empty
+        dict when the capture has no SIP.
+
+    Returns
+    -------
+    list of tuple (str, int, int)
+        ``(phase, first frame, end frame)`` pieces covering ``[0, nframes)``; phase is
+        one of :data:`PHASES`: "whole stream" without SIP, "early media" while
+        unanswered.
+
+    References
+    ----------
+    RFC 3960 section 2 (early media comes before the final response); RFC 3261 section
+    13.2.2.4 (the 2xx establishes the session); 3GPP TS 26.101 / TS 26.201 (20 ms frames).
+
+    Examples
+    --------
+    A stream from 0.12 s, 600 frames (12 s), answered at 6.12 s: the cut is after
+    (6.12 - 0.12) / 0.02 = 300 frames:
+
+    >>> stream_phases(0.12, 600, {"invite": 0.0, "answer": 6.12})
+    [('early media', 0, 300), ('after answer', 300, 600)]
+    >>> stream_phases(0.12, 600, {"invite": 0.0}), stream_phases(0.12, 600, {})
+    ([('early media', 0, 600)], [('whole stream', 0, 600)])
+
+    In the real AMR-WB call bob answers (200 OK, 6 ms) before his first packet (10 ms):
+    all of it is after the answer (tshark: 551 packets of one frame each):
+
+    >>> from labkit import data
+    >>> stream_phases(0.0104, 551, call_timeline(data.path("ringback_amrwb")))
+    [('after answer', 0, 551)]
+    """
+    timeline = call
     if not timeline:
         return [("whole stream", 0, nframes)]
     answer = timeline.get("answer")
@@ -424,7 +677,7 @@ def _judge(decoded: audio.DecodedAudio, extract: amr.AmrExtract, a: int, b: int,
     return part, frames, result
 
 
-def _decode_raw(raw: _RawStream, codec: str, oa: bool, where: str):
+def _decode_raw(raw: StreamPackets, codec: str, oa: bool, where: str):
     """(extract, decoded, note) of one AMR stream; note explains a failure."""
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -444,7 +697,7 @@ def _decode_raw(raw: _RawStream, codec: str, oa: bool, where: str):
     return extract, audio.decode_storage(extract.data), note
 
 
-def _start_time(raw: _RawStream, codec: str, oa: bool) -> float:
+def _start_time(raw: StreamPackets, codec: str, oa: bool) -> float:
     """Capture time [s] of the stream's first audio frame: the first packet's arrival,
     less 20 ms per further frame in it (a packet leaves once its last frame is
     complete), so that streams with 1 or 3 frames per packet line up."""
@@ -459,7 +712,7 @@ def _start_time(raw: _RawStream, codec: str, oa: bool) -> float:
     return round(float(raw.time[i]) - (n - 1) * tones.FRAME_S, 6)
 
 
-def _g711_audio(raw: _RawStream, codec: str) -> tuple[audio.DecodedAudio, np.ndarray]:
+def _g711_audio(raw: StreamPackets, codec: str) -> tuple[audio.DecodedAudio, np.ndarray]:
     """Real-time PCM of a G.711 stream and per-frame kind (:func:`labkit.audio.g711_from_rtp`)."""
     pcm, kind = audio.g711_from_rtp(raw.timestamp, raw.payloads, codec)
     return audio.DecodedAudio(pcm, 8000, np.full(kind.size, -1, np.int8), False), kind
@@ -472,7 +725,7 @@ def _judge_pcm(decoded: audio.DecodedAudio, kind: np.ndarray, a: int, b: int, pl
     return part, frames, tones.detect_ringback(part.pcm, 8000, plans=plans)
 
 
-def _analyze_raw(raw: _RawStream, codec: str, oa: bool, direction: str, timeline: dict,
+def _analyze_raw(raw: StreamPackets, codec: str, oa: bool, direction: str, timeline: dict,
                  plans, where: str) -> tuple[amr.AmrExtract | None, list[StreamAudio]]:
     t0 = _start_time(raw, codec, oa) if codec in _AMR else (
         float(raw.time.min()) if len(raw.time) else 0.0)
@@ -483,7 +736,7 @@ def _analyze_raw(raw: _RawStream, codec: str, oa: bool, direction: str, timeline
         decoded, kind = _g711_audio(raw, codec)
         return None, [StreamAudio(raw.stream, direction, phase, round(t0 + a * tones.FRAME_S, 3),
                                   codec, *_reorder(_judge_pcm(decoded, kind, a, b, plans)))
-                      for phase, a, b in _phases(t0, kind.size, timeline)]
+                      for phase, a, b in stream_phases(t0, kind.size, timeline)]
     if codec not in _AMR:
         return None, [StreamAudio(raw.stream, direction, "whole stream", t0, codec,
                                   note=f"{codec}: not decoded here (AMR, AMR-WB, G.711 are)")]
@@ -491,11 +744,82 @@ def _analyze_raw(raw: _RawStream, codec: str, oa: bool, direction: str, timeline
     if decoded is None:
         return None, [StreamAudio(raw.stream, direction, "whole stream", t0, codec, note=note)]
     out = []
-    for phase, a, b in _phases(t0, extract.frames_total, timeline):
+    for phase, a, b in stream_phases(t0, extract.frames_total, timeline):
         part, frames, result = _judge(decoded, extract, a, b, plans)
         out.append(StreamAudio(raw.stream, direction, phase, round(t0 + a * tones.FRAME_S, 3),
                                codec, part, extract, frames, result, note))
     return extract, out
+
+
+def analyze_stream(stream: StreamPackets, *, codec=None, sdp=None, call: dict | None = None,
+                   direction: str | None = None, plans=None, where: str | None = None
+                   ) -> list[StreamAudio]:
+    """Decode one stream and judge each of its phases: is there a ringback tone?
+
+    What :func:`analyze_ringback` does for each stream: AMR / AMR-WB are rebuilt into a
+    real-time storage file (gaps become NO_DATA) and decoded with OpenCORE, G.711 is
+    placed on its RTP timestamps; the audio is cut into :func:`stream_phases` and
+    :func:`labkit.audio.tones.detect_ringback` judges each phase. EVS and other codecs
+    are reported, not decoded; a damaged or non-AMR stream gives a note and a
+    :class:`LabkitWarning`.
+
+    Parameters
+    ----------
+    stream : StreamPackets
+        One stream (:func:`stream_packets`, or built by hand).
+    codec : str or tuple (str, bool), optional
+        ``"AMR-WB"``, ``("AMR", True)`` (octet-aligned), ``"PCMA"``...; default: from
+        `sdp`, else the payloads (:func:`stream_codec`).
+    sdp : pandas.DataFrame, optional
+        :func:`labkit.sip.sdp_media` of the capture (codec and direction).
+    call : dict, optional
+        The stream's dialog (:func:`stream_call`); None or empty: no SIP, one phase
+        "whole stream".
+    direction : str, optional
+        "A->B" / "B->A"; default :func:`stream_directions` of this stream alone.
+    plans : list of str, optional
+        Tone plans to try (default: every plan of :data:`labkit.audio.tones.TONE_PLANS`).
+    where : str, optional
+        Where the stream is, for warnings (default: its id and SSRC).
+
+    Returns
+    -------
+    list of StreamAudio
+        One per phase, in time order: ``t0`` [s since the first frame], the phase's PCM
+        (``audio``), the whole stream's storage file (``extract``, AMR only), frame table
+        and verdict (``result``).
+
+    References
+    ----------
+    RFC 4867 sections 4 and 5 (payload and storage format); 3GPP TS 26.101 / TS 26.201
+    (AMR / AMR-WB frames); ITU-T G.711; ITU-T E.180 Supplement 2 (ringing-tone plans);
+    RFC 3960 section 2 (early media).
+
+    Examples
+    --------
+    Bob's stream of the real AMR-WB call: he plays the Europe ringback file (425 Hz,
+    1 s on / 4 s off, -10 dBFS peak, bursts at 0-1, 5-6, 10-11 s, data/lab/MANIFEST.tsv)
+    after auto-answering, so the tone is after the answer:
+
+    >>> from labkit import data, sip
+    >>> from labkit.capture import read_capture
+    >>> packets = read_capture(data.path("ringback_amrwb"))
+    >>> sdp, calls = sip.sdp_media(packets), call_timelines(packets)
+    >>> b = stream_packets(packets, sdp=sdp)[0]
+    >>> [d] = analyze_stream(b, sdp=sdp, call=stream_call(b, calls, sdp))
+    >>> d.direction, d.phase, d.codec, d.result.verdict, d.result.plan.key, d.result.frequencies
+    ('B->A', 'after answer', 'AMR-WB', 'ringback', 'europe', (425.0,))
+    >>> [round(r.start) for r in d.result.segments], d.finding
+    ([0, 5, 10], 'tone after answer')
+    >>> d.extract.frames_total       # tshark: 551 packets, one 20 ms frame each, no loss
+    551
+    """
+    name, oa, _ = stream_codec(stream, sdp, override=codec)
+    call = call or {}
+    if direction is None:
+        direction = stream_directions([stream], [call] if call else [], sdp)[stream.stream]
+    where = where or f"stream {stream.stream} (SSRC 0x{stream.ssrc:08X})"
+    return _analyze_raw(stream, name, oa, direction, call, plans, where)[1]
 
 
 def _reorder(judged):
@@ -516,7 +840,7 @@ def _sdp_rows(packets) -> pd.DataFrame | None:
         return None
 
 
-def _raw_streams(packets, sdp_rows, until=None) -> list[_RawStream]:
+def _raw_streams(packets, sdp_rows, until=None) -> list[StreamPackets]:
     """Every RTP stream (labkit.rtp, Wireshark 4.0 rules), its main payload type only.
 
     `until(first_s) -> end_s`: keep only packets up to that time [s] (payloads of the
@@ -538,7 +862,7 @@ def _raw_streams(packets, sdp_rows, until=None) -> list[_RawStream]:
         payloads = [p for p, k in zip(rtpmod.stream_payloads(r, s, limit=len(idx)), keep) if k]
         idx = idx[keep]
         row = table.loc[s]
-        out.append(_RawStream(
+        out.append(StreamPackets(
             s, str(row["src"]), int(row["sport"]), str(row["dst"]), int(row["dport"]),
             int(row["ssrc"]), main, r.seq[idx].astype(np.int64),
             r.timestamp[idx].astype(np.int64),
@@ -547,7 +871,47 @@ def _raw_streams(packets, sdp_rows, until=None) -> list[_RawStream]:
     return out
 
 
-def _select(raws: list[_RawStream], stream) -> list[_RawStream]:
+def stream_packets(capture, *, sdp=None) -> list[StreamPackets]:
+    """Every RTP stream of a capture, as the per-stream functions take it.
+
+    Parameters
+    ----------
+    capture : path or labkit.capture.Packets
+        pcap/pcapng file, or :func:`labkit.capture.read_capture` output.
+    sdp : pandas.DataFrame, optional
+        :func:`labkit.sip.sdp_media` of the capture: streams announced by SDP are found
+        on their ports (default: read from the capture; a :class:`LabkitWarning` if its
+        SIP cannot be read).
+
+    Returns
+    -------
+    list of StreamPackets
+        One per stream id of :func:`labkit.rtp.rtp_streams` (Wireshark 4.0 rules), each
+        with the packets of its main payload type.
+
+    References
+    ----------
+    RFC 3550 section 5.1 (RTP header: SSRC, sequence number, timestamp); RFC 4566
+    section 5.14 (m= lines announce the ports).
+
+    Examples
+    --------
+    The real AMR-WB call; tshark's ``-z rtp,streams`` lists the same two streams with
+    551 packets each and no loss:
+
+    >>> from labkit import data
+    >>> for s in stream_packets(data.path("ringback_amrwb")):
+    ...     print(s.stream, f"{s.src}:{s.sport} -> {s.dst}:{s.dport}", s.pt, len(s.payloads),
+    ...           s.lost)
+    0 10.0.0.2:10024 -> 10.0.0.1:10010 96 551 0
+    1 10.0.0.1:10010 -> 10.0.0.2:10024 96 551 0
+    """
+    from labkit.capture import as_packets
+    packets = as_packets(capture)
+    return _raw_streams(packets, _sdp_rows(packets) if sdp is None else sdp)
+
+
+def _select(raws: list[StreamPackets], stream) -> list[StreamPackets]:
     """Streams chosen by id, SSRC, or a list of them (None: all)."""
     if stream is None:
         return raws
@@ -601,6 +965,23 @@ def audio_streams(capture, *, codecs: dict | None = None) -> pd.DataFrame:
         stream, direction ("A->B"/"B->A"), party, ssrc ("0x..."), pt, codec, format
         ("bandwidth-efficient"/"octet-aligned"), codec_from ("SDP", "heuristic (score)",
         "given"), mode [kbit/s], packets, lost (Wireshark 4.0), start, end [s].
+
+    References
+    ----------
+    RFC 4867 section 8.1 (octet-align); 3GPP TS 26.101 Table 1a / TS 26.201 Table 1a
+    (frame type -> mode bit rate); RFC 3550 appendix A.3 (lost packets).
+
+    Examples
+    --------
+    The builder's AMR-NB capture without signalling (tools/synth/make_amr.py: 10.2 kbit/s
+    octet-aligned, 2 frames per packet, 11 s = 275 packets per direction):
+
+    >>> from labkit import data
+    >>> t = audio_streams(data.path("synth_amrnb_oa_nosdp"))
+    >>> t[["codec", "format", "mode", "packets"]]
+      codec         format  mode  packets
+    0   AMR  octet-aligned  10.2      275
+    1   AMR  octet-aligned  10.2      275
     """
     return analyze_ringback(capture, codecs=codecs, decode=False).streams
 
@@ -616,7 +997,7 @@ def analyze_ringback(capture, *, stream=None, codecs: dict | None = None, plans=
     stream : int or list of int, optional
         Stream ids or SSRCs to analyse (default: all).
     codecs : dict, optional
-        Codec overrides per stream id (see :func:`amr_streams`).
+        Codec overrides per stream id (see :func:`audio_streams`).
     plans : list of str, optional
         Tone plans to try (default: every plan of :data:`labkit.audio.tones.TONE_PLANS`).
     decode : bool
@@ -631,6 +1012,27 @@ def analyze_ringback(capture, *, stream=None, codecs: dict | None = None, plans=
     Returns
     -------
     RingbackReport
+        The stream table, one :class:`StreamAudio` per stream and phase, the calls, and
+        the warnings raised on the way (each also re-issued as a :class:`LabkitWarning`).
+
+    References
+    ----------
+    RFC 4867 sections 4 and 5; 3GPP TS 26.101 / TS 26.201; ITU-T G.711; ITU-T E.180
+    Supplement 2; RFC 3960 section 2 (see the module docstring).
+
+    Examples
+    --------
+    The real early-media call (data/lab/MANIFEST.tsv): rtpengine plays the Europe
+    ringback (425 Hz, 1 s on / 4 s off, -10 dBFS) to the caller between the 183 and the
+    200 OK; bursts at 0-1 and 5-6 s:
+
+    >>> from labkit import data
+    >>> report = analyze_ringback(data.path("early_media_ringback"))
+    >>> rows = report.verdicts()
+    >>> cols = ["direction", "phase", "codec", "verdict", "plan", "frequencies"]
+    >>> rows[rows["finding"] != ""][cols]
+      direction        phase codec   verdict    plan frequencies
+    4      B->A  early media  PCMA  ringback  Europe         425
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -642,7 +1044,7 @@ def analyze_ringback(capture, *, stream=None, codecs: dict | None = None, plans=
                           tuple(str(w.message) for w in caught), report.calls)
 
 
-def _window(raw: _RawStream, timeline: dict, seconds: float | None) -> _RawStream:
+def _window(raw: StreamPackets, timeline: dict, seconds: float | None) -> StreamPackets:
     """The stream's packets up to `seconds` [s] after the answer (or its first packet)."""
     if seconds is None or not len(raw.time):
         return raw
@@ -668,16 +1070,16 @@ def _analyze(capture, stream, codecs, plans, decode, seconds=None) -> RingbackRe
         until = (lambda first: max(first, latest) + seconds) if latest is not None else \
             (lambda first: first + seconds)
     raws = _raw_streams(packets, sdp_rows, until)
-    dirs = _directions(raws, calls, sdp_rows)
+    dirs = stream_directions(raws, calls, sdp_rows)
     chosen = {r.stream for r in _select(raws, stream)}
     rows, results = [], []
     for raw in raws:
-        codec, oa, source = _codec_of(raw, sdp_rows, codecs.get(raw.stream))
+        codec, oa, source = stream_codec(raw, sdp_rows, override=codecs.get(raw.stream))
         extract = None
         if decode and raw.stream in chosen:
             where = f"{Path(str(getattr(packets, 'path', 'capture'))).name}, stream {raw.stream} " \
                     f"(SSRC 0x{raw.ssrc:08X})"
-            call = _call_of(raw, calls, sdp_rows)
+            call = stream_call(raw, calls, sdp_rows)
             extract, parts = _analyze_raw(_window(raw, call, seconds), codec, oa,
                                           dirs[raw.stream], call, plans, where)
             results += parts
@@ -689,8 +1091,46 @@ def _analyze(capture, stream, codecs, plans, decode, seconds=None) -> RingbackRe
 
 
 def export_direction(d: StreamAudio, out_dir, *, stem: str | None = None) -> dict:
-    """Write the direction's storage file (.amr / .awb, the whole stream; AMR only) and
-    its WAV (this phase) into `out_dir`; returns ``{"storage": path, "wav": path}``."""
+    """Write a direction's audio to files: to listen to it, or to decode it elsewhere.
+
+    Parameters
+    ----------
+    d : StreamAudio
+        One direction and phase (:attr:`RingbackReport.directions`, :func:`analyze_stream`).
+    out_dir : path
+        Folder to write into (created if missing).
+    stem : str, optional
+        File name stem (default ``stream<id>_<A2B|B2A>``).
+
+    Returns
+    -------
+    dict
+        ``{"storage": Path, "wav": Path}``: the whole stream's storage file (.amr /
+        .awb, AMR only, no "storage" key otherwise) and this phase's 16-bit WAV
+        (8 kHz, 16 kHz for AMR-WB).
+
+    Raises
+    ------
+    LabkitError
+        When the direction was not decoded (EVS, another codec, damaged payloads).
+
+    References
+    ----------
+    RFC 4867 section 5 (storage format: ``#!AMR\\n`` / ``#!AMR-WB\\n`` magic, then frames).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from labkit import data
+    >>> [d] = [d for d in analyze_ringback(data.path("ringback_amrwb")).directions
+    ...        if d.direction == "B->A"]
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     files = export_direction(d, tmp)
+    ...     magic = files["storage"].read_bytes()[:9]
+    ...     names = sorted(f.name for f in files.values())
+    >>> magic, names
+    (b'#!AMR-WB\\n', ['stream0_B2A.awb', 'stream0_B2A_after_answer.wav'])
+    """
     if d.audio is None:
         raise LabkitError(f"stream {d.stream} was not decoded ({d.note})", None,
                           "export only AMR, AMR-WB or G.711 directions")

@@ -24,7 +24,7 @@ from _amr_encoders import encode_nb, encode_wb
 
 
 def _raw(storage: bytes, *, wideband: bool, oa: bool = False, fpp: int = 1, t0: float = 0.12,
-         stream: int = 0, src="10.0.0.2", dst="10.0.0.1", drop=()) -> ringback._RawStream:
+         stream: int = 0, src="10.0.0.2", dst="10.0.0.1", drop=()) -> ringback.StreamPackets:
     """An RTP stream (seq, timestamp, arrival [s], payloads) carrying `storage`."""
     _, frames = audio.split_storage(storage)
     fr = [amr.AmrFrame((f[0] >> 3) & 0xF, bool(f[0] & 4), f[1:]) for f in frames]
@@ -37,7 +37,7 @@ def _raw(storage: bytes, *, wideband: bool, oa: bool = False, fpp: int = 1, t0: 
         ts.append(5000 + i * spf)
         tm.append(t0 + i * 0.02)
         pl.append(amr.packetize_amr(fr[i:i + fpp], wideband=wideband, octet_aligned=oa))
-    return ringback._RawStream(stream, src, 50000, dst, 40000, 0xB0000001, 96,
+    return ringback.StreamPackets(stream, src, 50000, dst, 40000, 0xB0000001, 96,
                                np.array(seq), np.array(ts), np.array(tm), pl)
 
 
@@ -50,7 +50,7 @@ def test_early_media_and_call_are_judged_separately(wb_ringback):
     # stream starts at 0.12 s; 200 OK at 6.12 s -> cut after (6.12 - 0.12) / 0.02 = 300 frames
     raw = _raw(wb_ringback, wideband=True)
     timeline = {"invite": 0.0, "progress": 0.05, "answer": 6.12}
-    extract, parts = ringback._analyze_raw(raw, "AMR-WB", False, "B->A", timeline, None, "t")
+    parts = ringback.analyze_stream(raw, codec=("AMR-WB", False), direction="B->A", call=timeline)
     assert [p.phase for p in parts] == ["early media", "after answer"]
     early, call = parts
     assert early.t0 == pytest.approx(0.12) and call.t0 == pytest.approx(6.12)
@@ -64,17 +64,20 @@ def test_early_media_and_call_are_judged_separately(wb_ringback):
     got = [(r.start, r.end) for r in call.result.segments]
     assert np.allclose(got, [(4.0, 5.0)], atol=0.021)
     assert early.summary.startswith("B->A (early media): ringback tone present, Europe 425 Hz")
-    assert extract.frames_total == 600
+    assert early.extract is call.extract and early.extract.frames_total == 600
 
 
 def test_phases_rules():
-    assert ringback._phases(0.1, 500, {}) == [("whole stream", 0, 500)]
-    assert ringback._phases(0.1, 500, {"invite": 0.0}) == [("early media", 0, 500)]
-    assert ringback._phases(0.1, 500, {"answer": 0.05}) == [("after answer", 0, 500)]
+    assert ringback.stream_phases(0.1, 500, {}) == [("whole stream", 0, 500)]
+    assert ringback.stream_phases(0.1, 500, {"invite": 0.0}) == [("early media", 0, 500)]
+    assert ringback.stream_phases(0.1, 500, {"answer": 0.05}) == [("after answer", 0, 500)]
     # 200 OK 0.3 s after the stream started: too short to judge apart (< 0.5 s)
-    assert ringback._phases(0.1, 500, {"answer": 0.4}) == [("after answer", 0, 500)]
-    assert ringback._phases(0.1, 500, {"answer": 5.1}) == [("early media", 0, 250),
-                                                           ("after answer", 250, 500)]
+    assert ringback.stream_phases(0.1, 500, {"answer": 0.4}) == [("after answer", 0, 500)]
+    # (5.1 - 0.1) / 0.02 = 250 frames before the answer
+    assert ringback.stream_phases(0.1, 500, {"answer": 5.1}) == [("early media", 0, 250),
+                                                                 ("after answer", 250, 500)]
+    # 0.45 s before the end (500 - 478 = 22 frames < 25): too short, all early media
+    assert ringback.stream_phases(0.1, 500, {"answer": 9.66}) == [("early media", 0, 500)]
 
 
 def test_octet_aligned_multi_frame_with_loss():
@@ -82,7 +85,7 @@ def test_octet_aligned_multi_frame_with_loss():
     rng = np.random.default_rng(3)
     drop = set(np.flatnonzero(rng.random(150) < 0.03).tolist())
     raw = _raw(st, wideband=False, oa=True, fpp=3, drop=drop)
-    _, parts = ringback._analyze_raw(raw, "AMR", True, "B->A", {}, None, "t")
+    parts = ringback.analyze_stream(raw, codec=("AMR", True), direction="B->A")
     assert parts[0].phase == "whole stream"
     assert parts[0].result.plan.key == "uk"
     assert parts[0].extract.gap_frames == 3 * len(drop)
@@ -90,40 +93,40 @@ def test_octet_aligned_multi_frame_with_loss():
 
 def test_evs_and_other_codecs_are_reported_not_decoded(wb_ringback):
     raw = _raw(wb_ringback, wideband=True)
-    _, parts = ringback._analyze_raw(raw, "EVS", False, "B->A", {}, None, "t")
+    parts = ringback.analyze_stream(raw, codec="EVS")
     assert parts[0].verdict == "EVS, cannot decode here" and parts[0].audio is None
-    _, parts = ringback._analyze_raw(raw, "GSM", False, "B->A", {}, None, "t")
+    parts = ringback.analyze_stream(raw, codec="GSM")
     assert parts[0].verdict.startswith("GSM: not decoded here") and parts[0].audio is None
 
 
 def test_non_amr_payload_forced_to_amr_is_a_warning_not_a_crash():
     # G.711 payloads (160 bytes of 0xFF) are not AMR-WB bandwidth-efficient
-    raw = ringback._RawStream(1, "10.0.0.1", 40000, "10.0.0.2", 50000, 1, 0,
+    raw = ringback.StreamPackets(1, "10.0.0.1", 40000, "10.0.0.2", 50000, 1, 0,
                               np.arange(50), np.arange(50) * 160, np.arange(50) * 0.02,
                               [b"\xff" * 160] * 50)
     with pytest.warns(LabkitWarning, match="not decoded"):
-        _, parts = ringback._analyze_raw(raw, "AMR-WB", False, "A->B", {}, None, "t")
+        parts = ringback.analyze_stream(raw, codec=("AMR-WB", False), direction="A->B")
     assert parts[0].audio is None and parts[0].verdict.startswith("not AMR-WB")
 
 
 def test_codec_from_heuristic_and_override(wb_ringback):
     raw = _raw(wb_ringback, wideband=True)
-    assert ringback._codec_of(raw, None)[:2] == ("AMR-WB", False)
-    assert ringback._codec_of(raw, None)[2].startswith("heuristic")
-    assert ringback._codec_of(raw, None, ("AMR", True)) == ("AMR", True, "given")
+    assert ringback.stream_codec(raw)[:2] == ("AMR-WB", False)
+    assert ringback.stream_codec(raw)[2].startswith("heuristic")
+    assert ringback.stream_codec(raw, override=("AMR", True)) == ("AMR", True, "given")
 
 
 def test_directions_without_sip_take_the_first_sender_as_a():
     a = _raw(encode_nb(np.zeros(800, np.int16)), wideband=False, stream=0, t0=0.5,
              src="10.0.0.1", dst="10.0.0.2")
     b = _raw(encode_nb(np.zeros(800, np.int16)), wideband=False, stream=1, t0=0.2)
-    assert ringback._directions([a, b], []) == {0: "B->A", 1: "A->B"}
-    assert ringback._directions([a, b], [{"caller": "10.0.0.1", "invite": 0.0}]) == {0: "A->B", 1: "B->A"}
+    assert ringback.stream_directions([a, b], []) == {0: "B->A", 1: "A->B"}
+    assert ringback.stream_directions([a, b], [{"caller": "10.0.0.1", "invite": 0.0}]) == {0: "A->B", 1: "B->A"}
 
 
 def test_export_direction(tmp_path, wb_ringback):
     raw = _raw(wb_ringback, wideband=True)
-    _, parts = ringback._analyze_raw(raw, "AMR-WB", False, "B->A", {}, None, "t")
+    parts = ringback.analyze_stream(raw, codec=("AMR-WB", False), direction="B->A")
     paths = ringback.export_direction(parts[0], tmp_path)
     assert paths["storage"].suffix == ".awb"
     # the storage file rebuilt from RTP is the encoder's file (no loss: byte for byte)
@@ -187,7 +190,7 @@ def test_synthetic_capture_tone_at_the_right_times(name):
     # tools/synth/make_amr.py: INVITE at T0, 183 at T0 + 0.05 s; a packet of n frames
     # whose first frame is slot k arrives at T0 + 0.1 s + (k + n) x 20 ms (+0-2 ms
     # jitter), so frame 0 of B's stream is at T0 + 0.12 s with the convention of
-    # ringback._start_time; the tone is at 0-1, 5-6, 10-11 s of B's stream; 200 OK at
+    # ringback.analyze_stream (StreamAudio.t0); the tone is at 0-1, 5-6, 10-11 s of B's stream; 200 OK at
     # T0 + 11.2 s, after the media. Capture time 0 is the first frame: the INVITE (T0);
     # with other traffic first (sip_first) T0 - 0.3 s; without SIP (nosdp) the first
     # RTP packet, T0 + 0.1 s + n x 20 ms.
@@ -356,7 +359,8 @@ def test_stream_table_without_signalling():
     # synth_amrnb_oa_nosdp: no SIP/SDP, AMR 10.2 octet-aligned, 2 frames per packet
     # (make_amr): 11 s / 40 ms = 275 packets per direction
     table = ringback.audio_streams(_bundled("synth_amrnb_oa_nosdp"))
-    assert list(table.columns) == ringback._STREAM_COLUMNS
+    assert list(table.columns) == ["stream", "direction", "party", "ssrc", "pt", "codec", "format",
+                                   "codec_from", "mode", "packets", "lost", "start", "end"]
     assert table["codec"].tolist() == ["AMR", "AMR"]
     assert table["format"].tolist() == ["octet-aligned"] * 2
     assert all(s.startswith("heuristic") for s in table["codec_from"])
@@ -370,13 +374,13 @@ def test_each_stream_is_split_by_its_own_call(wb_ringback):
     calls = [{"invite": 0.0, "answer": 0.5, "call_id": "c1", "caller": "10.0.0.1"},
              {"invite": 10.0, "answer": 20.12, "call_id": "c2", "caller": "10.0.0.1"}]
     raw = _raw(wb_ringback, wideband=True, t0=12.12)
-    call = ringback._call_of(raw, calls, None)
+    call = ringback.stream_call(raw, calls)
     assert call["call_id"] == "c2"
-    _, parts = ringback._analyze_raw(raw, "AMR-WB", False, "B->A", call, None, "t")
+    parts = ringback.analyze_stream(raw, codec=("AMR-WB", False), direction="B->A", call=call)
     assert [(p.phase, p.audio.pcm.size // 320) for p in parts] == [("early media", 400),
                                                                   ("after answer", 200)]
     early = _raw(wb_ringback, wideband=True, t0=0.1)
-    assert ringback._call_of(early, calls, None)["call_id"] == "c1"
+    assert ringback.stream_call(early, calls)["call_id"] == "c1"
 
 
 @pytest.mark.requires_shared

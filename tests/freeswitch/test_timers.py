@@ -177,12 +177,14 @@ def test_live_sipp_progress_timeout():
 def test_doctor_check_reports_the_cancelled_leg():
     from labkit.doctor import CheckContext
     from labkit.findings import Skip
-    from labkit.freeswitch import timer_checks
+    from labkit.findings import registered_checks
+    from labkit.freeswitch import timer_checks  # noqa: F401 (registers the check)
+    check = registered_checks()["freeswitch.timers"].func   # what `labkit doctor` runs
     ctx = CheckContext(data.path("timers_no_answer"))
-    found = timer_checks._timers(ctx)
+    found = check(ctx)
     assert len(found) == 1 and "CANCELled 5.61 s" in found[0].what and "after a 180" in found[0].what
     with pytest.raises(Skip):
-        timer_checks._timers(CheckContext(data.path("timers_early_media")))
+        check(CheckContext(data.path("timers_early_media")))
 
 
 def test_progress_of_one_leg_stops_progress_timeout_for_the_group():

@@ -99,7 +99,7 @@ def test_what_if_rows_are_measured():
     assert (w.loc["3-part concatenated (459 chars)", "frames"],
             w.loc["3-part concatenated (459 chars)", "user_data"]) == (3, 3 * 134)
     assert w.loc["UCS2 text ('K')", "user_data"] == 2
-    ussd = w.loc[whatif._USSD_SCENARIO]
+    ussd = w.loc[f"USSD over IMS ({whatif.USSD_REQUEST}: INVITE, 200, ACK, BYE, 200; TS 24.390)"]
     assert ussd["frames"] == 5 and ussd["user_data"] == len("*100#") + len(whatif.USSD_RESULT)
     # efficiency_percent is a percentage: 100 * user data / total
     assert w["efficiency_percent"].tolist() == [round(100 * u / t, 3) for u, t in zip(w["user_data"], w["total"])]

@@ -767,10 +767,10 @@ def _verdict_text(table: pd.DataFrame, groups: list, p_chance: float, align_ms: 
             cause = "hypervisor"
             conf = "high" if g["instants"] >= 3 and g["p_chance"] < 1e-4 else "medium"
     for r in table[table["cause"] == "vm"].itertuples():
-        seen = (f"while {r.witnessed} of them were watched by other relays that kept sending"
+        seen = (f"at {r.witnessed} of those instants other relays were captured and kept sending"
                 if r.witnessed else "with no other relay captured then (the VM cannot be told "
                                     "from its host)")
-        parts.append(f"VM: relay {r.relay} stalled alone {r.alone} time(s), {seen}: its own VM "
+        parts.append(f"VM: relay {r.relay} stalled alone {r.alone} time(s); {seen}: its own VM "
                      "or process.")
         if cause in ("none",):
             cause = "vm"

@@ -659,7 +659,8 @@ def fleet_verdict(fleet: Fleet, align_ms: float = ALIGN_MS, p_chance: float = P_
         cause ("hypervisor" | "vm" | "network" | "none", the worst found), confidence
         ("high" | "medium" | "low"), verdict (sentences with the evidence), groups (list:
         relays that stalled together, instants, aligned_pairs, chance_pairs, p_chance,
-        spread_ms [ms]), relays (pandas.DataFrame: relay, files, streams, host_stalls,
+        spread_ms [ms]), relays (pandas.DataFrame: relay, files, first_utc and last_utc
+        (its first and last captured packet), streams, host_stalls,
         shared, alone, witnessed (alone while another relay was captured), path_stalls,
         shared_with, cause), instants (:func:`shared_stalls`).
 
@@ -743,11 +744,13 @@ def fleet_verdict(fleet: Fleet, align_ms: float = ALIGN_MS, p_chance: float = P_
             cause = "none"
         files = fleet.relays[fleet.relays["relay"] == r]
         rows.append({"relay": r, "files": ",".join(sorted(set(files["file"]))),
+                     "first_utc": files["first_utc"].min(), "last_utc": files["last_utc"].max(),
                      "streams": int(files["streams"].max()), "host_stalls": host_n[r],
                      "shared": shared, "alone": int(len(alone_ev)),
                      "witnessed": int((alone_ev["witnesses"] > 0).sum()) if len(alone_ev) else 0,
                      "path_stalls": path_n[r], "shared_with": ",".join(with_), "cause": cause})
-    table = pd.DataFrame(rows, columns=["relay", "files", "streams", "host_stalls", "shared", "alone",
+    table = pd.DataFrame(rows, columns=["relay", "files", "first_utc", "last_utc", "streams",
+                                        "host_stalls", "shared", "alone",
                                         "witnessed", "path_stalls", "shared_with", "cause"])
     return {**_verdict_text(table, groups, p_chance, align_ms), "groups": groups,
             "relays": table, "instants": inst}

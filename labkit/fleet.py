@@ -362,7 +362,9 @@ def _on_dask(files, scheduler, workers, bar) -> list[dict]:
         n = max(1, min(workers or _cpus(), _cpus()))
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None,
-                               silence_logs=logging.ERROR)
+                               silence_logs=logging.CRITICAL)   # shutdown races (a heartbeat
+        # to a scheduler already closing) are logged as errors by the workers; a task's own
+        # error comes back through its future (_task), never through the log
     try:
         with Client(cluster or scheduler, timeout="20s") as client:
             futures = client.map(_task, files, pure=False)
@@ -770,8 +772,8 @@ def _verdict_text(table: pd.DataFrame, groups: list, p_chance: float, align_ms: 
             cause = "hypervisor"
             conf = "high" if g["instants"] >= 3 and g["p_chance"] < 1e-4 else "medium"
     for r in table[table["cause"] == "vm"].itertuples():
-        seen = (f"at {r.witnessed} of those instants other relays were captured and kept sending"
-                if r.witnessed else "with no other relay captured then (the VM cannot be told "
+        seen = (f"at {r.witnessed} of those instants other senders were captured and kept sending"
+                if r.witnessed else "with no other sender captured then (the VM cannot be told "
                                     "from its host)")
         parts.append(f"VM: relay {r.relay} stalled alone {r.alone} time(s); {seen}: its own VM "
                      "or process.")

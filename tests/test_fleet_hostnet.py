@@ -131,7 +131,7 @@ def test_one_relay_alone_cannot_be_told_from_its_host():
     one = fleet.run_fleet(FLEET / "fleet_relay3.pcap", scheduler="serial")
     v = fleet.fleet_verdict(one)
     assert (v["cause"], v["confidence"]) == ("vm", "low")
-    assert "no other relay captured then" in v["verdict"]
+    assert "no other sender captured then" in v["verdict"]
 
 
 def test_captures_without_stalls_are_none(tmp_path):

@@ -762,6 +762,9 @@ def _verdict_text(table: pd.DataFrame, groups: list, p_chance: float, align_ms: 
     parts, cause, conf = [], "none", "high"
     for g in groups:
         if g["p_chance"] >= p_chance:
+            parts.append(f"Chance: relays {', '.join(g['relays'])} stalled together at "
+                         f"{g['instants']} instant(s), as often as independent stalls would "
+                         f"({g['chance_pairs']:.2g} expected, p = {g['p_chance']:.2g}): no shared cause shown.")
             continue
         names = " and ".join(g["relays"]) if len(g["relays"]) == 2 else ", ".join(g["relays"])
         parts.append(f"Hypervisor: relays {names} stalled together at {g['instants']} instant(s) "

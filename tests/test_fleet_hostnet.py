@@ -156,3 +156,21 @@ def test_command_prints_the_verdict_and_json_has_the_same(capsys):
     assert hv["cause"] == "hypervisor" and hv["verdict"] in text
     assert {r["relay"]: r["cause"] for r in hv["relays"]} == {r: t["cause"] for r, t in TRUTH["relays"].items()}
     assert len(doc["stalls"]) == sum(len(t["stalls"]) for t in TRUTH["relays"].values())
+
+
+def test_one_coincidence_of_two_vms_is_not_a_shared_host(day):
+    # relay 1 (5 stalls) and relay 3 (3 stalls), relay 2 left out; one of relay 3's stalls
+    # moved onto relay 1's first: one coincidence, expected by chance l = 2 * 0.020 *
+    # (5 / T_1) * (3 / T_3) * T_13 (about 0.075); P(X >= 1) = 1 - e^-l, about 0.07 > 0.01
+    st = day.stalls[day.stalls["relay"] != "10.47.2.10"].copy()
+    rl = day.relays[day.relays["relay"] != "10.47.2.10"]
+    i = st.index[st["relay"] == "10.47.3.10"][0]
+    j = st.index[st["relay"] == "10.47.1.10"][0]
+    for c in ("start_utc", "end_utc"):
+        st.loc[i, c] = st.loc[j, c]
+    v = fleet.fleet_verdict(fleet.Fleet(day.calls, day.streams, day.errors, day.files, st, rl))
+    g = v["groups"][0]
+    assert g["instants"] == 1 and g["p_chance"] == pytest.approx(1 - math.exp(-g["chance_pairs"]), rel=1e-4)
+    assert 0.05 < g["chance_pairs"] < 0.1
+    assert v["cause"] == "vm" and set(v["relays"]["cause"]) == {"vm"}
+    assert "no shared cause shown" in v["verdict"]

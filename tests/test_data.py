@@ -52,7 +52,7 @@ def test_only_real_software_captures_are_called_real():
     # sngrep, Prometheus) and tools/timers (SIPp peers) run real software; tools/synth,
     # tools/rating and tools/freeswitch write bytes themselves; sms_kamailio_mt is the one
     # data/sms capture where kamailio built the RP-DATA.
-    real_folders = {"lab", "auth", "ops", "timers", "jitter", "flow"}   # jitter: rtpengine (tools/jitterlab); flow: kamailio + SIPp (tools/lab/sipflow)
+    real_folders = {"lab", "auth", "ops", "timers", "jitter", "flow", "fleet"}   # jitter: rtpengine (tools/jitterlab); flow: kamailio + SIPp (tools/lab/sipflow); fleet: 3 rtpengines (tools/fleetlab)
     for name, entry in data.manifest().items():
         folder = entry.path.relative_to(data.data_dir()).parts[0]
         real = folder in real_folders or name == "sms_kamailio_mt"

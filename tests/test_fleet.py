@@ -31,7 +31,7 @@ def serial():
 
 
 def _same(a: fleet.Fleet, b: fleet.Fleet):
-    for name in ("calls", "streams", "errors"):
+    for name in ("calls", "streams", "errors", "stalls", "relays"):
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_dtype=False)
 
 

@@ -25,9 +25,13 @@ def run(args) -> int:
                              workers=args.workers, progress=None if not args.json else False)
     written = result.to_parquet(args.out) if args.out else []
     worst, failed = fleet.worst_calls(result, args.top), fleet.failed_by_cause(result)
+    host = fleet.fleet_verdict(result)
     if args.json:
         print_json({"calls": result.calls, "streams": result.streams, "errors": result.errors,
+                    "stalls": result.stalls, "relays": result.relays,
                     "worst_calls": worst, "failed_by_cause": failed,
+                    "host_verdict": {k: host[k] for k in ("cause", "confidence", "verdict",
+                                                          "groups", "relays", "instants")},
                     "written": [str(p) for p in written]})
         return 0
     print(f"{len(result.files)} capture(s), {len(result.calls)} call(s), {len(result.streams)} RTP stream(s), "
@@ -39,6 +43,11 @@ def run(args) -> int:
     if len(failed):
         print("\nfailed set-ups by cause:")
         print(failed.to_string(index=False))
+    print(f"\none relay or the whole host? {host['cause']} ({host['confidence']}): {host['verdict']}")
+    stalled = host["relays"][host["relays"]["cause"] != "none"]
+    if len(stalled):
+        print(stalled[["relay", "files", "host_stalls", "shared", "alone", "path_stalls",
+                       "shared_with", "cause"]].to_string(index=False))
     for e in result.errors.itertuples():
         print(f"\nunreadable: {e.file}: {e.error}")
     for p in written:

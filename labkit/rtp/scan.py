@@ -29,7 +29,10 @@ needs about 26 N bytes during its statistics (40 million packets in one stream: 
 from __future__ import annotations
 
 import os
+import queue
 import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -146,8 +149,30 @@ def _heur_before(state: _State, packets, sel, by_sdp) -> np.ndarray:
     if len(state.heur_flows) and by_sdp.any():
         out |= by_sdp & np.isin(key, state.heur_flows)
     if not by_sdp.all():
-        state.heur_flows = np.union1d(state.heur_flows, key[~by_sdp])
+        new = key if not by_sdp.any() else key[~by_sdp]
+        state.heur_flows = np.union1d(state.heur_flows, np.unique(new))
     return out
+
+
+def _first_last(codes: np.ndarray, m: int):
+    """First and last position of each code 0..m-1 in `codes` (every code occurs)."""
+    pos = np.arange(len(codes))
+    first = np.empty(m, np.int64)
+    first[codes[::-1]] = pos[::-1]     # of repeated indices the last assignment stays
+    last = np.empty(m, np.int64)
+    last[codes] = pos
+    return first, last
+
+
+def _first_of_each(codes: np.ndarray, bound: int):
+    """(code, first position) of the distinct values of `codes` (in 0..bound-1), ascending."""
+    if bound > 4 * len(codes) + 4096:  # sparse: a sort costs less than a table
+        uniq, at = np.unique(codes, return_index=True)
+        return zip(uniq.tolist(), at.tolist())
+    first = np.full(bound, -1, np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    present = np.flatnonzero(first >= 0)
+    return zip(present.tolist(), first[present].tolist())
 
 
 def _chunk(state: _State, packets, records: _Records):
@@ -170,10 +195,7 @@ def _chunk(state: _State, packets, records: _Records):
     frame = _take(packets.frame, sel, n)
     m = len(keys["ssrc"])
     lut = np.empty(m, np.int64)
-    first = np.full(m, len(sel), np.int64)
-    np.minimum.at(first, local, np.arange(len(sel)))
-    last = np.full(m, -1, np.int64)
-    np.maximum.at(last, local, np.arange(len(sel)))
+    first, last = _first_last(local, m)
     for j in range(m):
         key = (str(keys["src"][j]), int(keys["sport"][j]), str(keys["dst"][j]),
                int(keys["dport"][j]), int(keys["ssrc"][j]))
@@ -187,11 +209,9 @@ def _chunk(state: _State, packets, records: _Records):
         lut[j] = gid
         i = int(last[j])
         state.last[gid] = (int(time_ns[i]), int(frame[i]))
+    for c, i in _first_of_each(local.astype(np.int64) * 128 + pt, m * 128):
+        state.names.setdefault((int(lut[c // 128]), c % 128), names[code[i]])
     gid = lut[local]
-    combo = gid * 128 + pt
-    uniq, at = np.unique(combo, return_index=True)
-    for c, i in zip(uniq.tolist(), at.tolist()):
-        state.names.setdefault((c // 128, c % 128), names[code[i]])
     records.add({"s": gid.astype(np.int32), "t": _st.rel_ms(time_ns, state.origin_ns),
                  "q": hd["seq"].astype(np.int32), "ts": hd["ts"].astype(np.uint32), "pt": pt,
                  "mk": (hd["b1"] & 0x80) != 0, "ck": clock.astype(np.int32)})
@@ -201,24 +221,35 @@ _PER_STREAM = [f for f in _st.StreamStats.__dataclass_fields__
                if f not in ("delta", "jitter", "skew", "flags")]
 
 
+def _workers() -> int:
+    """Threads worth running side by side: the machine's CPUs, at most 2 (numpy releases
+    the GIL in its array loops, so a second thread gains; a third gains little)."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _group_stats(r: dict):
+    ids, local = np.unique(r["s"], return_inverse=True)
+    s = _st.analyze_streams(local.reshape(-1), r["t"], r["q"], r["ts"], r["pt"], r["mk"],
+                            r["ck"], len(ids), per_packet=False)
+    return ids, {f: getattr(s, f) for f in _PER_STREAM}
+
+
 def _statistics(records: _Records, n_streams: int) -> dict:
     """Per-stream fields of :func:`labkit.rtp.stats.analyze_streams`: all streams at once
-    when the records stayed in memory, else group by group from the spill files."""
+    when the records stayed in memory, else group by group from the spill files (two
+    groups at a time on a machine with two CPUs)."""
     if not records.spilled:
         r = records.all()
         s = _st.analyze_streams_batched(r["s"], r["t"], r["q"], r["ts"], r["pt"], r["mk"],
                                         r["ck"], n_streams)
         return {f: getattr(s, f) for f in _PER_STREAM}
     out = None
-    for r in records.groups():
-        ids, local = np.unique(r["s"], return_inverse=True)
-        s = _st.analyze_streams(local.reshape(-1), r["t"], r["q"], r["ts"], r["pt"], r["mk"],
-                                r["ck"], len(ids), per_packet=False)
-        del r, local
-        if out is None:
-            out = {f: np.zeros(n_streams, getattr(s, f).dtype) for f in _PER_STREAM}
-        for f in _PER_STREAM:
-            out[f][ids] = getattr(s, f)
+    with ThreadPoolExecutor(_workers()) as pool:
+        for ids, s in pool.map(_group_stats, records.groups()):
+            if out is None:
+                out = {f: np.zeros(n_streams, s[f].dtype) for f in _PER_STREAM}
+            for f in _PER_STREAM:
+                out[f][ids] = s[f]
     return out
 
 
@@ -357,9 +388,57 @@ def scan_streams(path, *, heuristic=True, clock_rates=None, decode_as=None,
     scan = StreamScan(heuristic=heuristic, clock_rates=clock_rates, decode_as=decode_as,
                       memory_bytes=memory_bytes, spill_dir=spill_dir)
     try:
-        for packets in iter_capture(path, chunk_packets=chunk_packets, progress=progress):
+        for packets in _read_ahead(lambda: iter_capture(path, chunk_packets=chunk_packets,
+                                                        progress=progress)):
             scan.add(packets)
             del packets
         return scan.table()
     finally:
         scan.close()
+
+
+_END = object()
+
+
+def _read_ahead(make_chunks):
+    """The items of ``make_chunks()``, the next one made in a thread while the caller
+    works on the current one (at most two alive: memory as two chunks, not one).
+
+    Exceptions of the reader are raised here, in the caller's thread; on one CPU it is
+    plain iteration.
+    """
+    if _workers() < 2:
+        yield from make_chunks()
+        return
+    ready: queue.Queue = queue.Queue()
+    slots = threading.Semaphore(1)    # chunks the reader may read beyond the caller's
+    stop = threading.Event()
+
+    def read():
+        try:
+            for item in make_chunks():
+                ready.put((item, None))
+                del item
+                slots.acquire()
+                if stop.is_set():
+                    return
+            ready.put((_END, None))
+        except BaseException as exc:   # handed to the caller
+            ready.put((_END, exc))
+
+    reader = threading.Thread(target=read, name="labkit-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item, exc = ready.get()
+            if exc is not None:
+                raise exc
+            if item is _END:
+                return
+            yield item
+            del item
+            slots.release()
+    finally:
+        stop.set()
+        slots.release()
+        reader.join()

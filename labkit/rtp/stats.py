@@ -75,9 +75,16 @@ def rel_ms(time_ns: np.ndarray, origin_ns: int) -> np.ndarray:
     [20.0, -0.5]
     """
     rel = np.asarray(time_ns, dtype=np.int64) - np.int64(origin_ns)
-    secs = np.where(rel >= 0, rel // _NS, -((-rel) // _NS))
+    secs = rel // _NS                  # floor; Wireshark truncates towards zero:
     nsecs = rel - secs * _NS
-    return secs.astype(np.float64) * 1000.0 + nsecs.astype(np.float64) / 1e6
+    neg = (rel < 0) & (nsecs != 0)     # a negative time not on a whole second
+    if neg.any():
+        secs[neg] += 1
+        nsecs[neg] -= _NS
+    out = secs.astype(np.float64)
+    out *= 1000.0
+    out += nsecs.astype(np.float64) / 1e6
+    return out
 
 
 @dataclass(frozen=True)

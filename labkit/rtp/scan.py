@@ -52,16 +52,31 @@ _FIELDS = {"s": np.int32, "t": np.float64, "q": np.int32, "ts": np.uint32, "pt":
 _REC_BYTES = sum(np.dtype(t).itemsize for t in _FIELDS.values())
 
 
+def _by_group(cols: dict) -> tuple[dict, list]:
+    """`cols` reordered by stream group (file order kept within a group) and the group
+    bounds: group k is rows cuts[k]:cuts[k + 1]."""
+    g = (cols["s"] % N_GROUPS).astype(np.uint8)
+    order = np.argsort(g, kind="stable")  # radix sort; file order kept in a group
+    cuts = np.zeros(N_GROUPS + 1, np.int64)
+    np.cumsum(np.bincount(g, minlength=N_GROUPS), out=cuts[1:])
+    del g
+    return {name: col[order] for name, col in cols.items()}, cuts.tolist()
+
+
 @dataclass
 class _Records:
     """Header fields of RTP packets (columns), in memory up to a budget, then in
-    temporary files, one per group of streams (stream id % N_GROUPS) and field."""
+    temporary files, one per field: each spilled part is written ordered by group of
+    streams (stream id % N_GROUPS), and ``segments`` says where each group's rows are."""
 
     memory_bytes: int
     directory: str | None = None
     parts: list = field(default_factory=list)   # dicts of columns, file order
     held: int = 0
     tmp: object = None
+    files: dict = field(default_factory=dict)   # field -> open file
+    segments: list = field(default_factory=list)  # per spilled part: (first row, cuts)
+    rows: int = 0                               # rows written to each file
 
     def add(self, cols: dict):
         if len(cols["s"]):
@@ -77,21 +92,18 @@ class _Records:
     def _spill(self):
         if self.tmp is None:
             self.tmp = tempfile.TemporaryDirectory(prefix="labkit-scan-", dir=self.directory)
-        cols = self._joined()
-        g = (cols["s"] % N_GROUPS).astype(np.uint8)
-        order = np.argsort(g, kind="stable")  # radix sort; file order kept in a group
-        cuts = np.searchsorted(g[order], np.arange(N_GROUPS + 1)).tolist()
-        del g
-        for name, col in cols.items():
-            col = col[order]
-            for k in range(N_GROUPS):
-                if cuts[k + 1] > cuts[k]:
-                    with open(self._file(k, name), "ab") as fh:
-                        fh.write(col[cuts[k]:cuts[k + 1]].tobytes())
+            self.files = {name: open(os.path.join(self.tmp.name, name), "w+b")
+                          for name in _FIELDS}
+        parts, self.parts = self.parts, []
+        for part in parts:
+            cols, cuts = _by_group(part)
+            part.clear()
+            for name, col in cols.items():
+                self.files[name].write(col.data)
+            self.segments.append((self.rows, cuts))
+            self.rows += cuts[-1]
+            del cols
         self.held = 0
-
-    def _file(self, k: int, name: str) -> str:
-        return os.path.join(self.tmp.name, f"{k}.{name}")
 
     def _joined(self) -> dict:
         parts, self.parts = self.parts, []
@@ -106,13 +118,37 @@ class _Records:
         return self._joined()
 
     def groups(self):
-        """Records of each group of streams in turn, file order within a group."""
-        self._spill()
+        """Records of each group of streams in turn, file order within a group: the
+        spilled parts' rows from the files, then those still in memory."""
+        held = [_by_group(p) for p in self.parts]
+        self.parts = []
+        for fh in self.files.values():
+            fh.flush()
         for k in range(N_GROUPS):
-            if os.path.exists(self._file(k, "s")):
-                yield {n: np.fromfile(self._file(k, n), t) for n, t in _FIELDS.items()}
+            spans = [(base + cuts[k], cuts[k + 1] - cuts[k]) for base, cuts in self.segments]
+            spans = [(a, n) for a, n in spans if n]
+            total = sum(n for _, n in spans) + sum(c[k + 1] - c[k] for _, c in held)
+            if not total:
+                continue
+            out = {}
+            for name, t in _FIELDS.items():
+                col = out[name] = np.empty(total, t)
+                at, size, fh = 0, col.itemsize, self.files.get(name)
+                for a, n in spans:
+                    fh.seek(a * size)
+                    if fh.readinto(memoryview(col[at:at + n]).cast("B")) != n * size:
+                        raise OSError(f"temporary file {fh.name} is short")  # pragma: no cover
+                    at += n
+                for cols, cuts in held:
+                    n = cuts[k + 1] - cuts[k]
+                    col[at:at + n] = cols[name][cuts[k]:cuts[k + 1]]
+                    at += n
+            yield out
 
     def close(self):
+        for fh in self.files.values():
+            fh.close()
+        self.files = {}
         if self.tmp is not None:
             self.tmp.cleanup()
 
@@ -245,12 +281,26 @@ def _statistics(records: _Records, n_streams: int) -> dict:
         return {f: getattr(s, f) for f in _PER_STREAM}
     out = None
     with ThreadPoolExecutor(_workers()) as pool:
-        for ids, s in pool.map(_group_stats, records.groups()):
+        for ids, s in _bounded_map(pool, _group_stats, records.groups(), _workers()):
             if out is None:
                 out = {f: np.zeros(n_streams, s[f].dtype) for f in _PER_STREAM}
             for f in _PER_STREAM:
                 out[f][ids] = s[f]
     return out
+
+
+def _bounded_map(pool, fn, items, ahead: int):
+    """``pool.map(fn, items)`` (results in order) with at most `ahead` items taken from
+    `items` and not yet returned (Executor.map would take them all: every group in
+    memory at once)."""
+    pending = []
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        del item
+        if len(pending) >= ahead:
+            yield pending.pop(0).result()
+    while pending:
+        yield pending.pop(0).result()
 
 
 def _table(state: _State, st: dict) -> dict:

@@ -55,10 +55,14 @@ class Frame:
 
 @dataclass(frozen=True)
 class _Store:
-    """Bytes behind the rows: the mapped file, then reassembled datagrams."""
+    """Bytes behind the rows: the mapped file, then reassembled datagrams; optionally
+    the first bytes of every row's payload (``Packets.head``), valid while the rows'
+    ``payload_offset`` array is `head_for` (a selection of rows makes a new one)."""
 
     file: np.ndarray
     extra: np.ndarray
+    head: np.ndarray | None = None
+    head_for: np.ndarray | None = None
 
     def slice(self, off: int, n: int) -> bytes:
         size = len(self.file)
@@ -190,6 +194,9 @@ class Packets:
 
         The vectorised path for header parsing (e.g. RTP, RFC 3550 section 5.1).
         """
+        st = self._store
+        if st.head is not None and st.head_for is self.payload_offset and width <= st.head.shape[1]:
+            return st.head[:, :width].copy()   # kept while reading (iter_capture)
         size = len(self._store.file)
         off, n = self.payload_offset, self.payload_len
         infile = off < size

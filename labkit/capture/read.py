@@ -49,7 +49,8 @@ import numpy as np
 
 from labkit.capture.dissect import LINKTYPES, Dissector, Reassembler
 from labkit.errors import CaptureError, LabkitWarning
-from labkit.capture.packets import _ARRAYS, Frame, Packets, _AddressBook, _Columns, _merge, _Store
+from labkit.capture.packets import (_ARRAYS, Frame, Packets, _AddressBook, _Columns, _merge,
+                                    _rows_of, _Store)
 from labkit.capture.pcapfile import NO_LINK, CaptureFile, RecordChunk
 
 __all__ = ["Packets", "Frame", "as_packets", "read_capture", "iter_capture", "iter_frames",
@@ -58,6 +59,7 @@ __all__ = ["Packets", "Frame", "as_packets", "read_capture", "iter_capture", "it
 PROGRESS_BYTES = 50 * 2**20   # files larger than this get a progress bar by default
 RELEASE_BYTES = 64 * 2**20    # files larger than this are unmapped chunk by chunk
 READ_CHUNK = 262_144          # frames dissected at a time by read_capture
+HEAD_BYTES = 16               # payload bytes per row kept by iter_capture(keep_head=True)
 # ---------------------------------------------------------------------------- reading
 @dataclass
 class _Reader:
@@ -67,6 +69,7 @@ class _Reader:
     gtp_ports: tuple
     esp_null: bool
     reassemble: bool
+    keep_head: bool = False   # also keep each row's first HEAD_BYTES payload bytes
     stats: dict = field(default_factory=dict)
     book: _AddressBook = field(default_factory=_AddressBook)
     first_time_ns: int | None = None
@@ -85,7 +88,40 @@ class _Reader:
                       esp_null=self.esp_null, reassembler=self.reasm)
         rows = d.frames(ch.offset, ch.caplen, lt)
         extra = self._reassembled(d, rows)
-        return self._columns(ch, rows, extra)
+        cols = self._columns(ch, rows, extra)
+        if self.keep_head:
+            cols["head"] = self._head(d, rows, cols, extra)
+        return cols
+
+    def _head(self, d: Dissector, rows: list, cols: dict, extra: np.ndarray) -> np.ndarray:
+        """``Packets.head(HEAD_BYTES)`` of the chunk's rows, mostly from the dissector's
+        compact copy of the frames' first bytes (no second pass over the file)."""
+        off, plen = cols["payload_offset"], cols["payload_len"]
+        n, size, w = len(off), len(self.cf.data), HEAD_BYTES
+        out = np.zeros((n, w), np.uint8)
+        if not n:
+            return out
+        got = np.zeros(n, bool)
+        if d.h is not None:
+            idx = self._row_frames            # the frame (chunk index) of each row
+            rel = off - d.base[idx]
+            got = (off < size) & (rel >= 0) & (rel + w <= d.h.shape[1])
+            if got.all():
+                r = rel[0]
+                out[:] = (d.h[idx, r:r + w] if (rel == r).all()
+                          else d.h[idx[:, None], rel[:, None] + np.arange(w)])
+            elif got.any():
+                k = np.flatnonzero(got)
+                out[k] = d.h[idx[k, None], rel[k, None] + np.arange(w)]
+        for buf, rest, base in ((self.cf.data, ~got & (off < size), 0),
+                                (extra, ~got & (off >= size), size)):
+            rest = np.flatnonzero(rest)
+            if len(rest) and len(buf):
+                out[rest] = _rows_of(buf, off[rest] - base, w)
+        short = np.flatnonzero(plen < w)  # zero past the payload, as Packets.head
+        if len(short):
+            out[short] *= np.arange(w) < plen[short, None]
+        return out
 
     def _linktypes(self, ch: RecordChunk) -> np.ndarray:
         lts = np.array([i.linktype for i in self.cf.interfaces] + [NO_LINK], np.int64)
@@ -171,7 +207,7 @@ class _Reader:
         if len(w["idx"]) > 1 and (np.diff(w["idx"]) < 0).any():
             order = np.argsort(w["idx"], kind="stable")
             w = {k: v[order] for k, v in w.items()}
-        idx = w["idx"]
+        idx = self._row_frames = w["idx"]
         if len(idx) == len(ch) and (len(idx) == 0 or idx[-1] == len(ch) - 1):
             idx = slice(None)  # every frame gave one row, in order: no gathers
         fo = ch.offset[idx]
@@ -227,15 +263,16 @@ class _Reader:
         return tuple(out)
 
 
-def _packets(reader: _Reader, cols: dict, extra: np.ndarray) -> Packets:
+def _packets(reader: _Reader, cols: dict, extra: np.ndarray, head=None) -> Packets:
     cf = reader.cf
     stats = reader.finish_stats()
     stats["udp"] = int((cols["proto"] == 17).sum())
     stats["tcp"] = int((cols["proto"] == 6).sum())
+    store = _Store(cf.data, extra, head, None if head is None else cols["payload_offset"])
     return Packets(**cols, addresses=tuple(reader.book.text), path=cf.path,
                    first_time_ns=reader.first_time_ns or 0, n_frames=reader.n_frames,
                    stats=dict(sorted(stats.items())), warnings=reader.warnings(),
-                   _store=_Store(cf.data, extra))
+                   _store=store)
 
 
 def _open(path, gtp_ports, esp_null, reassemble) -> _Reader:
@@ -428,18 +465,25 @@ def iter_capture(path, *, chunk_packets=1_000_000, progress=None, reassemble=Tru
     ([1000, 1000, 228], 2228)
     """
     reader = _open(path, gtp_ports, esp_null, reassemble)
+    reader.keep_head = True   # RTP/... header parsing needs no second pass over the file
     pk, parts, start = None, [], 0
     for cols in _chunks(reader, min(chunk_packets, READ_CHUNK), progress):
         parts.append(cols)  # dissect in small batches (bounded temporaries), yield big
         if reader.n_frames - start >= chunk_packets:
-            pk = _packets(reader, *_merge(parts))
+            pk = _packets(reader, *_merge_with_head(parts))
             parts, start = [], reader.n_frames
             yield pk
     if parts:
-        pk = _packets(reader, *_merge(parts))
+        pk = _packets(reader, *_merge_with_head(parts))
         yield pk
     if pk is not None:
         _warn(pk)
+
+
+def _merge_with_head(parts: list[dict]):
+    heads = [p.pop("head") for p in parts]
+    cols, extra = _merge(parts)
+    return cols, extra, heads[0] if len(heads) == 1 else np.concatenate(heads)
 
 
 def iter_frames(path) -> Iterator[Frame]:

@@ -63,6 +63,10 @@ def _head_from_file(packets, width: int):
     resident: the peak memory of a large capture drops by about the file size. Rows of
     reassembled datagrams (offset beyond the file) and any doubt fall back to head().
     """
+    store = getattr(packets, "_store", None)
+    if (getattr(store, "head", None) is not None and store.head_for is packets.payload_offset
+            and width <= store.head.shape[1]):
+        return store.head[:, :width]      # kept while reading: no file access
     path = getattr(packets, "path", None)
     off = np.asarray(packets.payload_offset)
     n = np.asarray(packets.payload_len)

@@ -280,14 +280,46 @@ def _address_text(ver: int, hi: int, lo: int) -> str:
 class _AddressBook:
     """Maps (version, hi, lo) address keys to ids in one growing tuple of strings."""
 
+    _BITS = 16   # slots of the IPv4 cache: 2**_BITS
+
     def __init__(self):
         self.ids: dict[tuple, int] = {}
         self.text: list[str] = []
+        # IPv4 cache, direct-mapped by a multiplicative hash: address + 1 (0 = empty), id
+        self.v4_key = np.zeros(1 << self._BITS, np.int64)
+        self.v4_id = np.zeros(1 << self._BITS, np.int32)
+
+    def _slot(self, lo) -> np.ndarray:
+        h = np.asarray(lo).astype(np.uint32)
+        h *= np.uint32(0x9E3779B1)          # Knuth's multiplicative hash (mod 2**32)
+        h >>= np.uint32(32 - self._BITS)
+        return h
 
     def lookup(self, ver, hi, lo) -> np.ndarray:
         """Ids for arrays of keys (vectorised: only distinct keys are formatted)."""
         if not len(ver):
             return np.zeros(0, np.int32)
+        if (ver == 4).all() and not hi.any():
+            return self._lookup_v4(lo)
+        return self._lookup(ver, hi, lo)
+
+    def _lookup_v4(self, lo) -> np.ndarray:
+        """IPv4 keys: ids from the cache; the addresses not in it (new, or sharing a
+        slot with another) through :meth:`_lookup`, in order of first appearance."""
+        slot = self._slot(lo)
+        with np.errstate(over="ignore"):
+            hit = self.v4_key[slot] == np.asarray(lo).astype(np.int64) + 1
+        ids = self.v4_id[slot]
+        if hit.all():
+            return ids
+        miss = np.flatnonzero(~hit)
+        m_lo = np.asarray(lo)[miss]
+        ids[miss] = got = self._lookup(np.full(len(miss), 4), np.zeros(len(miss), np.int64), m_lo)
+        self.v4_key[slot[miss]] = m_lo.astype(np.int64) + 1   # newest of a slot stays
+        self.v4_id[slot[miss]] = got
+        return ids
+
+    def _lookup(self, ver, hi, lo) -> np.ndarray:
         codes, first = _factorize(ver, hi, lo)
         ids = np.empty(len(first), np.int32)
         for k, i in enumerate(first):

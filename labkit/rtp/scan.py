@@ -39,7 +39,8 @@ import numpy as np
 
 from labkit.rtp import stats as _st
 from labkit.rtp.detect import _flow_heur_before, _sdp_table, _take
-from labkit.rtp.streams import _detect, _names_and_clock, _rel_s, _stream_ids
+from labkit.rtp.streams import (_detect, _names_and_clock, _rel_s, _stream_ids,
+                                _table_columns)
 
 __all__ = ["scan_streams", "StreamScan", "CHUNK_PACKETS", "MEMORY_BYTES"]
 
@@ -312,19 +313,13 @@ def _table(state: _State, st: dict) -> dict:
     for (s, pt) in sorted(state.names):
         payloads[s].append(state.names[(s, pt)])
     col = lambda i, t: np.array([k[i] for k in state.keys], t)  # noqa: E731
-    return {
-        "start": _rel_s(first_ns, origin), "end": _rel_s(last_ns, origin),
-        "src": col(0, str), "sport": col(1, int), "dst": col(2, str), "dport": col(3, int),
-        "ssrc": col(4, np.int64), "payloads": [", ".join(p) for p in payloads],
-        "packets": st["packets"], "lost": st["lost"], "lost_pct": st["lost_pct"],
-        "min_delta": st["min_delta"], "mean_delta": st["mean_delta"],
-        "max_delta": st["max_delta"], "min_jitter": st["min_jitter"],
-        "mean_jitter": st["mean_jitter"], "max_jitter": st["max_jitter"],
-        "problem": st["problem"], "stream": np.arange(ns),
-        "codec": [f[2] for f in state.first], "clock_rate": st["clock_rate"],
-        "first_frame": np.array([f[1] for f in state.first], np.int64),
-        "last_frame": np.array([x[1] for x in state.last], np.int64),
-        "seq_errors": st["seq_errors"], "expected": st["expected"], "max_skew": st["max_skew"]}
+    keys = {"src": col(0, str), "sport": col(1, int), "dst": col(2, str), "dport": col(3, int),
+            "ssrc": col(4, np.int64)}
+    return _table_columns(
+        _rel_s(first_ns, origin), _rel_s(last_ns, origin), keys,
+        [", ".join(p) for p in payloads], st, [f[2] for f in state.first],
+        np.array([f[1] for f in state.first], np.int64),
+        np.array([x[1] for x in state.last], np.int64))
 
 
 class StreamScan:

@@ -551,18 +551,30 @@ def stream_table(rtp: RtpPackets) -> dict:
     last_idx = np.full(ns, -1, np.int64)
     np.maximum.at(last_idx, rtp.stream, np.arange(n))
     origin = rtp.packets.first_time_ns
-    k = rtp.key_arrays
-    return {
-        "start": _rel_s(rtp.time_ns[first_idx], origin), "end": _rel_s(rtp.time_ns[last_idx], origin),
-        "src": k["src"], "sport": k["sport"], "dst": k["dst"], "dport": k["dport"],
-        "ssrc": k["ssrc"], "payloads": _payload_names(rtp), "packets": st.packets,
-        "lost": st.lost, "lost_pct": st.lost_pct, "min_delta": st.min_delta,
-        "mean_delta": st.mean_delta, "max_delta": st.max_delta, "min_jitter": st.min_jitter,
-        "mean_jitter": st.mean_jitter, "max_jitter": st.max_jitter, "problem": st.problem,
-        "stream": np.arange(ns), "codec": [rtp.names[rtp.name_code[i]] for i in first_idx.tolist()],
-        "clock_rate": st.clock_rate, "first_frame": rtp.frame[first_idx],
-        "last_frame": rtp.frame[last_idx], "seq_errors": st.seq_errors,
-        "expected": st.expected, "max_skew": st.max_skew}
+    return _table_columns(
+        _rel_s(rtp.time_ns[first_idx], origin), _rel_s(rtp.time_ns[last_idx], origin),
+        rtp.key_arrays, _payload_names(rtp), {f: getattr(st, f) for f in _STAT_COLUMNS},
+        [rtp.names[rtp.name_code[i]] for i in first_idx.tolist()], rtp.frame[first_idx],
+        rtp.frame[last_idx])
+
+
+_STAT_COLUMNS = ("packets", "lost", "lost_pct", "min_delta", "mean_delta", "max_delta",
+                 "min_jitter", "mean_jitter", "max_jitter", "problem", "clock_rate",
+                 "seq_errors", "expected", "max_skew")
+
+
+def _table_columns(start, end, keys, payloads, stats, codec, first_frame, last_frame) -> dict:
+    """The columns of :func:`stream_table` (``_COLUMNS`` order) from their parts: start
+    and end [s], the stream keys (src, sport, dst, dport, ssrc), payload names, the
+    per-stream statistics (``_STAT_COLUMNS`` of :class:`labkit.rtp.stats.StreamStats`),
+    first codec and first/last frame of each stream. Shared by :func:`stream_table` and
+    :mod:`labkit.rtp.scan`."""
+    parts = {"start": start, "end": end, **{c: keys[c] for c in ("src", "sport", "dst",
+                                                                   "dport", "ssrc")},
+             "payloads": payloads, **{c: stats[c] for c in _STAT_COLUMNS},
+             "stream": np.arange(len(payloads)), "codec": codec, "first_frame": first_frame,
+             "last_frame": last_frame}
+    return {c: parts[c] for c in _COLUMNS}
 
 
 def rtp_streams(capture_or_packets, *, clock_rates=None, heuristic=True, sdp=None,

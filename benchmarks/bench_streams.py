@@ -11,7 +11,9 @@ same run:
    part alone, in packets per second;
 3. writes benchmarks/RESULTS.md (markdown table, machine, commands).
 
-Usage: python benchmarks/bench_streams.py [--file F ...] [--repeat N] [--no-write]
+Usage: python benchmarks/bench_streams.py [--file F ...] [--repeat N] [--tshark-repeat N]
+[--no-inproc] [--no-write]. For the 8M-packet file (tshark ~50 s a run):
+``--file benchmarks/out/bench_8M_400streams.pcap --tshark-repeat 1 --no-inproc``.
 """
 from __future__ import annotations
 
@@ -33,8 +35,9 @@ MIXED = make_bench_capture.OUT.with_name("bench_1M_40streams_mixed.pcap")
 TSHARK = ["tshark", "-n", "-q", "-z", "rtp,streams", "-o", "rtp.heuristic_rtp:TRUE", "-r"]
 
 
-def run_timed(cmd: list[str]) -> tuple[float, int, str]:
-    """Wall time [s], peak RSS [bytes] and stdout of one child process."""
+def run_timed(cmd: list[str]) -> tuple[float, int, str, float]:
+    """Wall time [s], peak RSS [bytes], stdout and CPU time (user + system) [s] of one
+    child process."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     out = proc.stdout.read()
@@ -43,12 +46,13 @@ def run_timed(cmd: list[str]) -> tuple[float, int, str]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed with {proc.returncode}")
-    return wall, usage.ru_maxrss * 1024, out
+    return wall, usage.ru_maxrss * 1024, out, usage.ru_utime + usage.ru_stime
 
 
 def best(cmd, repeat):
     runs = [run_timed(cmd) for _ in range(repeat)]
-    return min(r[0] for r in runs), max(r[1] for r in runs), runs[-1][2]
+    return (min(r[0] for r in runs), max(r[1] for r in runs), runs[-1][2],
+            min(r[3] for r in runs))
 
 
 def in_process(path: Path, repeat: int) -> dict:
@@ -84,6 +88,11 @@ def in_child(path: Path, repeat: int) -> dict:
     return json.loads(out.splitlines()[-1])
 
 
+def _frames(path: Path) -> int:
+    from labkit.capture.pcapfile import CaptureFile
+    return sum(len(ch) for ch in CaptureFile(path).chunks())
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -102,38 +111,45 @@ def tshark_version() -> str:
     return out.splitlines()[0].rstrip(".") if out else "?"
 
 
-def report(path: Path, ours, theirs, inproc, mach, read_rss, title=True) -> str:
+def report(path: Path, ours, theirs, inproc, mach, read_rss, title=True, repeat=3,
+           t_repeat=3) -> str:
     size = path.stat().st_size
     same = "yes" if ours[2] == theirs[2] else "NO"
-    n = inproc["packets"]
+    rows_out = [ln for ln in ours[2].splitlines()[2:] if ln and not ln.startswith("=")]
+    n_streams = len(rows_out)
+    n = inproc["packets"] if inproc else _frames(path)
     rows = [
         ("whole command, wall time [s]", f"{ours[0]:.2f}", f"{theirs[0]:.2f}"),
         ("speed-up (tshark time / labkit time)", f"{theirs[0] / ours[0]:.1f}x", "1.0x"),
+        ("CPU time, user + system [s]", f"{ours[3]:.2f}", f"{theirs[3]:.2f}"),
         ("peak RSS [MiB]", f"{ours[1] / 2**20:.0f}", f"{theirs[1] / 2**20:.0f}"),
         ("peak RSS / file size", f"{ours[1] / size:.2f}", f"{theirs[1] / size:.2f}"),
-        ("peak RSS of `read_capture` alone / file size", f"{read_rss / size:.2f}", ""),
+        *([("peak RSS of `read_capture` alone / file size", f"{read_rss / size:.2f}", "")]
+          if read_rss else []),
         ("same table printed", same, ""),
     ]
     lines = [
         *(["# Benchmark: RTP stream table, labkit vs tshark", ""] if title else []),
         f"## `{path.name}`",
         "",
-        f"File: `{path.name}` ({size / 2**20:.1f} MiB, {n:,} packets, {inproc['streams']} "
+        f"File: `{path.name}` ({size / 2**20:.1f} MiB, {n:,} packets, {n_streams} "
         "RTP streams), made by `python benchmarks/make_bench_capture.py` (deterministic).",
+        f"Times: best of {repeat} (labkit), {t_repeat} (tshark).",
         f"Machine: {mach}. tshark: {tshark_version()}.",
         "",
         "| | `labkit streams FILE` | `tshark -n -q -z rtp,streams -o rtp.heuristic_rtp:TRUE -r FILE` |",
         "|---|---:|---:|",
         *[f"| {a} | {b} | {c} |" for a, b, c in rows],
         "",
-        "Inside a warm Python process (`read_capture` + `find_rtp` + `rtp_streams`):",
-        "",
-        "| step | time [s] | packets/s |",
-        "|---|---:|---:|",
-        f"| read_capture | {inproc['read_s']:.2f} | {n / inproc['read_s']:,.0f} |",
-        f"| find_rtp + rtp_streams | {inproc['rtp_s']:.2f} | {n / inproc['rtp_s']:,.0f} |",
-        f"| whole pipeline | {inproc['all_s']:.2f} | {n / inproc['all_s']:,.0f} |",
-        "",
+        *([] if inproc is None else [
+            "Inside a warm Python process (`read_capture` + `find_rtp` + `rtp_streams`):",
+            "",
+            "| step | time [s] | packets/s |",
+            "|---|---:|---:|",
+            f"| read_capture | {inproc['read_s']:.2f} | {n / inproc['read_s']:,.0f} |",
+            f"| find_rtp + rtp_streams | {inproc['rtp_s']:.2f} | {n / inproc['rtp_s']:,.0f} |",
+            f"| whole pipeline | {inproc['all_s']:.2f} | {n / inproc['all_s']:,.0f} |",
+            "", ""]),
         "",
     ]
     return "\n".join(lines)
@@ -151,6 +167,10 @@ def main(argv=None) -> int:
     ap.add_argument("--file", type=Path, action="append",
                     help="capture(s) to time (default: the g711 and mixed benchmark files)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--tshark-repeat", type=int, default=None,
+                    help="tshark runs per file (default: --repeat)")
+    ap.add_argument("--no-inproc", action="store_true",
+                    help="skip the warm in-process timing and the read_capture RSS")
     ap.add_argument("--no-write", action="store_true", help="print only, keep RESULTS.md")
     ap.add_argument("--inproc", type=Path, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -165,11 +185,13 @@ def main(argv=None) -> int:
         if not path.exists():
             print(f"generating {path} ...", flush=True)
             make_bench_capture.write(path, mix="mixed" if path == MIXED else "g711")
+        t_rep = a.repeat if a.tshark_repeat is None else a.tshark_repeat
         ours = best([sys.executable, "-m", "labkit.cli", "streams", str(path)], a.repeat)
-        theirs = best(TSHARK + [str(path)], a.repeat)
-        read_rss = read_only_rss(path)
-        inproc = in_child(path, a.repeat)
-        parts.append(report(path, ours, theirs, inproc, mach, read_rss, title=k == 0))
+        theirs = best(TSHARK + [str(path)], t_rep)
+        read_rss = 0 if a.no_inproc else read_only_rss(path)
+        inproc = None if a.no_inproc else in_child(path, a.repeat)
+        parts.append(report(path, ours, theirs, inproc, mach, read_rss, title=k == 0,
+                            repeat=a.repeat, t_repeat=t_rep))
     text = "\n".join(parts) + "\n" + FOOTER
     print(text)
     if not a.no_write:

@@ -26,6 +26,8 @@ printed figures are Wireshark's to the last digit.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -451,16 +453,26 @@ def analyze_streams_batched(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
     order = np.argsort(key, kind="stable")
     counts = np.bincount(stream, minlength=n_streams)
     ends = np.cumsum(counts)
-    parts, g0, p0 = [], 0, 0
+    spans, g0, p0 = [], 0, 0
     while g0 < n_streams:
         g1 = int(np.searchsorted(ends, p0 + batch, side="right"))
         g1 = max(g1, g0 + 1)
         p1 = int(ends[g1 - 1])
-        idx = order[p0:p1]
-        parts.append(analyze_streams(
-            stream[idx] - g0, t_ms[idx], seq[idx], ts[idx], pt[idx], marker[idx],
-            clock[idx], g1 - g0, per_packet=False))
+        spans.append((g0, g1, p0, p1))
         g0, p0 = g1, p1
+
+    def one(span):
+        g0, g1, p0, p1 = span
+        idx = order[p0:p1]
+        return analyze_streams(stream[idx] - g0, t_ms[idx], seq[idx], ts[idx], pt[idx],
+                               marker[idx], clock[idx], g1 - g0, per_packet=False)
+
+    workers = min(2, os.cpu_count() or 1, len(spans))
+    if workers > 1:   # numpy releases the GIL in its loops: two batches at a time
+        with ThreadPoolExecutor(workers) as pool:
+            parts = list(pool.map(one, spans))
+    else:
+        parts = [one(sp) for sp in spans]
     if not parts:
         return analyze_streams(stream, t_ms, seq, ts, pt, marker, clock, 0, per_packet=False)
     if len(parts) == 1:

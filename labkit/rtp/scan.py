@@ -265,8 +265,11 @@ def _workers() -> int:
 
 
 def _group_stats(r: dict):
-    ids, local = np.unique(r["s"], return_inverse=True)
-    s = _st.analyze_streams(local.reshape(-1), r["t"], r["q"], r["ts"], r["pt"], r["mk"],
+    """Per-stream statistics of one group's records: (stream ids, fields)."""
+    present = np.bincount(r["s"]) > 0
+    ids = np.flatnonzero(present)
+    local = np.cumsum(present) - 1         # stream id -> index among `ids`
+    s = _st.analyze_streams(local[r["s"]], r["t"], r["q"], r["ts"], r["pt"], r["mk"],
                             r["ck"], len(ids), per_packet=False)
     return ids, {f: getattr(s, f) for f in _PER_STREAM}
 

@@ -178,16 +178,28 @@ def _sdp_so_far(state: _State, packets):
     return rows_of
 
 
-def _heur_before(state: _State, packets, sel, by_sdp) -> np.ndarray:
-    """:func:`labkit.rtp.detect._flow_heur_before` with the flows of earlier chunks."""
+def _heur_before(state: _State, packets, sel, by_sdp, local, first) -> np.ndarray:
+    """:func:`labkit.rtp.detect._flow_heur_before` with the flows of earlier chunks.
+
+    `local` is the chunk's stream index of every packet and `first` the first packet of
+    each stream: a flow key (dst, dport, sport) is part of the stream key, so the new
+    heuristic flows are those of the streams with a packet not set up by SDP.
+    """
     out = _flow_heur_before(packets, sel, by_sdp)
-    key = (np.asarray(packets.dst_id)[sel].astype(np.int64) << 32) | (
-        np.asarray(packets.dport)[sel].astype(np.int64) << 16) | np.asarray(packets.sport)[sel]
+
+    def flow(rows):
+        return (np.asarray(packets.dst_id)[rows].astype(np.int64) << 32) | (
+            np.asarray(packets.dport)[rows].astype(np.int64) << 16) | np.asarray(packets.sport)[rows]
+
     if len(state.heur_flows) and by_sdp.any():
-        out |= by_sdp & np.isin(key, state.heur_flows)
+        out |= by_sdp & np.isin(flow(sel), state.heur_flows)
     if not by_sdp.all():
-        new = key if not by_sdp.any() else key[~by_sdp]
-        state.heur_flows = np.union1d(state.heur_flows, np.unique(new))
+        heur = first
+        if by_sdp.any():
+            has = np.zeros(len(first), bool)
+            has[local[~by_sdp]] = True
+            heur = first[has]
+        state.heur_flows = np.union1d(state.heur_flows, np.unique(flow(sel[heur])))
     return out
 
 
@@ -225,14 +237,14 @@ def _chunk(state: _State, packets, records: _Records):
     sp, dp = _take(packets.sport, sel, n), _take(packets.dport, sel, n)
     local, keys = _stream_ids(packets, src, sp, dst, dp, hd["ssrc"])
     pt = (hd["b1"] & 0x7F).astype(np.uint8)
+    m = len(keys["ssrc"])
+    first, last = _first_last(local, m)
     code, clock, names = _names_and_clock(pt, owner, by_sdp,
-                                          _heur_before(state, packets, sel, by_sdp),
+                                          _heur_before(state, packets, sel, by_sdp, local, first),
                                           sdp_rows, state.clock_rates, state.decode_as)
     time_ns = _take(packets.time_ns, sel, n)
     frame = _take(packets.frame, sel, n)
-    m = len(keys["ssrc"])
     lut = np.empty(m, np.int64)
-    first, last = _first_last(local, m)
     for j in range(m):
         key = (str(keys["src"][j]), int(keys["sport"][j]), str(keys["dst"][j]),
                int(keys["dport"][j]), int(keys["ssrc"][j]))

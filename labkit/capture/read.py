@@ -108,8 +108,12 @@ class _Reader:
             got = (off < size) & (rel >= 0) & (rel + w <= d.h.shape[1])
             if got.all():
                 r = rel[0]
-                out[:] = (d.h[idx, r:r + w] if (rel == r).all()
-                          else d.h[idx[:, None], rel[:, None] + np.arange(w)])
+                if not (rel == r).all():
+                    out[:] = d.h[idx[:, None], rel[:, None] + np.arange(w)]
+                elif n == len(d.h) and idx[0] == 0 and (np.diff(idx) == 1).all():  # each frame
+                    out[:] = d.h[:, r:r + w]
+                else:
+                    out[:] = d.h[idx, r:r + w]
             elif got.any():
                 k = np.flatnonzero(got)
                 out[k] = d.h[idx[k, None], rel[k, None] + np.arange(w)]

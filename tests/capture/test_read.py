@@ -427,6 +427,12 @@ def test_iter_capture_chunks_match_read_capture(tmp_path):
     got = [(p.src(i), p.payload(i)) for p in parts for i in range(len(p))]
     assert got == [(whole.src(i), whole.payload(i)) for i in range(len(whole))]
     assert last.n_frames == whole.n_frames
+    # the first payload bytes iter_capture keeps while reading are the file's bytes
+    heads = np.concatenate([p.head(16) for p in parts])
+    want = [whole.payload(i)[:16].ljust(16, b"\0") for i in range(len(whole))]
+    assert [bytes(h) for h in heads] == want
+    assert [bytes(h) for h in parts[0].select(np.arange(len(parts[0]))[::-1]).head(5)] == \
+        [w[:5] for w in want[:len(parts[0])][::-1]]
 
 
 def test_read_in_small_chunks_with_reassembly_across_them(tmp_path, monkeypatch):

@@ -95,3 +95,12 @@ def test_gzip_capture_read_in_chunks_equals_tshark(tmp_path):
 def test_bad_chunk_size_is_a_clear_error(tmp_path):
     out = _labkit(REPO / "data" / "lab" / "relay_rtpengine.pcap", "--chunk-packets", "0")
     assert out.returncode != 0 and "--chunk-packets" in out.stderr
+
+
+def test_read_error_in_the_reading_thread_reaches_the_caller(tmp_path):
+    from labkit.errors import CaptureError
+
+    bad = tmp_path / "not_a_capture.pcap"
+    bad.write_bytes(b"this is not a capture file" * 4)
+    with pytest.raises(CaptureError):
+        scan_streams(bad)

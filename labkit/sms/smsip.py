@@ -289,11 +289,11 @@ def _rule_mt_headers(row, headers) -> list[dict]:
     out = []
     if not any("+g.3gpp.smsip" in v.replace(" ", "") and "*" in v for v in values("accept-contact")):
         out.append(_finding(row, "warning", "mt_headers", "MT MESSAGE without "
-                            "'Accept-Contact: *;+g.3gpp.smsip' (TS 24.341 5.3.2.4)",
+                            "'Accept-Contact: *;+g.3gpp.smsip' (TS 24.341 annex B.6, table B.6-1)",
                             "add it, so only SMS-over-IP capable contacts are targeted"))
     if not any("no-fork" in v.lower() for v in values("request-disposition")):
         out.append(_finding(row, "warning", "mt_headers", "MT MESSAGE without "
-                            "'Request-Disposition: no-fork' (TS 24.341 5.3.2.4)",
+                            "'Request-Disposition: no-fork' (TS 24.341 annex B.6, table B.6-1)",
                             "add it, so the S-CSCF does not fork the RP-DATA to several devices"))
     return out
 
@@ -433,7 +433,7 @@ RULES = {
     "mt_rp_da": ("MT RP-DATA carries an empty RP-DA", "TS 24.011 8.2.5.2", "mt"),
     "rp_oa": ("MT RP-OA is the service centre, international", "TS 24.011 8.2.5.1", "mt"),
     "mt_headers": ("MT MESSAGE has Accept-Contact +g.3gpp.smsip and Request-Disposition no-fork",
-                   "TS 24.341 5.3.2.4", "mt"),
+                   "TS 24.341 annex B.6 (table B.6-1)", "mt"),
     "direction": ("RP and TP types fit the direction (RP-OA/RP-DA, TP-MTI)",
                   "TS 24.011 8.2.5, TS 23.040 9.2.3.1", "rp_data"),
     "no_rp_ack": ("an RP-ACK follows the 2xx (the SIP answer is not delivery)", "TS 24.341 5.3.2.4",

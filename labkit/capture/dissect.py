@@ -265,7 +265,8 @@ class Dissector(TunnelMixin):
             self._ethertype(w, good, et)
         elif lt in (12, 14, 101, 228, 229):
             good = _sub(sel, pos[sel] < end[sel])
-            w["ver"][good] = self.u8(w["idx"][good], pos[good]) >> 4
+            nib = self.u8(w["idx"][good], pos[good]) >> 4
+            w["ver"][good] = np.where((nib == 4) | (nib == 6), nib, 0)  # else not IP
         elif lt in (0, 108):
             good = _sub(sel, pos[sel] + 4 <= end[sel])
             q = pos[good]
@@ -518,7 +519,8 @@ class Dissector(TunnelMixin):
         w["sport"], w["dport"] = hdr[:, 0].astype(np.int64), hdr[:, 1].astype(np.int64)
         ulen = hdr[:, 2].astype(np.int64)
         w["poff"] = p + 8
-        w["plen"] = np.clip(np.minimum(ulen - 8, w["end"] - p - 8), 0, None)
+        # within the IP payload (before an ESP trailer) and the captured bytes
+        w["plen"] = np.clip(np.minimum(ulen - 8, np.minimum(w["ipend"], w["end"]) - p - 8), 0, None)
         w["seq"] = w["flags"] = np.zeros(_n(w), np.int64)
         natt = self._natt_mask(w)
         gtp = self._gtp_mask(w) & ~natt

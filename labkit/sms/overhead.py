@@ -1,16 +1,17 @@
 """What the bytes of an SMS over IMS cost: per-layer accounting from the frame bytes.
 
-:func:`frame_layers` walks one captured frame from the link layer to the SMS user data
-and returns every layer with the octets it occupies: Ethernet (+802.1Q), Linux cooked
-or loopback headers, outer IPv4/IPv6, UDP, GTP-U (3GPP TS 29.281 5.1, 8 or 12+ octets),
-inner IP, ESP (RFC 4303: header, padding + pad length + next header, ICV; NULL
-encryption RFC 2410 is detected from the trailer, an encrypted ESP is one opaque
-layer), UDP/TCP, SIP start line and headers (RFC 3261 7), RP header (TS 24.011 7.3),
-TP header and user data (TS 23.040 9.2). Nothing is assumed: every count comes from
-lengths found in the frame. :func:`sms_overhead` does this for every SMS-related SIP
-message of a capture, :func:`qualcomm_comparison` sets one message beside the published
-828-byte figure, and :func:`what_if` rebuilds the message with labkit.capture.frames under other
-conditions (IPv6, no IPsec, longer texts, UCS2, MT, RP-ACK, USSD).
+:func:`frame_layers` takes the header boundaries of one captured frame from the capture
+dissector (:func:`labkit.capture.layers.layer_boundaries`, the engine of
+:func:`labkit.capture.read_capture`: link layer, outer IPv4/IPv6, UDP, GTP-U (3GPP TS
+29.281 5.1, 8 or 12+ octets), inner IP, ESP (RFC 4303: header, padding + pad length + next
+header, ICV; NULL encryption RFC 2410 found by Wireshark's heuristic, an encrypted or
+snaplen-cut ESP is one opaque layer), UDP/TCP) and splits the SIP payload into start
+line and headers (RFC 3261 7), RP header (TS 24.011 7.3), TP header and user data
+(TS 23.040 9.2). Nothing is assumed: every count comes from lengths found in the frame.
+:func:`sms_overhead` does this for every SMS-related SIP message of a capture,
+:func:`qualcomm_comparison` sets one message beside the published 828-byte figure, and
+:func:`labkit.sms.whatif.what_if` rebuilds the message with labkit.capture.frames under
+other conditions (IPv6, no IPsec, longer texts, UCS2, MT, RP-ACK, USSD).
 """
 from __future__ import annotations
 
@@ -227,25 +228,58 @@ def frame_layers(frame: bytes, linktype: int = 1, *, where: str | None = None,
                  gtp_ports: tuple = (_GTP_PORT,)) -> list[Layer]:
     """Every layer of one frame with the octets it occupies, outermost first.
 
+    The header boundaries are the capture dissector's
+    (:func:`labkit.capture.layers.layer_boundaries`); this function names them for the
+    accounting (outer/inner IP, GTP-U, ESP parts, transport) and splits the SIP payload.
+
     Parameters
     ----------
     frame : bytes
         The captured frame (link header included).
     linktype : int
-        pcap LINKTYPE (1 Ethernet, 113/276 Linux cooked, 0 loopback, 101 raw).
+        pcap LINKTYPE (1 Ethernet, 113/276 Linux cooked, 0/108 loopback, 101/228/229 raw IP).
     where : str, optional
         "file, frame N" for error messages.
+    gtp_ports : tuple of int
+        UDP ports on which a G-PDU is opened (3GPP TS 29.281: 2152).
 
     Returns
     -------
     list of Layer
-        Offsets ascending except trailers (ESP padding/ICV) which follow the payload.
-        The lengths add up to the frame length (Ethernet padding is reported as "other").
+        name (one of :data:`LAYERS`), protocol, offset [octets from the frame start],
+        length [octets], info (addresses, ports, TTL, TEID, SPI, pad length, ...). Offsets
+        ascend except the ESP trailers (ICV, pad length + next header, padding), listed
+        after the ESP header though they follow the payload. The lengths add up to the
+        frame length (Ethernet padding and a payload no layer claims are "other").
 
     Raises
     ------
     DecodeError
-        A header that is truncated or inconsistent.
+        A header cut by the end of the frame, an IP fragment (account the reassembled
+        message), no IP header, or a link type the dissector does not know.
+
+    References
+    ----------
+    - 3GPP TS 29.281 clause 5.1 (GTP-U header: 8 octets, 12 with the E/S/PN flags);
+      RFC 4303 section 2 (ESP header 8 octets, padding, pad length, next header, ICV);
+      RFC 2410 (NULL encryption); RFC 3261 clause 7 (start line, headers, empty line);
+      3GPP TS 24.011 clause 7.3 (RP messages); 3GPP TS 23.040 clause 9.2 (TPDU).
+    - Boundaries: :mod:`labkit.capture.layers` (tested against tshark 4.0 PDML).
+
+    Examples
+    --------
+    The MO SMS "K" on S1-U: GTP-U, then IPsec ESP NULL between UE and P-CSCF.
+
+    >>> from labkit import data
+    >>> from labkit.capture import iter_frames
+    >>> fr = next(iter_frames(data.path("sms_mo_submit")))
+    >>> layers = frame_layers(fr.data, fr.linktype)
+    >>> [(l.name, l.length) for l in sorted(layers, key=lambda l: l.offset)][:6]
+    [('link', 14), ('outer_ip', 20), ('outer_udp', 8), ('gtpu', 8), ('inner_ip', 20), ('esp_header', 8)]
+    >>> [(l.name, l.protocol, l.length) for l in layers if l.name in ("rp_header", "tp_header", "user_data")]
+    [('rp_header', 'RP-DATA', 12), ('tp_header', 'SMS-SUBMIT', 14), ('user_data', 'GSM7', 1)]
+    >>> sum(l.length for l in layers) == len(fr.data) == 1098
+    True
     """
     from labkit.capture.dissect import LINKTYPES
     from labkit.capture.layers import layer_boundaries
@@ -261,7 +295,35 @@ def frame_layers(frame: bytes, linktype: int = 1, *, where: str | None = None,
 
 
 def layer_table(layers: list[Layer]) -> dict[str, int]:
-    """Octets per layer name (every name of :data:`LAYERS`, zeros included)."""
+    """Octets per layer name (every name of :data:`LAYERS`, zeros included).
+
+    Parameters
+    ----------
+    layers : list of Layer
+        As returned by :func:`frame_layers`.
+
+    Returns
+    -------
+    dict
+        name -> octets [octets], in the order of :data:`LAYERS`; a name that occurs more
+        than once (``other``) is summed.
+
+    References
+    ----------
+    - The layer names and what they count: :func:`frame_layers` (RFC 4303 section 2,
+      3GPP TS 29.281 clause 5.1, RFC 3261 clause 7, 3GPP TS 24.011 clause 7.3).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.capture import iter_frames
+    >>> fr = next(iter_frames(data.path("sms_mo_submit")))
+    >>> t = layer_table(frame_layers(fr.data, fr.linktype))
+    >>> t["esp_header"], t["esp_padding"], t["esp_trailer"], t["esp_icv"]
+    (8, 3, 2, 12)
+    >>> t["sip_start_line"] + t["sip_headers"], sum(t.values())
+    (968, 1098)
+    """
     out = dict.fromkeys(LAYERS, 0)
     for l in layers:
         out[l.name] += l.length
@@ -269,7 +331,31 @@ def layer_table(layers: list[Layer]) -> dict[str, int]:
 
 
 def efficiency(user_data: int, total: int) -> float:
-    """User-data share of the frame [%]."""
+    """User-data share of the frame [%].
+
+    Parameters
+    ----------
+    user_data : int
+        Octets of SMS user data (TP-UD) [octets].
+    total : int
+        Octets of the whole frame [octets]; 0 gives 0.0.
+
+    Returns
+    -------
+    float
+        100 * user_data / total [%].
+
+    References
+    ----------
+    - TP-User-Data: 3GPP TS 23.040 clause 9.2.3.24; the 828-octet figure: :data:`QUALCOMM`.
+
+    Examples
+    --------
+    >>> round(efficiency(1, 828), 2)  # one character in the published 828-octet frame
+    0.12
+    >>> efficiency(5, 0)
+    0.0
+    """
     return 100.0 * user_data / total if total else 0.0
 
 
@@ -315,7 +401,24 @@ def sms_overhead(path, *, frames: list[int] | None = None) -> pd.DataFrame:
     pandas.DataFrame
         frame, message ("MESSAGE", "200 OK", ...), sms (RP type and link or ""), one
         column per name in :data:`LAYERS` [octets], total [octets] (= frame length) and
-        efficiency_percent [%] (100 * user data / total), sorted by frame.
+        efficiency_percent [%] (100 * user data / total), sorted by frame. A frame that
+        cannot be accounted (an IP fragment: the message is not in one frame) is left out
+        with a :class:`~labkit.errors.LabkitWarning`.
+
+    References
+    ----------
+    - SMS over IP: 3GPP TS 24.341 clause 5.3 (MESSAGE with application/vnd.3gpp.sms);
+      RP: 3GPP TS 24.011 clause 7.3; TPDU: 3GPP TS 23.040 clause 9.2; the layers:
+      :func:`frame_layers`.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> table = sms_overhead(data.path("sms_mo_submit"))
+    >>> table[["frame", "message", "user_data", "total"]].values.tolist()
+    [[1, 'MESSAGE', 1, 1098], [2, '202 Accepted', 0, 398], [3, 'MESSAGE', 0, 826], [4, '200 OK', 0, 478]]
+    >>> float(table["efficiency_percent"].iloc[0])  # 100 * 1 / 1098
+    0.091
     """
     from labkit.sip import sip_messages
     from labkit.sms.pdu import decode_rp
@@ -362,7 +465,31 @@ def grouped(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def overhead_long(table: pd.DataFrame) -> pd.DataFrame:
-    """Long form (frame, message, group, bytes) of :func:`grouped` for plotting."""
+    """Long form (frame, message, group, bytes) of :func:`grouped` for plotting.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        As returned by :func:`sms_overhead`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        frame, message, group (the published categories of :data:`GROUPS`: "Ethernet",
+        "IP", ..., "body", "other"), bytes [octets]; one row per frame and group.
+
+    References
+    ----------
+    - Categories of the published Qualcomm breakdown (:data:`QUALCOMM`); layers:
+      :func:`frame_layers`.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> long = overhead_long(sms_overhead(data.path("sms_mo_submit")))
+    >>> long[long["frame"] == 1].set_index("group")["bytes"].to_dict()
+    {'Ethernet': 14, 'IP': 20, 'UDP': 8, 'GTP': 8, 'IP (inner)': 20, 'ESP': 25, 'UDP (inner)': 8, 'SIP': 968, 'SMS header': 26, 'body': 1, 'other': 0}
+    """
     g = grouped(table)
     return g.melt(id_vars=["frame", "message"], value_vars=list(GROUPS), var_name="group",
                   value_name="bytes")
@@ -406,12 +533,34 @@ def _explain(group: str, row: dict, layers: list[Layer]) -> str:
 def qualcomm_comparison(frame: bytes, linktype: int = 1) -> pd.DataFrame:
     """One frame's octets beside the published Qualcomm figure (828 octets, 0.12 %).
 
+    Parameters
+    ----------
+    frame : bytes
+        The captured frame of the SIP MESSAGE (link header included).
+    linktype : int
+        pcap LINKTYPE of the frame (1 Ethernet, 113/276 Linux cooked, ...).
+
     Returns
     -------
     pandas.DataFrame
         layer (the published categories), published, measured [octets], difference
-        (measured - published) and explanation (derived from this frame's own headers);
-        a last row "total" and the efficiency line "efficiency [%]".
+        (measured - published) [octets] and explanation (derived from this frame's own
+        headers); a last row "total" [octets] and the efficiency line "efficiency [%]".
+
+    References
+    ----------
+    - 3GPP TS 29.281 clause 5.1 (GTP-U 8 or 12 octets), RFC 4303 section 2 (ESP 8 + pad
+      + 2 + ICV), RFC 2404 (HMAC-SHA-1-96: 12-octet ICV), 3GPP TS 24.011 clause 7.3 and
+      3GPP TS 23.040 clause 9.2 (SMS header); :func:`labkit.sms.min_sms_header_octets`.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.capture import iter_frames
+    >>> fr = next(iter_frames(data.path("sms_mo_submit")))
+    >>> cmp = qualcomm_comparison(fr.data, fr.linktype).set_index("layer")
+    >>> cmp.loc[["GTP", "ESP", "SMS header", "total"], ["published", "measured"]].values.tolist()
+    [[12, 8], [22, 25], [16, 26], [828, 1098]]
     """
     layers = frame_layers(frame, linktype)
     table = layer_table(layers)

@@ -98,7 +98,21 @@ def _ip_protocol(d: bytes, layers: list[Layer]) -> int:
 
 
 def _account(d: bytes, rows: list, where: str | None) -> tuple[list[Layer], int]:
-    """The dissector's boundaries as accounting layers; returns (layers, end of packet)."""
+    """The dissector's boundaries as accounting layers; returns (layers, end of packet).
+
+    Without a tunnel the one IP header is the message's own ("inner_ip") when a UDP/TCP
+    header follows it; otherwise (another IP protocol, an opaque ESP) it stays
+    "outer_ip", as the accounting has always named it.
+    """
+    layers, end = _account_rows(d, rows, where)
+    if not any(l.name in ("gtpu", "transport") for l in layers):
+        layers = [Layer("outer_ip", l.protocol, l.offset, l.length, l.info) if l.name == "inner_ip"
+                  else l for l in layers]
+    return layers, end
+
+
+def _account_rows(d: bytes, rows: list, where: str | None) -> tuple[list[Layer], int]:
+    """Map the boundary rows to accounting layers (see :func:`_account`)."""
     from labkit.capture.layers import TRAILERS
     layers: list[Layer] = []
     end = len(d)

@@ -195,7 +195,7 @@ class TunnelMixin:
         self.count("esp_opaque", _n(w) - int(found.sum()))
         if self.trace is not None:
             o = np.flatnonzero(~found & ok)
-            self.mark("esp", w["idx"][found | ok], w["pos"][found | ok], 8)
+            self.mark("esp", w["idx"][ok], w["pos"][ok], 8)
             self.mark("esp_opaque", w["idx"][o], w["pos"][o] + 8,
                       np.maximum(np.minimum(w["ipend"][o], w["end"][o]) - w["pos"][o] - 8, 0),
                       "cut by the capture" if "cut" in w and (w["cut"][o] == 1).any()

@@ -184,7 +184,7 @@ def _account_rows(d: bytes, rows: list, where: str | None) -> tuple[list[Layer],
         else:  # a payload or a tunnel the accounting has no layer for (GRE, IP-in-IP, ...)
             if r.name == "data" and r.detail == "not IP" and link and link[-1].name in ("eth", "vlan"):
                 label = f"ethertype 0x{struct.unpack_from('!H', d, r.offset - 2)[0]:04x}"
-            elif r.name == "data" and not layers or not any(l.name.endswith("_ip") for l in layers):
+            elif not any(l.name.endswith("_ip") for l in layers):
                 label = r.detail or r.name
             else:
                 label = f"IP protocol {_ip_protocol(d, layers)}"
@@ -193,10 +193,9 @@ def _account_rows(d: bytes, rows: list, where: str | None) -> tuple[list[Layer],
             return layers, end
         i += 1
     if not any(l.name.endswith("_ip") for l in layers):
-        raise DecodeError("no IP header found after the link layer"
-                          + (f" (IP version {d[layers[-1].offset + layers[-1].length] >> 4})"
-                             if layers and layers[-1].offset + layers[-1].length < len(d) else ""),
-                          where)
+        at = sum(l.length for l in layers)
+        raise DecodeError("no IP header after the link layer" + (
+            f": IP version {d[at] >> 4} at offset {at}" if at < len(d) else ""), where)
     return layers, end
 
 

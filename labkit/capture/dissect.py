@@ -15,6 +15,10 @@ Stages (each frame goes as deep as it can)::
 The first 64 bytes of every frame are copied into one compact array per batch, so
 field reads are column slices when frames share a layout (the RTP case).
 
+With ``Dissector.trace`` set to a list, every stage records the headers it crosses
+(name, rows, offset, length) and where it stops; :mod:`labkit.capture.layers` reads one
+frame's layers from it (``trace`` is None when reading captures: one test per stage).
+
 References
 ----------
 - IPv4: RFC 791 (header, options, fragments), RFC 815 (reassembly).

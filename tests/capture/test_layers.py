@@ -215,3 +215,26 @@ def test_ppp_inside_gre(tmp_path, compressed, address_control):
 def test_unsupported_link_type_and_empty_frame():
     assert layer_boundaries(b"\x00" * 40, 147) == []
     assert layer_boundaries(b"", 1) == []
+
+
+def test_udp_payload_ends_before_the_esp_trailer(tmp_path):
+    """An inner UDP length that claims more than the ESP payload (RFC 4303 2.4: the
+    padding, pad length, next header and ICV follow the protected datagram) must not
+    pull the trailer into the UDP payload."""
+    import struct
+    f = bytearray(frames.udp_frame(b"hello", "10.0.0.1", "10.0.0.2", 5060, 5060,
+                                   esp={"spi": 3, "seq": 1}))
+    struct.pack_into("!H", f, 14 + 20 + 8 + 4, 8 + 5 + 20)  # UDP length field: 20 too many
+    rows = layer_boundaries(bytes(f))
+    assert ("data", 50, 5) in [tuple(b[:3]) for b in rows]
+    pk = read_capture(_pcap(tmp_path, [bytes(f)]))
+    assert bytes(pk.payload(0)) == b"hello"
+
+
+def test_raw_ip_with_another_version_is_not_ip(tmp_path):
+    """LINKTYPE_RAW: the version nibble says IPv4 or IPv6 (RFC 791 3.1, RFC 8200 3);
+    a 5 is neither and must not be read as an IPv6 header."""
+    pkt = b"\x50" + bytes(59)
+    pk = read_capture(_pcap(tmp_path, [pkt], linktype=101))
+    assert len(pk) == 0 and pk.stats.get("non_ip") == 1
+    assert layer_boundaries(pkt, 101) == []

@@ -44,6 +44,7 @@ DOCUMENTED += ["labkit.ops.mariadb", "labkit.widgets.audio", "labkit.sip.message
                "labkit.freeswitch.config", "labkit.freeswitch.negotiation", "labkit.audio.tones"]
 DOCUMENTED += ["labkit.audio.ringback"]
 DOCUMENTED += ["labkit.sms.smsip", "labkit.sms.whatif"]
+DOCUMENTED += ["labkit.capture.layers", "labkit.sms.overhead"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

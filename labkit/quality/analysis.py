@@ -318,7 +318,7 @@ def _analyze_files(caps, buffers, k, clock_rates, codec, streams, keep_tracks, p
     from collections import Counter
     from pathlib import Path
 
-    from labkit.capture import as_packets, iter_capture
+    from labkit.capture import as_packets, iter_capture, progress_bar
     from labkit.rtp import RtpPackets, find_rtp
     from labkit.rtp import scan as _scan
     from labkit.rtp.stats import analyze_streams
@@ -366,7 +366,11 @@ def _analyze_files(caps, buffers, k, clock_rates, codec, streams, keep_tracks, p
                                      "order, as Wireshark does (reordercap sorts the file by time)")
                     if keep is None:
                         keep = os.path.getsize(cap) <= TRACKS_BYTES
-                    found = _group_tracks(src, info, side, wanted, skipped, n_side, analyze_streams)
+                    bar = progress_bar(len(info["keys"]), size_bytes=os.path.getsize(cap),
+                                       progress=progress, desc=f"{Path(cap).name} streams",
+                                       unit="stream")
+                    found = _group_tracks(src, info, side, wanted, skipped, n_side,
+                                          analyze_streams, bar)
                 for stream, tr, ws in found:
                     res = _one_stream(side, tr, ws, buffers, k, codec)
                     hop = None
@@ -388,9 +392,19 @@ def _analyze_files(caps, buffers, k, clock_rates, codec, streams, keep_tracks, p
                 src.close()
 
 
-def _group_tracks(scan, info, side, wanted, skipped, n_side, analyze_streams):
+def _group_tracks(scan, info, side, wanted, skipped, n_side, analyze_streams, bar=None):
     """(stream, StreamTrack, Wireshark jitter) of every stream of a scan, group by group
-    (as :func:`_tracks` does on packets in memory); skipped ones into `skipped`."""
+    (as :func:`_tracks` does on packets in memory); skipped ones into `skipped`; `bar`
+    (tqdm or None) counts the streams."""
+    try:
+        yield from _group_tracks_of(scan, info, side, wanted, skipped, n_side, analyze_streams,
+                                    bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _group_tracks_of(scan, info, side, wanted, skipped, n_side, analyze_streams, bar):
     for g in scan.groups():
         if not len(g["s"]):
             continue
@@ -398,6 +412,8 @@ def _group_tracks(scan, info, side, wanted, skipped, n_side, analyze_streams):
         ids, starts = np.unique(g["s"][order], return_index=True)
         ends = np.append(starts[1:], len(order))
         for s, a, b in zip(ids.tolist(), starts.tolist(), ends.tolist()):
+            if bar is not None:
+                bar.update()
             if wanted is not None and s not in wanted:
                 continue
             src, sport, dst, dport, ssrc = kk = info["keys"][s]

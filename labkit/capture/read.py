@@ -495,13 +495,19 @@ def iter_capture(path, *, chunk_packets=1_000_000, progress=None, reassemble=Tru
     ([1000, 1000, 228], 2228)
     """
     reader = _open(path, gtp_ports, esp_null, reassemble)
-    pk, parts, start = None, [], 0
+    pk, parts, start, done = None, [], 0, 0
     for cols in _chunks(reader, min(chunk_packets, READ_CHUNK), progress):
         parts.append(cols)  # dissect in small batches (bounded temporaries), yield big
         if reader.n_frames - start >= chunk_packets:
             pk = _packets(reader, *_merge(parts))
             parts, start = [], reader.n_frames
             yield pk
+            # the caller is done with this chunk: drop the pages its payloads faulted in
+            # again (they stay in the page cache; a later read faults them back)
+            if len(pk):
+                end = int(pk.frame_offset[-1] + pk.caplen[-1])
+                _release(reader.cf, done, end)
+                done = end
     if parts:
         pk = _packets(reader, *_merge(parts))
         yield pk

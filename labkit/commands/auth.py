@@ -38,7 +38,7 @@ def run(args) -> int:
     from labkit.sip import sip_messages
     from labkit.sip.auth import auth_attempts, auth_challenges, auth_verdicts, diagnose_auth
     from labkit.sip.cx import cx_digest_ha1
-    packets = read_capture(args.capture, progress=False)
+    packets = read_capture(args.capture)
     sip, cx = sip_messages(packets), cx_digest_ha1(packets)
     challenges, attempts = auth_challenges(sip), auth_attempts(sip)
     if not len(challenges) and not len(attempts):

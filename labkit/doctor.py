@@ -79,7 +79,7 @@ class CheckContext:
         from labkit.capture import read_capture
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", LabkitWarning)
-            pk = read_capture(self.capture, progress=False)
+            pk = read_capture(self.capture)
         self.warnings += [str(w.message) for w in caught]
         return pk
 

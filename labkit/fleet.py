@@ -314,7 +314,8 @@ def run_fleet(source, *, scheduler=None, workers=None, progress=None) -> Fleet:
     workers : int, optional
         Local worker processes; default and maximum: the CPUs this process may use.
     progress : bool, optional
-        A tqdm bar per finished file (default: when stderr is a terminal).
+        A tqdm bar per finished file (default: when stderr is a terminal or the files
+        add up to more than 50 MiB, as :func:`labkit.capture.show_progress`).
 
     Returns
     -------
@@ -332,7 +333,7 @@ def run_fleet(source, *, scheduler=None, workers=None, progress=None) -> Fleet:
     (0, True)
     """
     files = [str(p) for p in capture_files(source)]
-    bar = _bar(len(files), progress)
+    bar = _bar(files, progress)
     if scheduler == "serial":
         results = []
         for f in files:
@@ -382,11 +383,15 @@ def _on_dask(files, scheduler, workers, bar) -> list[dict]:
         quiet.setLevel(level)
 
 
-def _bar(total, progress):
+def _bar(files, progress):
     import sys
     from tqdm.auto import tqdm
-    show = sys.stderr.isatty() if progress is None else progress
-    return tqdm(total=total, unit="file", desc="captures", disable=not show)
+
+    from labkit.capture import show_progress
+    size = sum(os.path.getsize(f) for f in files)
+    show = show_progress(size, progress) or (
+        progress is None and not os.environ.get("LABKIT_PROGRESS") and sys.stderr.isatty())
+    return tqdm(total=len(files), unit="file", desc="captures", disable=not show)
 
 
 def _join(results: list[dict]) -> Fleet:

@@ -43,6 +43,8 @@ DOCUMENTED += ["labkit.plots.audio", "labkit.plots.ops", "labkit.plots.rating",
 DOCUMENTED += ["labkit.ops.mariadb", "labkit.widgets.audio", "labkit.sip.messages",
                "labkit.freeswitch.config", "labkit.freeswitch.negotiation", "labkit.audio.tones"]
 DOCUMENTED += ["labkit.audio.ringback"]
+DOCUMENTED += ["labkit.sms.smsip", "labkit.sms.whatif"]
+DOCUMENTED += ["labkit.capture.layers", "labkit.sms.overhead"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

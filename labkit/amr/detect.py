@@ -1,4 +1,18 @@
 """Which AMR variant is a stream without SDP? Payload-structure heuristics, and EVS.
+
+Without the SDP's ``a=rtpmap``/``a=fmtp`` a capture does not say whether a dynamic
+payload type is AMR or AMR-WB, bandwidth-efficient or octet-aligned.
+:func:`detect_amr_format` parses every payload under the four layouts and keeps the one
+under which they parse exactly (valid CMR, frame types, padding) and, with RTP
+timestamps, advance by 160 (AMR, 8 kHz) or 320 (AMR-WB, 16 kHz) per 20 ms frame;
+:func:`looks_like_evs` flags payload sizes of the EVS compact format instead.
+
+References
+----------
+RFC 4867 sections 4.3 (bandwidth-efficient mode: CMR 4.3.1, ToC and frame types 4.3.2,
+padding 4.3.5.3) and 4.4 (octet-aligned mode, reserved bits 4.4.1); 3GPP TS 26.101 and
+TS 26.201 (AMR and AMR-WB frame types and sizes); TS 26.093 (DTX: SID and NO_DATA);
+TS 26.445 Annex A.2.1 (EVS compact-format payload sizes).
 """
 from __future__ import annotations
 

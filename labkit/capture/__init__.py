@@ -3,7 +3,8 @@ tunnels (GTP-U, ESP, GRE, VXLAN), TCP segments; frame and capture builders; the 
 
 Data flow: file -> :mod:`~labkit.capture.pcapfile` (records) -> :mod:`~labkit.capture.dissect`
 and :mod:`~labkit.capture.tunnels` (layers) -> :class:`~labkit.capture.packets.Packets`
-(UDP/TCP datagrams as numpy arrays), through :func:`read_capture` / :func:`iter_frames`.
+(UDP/TCP datagrams as numpy arrays), through :func:`read_capture` / :func:`iter_frames`;
+:mod:`~labkit.capture.layers` gives one frame's header boundaries from the same dissector.
 :mod:`labkit.capture.frames` builds frames and captures; :mod:`labkit.capture.wireshark`
 wraps tshark, sharkd and pyshark (the oracle).
 """

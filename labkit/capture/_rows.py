@@ -8,7 +8,7 @@ import numpy as np
 
 # per-row state carried through the stages
 _STATE = ("idx", "pos", "end", "ipend", "ver", "shi", "slo", "dhi", "dlo", "l3", "vlan",
-          "teid", "ohi_s", "olo_s", "ohi_d", "olo_d", "over", "spi", "proto")
+          "teid", "ohi_s", "olo_s", "ohi_d", "olo_d", "over", "spi", "proto", "cut")
 # columns that exist only once a transport header was read
 _L4 = ("sport", "dport", "poff", "plen", "seq", "flags")
 

@@ -15,6 +15,10 @@ Stages (each frame goes as deep as it can)::
 The first 64 bytes of every frame are copied into one compact array per batch, so
 field reads are column slices when frames share a layout (the RTP case).
 
+With ``Dissector.trace`` set to a list, every stage records the headers it crosses
+(name, rows, offset, length) and where it stops; :mod:`labkit.capture.layers` reads one
+frame's layers from it (``trace`` is None when reading captures: one test per stage).
+
 References
 ----------
 - IPv4: RFC 791 (header, options, fragments), RFC 815 (reassembly).
@@ -39,6 +43,9 @@ LINKTYPES = {0: "NULL", 1: "Ethernet", 12: "raw IP", 14: "raw IP", 101: "raw IP"
              276: "Linux SLL2"}
 _VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
 _V6_EXT = (0, 43, 60, 135, 139, 140, 253, 254)
+# Wireshark's protocol names of the IPv6 extension headers (PDML proto names)
+_V6_NAMES = {0: "ipv6.hopopts", 43: "ipv6.routing", 60: "ipv6.dstopts", 135: "ipv6.mipv6",
+             139: "ipv6.hip", 140: "ipv6.shim6"}
 HEAD = 64  # bytes per frame kept in the compact array (Ethernet+VLAN+IPv6+UDP fits)
 
 
@@ -136,6 +143,22 @@ class Dissector(TunnelMixin):
         self.completed: list[tuple] = []   # fragment events (idx, key, Fragment, row)
         self.h = None        # compact copy of the first HEAD bytes of every frame
         self._full = None    # the idx array known to be arange(n)
+        # header boundaries crossed, when recording (labkit.capture.layers): a list of
+        # (name, idx, offset, length, detail); None = not recording (the fast path)
+        self.trace = None
+
+    def mark(self, name: str, idx, offset, length, detail: str = ""):
+        """Record that rows `idx` cross header `name` at `offset` (`length` octets).
+
+        Costs one test per stage and batch when not recording (``trace`` is None).
+        """
+        if self.trace is None:
+            return
+        idx = np.asarray(idx, np.int64)
+        if len(idx):
+            self.trace.append((name, idx.copy(), np.broadcast_to(np.asarray(offset, np.int64),
+                               idx.shape).copy(), np.broadcast_to(np.asarray(length, np.int64),
+                               idx.shape).copy(), detail))
 
     # ------------------------------------------------------------------ byte access
     def _compact(self, offset: np.ndarray):
@@ -145,7 +168,7 @@ class Dissector(TunnelMixin):
         layout) instead of scattered file pages: one pass over the file per chunk.
         """
         size, n = len(self.b), len(offset)
-        if size < HEAD or n == 0:
+        if size < HEAD or n < 2:  # one frame: reading the file directly is as fast
             return
         start = np.minimum(offset, size - HEAD)
         d = np.diff(start)
@@ -217,6 +240,7 @@ class Dissector(TunnelMixin):
         w["pos"] = np.array([s for s, _, _ in items], np.int64)
         w["end"] = w["pos"] + np.array([n for _, n, _ in items], np.int64)
         w["ipend"] = w["end"].copy()
+        w["cut"] = np.zeros(len(items), np.int64)  # a reassembled datagram is whole
         v6 = w["ver"] == 6
         return self.run({}, _cat([_take(w, ~v6), self._ipv6_ext(_take(w, v6))]))
 
@@ -240,11 +264,13 @@ class Dissector(TunnelMixin):
             hl, eo = (16, 14) if lt == 113 else (20, 0)
             good = _sub(sel, pos[sel] + hl <= end[sel])
             et = self.u16(w["idx"][good], pos[good] + eo)
+            self.mark("sll" if lt == 113 else "sll2", w["idx"][good], pos[good], hl)
             pos[good] += hl
             self._ethertype(w, good, et)
         elif lt in (12, 14, 101, 228, 229):
             good = _sub(sel, pos[sel] < end[sel])
-            w["ver"][good] = self.u8(w["idx"][good], pos[good]) >> 4
+            nib = self.u8(w["idx"][good], pos[good]) >> 4
+            w["ver"][good] = np.where((nib == 4) | (nib == 6), nib, 0)  # else not IP
         elif lt in (0, 108):
             good = _sub(sel, pos[sel] + 4 <= end[sel])
             q = pos[good]
@@ -253,13 +279,20 @@ class Dissector(TunnelMixin):
             else:  # host byte order of the writer: big-endian if the first bytes are 0
                 le = b[q].astype(np.int64) | (b[q + 1].astype(np.int64) << 8)
                 fam = np.where((b[q] == 0) & (b[q + 1] == 0), _u16(b, q + 2), le)
+            self.mark("null", w["idx"][good], pos[good], 4)
             pos[good] += 4
             w["ver"][good] = np.select([fam == 2, np.isin(fam, (24, 28, 30))], [4, 6], 0)
 
     def _ethernet(self, w, sel):
         b, pos, end = self.b, w["pos"], w["end"]
+        if self.trace is not None:
+            short = np.flatnonzero(pos[sel] + 14 > end[sel])
+            rows = np.arange(_n(w))[sel][short]
+            self.mark("truncated", w["idx"][rows], pos[rows], end[rows] - pos[rows],
+                      "Ethernet header")
         sel = _sub(sel, pos[sel] + 14 <= end[sel])
         et = self.u16(w["idx"][sel], pos[sel] + 12)
+        self.mark("eth", w["idx"][sel], pos[sel], 14)
         pos[sel] += 14
         for _ in range(3):  # 802.1Q, QinQ (802.1ad) and one more level
             tag = np.isin(et, _VLAN_TPIDS) & (pos[sel] + 4 <= end[sel])
@@ -268,6 +301,7 @@ class Dissector(TunnelMixin):
             t = _sub(sel, tag)
             _col(w, "vlan")[t] = self.u16(w["idx"][t], pos[t]) & 0x0FFF
             et[tag] = self.u16(w["idx"][t], pos[t] + 2)
+            self.mark("vlan", w["idx"][t], pos[t], 4)
             pos[t] += 4
         self._ethertype(w, sel, et)
 
@@ -277,11 +311,17 @@ class Dissector(TunnelMixin):
         if pppoe.any():  # PPPoE session carrying PPP IPv4 (0x0021) / IPv6 (0x0057)
             ppp = _sub(sel, pppoe)
             proto = _u16(self.b, w["pos"][ppp] + 6)
+            self.mark("pppoes", w["idx"][ppp], w["pos"][ppp], 6)
+            self.mark("ppp", w["idx"][ppp], w["pos"][ppp] + 6, 2)
             w["pos"][ppp] += 8
             w["ver"][ppp] = np.where(proto == 0x21, 4, np.where(proto == 0x57, 6, 0))
         mpls = (et == 0x8847) | (et == 0x8848)
         if mpls.any():
             self._mpls(w, np.arange(_n(w))[sel][mpls])
+        if self.trace is not None:  # not IP: the rest of the frame is data
+            rows = np.arange(_n(w))[sel][w["ver"][sel] == 0]
+            self.mark("data", w["idx"][rows], w["pos"][rows], w["end"][rows] - w["pos"][rows],
+                      "not IP")
 
     def _mpls(self, w, rows):
         """MPLS label stack (RFC 3032): skip to the bottom label; IP by its first nibble
@@ -293,6 +333,7 @@ class Dissector(TunnelMixin):
             if not go.any():
                 break
             bottom[go] = (b[p[go] + 2] & 1) == 1
+            self.mark("mpls", w["idx"][rows[go]], p[go], 4)
             p[go] += 4
         inside = bottom & (p < end)
         nib = np.zeros(len(rows), np.int64)
@@ -312,7 +353,13 @@ class Dissector(TunnelMixin):
             nib[inside] = self.u8(w["idx"][inside], w["pos"][inside]) >> 4
         match = inside & (nib == w["ver"])
         self.count("non_ip", _n(w) - int(match.sum()))
+        if self.trace is not None:
+            bad = np.flatnonzero(~match)
+            self.mark("data", w["idx"][bad], w["pos"][bad], w["end"][bad] - w["pos"][bad],
+                      "not IP (version nibble differs from the link layer)")
         w = _take(w, match)
+        if not _n(w):  # no row has an IP header where the link layer said
+            return {}
         if "l3" not in w:
             w["l3"] = w["pos"].copy()
         else:
@@ -328,6 +375,7 @@ class Dissector(TunnelMixin):
         ihl = (self.u8(idx, p) & 15) * 4
         ok = (ihl >= 20) & (p + np.maximum(ihl, 20) <= w["end"])
         self.count("truncated", _n(w) - int(ok.sum()))
+        self._mark_bad(w, ok, "IPv4 header")
         w, ihl = _take(w, ok), ihl[ok]
         if not _n(w):
             return {}
@@ -336,11 +384,13 @@ class Dissector(TunnelMixin):
         tot = hdr[:, 2:4].view(">u2")[:, 0].astype(np.int64)
         tot = np.where(tot == 0, w["end"] - p, tot)  # TSO captures: total length 0
         w["ipend"] = np.minimum(p + np.maximum(tot, ihl), w["end"])
+        w["cut"] = (p + np.maximum(tot, ihl) > w["end"]).astype(np.int64)  # snaplen
         w["proto"] = hdr[:, 9].astype(np.int64)
         addr = hdr[:, 12:20].view(">u4")
         w["shi"] = w["dhi"] = np.zeros(_n(w), np.int64)
         w["slo"], w["dlo"] = addr[:, 0].astype(np.int64), addr[:, 1].astype(np.int64)
         frag = hdr[:, 6:8].view(">u2")[:, 0]
+        self.mark("ip", idx, p, ihl)
         w["pos"] = p + ihl
         isfrag = (frag & 0x3FFF) != 0
         if isfrag.any():
@@ -355,6 +405,7 @@ class Dissector(TunnelMixin):
         b = self.b
         ok = w["pos"] + 40 <= w["end"]
         self.count("truncated", _n(w) - int(ok.sum()))
+        self._mark_bad(w, ok, "IPv6 header")
         w = _take(w, ok)
         if not _n(w):
             return {}
@@ -364,7 +415,9 @@ class Dissector(TunnelMixin):
         w["shi"], w["slo"], w["dhi"], w["dlo"] = (addr[:, i].copy() for i in range(4))
         plen = (hdr[:, 4].astype(np.int64) << 8) | hdr[:, 5]
         w["ipend"] = np.minimum(p + 40 + plen, w["end"])
+        w["cut"] = (p + 40 + plen > w["end"]).astype(np.int64)  # snaplen
         w["proto"] = hdr[:, 6].astype(np.int64)
+        self.mark("ipv6", w["idx"], p, 40)
         w["pos"] = p + 40
         return self._ipv6_ext(w)
 
@@ -384,12 +437,19 @@ class Dissector(TunnelMixin):
                 sub = _take(w, e[fr])
                 fo = _u16(b, p[fr] + 2)
                 sub["proto"], sub["pos"] = b[p[fr]].astype(np.int64), p[fr] + 8
+                self.mark("ipv6.fraghdr", sub["idx"], p[fr], 8)
                 self._fragments(sub, fo & 0xFFF8, (fo & 1) != 0, _u32(b, p[fr] + 4))
                 keep[e[fr]] = False
+            if self.trace is not None:
+                for k in np.unique(kind[~fr]):
+                    m = ~fr & (kind == k)
+                    self.mark(_V6_NAMES.get(int(k), "ipv6.ext"), w["idx"][e[m]], p[m],
+                              (b[p[m] + 1].astype(np.int64) + 1) * 8)
             w["proto"][e] = b[p]
             w["pos"][e] = p + (b[p + 1].astype(np.int64) + 1) * 8
         bad = keep & np.isin(w["proto"], _V6_EXT + (44,))
         self.count("truncated", int(bad.sum()))
+        self._mark_bad(w, ~bad, "IPv6 extension header")
         return _take(w, keep & ~bad)
 
     def _fragments(self, w: dict, offset, more, ident):
@@ -399,6 +459,8 @@ class Dissector(TunnelMixin):
         from datagrams reassembled at frame n come before those of frame n + 1).
         """
         self.count("fragments", _n(w))
+        self.mark("fragment", w["idx"], w["pos"], np.maximum(w["ipend"] - w["pos"], 0),
+                  "IPv4 fragment" if _n(w) and w["ver"][0] == 4 else "IPv6 fragment")
         if self.reasm is None:
             return
         for i in range(_n(w)):
@@ -437,22 +499,32 @@ class Dissector(TunnelMixin):
             ipw.append(self._tunnel(sub, np.where(sub["proto"] == 4, 4, 6)))
         if gre.any():
             ipw.append(self._gre(_take(w, gre)))
-        self.count("non_udp", int((~(udp | tcp | esp | ah | ipip | gre)).sum()))
+        other = ~(udp | tcp | esp | ah | ipip | gre)
+        self.count("non_udp", int(other.sum()))
+        if self.trace is not None and other.any():
+            o = np.flatnonzero(other)
+            for k in np.unique(proto[o]):
+                r = o[proto[o] == k]
+                self.mark("data", w["idx"][r], w["pos"][r],
+                          np.maximum(w["ipend"][r] - w["pos"][r], 0), f"IP protocol {int(k)}")
         return _cat(ipw), _cat(l4w), [d for d in done if _n(d)]
 
     def _udp(self, w: dict):
         b = self.b
         ok = w["pos"] + 8 <= w["end"]
         self.count("truncated", _n(w) - int(ok.sum()))
+        self._mark_bad(w, ok, "UDP header")
         w = _take(w, ok)
         if not _n(w):
             return {}, {}, {}
         p = w["pos"]
+        self.mark("udp", w["idx"], p, 8)
         hdr = self.gb(w["idx"], p, 6).view(">u2")
         w["sport"], w["dport"] = hdr[:, 0].astype(np.int64), hdr[:, 1].astype(np.int64)
         ulen = hdr[:, 2].astype(np.int64)
         w["poff"] = p + 8
-        w["plen"] = np.clip(np.minimum(ulen - 8, w["end"] - p - 8), 0, None)
+        # within the IP payload (before an ESP trailer) and the captured bytes
+        w["plen"] = np.clip(np.minimum(ulen - 8, np.minimum(w["ipend"], w["end"]) - p - 8), 0, None)
         w["seq"] = w["flags"] = np.zeros(_n(w), np.int64)
         natt = self._natt_mask(w)
         gtp = self._gtp_mask(w) & ~natt
@@ -464,6 +536,7 @@ class Dissector(TunnelMixin):
             sub = _take(w, vxlan)
             sub["ipend"] = sub["poff"] + sub["plen"]
             sub["end"] = np.minimum(sub["end"], sub["ipend"])
+            self.mark("vxlan", sub["idx"], sub["poff"], 8)
             ipw.append(self._inner_ethernet(sub, sub["poff"] + 8))
         if gtp.any():
             inner, plain = self._gtp_inner(_take(w, gtp))
@@ -480,6 +553,7 @@ class Dissector(TunnelMixin):
         b = self.b
         ok = w["pos"] + 20 <= w["end"]
         self.count("truncated", _n(w) - int(ok.sum()))
+        self._mark_bad(w, ok, "TCP header")
         w = _take(w, ok)
         if not _n(w):
             return {}
@@ -491,5 +565,13 @@ class Dissector(TunnelMixin):
         w["flags"] = hdr[:, 13]
         w["poff"] = p + (hdr[:, 12] >> 4) * 4
         w["plen"] = np.clip(np.minimum(w["ipend"], w["end"]) - w["poff"], 0, None)
+        self.mark("tcp", w["idx"], p, w["poff"] - p)
         return w
+
+    def _mark_bad(self, w: dict, ok, what: str):
+        """Record rows not `ok` as cut inside header `what` (when recording)."""
+        if self.trace is not None and not ok.all():
+            r = np.flatnonzero(~ok)
+            self.mark("truncated", w["idx"][r], w["pos"][r],
+                      np.maximum(w["end"][r] - w["pos"][r], 0), what)
 

@@ -54,7 +54,7 @@ from labkit.capture.packets import (_ARRAYS, Frame, Packets, _AddressBook, _Colu
 from labkit.capture.pcapfile import NO_LINK, CaptureFile, RecordChunk
 
 __all__ = ["Packets", "Frame", "as_packets", "read_capture", "iter_capture", "iter_frames",
-           "require_udp", "PROGRESS_BYTES"]
+           "require_udp", "PROGRESS_BYTES", "show_progress", "progress_bar"]
 
 PROGRESS_BYTES = 50 * 2**20   # files larger than this get a progress bar by default
 RELEASE_BYTES = 64 * 2**20    # files larger than this are unmapped chunk by chunk
@@ -296,13 +296,79 @@ def _unsupported(cf: CaptureFile):
         "from Wireshark as pcapng")
 
 
-def _progress(cf: CaptureFile, progress):
-    show = cf.size > PROGRESS_BYTES if progress is None else bool(progress)
-    if not show:
+def show_progress(size_bytes: int, progress=None) -> bool:
+    """Whether a long read shows a progress bar: the one rule of every reader.
+
+    Parameters
+    ----------
+    size_bytes : int
+        Size of the input [bytes] (the file, or all files of a fleet).
+    progress : bool or None
+        True / False: as asked. None: ``$LABKIT_PROGRESS`` when set ("0": never, "1":
+        always; the test suite sets "0", so notebooks under nbval stay quiet), else
+        only inputs over ``$LABKIT_PROGRESS_BYTES`` or :data:`PROGRESS_BYTES` (50 MiB).
+
+    Returns
+    -------
+    bool
+
+    References
+    ----------
+    tqdm documentation (``tqdm.auto``: a widget in Jupyter, text on stderr elsewhere).
+
+    Examples
+    --------
+    >>> show_progress(10, True), show_progress(2**40, False)
+    (True, False)
+    """
+    if progress is not None:
+        return bool(progress)
+    env = os.environ.get("LABKIT_PROGRESS", "").strip()
+    if env in ("0", "1"):
+        return env == "1"
+    limit = os.environ.get("LABKIT_PROGRESS_BYTES", "").strip()
+    return size_bytes > (int(limit) if limit.isdigit() else PROGRESS_BYTES)
+
+
+def progress_bar(total, *, size_bytes=None, progress=None, desc=None, unit="B"):
+    """A ``tqdm.auto`` bar when :func:`show_progress` says so, else None.
+
+    Parameters
+    ----------
+    total : int
+        Units to count (bytes of a file, streams, files).
+    size_bytes : int, optional
+        Size of the input [bytes] the rule looks at (default: `total`).
+    progress : bool or None
+        As :func:`show_progress`.
+    desc : str, optional
+        Label (e.g. the file name).
+    unit : str
+        "B" (bytes, scaled) or another unit name.
+
+    Returns
+    -------
+    tqdm.auto.tqdm or None
+        Call ``update(n)`` and ``close()``; the bar does not stay after it closes.
+
+    References
+    ----------
+    tqdm documentation (``tqdm.auto``).
+
+    Examples
+    --------
+    >>> progress_bar(100, progress=False) is None
+    True
+    """
+    if not show_progress(total if size_bytes is None else size_bytes, progress):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=cf.size, unit="B", unit_scale=True, desc=cf.name, leave=False)
+    return tqdm(total=total, unit=unit, unit_scale=unit == "B", desc=desc, leave=False)
+
+
+def _progress(cf: CaptureFile, progress):
+    return progress_bar(cf.size, progress=progress, desc=cf.name)
 
 
 def _chunks(reader: _Reader, chunk_packets: int, progress) -> Iterator[dict]:
@@ -382,7 +448,8 @@ def read_capture(path, *, progress=None, reassemble=True, gtp_ports=(2152,),
     path : str or Path
         Capture file (pcap or pcapng).
     progress : bool or None
-        Show a tqdm progress bar; None = only for files over 50 MiB.
+        Show a tqdm progress bar; None = only for files over 50 MiB
+        (:func:`show_progress`).
     reassemble : bool
         Reassemble IPv4/IPv6 fragments (RFC 791, RFC 815, RFC 8200 4.5).
     gtp_ports : tuple of int
@@ -470,13 +537,19 @@ def iter_capture(path, *, chunk_packets=1_000_000, progress=None, reassemble=Tru
     """
     reader = _open(path, gtp_ports, esp_null, reassemble)
     reader.keep_head = True   # RTP/... header parsing needs no second pass over the file
-    pk, parts, start = None, [], 0
+    pk, parts, start, done = None, [], 0, 0
     for cols in _chunks(reader, min(chunk_packets, READ_CHUNK), progress):
         parts.append(cols)  # dissect in small batches (bounded temporaries), yield big
         if reader.n_frames - start >= chunk_packets:
             pk = _packets(reader, *_merge_with_head(parts))
             parts, start = [], reader.n_frames
             yield pk
+            # the caller is done with this chunk: drop the pages its payloads faulted in
+            # again (they stay in the page cache; a later read faults them back)
+            if len(pk):
+                end = int(pk.frame_offset[-1] + pk.caplen[-1])
+                _release(reader.cf, done, end)
+                done = end
     if parts:
         pk = _packets(reader, *_merge_with_head(parts))
         yield pk
@@ -490,7 +563,7 @@ def _merge_with_head(parts: list[dict]):
     return cols, extra, heads[0] if len(heads) == 1 else np.concatenate(heads)
 
 
-def iter_frames(path) -> Iterator[Frame]:
+def iter_frames(path, *, progress=None) -> Iterator[Frame]:
     """Every frame of a capture, raw (no dissection).
 
     Yields
@@ -502,6 +575,8 @@ def iter_frames(path) -> Iterator[Frame]:
     ----------
     path : str or Path
         Capture file (pcap, pcapng, or either gzip-compressed).
+    progress : bool or None
+        As :func:`read_capture` (tqdm bar; None = only for files over 50 MiB).
 
     References
     ----------
@@ -516,13 +591,22 @@ def iter_frames(path) -> Iterator[Frame]:
     (1, 1, True)
     """
     cf = CaptureFile(path)
-    for ch in cf.chunks(65536):
-        lts = [i.linktype for i in cf.interfaces]
-        for k in range(len(ch)):
-            i, off, cap = int(ch.interface[k]), int(ch.offset[k]), int(ch.caplen[k])
-            yield Frame(int(ch.number[k]), int(ch.time_ns[k]),
-                        lts[i] if i >= 0 else NO_LINK, cf.buf[off:off + cap],
-                        int(ch.wirelen[k]), i)
+    bar, done = _progress(cf, progress), 0
+    try:
+        for ch in cf.chunks(65536):
+            lts = [i.linktype for i in cf.interfaces]
+            for k in range(len(ch)):
+                i, off, cap = int(ch.interface[k]), int(ch.offset[k]), int(ch.caplen[k])
+                yield Frame(int(ch.number[k]), int(ch.time_ns[k]),
+                            lts[i] if i >= 0 else NO_LINK, cf.buf[off:off + cap],
+                            int(ch.wirelen[k]), i)
+            if bar is not None and len(ch):
+                end = int(ch.offset[-1] + ch.caplen[-1])
+                bar.update(end - done)
+                done = end
+    finally:
+        if bar is not None:
+            bar.close()
     for w in cf.warnings:
         warnings.warn(w, LabkitWarning, stacklevel=2)
 

@@ -73,14 +73,19 @@ class TunnelMixin:
         # or type I (no header)
         eth = (pt == 0x6558) | (pt == 0x88BE)
         q = q + np.where((pt == 0x88BE) & ((fl >> 12) & 1 == 1), 8, 0)
+        if self.trace is not None:
+            self.mark("gre", w["idx"], p, np.minimum(q, w["end"]) - p)
+            e2 = np.flatnonzero((pt == 0x88BE) & ((fl >> 12) & 1 == 1))
+            self.mark("erspan", w["idx"][e2], q[e2] - 8, 8)
         ether = self._inner_ethernet(_take(w, eth), q[eth]) if eth.any() else {}
         ppp = np.flatnonzero((pt == 0x880B) & (q + 4 <= w["end"]))
         if len(ppp):
-            r = q[ppp]
-            r = r + np.where((b[r] == 0xFF) & (b[r + 1] == 0x03), 2, 0)
+            r0 = q[ppp]
+            r = r0 + np.where((b[r0] == 0xFF) & (b[r0 + 1] == 0x03), 2, 0)
             one = (b[r] & 1) == 1  # protocol field compression: 1-byte protocol
             pp = np.where(one, b[r], _u16(b, r))
             q[ppp] = r + np.where(one, 1, 2)
+            self.mark("ppp", w["idx"][ppp], r0, q[ppp] - r0)
             ver[ppp] = np.where(pp == 0x21, 4, np.where(pp == 0x57, 6, 0))
         ok = ver > 0
         self.count("non_udp", _n(w) - int(ok.sum()) - int(eth.sum()))
@@ -98,6 +103,7 @@ class TunnelMixin:
             p = w["pos"]
             w["proto"] = b[p].astype(np.int64)
             w["pos"] = p + (b[p + 1].astype(np.int64) + 2) * 4
+            self.mark("ah", w["idx"], p, w["pos"] - p)
         return w
 
     def _vxlan_mask(self, w):
@@ -165,6 +171,7 @@ class TunnelMixin:
         self.count("gtp_non_ip", int((~is_ip).sum()))
         inner = _take(w, is_ip)
         if _n(inner):
+            self.mark("gtp", inner["idx"], inner["poff"], q[is_ip] - inner["poff"])
             inner["teid"] = _u32(b, inner["poff"] + 4)
             inner["pos"], inner["ipend"] = q[is_ip], end[is_ip]
             inner = self._tunnel(inner, ver[is_ip])
@@ -179,10 +186,23 @@ class TunnelMixin:
         ok = w["pos"] + 8 <= w["end"]
         w = {k: v.copy() for k, v in w.items()}
         _col(w, "spi")[ok] = _u32(self.b, w["pos"][ok])
+        # an IP packet cut by the snapshot length has no trailer in the capture: the
+        # bytes at the cut are payload, so the NULL heuristic must not read them
+        whole = ok & (w["cut"] != 1) if "cut" in w else ok
         if self.esp_null:
             for icv in ESP_ICV_LENGTHS:
-                self._esp_try(w, found, icv, ok)
+                self._esp_try(w, found, icv, whole)
         self.count("esp_opaque", _n(w) - int(found.sum()))
+        if self.trace is not None:
+            o = np.flatnonzero(~found & ok)
+            self.mark("esp", w["idx"][ok], w["pos"][ok], 8)
+            self.mark("esp_opaque", w["idx"][o], w["pos"][o] + 8,
+                      np.maximum(np.minimum(w["ipend"][o], w["end"][o]) - w["pos"][o] - 8, 0),
+                      "cut by the capture" if "cut" in w and (w["cut"][o] == 1).any()
+                      else "encrypted")
+            short = np.flatnonzero(~ok)
+            self.mark("truncated", w["idx"][short], w["pos"][short],
+                      np.maximum(w["end"][short] - w["pos"][short], 0), "ESP header")
         w = _take(w, found)
         if not _n(w):
             return {}, {}, found
@@ -207,6 +227,11 @@ class TunnelMixin:
             chk = good & (j < pad)
             good[chk] = b[o[chk] - j - 1] == pad[chk] - j
         g = c[good]
+        if self.trace is not None and len(g):
+            og, pg, i = o[good], pad[good], w["idx"][g]
+            self.mark("esp_icv", i, og + 2, icv)
+            self.mark("esp_trailer", i, og, 2)
+            self.mark("esp_pad", i, og - pg, pg)
         found[g] = True
         w["proto"][g] = nh[good]
         w["ipend"][g] = o[good] - pad[good]

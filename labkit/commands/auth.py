@@ -1,4 +1,13 @@
-"""``labkit auth FILE [--password P | --ha1 H] [--json]``: why was the REGISTER refused?"""
+"""``labkit auth FILE [--password P | --ha1 H] [--json]``: why was the REGISTER refused?
+
+The pairing of challenges with retries and the checks are :mod:`labkit.sip.auth`'s, the
+arithmetic :mod:`labkit.sip.digest`'s; this module only parses the options and prints.
+
+References
+----------
+RFC 3261 section 22 (401/407 challenges and the retried request); RFC 2617 section 3.2.2
+and RFC 7616 section 3.4 (the digest response); RFC 8760 (SHA-256 in SIP).
+"""
 from __future__ import annotations
 
 from labkit.commands._output import print_json
@@ -29,7 +38,7 @@ def run(args) -> int:
     from labkit.sip import sip_messages
     from labkit.sip.auth import auth_attempts, auth_challenges, auth_verdicts, diagnose_auth
     from labkit.sip.cx import cx_digest_ha1
-    packets = read_capture(args.capture, progress=False)
+    packets = read_capture(args.capture)
     sip, cx = sip_messages(packets), cx_digest_ha1(packets)
     challenges, attempts = auth_challenges(sip), auth_attempts(sip)
     if not len(challenges) and not len(attempts):

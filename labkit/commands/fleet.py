@@ -22,7 +22,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from labkit import fleet
     result = fleet.run_fleet(args.source, scheduler="serial" if args.serial else args.scheduler,
-                             workers=args.workers, progress=None if not args.json else False)
+                             workers=args.workers)
     written = result.to_parquet(args.out) if args.out else []
     worst, failed = fleet.worst_calls(result, args.top), fleet.failed_by_cause(result)
     host = fleet.fleet_verdict(result)

@@ -1,4 +1,13 @@
-"""``labkit hep listen|send``: a HEP3 collector that writes pcapng, and a HEP3 replayer."""
+"""``labkit hep listen|send``: a HEP3 collector that writes pcapng, and a HEP3 replayer.
+
+The wire format and the collector are :mod:`labkit.ops.hep`'s and
+:mod:`labkit.ops.collector`'s; this module only parses the options.
+
+References
+----------
+HEP3 Network Protocol Specification (rev. 37), as :mod:`labkit.ops.hep` implements it;
+draft-ietf-opsawg-pcapng (the capture the collector writes).
+"""
 from __future__ import annotations
 
 from labkit.commands._output import print_json

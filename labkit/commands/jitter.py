@@ -72,7 +72,7 @@ def run(args) -> int:
     rates = parse_clock_rates(args.clock_rate)
     buffers = list(DEFAULT_BUFFERS) + [b for b in args.jb if b not in DEFAULT_BUFFERS]
     rep = analyze_jitter(args.file, args.compare or args.file2, buffers=buffers, k=args.k,
-                         clock_rates=rates or None, codec=args.codec)
+                         clock_rates=rates or None, codec=args.codec, keep_tracks=False)
     doc = rep.to_dict()
     if args.json:
         print_json(doc)

@@ -1,4 +1,13 @@
-"""``labkit sms FILE [--json] [--fix OUT.pcap]``: every SMS over IP message, decoded, with findings."""
+"""``labkit sms FILE [--json] [--fix OUT.pcap]``: every SMS over IP message, decoded, with findings.
+
+The table, the rules and the corrected capture are :mod:`labkit.sms.smsip`'s; this
+module only parses the options and prints.
+
+References
+----------
+3GPP TS 24.341 (SMS in SIP MESSAGE), TS 24.011 sections 7.3 and 8.2 (RP layer), TS
+23.040 section 9.2 (TP layer), as :mod:`labkit.sms.smsip` applies them.
+"""
 from __future__ import annotations
 
 from labkit.commands._output import print_json

@@ -1,4 +1,15 @@
-"""``labkit streams FILE``: the RTP stream table, as ``tshark -q -z rtp,streams`` prints it."""
+"""``labkit streams FILE``: the RTP stream table, as ``tshark -q -z rtp,streams`` prints it.
+
+The numbers are :func:`labkit.rtp.scan.scan_streams`'s (the table of
+:func:`labkit.rtp.stream_table` in bounded memory, Wireshark 4.0's arithmetic in
+:mod:`labkit.rtp.stats`); this module only parses the options and prints the table.
+
+References
+----------
+Wireshark 4.0.17 ui/tap-rtp-analysis.c (``rtppacket_analyse``) and ui/tap-rtp-common.c
+(``rtpstream_info_calculate``), the code behind ``-z rtp,streams``; RFC 3550 section
+6.4.1 and appendix A.8 (interarrival jitter).
+"""
 from __future__ import annotations
 
 from labkit.commands._output import print_json

@@ -3,6 +3,12 @@
 :func:`plot_compare_matrix` draws what :func:`labkit.freeswitch.negotiation.simulate` (or a
 FreeSWITCH log) compared: one row per offered codec, one column per local codec, each cell
 coloured by the result of that "Audio Codec Compare" line.
+
+References
+----------
+FreeSWITCH src/switch_core_media.c (``switch_core_media_negotiate_sdp``: one "Audio
+Codec Compare [remote]/[local]" log line per pair compared); RFC 3264 section 6 (the
+answerer picks from the offer's formats).
 """
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ jitter-buffer outcomes and E-model scores, the cross-stream stall events, the re
 """
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,12 +16,13 @@ import numpy as np
 from labkit.errors import LabkitError
 from labkit.quality import bursts, emodel, hostnet, jbuf
 from labkit.quality.delay import (StreamTrack, clock_drift, find_stalls, interarrival_shape,
-                                  ipdv, pdv_percentiles, stream_track)
+                                  ipdv, pdv_percentiles, stream_track, track_of)
 
 __all__ = ["JitterReport", "analyze_jitter", "buffer_outcome", "buffer_sweep", "MIN_PACKETS",
            "DEFAULT_BUFFERS", "INTERVAL_S"]
 
 MIN_PACKETS = 10                       # fewer packets: too short to analyse
+TRACKS_BYTES = 50 * 2**20              # [bytes] files up to this keep their StreamTracks
 DEFAULT_BUFFERS = (50.0, 200.0, "adaptive")   # VoIPmonitor's mos_f1, mos_f2, mos_adapt
 INTERVAL_S = 10.0                      # [s] MOS per interval, minimum kept (VoIPmonitor)
 
@@ -226,7 +229,9 @@ def _tracks(rtp, side: str, streams, notes, skipped):
 
 
 def analyze_jitter(capture, compare=None, *, buffers=DEFAULT_BUFFERS, k: float = 2.0,
-                   clock_rates=None, codec: str | None = None, streams=None) -> JitterReport:
+                   clock_rates=None, codec: str | None = None, streams=None,
+                   keep_tracks: bool | None = None, progress=None, chunk_packets: int | None = None,
+                   memory_bytes: int | None = None, spill_dir=None) -> JitterReport:
     """Host or network? Every RTP stream of a capture (and of a second capture).
 
     Parameters
@@ -247,6 +252,20 @@ def analyze_jitter(capture, compare=None, *, buffers=DEFAULT_BUFFERS, k: float =
         Codec whose E-model constants to use for every stream (override).
     streams : iterable of int, optional
         Only these stream ids of `capture`.
+    keep_tracks : bool or None
+        Keep every analysed stream's :class:`~labkit.quality.delay.StreamTrack` (its
+        per-packet arrays, about 50 bytes per packet) in ``JitterReport.tracks``, for
+        plots and widgets. None: yes for captures given in memory and for files up to
+        50 MiB; no for bigger files (``tracks`` is then empty and memory stays bounded).
+    progress : bool or None
+        tqdm progress bar while a file is read; None = only for files over 50 MiB.
+    chunk_packets, memory_bytes, spill_dir
+        A file is read in chunks of `chunk_packets` frames and its RTP header records
+        (42 bytes per packet) kept in memory up to `memory_bytes`, beyond that in
+        temporary files in `spill_dir` (defaults of :func:`labkit.rtp.scan_streams`:
+        1,000,000 frames, 96 MiB, the system's temporary directory); the streams are
+        then analysed one group at a time. The report is the same as for the packets
+        of the whole file read at once.
 
     Returns
     -------
@@ -268,9 +287,12 @@ def analyze_jitter(capture, compare=None, *, buffers=DEFAULT_BUFFERS, k: float =
     """
     from labkit.capture import as_packets
     from labkit.rtp import RtpPackets, find_rtp
+    caps = [("capture", capture)] + ([("compare", compare)] if compare is not None else [])
+    if any(isinstance(cap, (str, os.PathLike)) for _, cap in caps):
+        return _analyze_files(caps, buffers, k, clock_rates, codec, streams, keep_tracks,
+                              progress, chunk_packets, memory_bytes, spill_dir)
     notes: list = []
     skipped: list = []
-    caps = [("capture", capture)] + ([("compare", compare)] if compare is not None else [])
     files, pairs = [], []
     for side, cap in caps:
         if isinstance(cap, RtpPackets):
@@ -282,7 +304,139 @@ def analyze_jitter(capture, compare=None, *, buffers=DEFAULT_BUFFERS, k: float =
             notes.append(f"{side}: no RTP stream found")
         pairs += [(side, tr, ws) for tr, ws in
                   _tracks(rtp, side, streams if side == "capture" else None, notes, skipped)]
-    return _report(files, pairs, buffers, k, codec, notes, skipped)
+    rep = _report(files, pairs, buffers, k, codec, notes, skipped)
+    if keep_tracks is False:
+        rep.tracks = {}
+    return rep
+
+
+def _analyze_files(caps, buffers, k, clock_rates, codec, streams, keep_tracks, progress,
+                   chunk_packets, memory_bytes, spill_dir) -> JitterReport:
+    """:func:`analyze_jitter` with files read in chunks (:class:`labkit.rtp.scan.StreamScan`)
+    and their streams analysed a group at a time: memory holds a chunk, the header
+    records up to `memory_bytes` and one group of streams, not the file."""
+    from collections import Counter
+    from pathlib import Path
+
+    from labkit.capture import as_packets, iter_capture, progress_bar
+    from labkit.rtp import RtpPackets, find_rtp
+    from labkit.rtp import scan as _scan
+    from labkit.rtp.stats import analyze_streams
+    chunk_packets = chunk_packets or _scan.CHUNK_PACKETS
+    memory_bytes = _scan.MEMORY_BYTES if memory_bytes is None else memory_bytes
+    notes: list = []
+    sides, ssrcs = [], Counter()
+    try:
+        for side, cap in caps:
+            if isinstance(cap, (str, os.PathLike)):
+                sc = _scan.StreamScan(clock_rates=clock_rates, memory_bytes=memory_bytes,
+                                      spill_dir=spill_dir, packets=True)
+                sides.append((side, cap, sc))
+                for chunk in iter_capture(cap, chunk_packets=chunk_packets, progress=progress):
+                    sc.add(chunk)
+                    del chunk
+                ssrcs.update(key[4] for key in sc.streams()["keys"])
+            else:
+                rtp = cap if isinstance(cap, RtpPackets) else find_rtp(as_packets(cap),
+                                                                      clock_rates=clock_rates)
+                sides.append((side, cap, rtp))
+                ssrcs.update(int(x) for x in rtp.key_arrays["ssrc"])
+        with tempfile.TemporaryDirectory(prefix="labkit-jitter-", dir=spill_dir) as tmp:
+            files, items, skipped = [], [], []
+            for n_side, (side, cap, src) in enumerate(sides):
+                wanted = streams if side == "capture" else None
+                keep = keep_tracks
+                if isinstance(src, RtpPackets):
+                    files.append(_file_name(cap, src))
+                    if src.n_streams == 0:
+                        notes.append(f"{side}: no RTP stream found")
+                    skip: list = []
+                    found = [(int(tr.stream), tr, ws)
+                             for tr, ws in _tracks(src, side, wanted, notes, skip)]
+                    skipped += [(n_side, i, x) for i, x in enumerate(skip)]
+                    keep = True if keep is None else keep
+                else:
+                    files.append(Path(cap).name)
+                    info = src.streams()
+                    if not info["keys"]:
+                        notes.append(f"{side}: no RTP stream found")
+                    if info["backwards_frame"] is not None:
+                        notes.append(f"{side}: capture timestamps go backwards at frame "
+                                     f"{info['backwards_frame']}: arrivals are taken in file "
+                                     "order, as Wireshark does (reordercap sorts the file by time)")
+                    if keep is None:
+                        keep = os.path.getsize(cap) <= TRACKS_BYTES
+                    bar = progress_bar(len(info["keys"]), size_bytes=os.path.getsize(cap),
+                                       progress=progress, desc=f"{Path(cap).name} streams",
+                                       unit="stream")
+                    found = _group_tracks(src, info, side, wanted, skipped, n_side,
+                                          analyze_streams, bar)
+                for stream, tr, ws in found:
+                    res = _one_stream(side, tr, ws, buffers, k, codec)
+                    hop = None
+                    if ssrcs[tr.ssrc] > 1:
+                        hop = tr if keep else _OnDisk(tr, tmp, len(items))
+                    items.append(((n_side, stream), side, res, hop, tr if keep else None))
+                    del tr
+            items.sort(key=lambda x: x[0])
+            skipped.sort(key=lambda x: (x[0], x[1]))
+            tracks = {(f"{side}:{tr.key}" if side != "capture" else tr.key): tr
+                      for _, side, _, _, tr in items if tr is not None}
+            results = [(side, *res) for _, side, res, _, _ in items]
+            hop_tracks = [h for *_, h, _ in items if h is not None]
+            return _assemble(files, results, hop_tracks, len({side for _, side, *_ in items}),
+                             notes, [x for *_, x in skipped], tracks)
+    finally:
+        for _, _, src in sides:
+            if isinstance(src, _scan.StreamScan):
+                src.close()
+
+
+def _group_tracks(scan, info, side, wanted, skipped, n_side, analyze_streams, bar=None):
+    """(stream, StreamTrack, Wireshark jitter) of every stream of a scan, group by group
+    (as :func:`_tracks` does on packets in memory); skipped ones into `skipped`; `bar`
+    (tqdm or None) counts the streams."""
+    try:
+        yield from _group_tracks_of(scan, info, side, wanted, skipped, n_side, analyze_streams,
+                                    bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _group_tracks_of(scan, info, side, wanted, skipped, n_side, analyze_streams, bar):
+    for g in scan.groups():
+        if not len(g["s"]):
+            continue
+        order = np.argsort(g["s"], kind="stable")    # file order kept within a stream
+        ids, starts = np.unique(g["s"][order], return_index=True)
+        ends = np.append(starts[1:], len(order))
+        for s, a, b in zip(ids.tolist(), starts.tolist(), ends.tolist()):
+            if bar is not None:
+                bar.update()
+            if wanted is not None and s not in wanted:
+                continue
+            src, sport, dst, dport, ssrc = kk = info["keys"][s]
+            key = f"{src}:{sport} -> {dst}:{dport} 0x{int(ssrc):08X}"
+            n = b - a
+            if n < MIN_PACKETS:
+                skipped.append((n_side, s, {"key": key, "side": side, "reason":
+                                f"{n} packet(s): too short to analyse (need {MIN_PACKETS})"}))
+                continue
+            i = order[a:b]
+            c = {f: g[f][i] for f in g}
+            st = analyze_streams(np.zeros(n, np.int64), c["t"], c["q"], c["ts"], c["pt"], c["mk"],
+                                 c["ck"], 1)
+            try:
+                tr = track_of(s, kk, info["codec"][s], st, c["t"], c["ns"], c["q"], c["pt"], c["fr"])
+            except LabkitError as exc:
+                skipped.append((n_side, s, {"key": key, "side": side, "reason": str(exc)}))
+                continue
+            ws = {"max_jitter": round(float(st.max_jitter[0]), 3),
+                  "mean_jitter": round(float(st.mean_jitter[0]), 3)}
+            del c, i, st
+            yield s, tr, ws
+        del g, order
 
 
 def _file_name(cap, rtp) -> str:
@@ -292,30 +446,80 @@ def _file_name(cap, rtp) -> str:
     return Path(str(getattr(rtp.packets, "path", "") or "capture")).name
 
 
+def _one_stream(side: str, tr: StreamTrack, ws: dict, buffers, k, codec):
+    """Summary, stall rows and the few numbers the cross-stream steps need of one stream."""
+    s, st = _stream_summary(tr, buffers, k, codec, ws)
+    group = tr.src if side == "capture" else f"{tr.src} ({side})"
+    s["side"] = side
+    brief = _Brief(tr.stream, tr.key, tr.src, tr.ssrc, tr.ptime_ms, float(tr.time_s[0]),
+                   float(tr.time_s[-1]), tr.time_s[0], tr.time_s[-1])
+    return s, st.assign(src=group, side=side), group, brief
+
+
+@dataclass(frozen=True)
+class _Brief:
+    """What the cross-stream steps need of a stream once its arrays are dropped."""
+
+    stream: int
+    key: str
+    src: str
+    ssrc: int
+    ptime_ms: float
+    first_s: float
+    last_s: float
+    first: object          # the same, numpy scalars (as the whole-file path adds them)
+    last: object
+
+
+class _OnDisk:
+    """seq, time_s and transit_ms of one stream in a temporary directory, for
+    :func:`labkit.quality.hostnet.relay_hops` (read back memory-mapped, a pair at a time)."""
+
+    def __init__(self, tr: StreamTrack, directory: str, n: int):
+        self.stream, self.key, self.src, self.ssrc = tr.stream, tr.key, tr.src, tr.ssrc
+        self._base = os.path.join(directory, str(n))
+        for name in ("seq", "time_s", "transit_ms"):
+            np.save(f"{self._base}.{name}.npy", getattr(tr, name))
+
+    def _load(self, name):
+        return np.load(f"{self._base}.{name}.npy", mmap_mode="r")
+
+    seq = property(lambda self: self._load("seq"))
+    time_s = property(lambda self: self._load("time_s"))
+    transit_ms = property(lambda self: self._load("transit_ms"))
+
+
 def _report(files, pairs, buffers, k, codec, notes, skipped) -> JitterReport:
-    import pandas as pd
-    summaries, stall_rows, active, tracks = [], [], {}, {}
+    results, tracks = [], {}
     for side, tr, ws in pairs:
-        s, st = _stream_summary(tr, buffers, k, codec, ws)
-        group = tr.src if side == "capture" else f"{tr.src} ({side})"
-        s["side"] = side
-        summaries.append(s)
-        stall_rows.append(st.assign(src=group, side=side))
-        active.setdefault(group, []).append((tr.stream, float(tr.time_s[0]), float(tr.time_s[-1])))
+        results.append((side, *_one_stream(side, tr, ws, buffers, k, codec)))
         tracks[f"{side}:{tr.key}" if side != "capture" else tr.key] = tr
+    trs = [tr for _, tr, _ in pairs]
+    return _assemble(files, results, trs, len({sd for sd, _, _ in pairs}), notes, skipped, tracks)
+
+
+def _assemble(files, results, hop_tracks, n_sides, notes, skipped, tracks) -> JitterReport:
+    """The report from every stream's result (side, summary, stalls, group, brief), in
+    stream order; `hop_tracks`: the tracks (or :class:`_OnDisk`) relay hops compare."""
+    import pandas as pd
+    summaries, stall_rows, active = [], [], {}
+    for side, s, st, group, b in results:
+        summaries.append(s)
+        stall_rows.append(st)
+        active.setdefault(group, []).append((b.stream, b.first_s, b.last_s))
     stalls = pd.concat(stall_rows, ignore_index=True) if stall_rows else pd.DataFrame()
     if len(stalls):
         stalls["stream"] = [f"{sd}:{i}" if sd != "capture" else i
                             for sd, i in zip(stalls["side"], stalls["stream"])]
     events = hostnet.stall_events(stalls, active)
-    trs = [tr for _, tr, _ in pairs]
-    hops = hostnet.relay_hops(trs, trs)
-    if len({sd for sd, _, _ in pairs}) == 2 and not len(hops):
+    hops = hostnet.relay_hops(hop_tracks, hop_tracks)
+    if n_sides == 2 and not len(hops):
         notes.append("the two captures have no RTP stream in common (same SSRC): no relay hop "
                      "compared; each capture was analysed on its own")
-    span = [t for tr in trs for t in (tr.time_s[0], tr.time_s[-1])]
+    briefs = [r[-1] for r in results]
+    span = [t for b in briefs for t in (b.first, b.last)]
     dur = float(max(span) - min(span)) if span else 0.0
-    ptime = float(np.median([tr.ptime_ms for tr in trs])) if trs else 20.0
+    ptime = float(np.median([b.ptime_ms for b in briefs])) if briefs else 20.0
     verdict = hostnet.host_or_network(
         events, [len(s["stalls"]) for s in summaries], [s["pdv_ms"]["p99.9"] for s in summaries],
         [s["loss_pct"] for s in summaries], dur, hops, ptime)

@@ -15,7 +15,7 @@ import numpy as np
 
 from labkit.errors import LabkitError
 
-__all__ = ["StreamTrack", "stream_track", "pdv_percentiles", "ipdv", "find_stalls",
+__all__ = ["StreamTrack", "stream_track", "track_of", "pdv_percentiles", "ipdv", "find_stalls",
            "interarrival_shape", "clock_drift", "PDV_LEVELS"]
 
 PDV_LEVELS = (50.0, 95.0, 99.0, 99.9)   # [%] RFC 5481 section 6.2 / ITU-T Y.1541 (99.9)
@@ -90,27 +90,76 @@ def stream_track(rtp, stream: int) -> StreamTrack:
     """
     idx, st = rtp.stream_stats(stream)
     k = rtp.key_arrays
-    key = f"{k['src'][stream]}:{k['sport'][stream]} -> {k['dst'][stream]}:{k['dport'][stream]} " \
-          f"0x{int(k['ssrc'][stream]):08X}"
+    key = tuple(k[c][stream] for c in ("src", "sport", "dst", "dport", "ssrc"))
     codec = rtp.names[rtp.name_code[idx[0]]] if len(idx) else ""
+    return track_of(stream, key, codec, st, rtp.t_ms[idx], rtp.time_ns[idx], rtp.seq[idx],
+                    rtp.pt[idx], rtp.frame[idx])
+
+
+def track_of(stream: int, key: tuple, codec: str, st, t_ms, time_ns, seq, pt, frame) -> StreamTrack:
+    """:func:`stream_track` from one stream's own packets (what a chunked reader holds).
+
+    Parameters
+    ----------
+    stream : int
+        Stream id.
+    key : tuple
+        (src, sport, dst, dport, ssrc) of the stream.
+    codec : str
+        Payload name of its first packet.
+    st : labkit.rtp.stats.StreamStats
+        :func:`labkit.rtp.stats.analyze_streams` of these packets alone (one stream,
+        with the per-packet fields).
+    t_ms, time_ns, seq, pt, frame : numpy.ndarray
+        The stream's packets in file order: arrival [ms since the capture's first
+        frame] and [ns since the epoch], RTP sequence number, payload type, frame number.
+
+    Returns
+    -------
+    StreamTrack
+
+    Raises
+    ------
+    LabkitError
+        As :func:`stream_track`.
+
+    References
+    ----------
+    As :func:`stream_track`.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> from labkit.rtp import find_rtp
+    >>> rtp = find_rtp(read_capture(data.path("jitter_host_egress")))
+    >>> idx, st = rtp.stream_stats(0)
+    >>> key = tuple(rtp.key_arrays[c][0] for c in ("src", "sport", "dst", "dport", "ssrc"))
+    >>> tr = track_of(0, key, "g729", st, rtp.t_ms[idx], rtp.time_ns[idx], rtp.seq[idx],
+    ...               rtp.pt[idx], rtp.frame[idx])
+    >>> tr.ptime_ms, len(tr.seq)      # as stream_track(rtp, 0): 20 ms, 400 packets
+    (20.0, 400)
+    """
+    src, sport, dst, dport, ssrc = key
+    key = f"{src}:{sport} -> {dst}:{dport} 0x{int(ssrc):08X}"
     clock = int(st.clock_rate[0])
     if clock == 0:
-        raise LabkitError(f"stream {key}: no clock rate for payload type {int(rtp.pt[idx[0]])} "
-                          f"({codec})", f"frame {int(rtp.frame[idx[0]])}",
+        raise LabkitError(f"stream {key}: no clock rate for payload type {int(pt[0])} "
+                          f"({codec})", f"frame {int(frame[0])}",
                           "give the codec, e.g. clock_rates={96: 'AMR-WB'} (--clock-rate 96=AMR-WB)")
     ok = (st.flags & _FLAG_WRONG_TS) == 0
-    t_ms = rtp.t_ms[idx][ok]
+    t_ms = t_ms[ok]
     rel = t_ms - t_ms[0]
     transit = -st.skew[ok]
     nominal = rel + st.skew[ok]
-    seq = _extend(rtp.seq[idx][ok])
+    seq = _extend(seq[ok])
     steps = np.diff(nominal)[np.diff(seq) == 1]
     ptime = float(np.median(steps)) if len(steps) else 20.0
-    return StreamTrack(stream=int(stream), key=key, src=str(k["src"][stream]),
-                       ssrc=int(k["ssrc"][stream]), codec=codec, clock=clock,
-                       ptime_ms=round(ptime, 3), time_s=rtp.time_ns[idx][ok] / 1e9, t_ms=t_ms,
+    return StreamTrack(stream=int(stream), key=key, src=str(src),
+                       ssrc=int(ssrc), codec=codec, clock=clock,
+                       ptime_ms=round(ptime, 3), time_s=time_ns[ok] / 1e9, t_ms=t_ms,
                        seq=seq, nominal_ms=nominal, transit_ms=transit,
-                       frame=rtp.frame[idx][ok], expected=int(st.expected[0]),
+                       frame=frame[ok], expected=int(st.expected[0]),
                        lost=int(st.lost[0]))
 
 

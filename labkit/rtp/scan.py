@@ -51,6 +51,8 @@ N_GROUPS = 64                  # stream groups (spill files); stream id % N_GROU
 _FIELDS = {"s": np.int32, "t": np.float64, "q": np.int32, "ts": np.uint32, "pt": np.uint8,
            "mk": np.bool_, "ck": np.int32}
 _REC_BYTES = sum(np.dtype(t).itemsize for t in _FIELDS.values())
+# with packets=True also the arrival [ns since the epoch] and frame number (16 more bytes)
+_PACKET_FIELDS = {**_FIELDS, "ns": np.int64, "fr": np.int64}
 
 
 def _by_group(cols: dict) -> tuple[dict, list]:
@@ -75,14 +77,16 @@ class _Records:
     parts: list = field(default_factory=list)   # dicts of columns, file order
     held: int = 0
     tmp: object = None
+    fields: dict = field(default_factory=lambda: _FIELDS)
     files: dict = field(default_factory=dict)   # field -> open file
     segments: list = field(default_factory=list)  # per spilled part: (first row, cuts)
     rows: int = 0                               # rows written to each file
+    sorted_parts: list = field(default_factory=list)  # in memory, by group: (cols, cuts)
 
     def add(self, cols: dict):
         if len(cols["s"]):
             self.parts.append(cols)
-            self.held += len(cols["s"]) * _REC_BYTES
+            self.held += len(cols["s"]) * sum(np.dtype(t).itemsize for t in self.fields.values())
             if self.held > self.memory_bytes:
                 self._spill()
 
@@ -94,7 +98,7 @@ class _Records:
         if self.tmp is None:
             self.tmp = tempfile.TemporaryDirectory(prefix="labkit-scan-", dir=self.directory)
             self.files = {name: open(os.path.join(self.tmp.name, name), "w+b")
-                          for name in _FIELDS}
+                          for name in self.fields}
         parts, self.parts = self.parts, []
         for part in parts:
             cols, cuts = _by_group(part)
@@ -109,10 +113,10 @@ class _Records:
     def _joined(self) -> dict:
         parts, self.parts = self.parts, []
         if not parts:
-            return {k: np.zeros(0, t) for k, t in _FIELDS.items()}
+            return {k: np.zeros(0, t) for k, t in self.fields.items()}
         if len(parts) == 1:
             return parts[0]
-        return {k: np.concatenate([p.pop(k) for p in parts]) for k in _FIELDS}
+        return {k: np.concatenate([p.pop(k) for p in parts]) for k in self.fields}
 
     def all(self) -> dict:
         """Every record, file order (only when nothing was spilled)."""
@@ -120,9 +124,11 @@ class _Records:
 
     def groups(self):
         """Records of each group of streams in turn, file order within a group: the
-        spilled parts' rows from the files, then those still in memory."""
-        held = [_by_group(p) for p in self.parts]
+        spilled parts' rows from the files, then those still in memory (ordered by group
+        once and kept, so that the groups can be read again)."""
+        self.sorted_parts += [_by_group(p) for p in self.parts]
         self.parts = []
+        held = self.sorted_parts
         for fh in self.files.values():
             fh.flush()
         for k in range(N_GROUPS):
@@ -132,7 +138,7 @@ class _Records:
             if not total:
                 continue
             out = {}
-            for name, t in _FIELDS.items():
+            for name, t in self.fields.items():
                 col = out[name] = np.empty(total, t)
                 at, size, fh = 0, col.itemsize, self.files.get(name)
                 for a, n in spans:
@@ -169,6 +175,8 @@ class _State:
     last: list = field(default_factory=list)         # (time_ns, frame) per stream
     names: dict = field(default_factory=dict)        # (stream, pt) -> payload name
     origin_ns: int | None = None
+    last_ns: int | None = None                       # arrival of the last RTP packet so far
+    backwards_frame: int | None = None               # first RTP frame earlier than the one before
 
 
 def _sdp_so_far(state: _State, packets):
@@ -261,9 +269,18 @@ def _chunk(state: _State, packets, records: _Records):
     for c, i in _first_of_each(local.astype(np.int64) * 128 + pt, m * 128):
         state.names.setdefault((int(lut[c // 128]), c % 128), names[code[i]])
     gid = lut[local]
-    records.add({"s": gid.astype(np.int32), "t": _st.rel_ms(time_ns, state.origin_ns),
-                 "q": hd["seq"].astype(np.int32), "ts": hd["ts"].astype(np.uint32), "pt": pt,
-                 "mk": (hd["b1"] & 0x80) != 0, "ck": clock.astype(np.int32)})
+    cols = {"s": gid.astype(np.int32), "t": _st.rel_ms(time_ns, state.origin_ns),
+            "q": hd["seq"].astype(np.int32), "ts": hd["ts"].astype(np.uint32), "pt": pt,
+            "mk": (hd["b1"] & 0x80) != 0, "ck": clock.astype(np.int32)}
+    if "ns" in records.fields:
+        cols["ns"], cols["fr"] = time_ns.astype(np.int64), frame.astype(np.int64)
+        if state.backwards_frame is None:
+            back = np.flatnonzero(np.diff(time_ns, prepend=time_ns[0] if state.last_ns is None
+                                          else state.last_ns) < 0)
+            if len(back):
+                state.backwards_frame = int(frame[back[0]])
+        state.last_ns = int(time_ns[-1])
+    records.add(cols)
 
 
 _PER_STREAM = [f for f in _st.StreamStats.__dataclass_fields__
@@ -353,6 +370,10 @@ class StreamScan:
         RTP header records kept in memory [bytes] before spilling to `spill_dir`.
     spill_dir : str or Path, optional
         Directory of the temporary files (default: the system's).
+    packets : bool
+        Also keep each RTP packet's arrival [ns] and frame number (42 instead of 26
+        bytes per packet), for readers that walk the streams' packets with
+        :meth:`groups` (``labkit.quality.analyze_jitter`` on a file).
 
     References
     ----------
@@ -370,9 +391,10 @@ class StreamScan:
     """
 
     def __init__(self, *, heuristic=True, clock_rates=None, decode_as=None,
-                 memory_bytes: int = MEMORY_BYTES, spill_dir=None):
+                 memory_bytes: int = MEMORY_BYTES, spill_dir=None, packets: bool = False):
         self._state = _State(heuristic, clock_rates, decode_as)
-        self._records = _Records(memory_bytes, None if spill_dir is None else str(spill_dir))
+        self._records = _Records(memory_bytes, None if spill_dir is None else str(spill_dir),
+                                 fields=_PACKET_FIELDS if packets else _FIELDS)
 
     def add(self, packets) -> None:
         """Take the next chunk (a :class:`labkit.capture.Packets` of consecutive frames)."""
@@ -389,6 +411,55 @@ class StreamScan:
     def close(self) -> None:
         """Remove the temporary files (after an error; :meth:`table` does it too)."""
         self._records.close()
+
+    def streams(self) -> dict:
+        """The streams found so far, in stream id order (oldest first).
+
+        Returns
+        -------
+        dict
+            keys: list of (src, sport, dst, dport, ssrc) per stream; codec: payload name
+            of each stream's first packet; first_frame; backwards_frame: first RTP frame
+            that arrived earlier than the RTP packet before it (None if none; only with
+            ``packets=True``).
+        """
+        st = self._state
+        return {"keys": list(st.keys), "codec": [f[2] for f in st.first],
+                "first_frame": [f[1] for f in st.first], "backwards_frame": st.backwards_frame}
+
+    def groups(self):
+        """The header records of whole streams, a group of streams at a time.
+
+        Call after the last :meth:`add`; may be called again (and :meth:`table` after
+        it). Records in memory come as one group; spilled ones one group (stream id %
+        64) at a time, so memory holds one group.
+
+        Yields
+        ------
+        dict of str to numpy.ndarray
+            Columns, one value per RTP packet of the group's streams, file order: s
+            (stream id), t (arrival [ms since the first frame]), q (sequence number), ts
+            (RTP timestamp), pt, mk (marker), ck (clock rate [Hz]); with ``packets=True``
+            also ns (arrival [ns since the epoch]) and fr (frame number).
+
+        Examples
+        --------
+        >>> from labkit import data
+        >>> from labkit.capture import iter_capture
+        >>> scan = StreamScan(memory_bytes=1)           # every record spilled
+        >>> for chunk in iter_capture(data.path("relay_rtpengine"), chunk_packets=1000):
+        ...     scan.add(chunk)
+        >>> sorted(int(s) for g in scan.groups() for s in set(g["s"].tolist()))
+        [0, 1, 2, 3]
+        >>> scan.close()
+        """
+        rec = self._records
+        if rec.spilled:
+            yield from rec.groups()
+            return
+        cols = rec.all()
+        rec.parts = [cols]
+        yield cols
 
 
 def scan_streams(path, *, heuristic=True, clock_rates=None, decode_as=None,

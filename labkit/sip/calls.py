@@ -2,7 +2,16 @@
 
 Part of the one call model of :mod:`labkit.sip` (with :func:`labkit.sip.sip_calls`, its
 outcome): the audio analyses split media into early media and the answered call with
-these times, instead of deriving them again.
+these times, instead of deriving them again. :func:`ringback_signalling` says, response
+by response, who is meant to play the ringback tone: the caller's UE (180 without SDP)
+or the network in early media (18x with SDP, P-Early-Media).
+
+References
+----------
+RFC 3261 sections 13.2.2 (provisional and final responses to an INVITE) and 17.1.1
+(INVITE client transaction); RFC 3960 sections 2-3 (early media and ringback, the
+gateway model); RFC 5009 section 8 (P-Early-Media); 3GPP TS 24.628 clause 4.2 (tones
+played by the UE or the network).
 """
 from __future__ import annotations
 

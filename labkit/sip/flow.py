@@ -9,6 +9,13 @@ pairs the legs that belong to one call: by the same Call-ID through one host, by
 correlation header (X-CID, P-Charging-Vector icid-value), else by a scored heuristic
 whose evidence is shown. The set-up times of each Call-ID come from
 :func:`labkit.sip.call_progress`, the one call model.
+
+References
+----------
+RFC 3261 sections 12 (dialogs, To tag), 16 (a proxy keeps the Call-ID) and 17
+(transactions, one per hop; retransmissions 17.1.1.2 and 17.2.1); RFC 7315 section 4.6
+(P-Charging-Vector icid-value); sngrep's call flow (one column per address:port) for
+the ladder layout.
 """
 from __future__ import annotations
 

@@ -3,6 +3,14 @@
 02 uses ``sms_mt_concat``: a 3-part concatenated MT SMS (GSM 7-bit, 153 + 153 + 58
 characters, each part a MESSAGE with RP-DATA answered 200 OK, then the UE's RP-ACK in a
 MESSAGE answered 200 OK). 03 uses ``sms_kamailio_mt`` (real kamailio smsops).
+How each capture was made is in data/sms/MANIFEST.tsv.
+
+References
+----------
+3GPP TS 23.040 sections 9.2.3.16 (TP-UDL in septets), 9.2.3.23 (TP-UDHI) and
+9.2.3.24.1 (concatenation IE, 6 octets with the UDHL); TS 23.038 section 6.1.2.1
+(7-bit packing, the fill bit after a UDH); TS 24.011 sections 7.3 and 8.2.5.2 (MT
+RP-DATA, RP-DA length 0); kamailio 5.6 modules/smsops (``$rpdata``).
 """
 from __future__ import annotations
 

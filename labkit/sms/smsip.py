@@ -1,8 +1,22 @@
 """SMS over IP in a capture: the SMS table, the diagnosis rules, the corrected capture.
 
+The questions it answers: "which SIP MESSAGEs of this capture carry an SMS, and what do
+their RP and TP layers say?" (:func:`sms_messages`), "what is wrong with them, and what
+to do?" (:func:`diagnose_sms`, :func:`rule_results`), and "what would the capture look
+like with the MT RP-DA emptied?" (:func:`write_fixed_capture`, :func:`rebuild_frame`).
+
 Re-exported by :mod:`labkit.sms` (``labkit.sms.sms_messages`` etc.). The rules are those
 seen in the field for SMS over IMS (3GPP TS 24.341, TS 24.011, TS 23.040, TS 23.038),
 collected in REFERENCE section 3; each finding says what is wrong and what to do.
+
+References
+----------
+3GPP TS 24.341 (SMS over IP: the SIP MESSAGE carrying ``application/vnd.3gpp.sms``,
+Annex B.6 for the MT flow MESSAGE, 200 OK, then the delivery report in a MESSAGE of its
+own); TS 24.011 sections 7.3 and 8.2 (RP messages and their elements); TS 23.040
+section 9.2 (TPDUs); TS 23.038 section 4 (TP-DCS); RFC 3428 (SIP MESSAGE); RFC 3261
+sections 7.3.3, 20.14 and 20.15 (Content-Length, its compact form ``l``, Content-Type);
+RFC 4303 (ESP: the integrity check value over the rebuilt payload).
 """
 from __future__ import annotations
 
@@ -47,7 +61,44 @@ def _sip(source) -> pd.DataFrame:
 
 
 def sms_sip_messages(source) -> pd.DataFrame:
-    """The SIP MESSAGE requests carrying ``application/vnd.3gpp.sms`` (any spelling)."""
+    """The SIP MESSAGE requests carrying ``application/vnd.3gpp.sms`` (any spelling).
+
+    The media type is matched case-insensitively and without its parameters
+    (:func:`labkit.sms.is_sms_content_type`), so a MESSAGE with an inexact
+    Content-Type is still found; :func:`diagnose_sms` reports the spelling.
+
+    Parameters
+    ----------
+    source : str, Path, labkit.capture.Packets or DataFrame
+        A capture file, its packets, or a :func:`labkit.sip.sip_messages` table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of :func:`labkit.sip.sip_messages` (same columns: frame, time [s],
+        src, dst, method, call_id, cseq, content_type, body (bytes), headers, ...) whose
+        method is MESSAGE and whose Content-Type names the SMS media type, in frame
+        order, index reset. Responses (202, 200) are not included.
+
+    References
+    ----------
+    3GPP TS 24.341 Annex B.6 (MESSAGE with Content-Type ``application/vnd.3gpp.sms``,
+    body the RP message); RFC 3428 (MESSAGE); RFC 2045 section 5.1 (media type names
+    are case-insensitive).
+
+    Examples
+    --------
+    Frame 7 of ``sms_bad_input`` is ESP-encrypted (no SIP visible), frame 6 is written
+    ``Application/Vnd.3gpp.SMS; charset=binary`` (tshark with the ESP NULL heuristic
+    shows the same 7 MESSAGEs and Content-Types):
+
+    >>> from labkit import data
+    >>> m = sms_sip_messages(data.path("sms_bad_input"))
+    >>> m["frame"].tolist()
+    [1, 2, 3, 4, 5, 6, 8]
+    >>> m.loc[m["frame"] == 6, "content_type"].item()
+    'Application/Vnd.3gpp.SMS; charset=binary'
+    """
     sip = _sip(source)
     mask = (sip["method"] == "MESSAGE") & sip["content_type"].map(is_sms_content_type).astype(bool)
     return sip[mask].reset_index(drop=True)
@@ -107,6 +158,35 @@ def sms_messages(source) -> pd.DataFrame:
         tp_da, tp_pid, tp_dcs, tp_scts (ISO 8601 with offset), tp_scts_tz [quarter hours],
         tp_udhi, tp_udl, udh (hex), concat_ref/total/seq, encoding, text, content_type and
         error (why the body or the TPDU did not decode; the other rows still decode).
+        Address lengths rp_oa_len/rp_da_len/rp_ud_len are in octets (TS 24.011 8.2.5),
+        tp_udl in septets for GSM 7-bit and octets otherwise (TS 23.040 9.2.3.16);
+        TON = type of number (1 = international). Missing values are ``<NA>`` in the
+        integer columns and ``'nan'`` in the text columns.
+
+    References
+    ----------
+    3GPP TS 24.011 sections 7.3 (RP-DATA, RP-ACK, RP-ERROR) and 8.2 (message type
+    8.2.2, reference 8.2.3, RP-OA 8.2.5.1, RP-DA 8.2.5.2, RP-User-Data 8.2.5.3, RP-Cause
+    8.2.5.4); TS 23.040 sections 9.2.2 (TPDU layouts) and 9.2.3 (TP parameters;
+    TP-SCTS 9.2.3.11, TP-UDL 9.2.3.16, concatenation 9.2.3.24.1); TS 23.038 section 4
+    (TP-DCS); TS 24.341 (the SIP MESSAGE that carries the RP message).
+
+    Examples
+    --------
+    The MO "K" of ``sms_mo_submit``: frame 1 is RP-DATA MS->N (reference 9, RP-OA
+    length 0, RP-DA 12025550100 international, 7 octets; RP-UD 15 octets) with an
+    SMS-SUBMIT to 12025550187, GSM 7-bit, TP-UDL 1, text "K"; frame 3 is the network's
+    RP-ACK with the same reference. ``tshark -o
+    esp.enable_null_encryption_decode_heuristic:TRUE -V`` decodes the same values.
+
+    >>> from labkit import data
+    >>> s = sms_messages(data.path("sms_mo_submit"))
+    >>> s[["frame", "direction", "rp_type", "rp_ref"]].values.tolist()
+    [[1, 'MO', 'RP-DATA', 9], [3, 'MT', 'RP-ACK', 9]]
+    >>> s[["rp_oa_len", "rp_da", "rp_da_ton", "rp_da_len", "rp_ud_len"]].values.tolist()[0]
+    [0, '12025550100', 1, 7, 15]
+    >>> s[["tp_type", "tp_da", "encoding", "tp_udl", "text"]].values.tolist()[0]
+    ['SMS-SUBMIT', '12025550187', 'GSM7', 1, 'K']
     """
     msgs = sms_sip_messages(source)
     name = Path(source).name if isinstance(source, (str, Path)) else "capture"
@@ -209,11 +289,11 @@ def _rule_mt_headers(row, headers) -> list[dict]:
     out = []
     if not any("+g.3gpp.smsip" in v.replace(" ", "") and "*" in v for v in values("accept-contact")):
         out.append(_finding(row, "warning", "mt_headers", "MT MESSAGE without "
-                            "'Accept-Contact: *;+g.3gpp.smsip' (TS 24.341 5.3.2.4)",
+                            "'Accept-Contact: *;+g.3gpp.smsip' (TS 24.341 annex B.6, table B.6-1)",
                             "add it, so only SMS-over-IP capable contacts are targeted"))
     if not any("no-fork" in v.lower() for v in values("request-disposition")):
         out.append(_finding(row, "warning", "mt_headers", "MT MESSAGE without "
-                            "'Request-Disposition: no-fork' (TS 24.341 5.3.2.4)",
+                            "'Request-Disposition: no-fork' (TS 24.341 annex B.6, table B.6-1)",
                             "add it, so the S-CSCF does not fork the RP-DATA to several devices"))
     return out
 
@@ -290,7 +370,41 @@ def diagnose_sms(source, *, sms: pd.DataFrame | None = None) -> pd.DataFrame:
         :data:`FINDING_COLUMNS`: frame, rp_ref, severity ("error", "warning", "info"),
         rule (decode, rp_ud_length, mt_rp_da, rp_oa, direction, content_type, mt_headers,
         no_rp_ack, rp_error, not_displayed, and encrypted_esp when `source` is a file
-        path), finding, fix; sorted by frame and rule.
+        path), finding, fix; sorted by frame and rule. No row means no rule found
+        anything; :func:`rule_results` also lists the rules that passed.
+
+    References
+    ----------
+    The clause of each rule is in :data:`RULES` and in the finding text: 3GPP TS 24.011
+    sections 8.2.5.1 (MT RP-OA = service centre), 8.2.5.2 (network-to-MS RP-DA length
+    0), 8.2.5.3 (RP-User-Data length), 8.2.5.4 (RP-Cause); TS 23.040 sections 9.2.3.1
+    (TP-MTI per direction), 9.2.3.9 (TP-PID 0x40 Short Message Type 0), 9.2.3.16
+    (TP-UDL); TS 23.038 section 4 (message waiting "discard" DCS group); TS 24.341
+    (Content-Type, Accept-Contact ``*;+g.3gpp.smsip`` and Request-Disposition
+    ``no-fork`` on MT, Annex B.6; the delivery report is an RP-ACK in a later MESSAGE,
+    not the 200 OK); RFC 4303 (ESP) for encrypted_esp.
+
+    Examples
+    --------
+    The iPhone case: the MT RP-DATA of frame 1 carries RP-DA 12025550143 (tshark:
+    ``RP-Destination Address - (12025550143)``, length 7); the UE answers 200 OK in
+    frame 2 and no RP-ACK follows:
+
+    >>> from labkit import data
+    >>> f = diagnose_sms(data.path("sms_mt_rpda_iphone"))
+    >>> f[["frame", "rp_ref", "severity", "rule"]].values.tolist()
+    [[1, 17, 'error', 'mt_rp_da'], [1, 17, 'error', 'no_rp_ack']]
+
+    An RP-ERROR answers the MO RP-DATA of ``sms_rp_error`` (tshark frame 3: ``RP-Cause
+    - (21) Short message transfer rejected``, reference 10):
+
+    >>> diagnose_sms(data.path("sms_rp_error"))["finding"].item()
+    'RP-ERROR in frame 3: cause 21 (Short message transfer rejected)'
+
+    The same MT SMS with RP-DA length 0, RP-ACKed in frame 3, has no finding:
+
+    >>> len(diagnose_sms(data.path("sms_mt_rpda_fixed")))
+    0
     """
     sip = _sip(source)
     sms = sms if sms is not None else sms_messages(sip)
@@ -319,7 +433,7 @@ RULES = {
     "mt_rp_da": ("MT RP-DATA carries an empty RP-DA", "TS 24.011 8.2.5.2", "mt"),
     "rp_oa": ("MT RP-OA is the service centre, international", "TS 24.011 8.2.5.1", "mt"),
     "mt_headers": ("MT MESSAGE has Accept-Contact +g.3gpp.smsip and Request-Disposition no-fork",
-                   "TS 24.341 5.3.2.4", "mt"),
+                   "TS 24.341 annex B.6 (table B.6-1)", "mt"),
     "direction": ("RP and TP types fit the direction (RP-OA/RP-DA, TP-MTI)",
                   "TS 24.011 8.2.5, TS 23.040 9.2.3.1", "rp_data"),
     "no_rp_ack": ("an RP-ACK follows the 2xx (the SIP answer is not delivery)", "TS 24.341 5.3.2.4",
@@ -404,7 +518,51 @@ def _encrypted_esp(path: Path) -> list[dict]:
 # ---------------------------------------------------------------- the fix
 
 def fixed_sip_message(sip: bytes, body: bytes) -> bytes:
-    """`sip` (one whole SIP message) with its body replaced and Content-Length updated."""
+    """`sip` (one whole SIP message) with its body replaced and Content-Length updated.
+
+    Only the first Content-Length header (or its compact form ``l``) is rewritten, to
+    ``len(body)``; one is added at the end of the headers when there is none. The other
+    header lines are kept byte for byte.
+
+    Parameters
+    ----------
+    sip : bytes
+        One whole SIP message: start line, headers, CRLF CRLF, body.
+    body : bytes
+        The new body.
+
+    Returns
+    -------
+    bytes
+        The message with `body` after CRLF CRLF and ``Content-Length: <len(body)>``
+        [octets].
+
+    Raises
+    ------
+    labkit.errors.DecodeError
+        When `sip` has no CRLF CRLF (not a whole SIP message).
+
+    References
+    ----------
+    RFC 3261 sections 7 (an empty line ends the header fields), 20.14 (Content-Length
+    in octets) and 7.3.3 (compact form ``l``).
+
+    Examples
+    --------
+    kamailio's MT MESSAGE of ``sms_kamailio_mt`` frame 1 (plain UDP: the SIP message
+    runs to the end of the frame) with its RP-DA emptied: 7 octets less, Content-Length
+    39 -> 32, as in frame 5 where kamailio itself sent RP-DA empty (tshark
+    ``sip.Content-Length``: 39, 39, 32 for frames 1, 3, 5):
+
+    >>> from labkit import data
+    >>> from labkit.capture import iter_frames
+    >>> from labkit.sms.pdu import fix_rp_destination
+    >>> fr = next(iter_frames(data.path("sms_kamailio_mt")))
+    >>> sip = bytes(fr.data[fr.data.index(b"MESSAGE "):])
+    >>> new = fixed_sip_message(sip, fix_rp_destination(sip.partition(b"\\r\\n\\r\\n")[2]))
+    >>> len(sip) - len(new), b"Content-Length: 32\\r\\n" in new
+    (7, True)
+    """
     head, sep, _ = bytes(sip).partition(b"\r\n\r\n")
     if not sep:
         raise DecodeError("no end of SIP headers (CRLF CRLF)", None, "pass one whole SIP message")
@@ -448,6 +606,51 @@ def write_fixed_capture(path, out_path, *, frames_to_fix=None, esp_keys: dict | 
         frame, old_body (hex), new_body (hex), sip_file, esp_icv ("no ESP", "copied:
         invalid for the new payload", "recomputed (<alg>)"), pcap_use ("for analysis",
         or "replayable" when the ICV was recomputed over a new sequence number).
+
+    Raises
+    ------
+    labkit.errors.LabkitError
+        When no frame (of `frames_to_fix`) has an MT RP-DATA with RP-DA set.
+
+    Warns
+    -----
+    labkit.errors.LabkitWarning
+        For each rebuilt ESP frame whose ICV is copied (no key for its SPI), and for a
+        frame that cannot be rebuilt (e.g. SIP over TCP), which is copied unchanged.
+
+    References
+    ----------
+    3GPP TS 24.011 section 8.2.5.2 (network-to-MS RP-DA has length 0); RFC 3261
+    section 20.14 (Content-Length); RFC 791 and RFC 768 (IPv4 and UDP lengths and
+    checksums); 3GPP TS 29.281 section 5 (GTP-U length); RFC 4303 sections 2 (ESP
+    packet format), 3.4.3 (anti-replay) and 3.4.4 (ICV verification); RFC 2404
+    (HMAC-SHA-1-96).
+
+    Examples
+    --------
+    kamailio's capture ``sms_kamailio_mt``: frames 1 and 3 carry RP-DA (tshark frame
+    length 598, Content-Length 39), frame 5 does not (591, 32). In the corrected copy
+    frames 1 and 3 are 591 octets with Content-Length 32 and RP-DA length 0, and tshark
+    ``-o udp.check_checksum:TRUE -o ip.check_checksum:TRUE`` finds their checksums good:
+
+    >>> import os, tempfile
+    >>> from labkit import data
+    >>> out = os.path.join(tempfile.mkdtemp(), "fixed.pcap")
+    >>> t = write_fixed_capture(data.path("sms_kamailio_mt"), out)
+    >>> t[["frame", "sip_file", "esp_icv", "pcap_use"]].values.tolist()
+    [[1, 'fixed_frame1.sip', 'no ESP', 'replayable'], [3, 'fixed_frame3.sip', 'no ESP', 'replayable']]
+    >>> sms_messages(out)[["frame", "rp_da_len"]].values.tolist()[:3]
+    [[1, 0], [3, 0], [5, 0]]
+
+    Over ESP without the SA's key the ICV is copied, and a warning says the pcap is for
+    analysis only:
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     t = write_fixed_capture(data.path("sms_mt_rpda_iphone"), out)
+    >>> t.loc[0, "esp_icv"], t.loc[0, "pcap_use"], "RFC 4303 3.4.4" in str(w[0].message)
+    ('copied: invalid for the new payload', 'for analysis', True)
     """
     sms = sms_messages(path)
     bad = sms[(sms["rp_mti"] == 1) & (sms["rp_da_len"].fillna(0) > 0)]
@@ -477,6 +680,66 @@ def rebuild_frame(frame: bytes, linktype: int, payload: bytes, *, where: str | N
     ICV is copied as it was (then invalid for the new payload), or recomputed when
     `esp_key` = (algorithm, integrity key) is given; `esp_seq` replaces the ESP sequence
     number.
+
+    Parameters
+    ----------
+    frame : bytes
+        One captured frame carrying SIP over UDP.
+    linktype : int
+        Its pcap LINKTYPE (1 Ethernet, 113 Linux SLL, 276 SLL2, 0 null, 101 raw IP).
+    payload : bytes
+        The new UDP payload (the whole SIP message, e.g. from :func:`fixed_sip_message`).
+    where : str, optional
+        Where the frame comes from, for error messages (e.g. ``"x.pcap, frame 3"``).
+    esp_key : tuple, optional
+        (algorithm, integrity key): ``("hmac-sha-1-96", key)`` or ``("hmac-md5-96",
+        key)`` to recompute the ICV.
+    esp_seq : int, optional
+        ESP sequence number to write (default: the captured one).
+
+    Returns
+    -------
+    bytes
+        The rebuilt frame; its length changes by the payload's change plus the ESP
+        padding's (payload, padding and the 2 trailer octets end on a 4-octet boundary).
+
+    Raises
+    ------
+    labkit.errors.LabkitError
+        When the frame is not SIP over UDP (TCP is not rebuilt), or its layers do not
+        decode.
+
+    References
+    ----------
+    RFC 768 (UDP length and checksum over the pseudo-header), RFC 791 (IPv4 total length
+    and header checksum), RFC 8200 (IPv6 payload length), 3GPP TS 29.281 section 5.1
+    (GTP-U length), RFC 4303 sections 2.4 (padding to 4 octets), 2.2 (sequence number)
+    and 2.8 (ICV); RFC 2404 / RFC 2403 (HMAC-SHA-1-96 / HMAC-MD5-96).
+
+    Examples
+    --------
+    Given its own SIP message back, the S1-U frame of ``sms_mo_submit`` (Ethernet / IPv4
+    / UDP / GTP-U / IPv4 / ESP NULL / UDP / SIP) comes out byte for byte as captured:
+
+    >>> from labkit import data
+    >>> from labkit.capture import iter_frames
+    >>> fr = next(iter_frames(data.path("sms_mo_submit")))
+    >>> start = fr.data.index(b"MESSAGE ")
+    >>> sip = fr.data[start:start + 1003 - 8]      # tshark: udp.length 1003 (inner UDP)
+    >>> rebuild_frame(fr.data, fr.linktype, sip) == fr.data
+    True
+
+    The iPhone MT MESSAGE with RP-DA emptied: 7 octets less of SIP and 1 less of ESP
+    padding, 866 -> 858 octets (the length of frame 1 of ``sms_mt_rpda_fixed``), and
+    tshark reads RP-DA length 0 with good IP and UDP checksums:
+
+    >>> from labkit.sms.pdu import fix_rp_destination
+    >>> fr = next(iter_frames(data.path("sms_mt_rpda_iphone")))
+    >>> start = fr.data.index(b"MESSAGE ")
+    >>> sip = fr.data[start:start + 767 - 8]       # tshark: udp.length 767 (inner UDP)
+    >>> new = fixed_sip_message(sip, fix_rp_destination(sip.partition(b"\\r\\n\\r\\n")[2]))
+    >>> len(fr.data), len(rebuild_frame(fr.data, fr.linktype, new))
+    (866, 858)
     """
     from labkit.capture import frames as fb
     from labkit.sms.overhead import frame_layers

@@ -3,6 +3,12 @@
 :func:`jitter_buffer_explorer` takes the :class:`labkit.quality.JitterReport` of
 :func:`labkit.quality.analyze_jitter`; the numbers come from
 :func:`labkit.quality.buffer_outcome`, the pictures from :mod:`labkit.plots.quality`.
+
+References
+----------
+ITU-T G.107 (E-model: R and MOS, with the buffer's delay in the delay term) and G.107.1
+(wideband), as :mod:`labkit.quality.emodel` implements them; the fixed and adaptive
+buffers of :mod:`labkit.quality.jbuf` (VoIPmonitor rtp.cpp, Asterisk main/jitterbuf.c).
 """
 from __future__ import annotations
 

@@ -97,6 +97,41 @@ def test_bad_chunk_size_is_a_clear_error(tmp_path):
     assert out.returncode != 0 and "--chunk-packets" in out.stderr
 
 
+@pytest.mark.parametrize("memory", [1, 10**9])
+@pytest.mark.parametrize("name", ["relay_stall", "jitter_host_egress", "early_media_ringback"])
+def test_groups_give_whole_streams_in_file_order(name, memory, tmp_path):
+    # each stream's header records, arrival and frame as find_rtp gives them for the
+    # whole file; a stream never split between groups
+    from labkit import data
+    from labkit.capture import iter_capture
+    from labkit.rtp.scan import StreamScan
+    path = data.path(name)
+    rtp = find_rtp(read_capture(path))
+    scan = StreamScan(memory_bytes=memory, spill_dir=tmp_path, packets=True)
+    for chunk in iter_capture(path, chunk_packets=17):
+        scan.add(chunk)
+    seen = set()
+    for g in scan.groups():
+        for s in np.unique(g["s"]).tolist():
+            assert s not in seen
+            seen.add(s)
+            mine = g["s"] == s
+            idx = np.flatnonzero(rtp.stream == s)
+            for col, ref in (("t", rtp.t_ms), ("q", rtp.seq), ("ts", rtp.timestamp),
+                             ("pt", rtp.pt), ("mk", rtp.marker), ("ck", rtp.clock),
+                             ("ns", rtp.time_ns), ("fr", rtp.frame)):
+                assert np.array_equal(g[col][mine], ref[idx]), (s, col)
+    assert seen == set(range(rtp.n_streams))
+    info = scan.streams()
+    assert info["keys"] == [tuple(rtp.key_arrays[c][s].item() if hasattr(rtp.key_arrays[c][s], "item")
+                                  else rtp.key_arrays[c][s] for c in ("src", "sport", "dst", "dport", "ssrc"))
+                            for s in range(rtp.n_streams)]
+    back = np.flatnonzero(np.diff(rtp.time_ns) < 0)    # dumpcap on 2 CPUs: a few per capture
+    assert info["backwards_frame"] == (int(rtp.frame[back[0] + 1]) if len(back) else None)
+    assert_same_table(stream_table(rtp), scan.table(), name)   # still usable after groups()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_read_error_in_the_reading_thread_reaches_the_caller(tmp_path):
     from labkit.errors import CaptureError
 

@@ -373,10 +373,12 @@ class _Columns:
 
     def __init__(self, size: int):
         self.n, self.cap, self.cols, self.extras, self.shift = 0, 0, {}, [], 0
+        self.head = None  # first payload bytes of every row, when the reader keeps them
         self.done = 0  # file bytes covered so far
 
     def append(self, cols: dict, size: int):
         extra = cols.pop("extra")
+        head = cols.pop("head", None)
         m = len(cols["frame"])
         if m and len(extra) and self.shift:
             cols["payload_offset"][cols["l4_offset"] < 0] += self.shift
@@ -385,18 +387,25 @@ class _Columns:
         if not m:
             return
         if self.n + m > self.cap:
-            self._grow(self.n + m, cols, size)
+            self._grow(self.n + m, cols, size, head)
         for k, v in cols.items():
             self.cols[k][self.n:self.n + m] = v
+        if head is not None:
+            self.head[self.n:self.n + m] = head
         self.n += m
 
-    def _grow(self, need: int, cols: dict, size: int):
+    def _grow(self, need: int, cols: dict, size: int, head=None):
         end = int(cols["frame_offset"][-1]) if len(cols["frame"]) else size
         est = int(need * size / max(end, 1) * 1.1) + 1024  # rows per byte so far
         cap = max(need, est, int(self.cap * 1.5))
         new = {k: np.empty(cap, t) for k, t in _ARRAYS.items()}
         for k, v in self.cols.items():
             new[k][:self.n] = v[:self.n]
+        if head is not None:
+            grown = np.empty((cap, head.shape[1]), np.uint8)
+            if self.head is not None:
+                grown[:self.n] = self.head[:self.n]
+            self.head = grown
         self.cols, self.cap = new, cap
 
     def finish(self) -> tuple[dict, np.ndarray]:

@@ -484,6 +484,7 @@ def read_capture(path, *, progress=None, reassemble=True, gtp_ports=(2152,),
     2228
     """
     reader = _open(path, gtp_ports, esp_null, reassemble)
+    reader.keep_head = True   # 16 bytes per row: RTP header parsing needs no second pass
     out = _Columns(reader.cf.size)
     for cols in _chunks(reader, READ_CHUNK, progress):
         out.append(cols, reader.cf.size)
@@ -491,7 +492,7 @@ def read_capture(path, *, progress=None, reassemble=True, gtp_ports=(2152,),
         where, _, what = reader.cf.warnings[0].partition(": ")
         raise CaptureError("no complete frame: " + what.split(";")[0], where,
                            "the file is damaged from the start; capture again")
-    pk = _packets(reader, *out.finish())
+    pk = _packets(reader, *out.finish(), None if out.head is None else out.head[:out.n])
     if pk.n_frames and pk.stats.get("unsupported_link", 0) == pk.n_frames:
         _unsupported(reader.cf)
     _warn(pk)

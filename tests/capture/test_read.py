@@ -431,6 +431,7 @@ def test_iter_capture_chunks_match_read_capture(tmp_path):
     heads = np.concatenate([p.head(16) for p in parts])
     want = [whole.payload(i)[:16].ljust(16, b"\0") for i in range(len(whole))]
     assert [bytes(h) for h in heads] == want
+    assert [bytes(h) for h in whole.head(16)] == want     # read_capture keeps them too
     assert [bytes(h) for h in parts[0].select(np.arange(len(parts[0]))[::-1]).head(5)] == \
         [w[:5] for w in want[:len(parts[0])][::-1]]
 

@@ -2,14 +2,15 @@
 
 - Doctests in labkit/ (``--doctest-modules``) draw without a screen.
 - ``make test`` runs the tests on ``JOBS`` pytest-xdist workers (``-n auto --dist loadgroup``).
-  :func:`pytest_collection_modifyitems` puts every test into an ``xdist_group``: a group runs
-  on one worker, in file order. The groups:
+  Every test belongs to one group (:func:`group_of`, from its node id); a group runs on one
+  worker, in collection order. The groups:
 
   ``live``
       tests that start real lab software on fixed ports or fixed network-namespace names
       (kamailio, baresip, rtpengine, sipp, prometheus; netns ``lkj-jitter``), or that run
       ``make lab`` / ``tools/setup.sh`` / an in-tree wheel build in the repository: they
-      would collide with each other, so they run one after the other.
+      would collide with each other, so they run one after the other (``LIVE``; every
+      test marked ``lab`` must be listed, which collection checks).
   ``browser``
       the notebooks driven in chromium: one JupyterLab server (module fixture) for all.
   one group per file otherwise
@@ -18,6 +19,11 @@
 
   The two long groups are put first so that no worker starts them last.
   Without ``-n`` (plain ``pytest``) the groups change nothing but the order.
+
+  The scheduler is our own (:func:`pytest_xdist_make_scheduler`: xdist's LoadScope
+  scheduling with :func:`group_of` as the scope): xdist 3.8's ``xdist_group`` marker works
+  by rewriting ``item._nodeid``, which pytest 9.2 no longer reads (a node's id is ``_id``),
+  so with it every test would be its own group and a notebook's cells would be split.
 """
 import matplotlib
 import pytest
@@ -25,30 +31,48 @@ import pytest
 matplotlib.use("Agg")
 
 # node ids (a file, or a file::test prefix) of tests that must not run concurrently with
-# each other, besides the ones marked ``lab``; why, for each
+# each other; why, for each
 LIVE = {
+    "tests/test_lab.py::test_real_loopback_call": "baresip on loopback ports (lab)",
+    "tests/test_lab_sipflow.py::test_a_fresh_": "kamailio, sipp on ports 42001-42801 (lab)",
+    "tests/sip/test_auth_lab.py": "kamailio on 43060, sipp 43061, baresip 43070 (lab)",
+    "tests/ops/test_lab_ops.py": "kamailio, sipp, prometheus, sngrep on fixed ports (lab)",
     "tests/quality/test_jitterlab_live.py": "rtpengine, sender, netem in netns lkj-jitter, ports 41100-41990",
     "tests/freeswitch/test_timers.py::test_live_sipp_progress_timeout": "sipp on ports 46000-46999",
     "tests/test_browser.py::test_make_lab_opens_start_here": "make lab: tools/setup.sh in the tree",
     "tests/test_project.py::test_setup_second_run_changes_nothing": "tools/setup.sh in the tree",
     "tests/test_wheel.py": "pip wheel of the tree builds in it (build/, *.egg-info)",
 }
+BROWSER = "tests/test_browser.py::test_notebook_runs_in_the_browser"
 FIRST = ("browser", "live")   # the longest groups: started first
 
 
-def _group(item) -> str:
-    nodeid = item.nodeid
-    if item.get_closest_marker("lab") or any(
-            nodeid == k or nodeid.startswith(k + "::") or nodeid.startswith(k + "[") for k in LIVE):
+def group_of(nodeid: str) -> str:
+    """The group of a test: "live", "browser" or its file."""
+    if any(nodeid.startswith(k) for k in LIVE):
         return "live"
-    if nodeid.startswith("tests/test_browser.py::test_notebook_runs_in_the_browser"):
+    if nodeid.startswith(BROWSER):
         return "browser"
     return nodeid.split("::", 1)[0]
 
 
-@pytest.hookimpl(tryfirst=True)   # before xdist reads the groups (its hook is not trylast)
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_group(item)))
+    unlisted = [it.nodeid for it in items if it.get_closest_marker("lab") and group_of(it.nodeid) != "live"]
+    if unlisted:
+        raise pytest.UsageError(f"conftest.py: tests marked lab must be in LIVE (run serially): {unlisted}")
     rank = {g: i for i, g in enumerate(FIRST)}
-    items.sort(key=lambda it: rank.get(_group(it), len(FIRST)))   # stable: file order kept
+    items.sort(key=lambda it: rank.get(group_of(it.nodeid), len(FIRST)))   # stable: file order kept
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+    return GroupScheduling(config, log)

@@ -4,7 +4,8 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 PORT ?= 8888
-JOBS ?= auto   # pytest-xdist workers for make test (JOBS=0: one process, no workers)
+# pytest-xdist workers for make test (auto: one per CPU; JOBS=0: one process, no workers)
+JOBS ?= auto
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 .PHONY: setup lab test data bench clean

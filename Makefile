@@ -4,6 +4,8 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 PORT ?= 8888
+# pytest-xdist workers for make test (auto: one per CPU; JOBS=0: one process, no workers)
+JOBS ?= auto
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 .PHONY: setup lab test data bench clean
@@ -16,7 +18,7 @@ lab: setup
 	    --ServerApp.root_dir=$(CURDIR)/notebooks --LabApp.default_url=/lab/tree/00_start_here.ipynb
 
 test: setup
-	$(VENV)/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/python -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 data: setup
 	$(VENV)/python -m tools.make_data

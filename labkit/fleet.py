@@ -301,7 +301,8 @@ def _task(path: str) -> dict:
                 "error": f"{type(exc).__name__}: {exc}"}
 
 
-def run_fleet(source, *, scheduler=None, workers=None, progress=None) -> Fleet:
+def run_fleet(source, *, scheduler=None, workers=None, progress=None,
+              connect_timeout: float = 20.0) -> Fleet:
     """Summarize every capture of `source`, one task per file.
 
     Parameters
@@ -316,6 +317,10 @@ def run_fleet(source, *, scheduler=None, workers=None, progress=None) -> Fleet:
     progress : bool, optional
         A tqdm bar per finished file (default: when stderr is a terminal or the files
         add up to more than 50 MiB, as :func:`labkit.capture.show_progress`).
+    connect_timeout : float, optional
+        Seconds to keep trying to reach the scheduler (Dask retries a refused connection
+        until then) before the :class:`~labkit.errors.LabkitError` "cannot reach the Dask
+        scheduler"; default 20 s. Not used with ``scheduler="serial"``.
 
     Returns
     -------
@@ -340,7 +345,7 @@ def run_fleet(source, *, scheduler=None, workers=None, progress=None) -> Fleet:
             results.append(_task(f))
             bar.update()
     else:
-        results = _on_dask(files, scheduler, workers, bar)
+        results = _on_dask(files, scheduler, workers, bar, connect_timeout)
     bar.close()
     return _join(results)
 
@@ -349,7 +354,7 @@ def _cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _on_dask(files, scheduler, workers, bar) -> list[dict]:
+def _on_dask(files, scheduler, workers, bar, connect_timeout=20.0) -> list[dict]:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - the fleet extra is not installed
@@ -367,7 +372,7 @@ def _on_dask(files, scheduler, workers, bar) -> list[dict]:
         # to a scheduler already closing) are logged as errors by the workers; a task's own
         # error comes back through its future (_task), never through the log
     try:
-        with Client(cluster or scheduler, timeout="20s") as client:
+        with Client(cluster or scheduler, timeout=f"{connect_timeout}s") as client:
             futures = client.map(_task, files, pure=False)
             results = []
             for fut in as_completed(futures):

@@ -158,7 +158,7 @@ def _overview_of_file(path: Path, clock_rates, chunk_packets: int) -> Overview:
     scan = StreamScan(clock_rates=clock_rates)
     n_udp = n_tcp = tunnelled = n_frames = 0
     t_min = t_max = None
-    rows = []
+    rows, tcp_state = [], {}
     try:
         for pk in iter_capture(path, chunk_packets=chunk_packets):
             n_frames = int(pk.n_frames)
@@ -170,7 +170,7 @@ def _overview_of_file(path: Path, clock_rates, chunk_packets: int) -> Overview:
             n_udp += int(np.count_nonzero(pk.proto == 17))
             n_tcp += int(np.count_nonzero(pk.proto == 6))
             tunnelled += int(np.count_nonzero(pk.teid >= 0))
-            rows += sip.sip_message_rows(pk)
+            rows += sip.sip_message_rows(pk, tcp_state)
             scan.add(pk)
             del pk
         table = scan.table()

@@ -45,6 +45,20 @@ def _wait_for_url(proc: subprocess.Popen, log: Path, timeout: float = 120.0) -> 
     pytest.fail(f"make lab printed no URL in {timeout} s:\n{log.read_text()[-3000:]}")
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """One headless chromium for the file; each test opens its own context (no shared state)."""
+    if not (CHROMIUM and Path(CHROMIUM).exists()):
+        pytest.skip("Debian chromium not installed (make test installs it)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
 @pytest.fixture()
 def lab_server(tmp_path):
     if not (CHROMIUM and Path(CHROMIUM).exists()):
@@ -67,23 +81,20 @@ def lab_server(tmp_path):
             proc.wait()
 
 
-def test_make_lab_opens_start_here(lab_server):
-    from playwright.sync_api import sync_playwright
-
+def test_make_lab_opens_start_here(lab_server, browser):
     url, tmp = lab_server
     assert "00_start_here.ipynb" in url or "/lab" in url
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(url, timeout=90_000)
-            page.wait_for_selector(".jp-Notebook", timeout=90_000)
-            tab = page.locator(".lm-TabBar-tab.jp-mod-current").first.inner_text(timeout=30_000)
-            assert "00_start_here" in tab
-            page.locator(".jp-RenderedMarkdown h1", has_text="Start here").first.wait_for(timeout=60_000)
-            page.screenshot(path=str(tmp / "start_here.png"))
-        finally:
-            browser.close()
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(url, timeout=90_000)
+        page.wait_for_selector(".jp-Notebook", timeout=90_000)
+        tab = page.locator(".lm-TabBar-tab.jp-mod-current").first.inner_text(timeout=30_000)
+        assert "00_start_here" in tab
+        page.locator(".jp-RenderedMarkdown h1", has_text="Start here").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(tmp / "start_here.png"))
+    finally:
+        context.close()
 
 
 # ---------------------------------------------------------------------------------------
@@ -109,16 +120,18 @@ def _port_in(first: int, last: int) -> int:
     return _free_port()
 
 
-def _committed_media(path: Path) -> tuple[int, int]:
-    """(figures, audio players) in the notebook's committed outputs: what the browser must show."""
+def _committed_media(path: Path) -> tuple[int, int, int]:
+    """(figures, audio players, widgets) in the notebook's committed outputs: what the
+    browser must show."""
     import json
-    imgs = auds = 0
+    imgs = auds = widgets = 0
     for cell in json.loads(path.read_text())["cells"]:
         for out in cell.get("outputs", []):
             d = out.get("data", {})
             imgs += "image/png" in d
             auds += "".join(d.get("text/html", "")).count("<audio")
-    return imgs, auds
+            widgets += "application/vnd.jupyter.widget-view+json" in d
+    return imgs, auds, widgets
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +201,7 @@ def _run_all(page, n_code: int, timeout_s: float = 300) -> None:
                 return
             if not done and not any("*" in p for p in prompts) and time.monotonic() > started:
                 break  # the click came too early: nothing runs; try again
-            time.sleep(1)
+            time.sleep(0.25)
     pytest.fail(f"run all did not finish in {timeout_s} s")
 
 
@@ -223,62 +236,67 @@ def _small_png(raw: bytes, path: Path) -> None:
     img.quantize(colors=64).save(path, optimize=True)
 
 
+def _all_images_painted(page, timeout_ms: int = 60_000) -> None:
+    """Wait until every figure of the page is decoded (what the screenshot must show)."""
+    page.wait_for_function("""() => Array.from(document.querySelectorAll('.jp-OutputArea-output img'))
+        .every(i => i.complete && i.naturalWidth > 0)""", timeout=timeout_ms)
+
+
 @pytest.mark.parametrize("nb", NOTEBOOK_FILES, ids=[p.stem for p in NOTEBOOK_FILES])
-def test_notebook_runs_in_the_browser(lab_notebooks, nb, tmp_path):
+def test_notebook_runs_in_the_browser(lab_notebooks, browser, nb, tmp_path):
     import json
-    from playwright.sync_api import sync_playwright
 
     base, token = lab_notebooks
     base_tmp = tmp_path
     n_code = sum(c["cell_type"] == "code" for c in json.loads(nb.read_text())["cells"])
-    figures, audio = _committed_media(nb)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 860})
-            console = []
-            page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-            # a workspace of its own, reset: no tab of an earlier notebook (whose kernel is
-            # gone) comes back with a dialog in front of the menu
-            page.goto(f"{base}/lab/workspaces/t{nb.stem[:2]}/tree/{nb.name}?reset&token={token}",
-                      timeout=90_000)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-            _wait_idle(page)
+    figures, audio, widgets = _committed_media(nb)
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    try:
+        page = context.new_page()
+        console = []
+        page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+        # a workspace of its own, reset: no tab of an earlier notebook (whose kernel is
+        # gone) comes back with a dialog in front of the menu
+        page.goto(f"{base}/lab/workspaces/t{nb.stem[:2]}/tree/{nb.name}?reset&token={token}",
+                  timeout=90_000)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+        _wait_idle(page)
+        if widgets:
             time.sleep(2)  # the widget manager registers its comm target after idle
-            _run_all(page, n_code)
-            errors = [t for t in page.locator(
-                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
-            ).all_inner_texts() if "Traceback" in t or "Error" in t.split("\n")[0]]
-            assert errors == [], errors[:1]
-            assert page.locator(".jp-OutputArea-output img").count() >= figures
-            assert page.locator(".jp-OutputArea-output audio").count() >= audio
-            kind = WIDGETS.get(nb.stem)
-            if kind:
-                before, after = _drive(page, kind)
-                assert after != before, f"{nb.stem}: the widget's output did not change"
-                area = page.locator(".jp-OutputArea-output", has=page.locator(
-                    "select[multiple], input[type=text]")).first
-                area.locator("img").first.wait_for(timeout=60_000)  # its figure redrawn
-                area.evaluate("e => e.scrollIntoView({block: 'start'})")
-                page.wait_for_function("""(e) => Array.from(e.querySelectorAll('img'))
-                    .every(i => i.complete && i.naturalWidth > 0)""", arg=area.element_handle(),
-                    timeout=60_000)
-            else:
-                page.locator(".jp-Notebook .jp-Cell").first.scroll_into_view_if_needed()
-            _wait_idle(page)
-            time.sleep(5)  # let the last figure paint (headless chromium paints big PNGs late)
-            # committed screenshots change only on request (a test run leaves the tree clean)
-            shots = SCREENSHOTS if os.environ.get("LABKIT_UPDATE_SCREENSHOTS") else base_tmp
-            _small_png(page.screenshot(), shots / f"{nb.stem[:2]}.png")
-            assert (shots / f"{nb.stem[:2]}.png").stat().st_size < 200_000
-        finally:
-            debug = os.environ.get("LABKIT_BROWSER_DEBUG")
-            if debug:  # a directory to keep the page, its console and a screenshot
-                page.screenshot(path=f"{debug}/debug_{nb.stem[:2]}.png", full_page=True)
-                Path(f"{debug}/debug_{nb.stem[:2]}.html").write_text(page.content())
-                Path(f"{debug}/debug_{nb.stem[:2]}.log").write_text("\n".join(console))
-            browser.close()
-            _shutdown_kernels(base, token)
+        _run_all(page, n_code)
+        errors = [t for t in page.locator(
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+        ).all_inner_texts() if "Traceback" in t or "Error" in t.split("\n")[0]]
+        assert errors == [], errors[:1]
+        assert page.locator(".jp-OutputArea-output img").count() >= figures
+        assert page.locator(".jp-OutputArea-output audio").count() >= audio
+        kind = WIDGETS.get(nb.stem)
+        if kind:
+            before, after = _drive(page, kind)
+            assert after != before, f"{nb.stem}: the widget's output did not change"
+            area = page.locator(".jp-OutputArea-output", has=page.locator(
+                "select[multiple], input[type=text]")).first
+            area.locator("img").first.wait_for(timeout=60_000)  # its figure redrawn
+            area.evaluate("e => e.scrollIntoView({block: 'start'})")
+            page.wait_for_function("""(e) => Array.from(e.querySelectorAll('img'))
+                .every(i => i.complete && i.naturalWidth > 0)""", arg=area.element_handle(),
+                timeout=60_000)
+        else:
+            page.locator(".jp-Notebook .jp-Cell").first.scroll_into_view_if_needed()
+        _wait_idle(page)
+        _all_images_painted(page)   # headless chromium decodes big PNGs late
+        # committed screenshots change only on request (a test run leaves the tree clean)
+        shots = SCREENSHOTS if os.environ.get("LABKIT_UPDATE_SCREENSHOTS") else base_tmp
+        _small_png(page.screenshot(), shots / f"{nb.stem[:2]}.png")
+        assert (shots / f"{nb.stem[:2]}.png").stat().st_size < 200_000
+    finally:
+        debug = os.environ.get("LABKIT_BROWSER_DEBUG")
+        if debug:  # a directory to keep the page, its console and a screenshot
+            page.screenshot(path=f"{debug}/debug_{nb.stem[:2]}.png", full_page=True)
+            Path(f"{debug}/debug_{nb.stem[:2]}.html").write_text(page.content())
+            Path(f"{debug}/debug_{nb.stem[:2]}.log").write_text("\n".join(console))
+        context.close()
+        _shutdown_kernels(base, token)
 
 
 def _shutdown_kernels(base: str, token: str) -> None:

@@ -118,8 +118,10 @@ def test_the_same_code_on_a_separate_scheduler_and_worker_process(serial):
 
 
 def test_unreachable_scheduler_says_which_address():
-    with pytest.raises(LabkitError, match="cannot reach the Dask scheduler tcp://127.0.0.1:9"):
-        fleet.run_fleet(LAB, scheduler="tcp://127.0.0.1:9")
+    # nothing listens on port 9: Dask retries the refused connection until connect_timeout
+    # and says so ("after 2 s": the timeout given, not the 20 s default, was used)
+    with pytest.raises(LabkitError, match=r"cannot reach the Dask scheduler tcp://127.0.0.1:9: .* after 2 s"):
+        fleet.run_fleet(LAB, scheduler="tcp://127.0.0.1:9", connect_timeout=2)
 
 
 def test_command_json_and_parquet_hold_the_same_calls(tmp_path, capsys, serial):

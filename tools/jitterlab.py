@@ -25,7 +25,9 @@ the loopback of that namespace, as separate processes of this module:
 
 Two dumpcap processes record the relay's ingress (dst ports 41700-41799) and egress
 (dst ports 41600-41603) as two classic pcap files. ``NAME.truth.json`` holds the ground
-truth: the stalls (epoch start [s], duration [ms]) and netem's per-packet log.
+truth: the stalls (epoch start [s], duration [ms]) and netem's per-packet log; a fresh run
+(:func:`scenario`) also has ``netem_late``: [path, RTP seq, due, sent] (epoch [s]) of every
+packet netem sent 2 ms or more after it was due - a stall of this machine, not of the relay.
 """
 from __future__ import annotations
 
@@ -102,6 +104,7 @@ def netem(mode: str, seed: int, log_path: str, dests: list[int]) -> None:
     last_out = [0.0] * N_STREAMS
     heap: list = []
     log: list = []
+    late: list = []   # [path, seq, due, sent] sent >= 2 ms late: this machine stalled netem
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     while not stop:
@@ -111,6 +114,8 @@ def netem(mode: str, seed: int, log_path: str, dests: list[int]) -> None:
             before = time.time()
             outs[i].sendto(data, (ADDR, dests[i]))
             log.append([i, struct.unpack("!H", data[2:4])[0], got, before, time.time()])
+            if before - due >= 0.002:
+                late.append([i, log[-1][1], due, before])
         timeout = max(0.0, heap[0][0] - time.time()) if heap else 0.05
         ready, _, _ = select.select(ins, [], [], timeout)
         for s in ready:
@@ -126,6 +131,7 @@ def netem(mode: str, seed: int, log_path: str, dests: list[int]) -> None:
             due = max(got + d, last_out[i] + 0.0002)   # FIFO per path, 0.2 ms per packet
             last_out[i] = due
             heapq.heappush(heap, (due, i, data, got))
+    Path(log_path).with_suffix(".late.json").write_text(json.dumps(late))
     Path(log_path).write_text(json.dumps(log))
 
 
@@ -283,6 +289,7 @@ def scenario(name: str, mode: str, stalls: bool, seed: int, tmp: Path) -> dict:
         _stop(net_p)
         time.sleep(0.3)
         truth["netem"] = json.loads(net_log.read_text())
+        truth["netem_late"] = json.loads(net_log.with_suffix(".late.json").read_text())
     finally:
         for p in reversed(procs):
             _stop(p)

@@ -328,10 +328,11 @@ def _tcp_messages(packets, i, flows):
     return [(msg, i, n) for msg, n in flow.take()]
 
 
-def _candidate_rows(packets) -> np.ndarray:
+def _candidate_rows(packets, carried=()) -> np.ndarray:
     """Rows worth looking at: UDP whose first byte is an upper-case letter (every SIP start
     line; RTP starts 0x80-0xBF), and every TCP segment of a direction in which at least one
-    segment starts with such a letter (continuation segments start anywhere)."""
+    segment starts with such a letter (continuation segments start anywhere), or whose
+    direction is in `carried` (TCP state from earlier chunks of the capture)."""
     has_data = np.asarray(packets.payload_len) > 0
     proto = np.asarray(packets.proto)
     tcp, udp = has_data & (proto == 6), has_data & (proto == 17)
@@ -339,18 +340,21 @@ def _candidate_rows(packets) -> np.ndarray:
         return np.flatnonzero(tcp | udp)
     first = np.asarray(packets.head(1))[:, 0]
     letter = (first >= ord("A")) & (first <= ord("Z"))
-    return np.flatnonzero((udp & letter) | _sip_like_tcp(packets, tcp, letter))
+    return np.flatnonzero((udp & letter) | _sip_like_tcp(packets, tcp, letter, carried))
 
 
-def _sip_like_tcp(packets, tcp, letter) -> np.ndarray:
+def _sip_like_tcp(packets, tcp, letter, carried=()) -> np.ndarray:
     if not tcp.any() or not hasattr(packets, "src_id"):
         return tcp
     key = np.stack([np.asarray(packets.src_id, np.int64), np.asarray(packets.sport, np.int64),
                     np.asarray(packets.dst_id, np.int64), np.asarray(packets.dport, np.int64)], 1)
-    _, flow = np.unique(key, axis=0, return_inverse=True)
+    keys, flow = np.unique(key, axis=0, return_inverse=True)
     flow = flow.ravel()
     wanted = np.zeros(flow.max() + 1, bool)
     wanted[flow[tcp & letter]] = True
+    if carried:
+        for j in np.flatnonzero(~wanted):
+            wanted[j] = tuple(int(v) for v in keys[j]) in carried
     return tcp & wanted[flow]
 
 
@@ -411,17 +415,22 @@ def sip_messages(packets) -> pd.DataFrame:
     return df.sort_values("frame", kind="stable").reset_index(drop=True)
 
 
-def sip_message_rows(packets) -> list[dict]:
+def sip_message_rows(packets, tcp_state: dict | None = None) -> list[dict]:
     """The rows of :func:`sip_messages` as dicts, in frame order, without pandas.
 
-    For a capture read in chunks (:func:`labkit.capture.iter_capture`): the rows of
-    every chunk, concatenated, give :func:`sip_messages` of the whole capture, except
-    for a SIP message whose TCP segments fall in two chunks (not joined).
+    For a capture read in chunks (:func:`labkit.capture.iter_capture`): give every chunk
+    the same `tcp_state` dict; the rows of every chunk, concatenated, then give
+    :func:`sip_messages` of the whole capture, a SIP message whose TCP segments fall in
+    two chunks included (it is reported at the frame that completes it, as in a
+    whole-file read).
 
     Parameters
     ----------
     packets : labkit.capture.Packets
         UDP datagrams and TCP segments (one chunk or a whole capture).
+    tcp_state : dict, optional
+        The TCP reassembly state of the chunks read so far (start with ``{}``; it is
+        updated in place). Without it each call starts afresh.
 
     Returns
     -------
@@ -441,15 +450,15 @@ def sip_message_rows(packets) -> list[dict]:
     >>> len(rows), rows[0]["method"], len(sip_messages(rows))
     (13, 'INVITE', 13)
     """
-    return _message_rows(packets)
+    return _message_rows(packets, tcp_state)
 
 
-def _message_rows(packets) -> list[dict]:
+def _message_rows(packets, flows: dict | None = None) -> list[dict]:
     """The rows of :func:`sip_messages` as dicts, in frame order, without pandas."""
-    flows: dict = {}
+    flows = {} if flows is None else flows
     found = []
     proto = np.asarray(packets.proto)
-    for i in _candidate_rows(packets):
+    for i in _candidate_rows(packets, flows):
         if proto[i] == 17:
             found += _udp_messages(packets, i)
         elif proto[i] == 6:

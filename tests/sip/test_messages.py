@@ -336,3 +336,66 @@ def _assert_loose(loose_g, loose_w, pk):
         pytest.xfail(f"labkit.capture left {lost} IP fragment(s) unreassembled; "
                      f"{len(remaining)} message(s) inside them not found")
     assert loose_g == loose_w
+
+
+# --- SIP over TCP read in chunks: the reassembly state is carried between chunks -------
+
+def _split_invite_capture(path):
+    """An INVITE in three TCP segments (only the first starts with the request line),
+    then its 200 OK in one segment: 4 frames, each a chunk of its own when read with
+    chunk_packets=1."""
+    from labkit.capture import frames
+    body = frames.sdp_body("192.0.2.10", 40000, [0]).encode()
+    invite = (b"INVITE sip:bob@192.0.2.20 SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.10:5060;branch=z9hG4bK1\r\n"
+              b"From: <sip:alice@192.0.2.10>;tag=a1\r\nTo: <sip:bob@192.0.2.20>\r\n"
+              b"Call-ID: split-tcp-1\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\n"
+              b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    ok = (b"SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP 192.0.2.10:5060;branch=z9hG4bK1\r\n"
+          b"From: <sip:alice@192.0.2.10>;tag=a1\r\nTo: <sip:bob@192.0.2.20>;tag=b1\r\n"
+          b"Call-ID: split-tcp-1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n")
+    cuts = [0, 60, 140, len(invite)]
+    recs, t = [], 1_700_000_000 * 10**9
+    for k in range(3):
+        seg = invite[cuts[k]:cuts[k + 1]]
+        pkt = frames.ipv4(frames.tcp(seg, 5060, 5060, 1000 + cuts[k], 1, 0x18, "192.0.2.10",
+                                     "192.0.2.20"), "192.0.2.10", "192.0.2.20", 6)
+        recs.append((t + k * 1_000_000, frames.ethernet(pkt)))
+    pkt = frames.ipv4(frames.tcp(ok, 5060, 5060, 1, 1000 + len(invite), 0x18, "192.0.2.20",
+                                 "192.0.2.10"), "192.0.2.20", "192.0.2.10", 6)
+    recs.append((t + 10_000_000, frames.ethernet(pkt)))
+    return frames.write_pcap(path, recs)
+
+
+def _chunked_rows(path, chunk_packets, carry=True):
+    from labkit.capture import iter_capture
+    state = {} if carry else None
+    return [r for pk in iter_capture(path, chunk_packets=chunk_packets)
+            for r in sip.sip_message_rows(pk, state)]
+
+
+@pytest.mark.requires_tshark
+def test_tcp_message_split_across_chunks_is_joined(tmp_path):
+    path = _split_invite_capture(tmp_path / "split.pcap")
+    out = subprocess.run(["tshark", "-n", "-r", str(path), "-Y", "sip", "-T", "fields",
+                          "-e", "frame.number", "-e", "sip.Method", "-e", "sip.Status-Code"],
+                         capture_output=True, text=True, check=True).stdout
+    want = [tuple(line.split("\t")) for line in out.splitlines()]
+    assert want == [("3", "INVITE", ""), ("4", "", "200")]   # tshark reassembles at frame 3
+    for chunk in (1, 2, 3):
+        got = [(str(r["frame"]), r["method"] or "", str(r["status"] or ""))
+               for r in _chunked_rows(path, chunk)]
+        assert got == want, chunk
+    # without the carried state a chunk boundary inside the INVITE loses it
+    assert [r["frame"] for r in _chunked_rows(path, 1, carry=False)] == [4]
+
+
+@pytest.mark.requires_shared
+@pytest.mark.parametrize("chunk", [50, 7, 1])
+def test_shared_sip_over_tcp_chunked_equals_whole(chunk):
+    from labkit.capture import read_capture
+    tcp_files = [f for f in shared_capture_files() if "open5gs" in f.name and f.exists()]
+    if not tcp_files:
+        pytest.skip("no open5gs capture in ../shared/captures")
+    for f in tcp_files:
+        whole = sip.sip_message_rows(read_capture(f, progress=False))
+        assert _chunked_rows(f, chunk) == whole, f.name

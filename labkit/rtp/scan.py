@@ -290,7 +290,8 @@ _PER_STREAM = [f for f in _st.StreamStats.__dataclass_fields__
 def _workers() -> int:
     """Threads worth running side by side: the machine's CPUs, at most 2 (numpy releases
     the GIL in its array loops, so a second thread gains; a third gains little)."""
-    return max(1, min(2, os.cpu_count() or 1))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(2, cpus or 1))
 
 
 def _group_stats(r: dict):

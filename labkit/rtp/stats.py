@@ -467,7 +467,8 @@ def analyze_streams_batched(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
         return analyze_streams(stream[idx] - g0, t_ms[idx], seq[idx], ts[idx], pt[idx],
                                marker[idx], clock[idx], g1 - g0, per_packet=False)
 
-    workers = min(2, os.cpu_count() or 1, len(spans))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    workers = min(2, cpus or 1, len(spans))
     if workers > 1:   # numpy releases the GIL in its loops: two batches at a time
         with ThreadPoolExecutor(workers) as pool:
             parts = list(pool.map(one, spans))

@@ -41,6 +41,9 @@ class JitterReport:
     notes: list = field(default_factory=list)
     tracks: dict = field(default_factory=dict, repr=False)   # key -> StreamTrack
     timings: dict = field(default_factory=dict, repr=False)  # key -> labkit.rtp.stream_timing
+    # key -> (first, last arrival [s since epoch], the capture's first frame [s since epoch])
+    # of every analysed stream, kept or not (the stall raster's rows)
+    spans: dict = field(default_factory=dict, repr=False)
 
     @property
     def cause(self) -> str:
@@ -553,7 +556,8 @@ def _one_stream(side: str, tr: StreamTrack, ws: dict, buffers, k, codec):
     group = tr.src if side == "capture" else f"{tr.src} ({side})"
     s["side"] = side
     brief = _Brief(tr.stream, tr.key, tr.src, tr.ssrc, tr.ptime_ms, float(tr.time_s[0]),
-                   float(tr.time_s[-1]), tr.time_s[0], tr.time_s[-1])
+                   float(tr.time_s[-1]), tr.time_s[0], tr.time_s[-1],
+                   float(tr.time_s[0] - tr.t_ms[0] / 1000.0), _track_key(side, tr))
     return s, st.assign(src=group, side=side), group, brief
 
 
@@ -570,6 +574,8 @@ class _Brief:
     last_s: float
     first: object          # the same, numpy scalars (as the whole-file path adds them)
     last: object
+    origin_s: float        # [s since epoch] the capture's first frame (from this stream)
+    track_key: str         # key in JitterReport.tracks
 
 
 class _OnDisk:
@@ -627,5 +633,7 @@ def _assemble(files, results, hop_tracks, n_sides, notes, skipped, tracks) -> Ji
     if any("assumed" in s["codec_constants"]["source"] for s in summaries):
         notes.append("E-model codec constants assumed (not verified) for: " + ", ".join(sorted(
             {s["codec_constants"]["codec"] for s in summaries if "assumed" in s["codec_constants"]["source"]})))
+    spans = {b.track_key: (b.first, b.last, b.origin_s) for b in briefs}
     return JitterReport(files=files, streams=summaries, skipped=skipped, stalls=stalls,
-                        events=events, hops=hops, verdict=verdict, notes=notes, tracks=tracks)
+                        events=events, hops=hops, verdict=verdict, notes=notes, tracks=tracks,
+                        spans=spans)

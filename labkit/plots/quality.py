@@ -116,12 +116,11 @@ def plot_stall_raster(report, ax=None, *, title: str | None = None):
     (4, 'stalls per stream: host')
     """
     ax = new_axes(ax)
-    keys = list(report.tracks)
-    origin = min(float(tr.time_s[0] - tr.t_ms[0] / 1000.0) for tr in report.tracks.values()) \
-        if keys else 0.0
+    keys = list(report.spans)      # every analysed stream, whether its track was kept or not
+    origin = min(o for _, _, o in report.spans.values()) if keys else 0.0
     for row, key in enumerate(keys):
-        tr = report.tracks[key]
-        ax.hlines(row, (tr.time_s[0] - origin), (tr.time_s[-1] - origin), color="0.85", lw=6)
+        first, last, _ = report.spans[key]
+        ax.hlines(row, (first - origin), (last - origin), color="0.85", lw=6)
     if len(report.stalls):
         lab = {k: i for i, k in enumerate(keys)}
         for r in report.stalls.itertuples():

@@ -18,8 +18,8 @@ from labkit.quality import bursts, emodel, hostnet, jbuf
 from labkit.quality.delay import (StreamTrack, clock_drift, find_stalls, interarrival_shape,
                                   ipdv, pdv_percentiles, stream_track, track_of)
 
-__all__ = ["JitterReport", "analyze_jitter", "buffer_outcome", "buffer_sweep", "MIN_PACKETS",
-           "DEFAULT_BUFFERS", "INTERVAL_S"]
+__all__ = ["JitterReport", "analyze_jitter", "buffer_outcome", "buffer_sweep", "tracks_for_plots",
+           "MIN_PACKETS", "DEFAULT_BUFFERS", "INTERVAL_S", "TRACKS_BYTES"]
 
 MIN_PACKETS = 10                       # fewer packets: too short to analyse
 TRACKS_BYTES = 50 * 2**20              # [bytes] files up to this keep their StreamTracks
@@ -40,6 +40,10 @@ class JitterReport:
     verdict: dict                  # cause, confidence, verdict, evidence
     notes: list = field(default_factory=list)
     tracks: dict = field(default_factory=dict, repr=False)   # key -> StreamTrack
+    timings: dict = field(default_factory=dict, repr=False)  # key -> labkit.rtp.stream_timing
+    # key -> (first, last arrival [s since epoch], the capture's first frame [s since epoch])
+    # of every analysed stream, kept or not (the stall raster's rows)
+    spans: dict = field(default_factory=dict, repr=False)
 
     @property
     def cause(self) -> str:
@@ -252,11 +256,16 @@ def analyze_jitter(capture, compare=None, *, buffers=DEFAULT_BUFFERS, k: float =
         Codec whose E-model constants to use for every stream (override).
     streams : iterable of int, optional
         Only these stream ids of `capture`.
-    keep_tracks : bool or None
-        Keep every analysed stream's :class:`~labkit.quality.delay.StreamTrack` (its
-        per-packet arrays, about 50 bytes per packet) in ``JitterReport.tracks``, for
-        plots and widgets. None: yes for captures given in memory and for files up to
-        50 MiB; no for bigger files (``tracks`` is then empty and memory stays bounded).
+    keep_tracks : bool, None or collection of int
+        Keep analysed streams' :class:`~labkit.quality.delay.StreamTrack` (per-packet
+        arrays, about 50 bytes per packet) in ``JitterReport.tracks`` and their
+        :func:`labkit.rtp.stream_timing` (Wireshark's per-packet delta, jitter, skew
+        [ms]; about 60 bytes per packet) in ``JitterReport.timings``, both keyed like
+        ``streams[i]["key"]``, for plots and widgets. True: every stream's. False: none.
+        None: every stream's for captures given in memory and for files up to 50 MiB
+        (:data:`TRACKS_BYTES`), none for bigger files. Stream ids of `capture` (e.g.
+        ``[0]``): only those streams' (none of `compare`), so that a file of any size
+        keeps one stream's arrays for its plots (:func:`tracks_for_plots` picks them).
     progress : bool or None
         tqdm progress bar while a file is read; None = only for files over 50 MiB.
     chunk_packets, memory_bytes, spill_dir
@@ -284,30 +293,114 @@ def analyze_jitter(capture, compare=None, *, buffers=DEFAULT_BUFFERS, k: float =
     ('host', 4, 4)
     >>> analyze_jitter(data.path("jitter_network_egress")).cause
     'network'
+
+    Only stream 2's per-packet arrays kept (what a plot of one stream needs):
+
+    >>> rep = analyze_jitter(data.path("jitter_host_egress"), keep_tracks=[2])
+    >>> [rep.tracks[k].stream for k in rep.tracks], len(rep.timings[rep.streams[2]["key"]])
+    ([2], 400)
     """
     from labkit.capture import as_packets
-    from labkit.rtp import RtpPackets, find_rtp
+    from labkit.rtp import RtpPackets, find_rtp, stream_timing
+    keep_ids = _keep_ids(keep_tracks)
     caps = [("capture", capture)] + ([("compare", compare)] if compare is not None else [])
     if any(isinstance(cap, (str, os.PathLike)) for _, cap in caps):
         return _analyze_files(caps, buffers, k, clock_rates, codec, streams, keep_tracks,
                               progress, chunk_packets, memory_bytes, spill_dir)
     notes: list = []
     skipped: list = []
-    files, pairs = [], []
+    files, pairs, rtps = [], [], {}
     for side, cap in caps:
         if isinstance(cap, RtpPackets):
             rtp = cap
         else:
             rtp = find_rtp(as_packets(cap), clock_rates=clock_rates)
+        rtps[side] = rtp
         files.append(_file_name(cap, rtp))
         if rtp.n_streams == 0:
             notes.append(f"{side}: no RTP stream found")
         pairs += [(side, tr, ws) for tr, ws in
                   _tracks(rtp, side, streams if side == "capture" else None, notes, skipped)]
     rep = _report(files, pairs, buffers, k, codec, notes, skipped)
-    if keep_tracks is False:
-        rep.tracks = {}
+    keep = {_track_key(side, tr): (side, tr.stream) for side, tr, _ in pairs
+            if _kept(keep_ids, True if keep_tracks is None else keep_tracks, side, tr.stream)}
+    rep.tracks = {key: tr for key, tr in rep.tracks.items() if key in keep}
+    rep.timings = {key: stream_timing(rtps[side], s) for key, (side, s) in keep.items()}
     return rep
+
+
+def tracks_for_plots(capture, table, streams=None, *, limit_bytes: int = TRACKS_BYTES):
+    """The `keep_tracks` of :func:`analyze_jitter` for a notebook that plots one stream.
+
+    Parameters
+    ----------
+    capture : path, Packets or RtpPackets
+        What :func:`analyze_jitter` will read.
+    table : dict or pandas.DataFrame
+        Its stream table (:func:`labkit.rtp.scan_streams`, :func:`labkit.rtp.stream_table`
+        or :func:`labkit.rtp.rtp_streams`): columns stream, packets, clock_rate.
+    streams : iterable of int, optional
+        The `streams` given to :func:`analyze_jitter`.
+    limit_bytes : int
+        Files up to this size [bytes] keep every track (default :data:`TRACKS_BYTES`,
+        50 MiB, as ``keep_tracks=None``).
+
+    Returns
+    -------
+    None or list of int
+        None (every track) for captures in memory and files up to `limit_bytes`; for
+        bigger files the id of the first stream that :func:`analyze_jitter` will
+        analyse (at least :data:`MIN_PACKETS` packets, a known clock rate, among
+        `streams`), or [] when there is none: memory then holds that one stream's
+        arrays, not the file's.
+
+    References
+    ----------
+    README.md, bounded memory (issue 12: peak RSS under 1 GiB whatever the file size).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.rtp import scan_streams
+    >>> path = data.path("jitter_host_egress")               # 4 streams of 400 packets
+    >>> tracks_for_plots(path, scan_streams(path)) is None  # a small file: every track
+    True
+    >>> tracks_for_plots(path, scan_streams(path), streams=[3, 2], limit_bytes=0)
+    [2]
+    """
+    if not isinstance(capture, (str, os.PathLike)) or os.path.getsize(capture) <= limit_bytes:
+        return None
+    ids = np.asarray(table["stream"], np.int64)
+    ok = (np.asarray(table["packets"], np.int64) >= MIN_PACKETS) & (
+        np.asarray(table["clock_rate"], np.int64) > 0)
+    if streams is not None:
+        ok &= np.isin(ids, [int(s) for s in streams])
+    return [int(s) for s in np.sort(ids[ok])[:1]]
+
+
+def _keep_ids(keep_tracks):
+    """None for a bool/None `keep_tracks`, else the set of stream ids it names."""
+    if keep_tracks is None or isinstance(keep_tracks, (bool, np.bool_)):
+        return None
+    try:
+        ids = frozenset(int(s) for s in keep_tracks)
+        if any(int(s) != s for s in keep_tracks):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise LabkitError(f"bad keep_tracks {keep_tracks!r}", None,
+                          "give True, False, None or stream ids of the capture, e.g. [0]") from None
+    return ids
+
+
+def _kept(ids, keep: bool, side: str, stream: int) -> bool:
+    """Whether the track of `stream` of `side` stays in the report."""
+    if ids is None:
+        return bool(keep)
+    return side == "capture" and int(stream) in ids
+
+
+def _track_key(side: str, tr) -> str:
+    return f"{side}:{tr.key}" if side != "capture" else tr.key
 
 
 def _analyze_files(caps, buffers, k, clock_rates, codec, streams, keep_tracks, progress,
@@ -316,12 +409,14 @@ def _analyze_files(caps, buffers, k, clock_rates, codec, streams, keep_tracks, p
     and their streams analysed a group at a time: memory holds a chunk, the header
     records up to `memory_bytes` and one group of streams, not the file."""
     from collections import Counter
+    from functools import partial
     from pathlib import Path
 
     from labkit.capture import as_packets, iter_capture, progress_bar
-    from labkit.rtp import RtpPackets, find_rtp
+    from labkit.rtp import RtpPackets, find_rtp, stream_timing
     from labkit.rtp import scan as _scan
     from labkit.rtp.stats import analyze_streams
+    keep_ids = _keep_ids(keep_tracks)
     chunk_packets = chunk_packets or _scan.CHUNK_PACKETS
     memory_bytes = _scan.MEMORY_BYTES if memory_bytes is None else memory_bytes
     notes: list = []
@@ -351,7 +446,7 @@ def _analyze_files(caps, buffers, k, clock_rates, codec, streams, keep_tracks, p
                     if src.n_streams == 0:
                         notes.append(f"{side}: no RTP stream found")
                     skip: list = []
-                    found = [(int(tr.stream), tr, ws)
+                    found = [(int(tr.stream), tr, ws, partial(stream_timing, src, int(tr.stream)))
                              for tr, ws in _tracks(src, side, wanted, notes, skip)]
                     skipped += [(n_side, i, x) for i, x in enumerate(skip)]
                     keep = True if keep is None else keep
@@ -371,21 +466,25 @@ def _analyze_files(caps, buffers, k, clock_rates, codec, streams, keep_tracks, p
                                        unit="stream")
                     found = _group_tracks(src, info, side, wanted, skipped, n_side,
                                           analyze_streams, bar)
-                for stream, tr, ws in found:
+                for stream, tr, ws, timing in found:
                     res = _one_stream(side, tr, ws, buffers, k, codec)
+                    kept = _kept(keep_ids, keep, side, stream)
                     hop = None
                     if ssrcs[tr.ssrc] > 1:
-                        hop = tr if keep else _OnDisk(tr, tmp, len(items))
-                    items.append(((n_side, stream), side, res, hop, tr if keep else None))
-                    del tr
+                        hop = tr if kept else _OnDisk(tr, tmp, len(items))
+                    items.append(((n_side, stream), side, res, hop,
+                                  (tr, timing()) if kept else None))
+                    del tr, timing
             items.sort(key=lambda x: x[0])
             skipped.sort(key=lambda x: (x[0], x[1]))
-            tracks = {(f"{side}:{tr.key}" if side != "capture" else tr.key): tr
-                      for _, side, _, _, tr in items if tr is not None}
+            tracks = {_track_key(side, kt[0]): kt[0] for _, side, _, _, kt in items if kt}
+            timings = {_track_key(side, kt[0]): kt[1] for _, side, _, _, kt in items if kt}
             results = [(side, *res) for _, side, res, _, _ in items]
             hop_tracks = [h for *_, h, _ in items if h is not None]
-            return _assemble(files, results, hop_tracks, len({side for _, side, *_ in items}),
-                             notes, [x for *_, x in skipped], tracks)
+            rep = _assemble(files, results, hop_tracks, len({side for _, side, *_ in items}),
+                            notes, [x for *_, x in skipped], tracks)
+            rep.timings = timings
+            return rep
     finally:
         for _, _, src in sides:
             if isinstance(src, _scan.StreamScan):
@@ -405,6 +504,9 @@ def _group_tracks(scan, info, side, wanted, skipped, n_side, analyze_streams, ba
 
 
 def _group_tracks_of(scan, info, side, wanted, skipped, n_side, analyze_streams, bar):
+    from functools import partial
+
+    from labkit.rtp import timing_of
     for g in scan.groups():
         if not len(g["s"]):
             continue
@@ -434,8 +536,10 @@ def _group_tracks_of(scan, info, side, wanted, skipped, n_side, analyze_streams,
                 continue
             ws = {"max_jitter": round(float(st.max_jitter[0]), 3),
                   "mean_jitter": round(float(st.mean_jitter[0]), 3)}
+            timing = partial(timing_of, st, c["ns"], c["fr"], c["q"], c["ts"], c["mk"], c["pt"])
             del c, i, st
-            yield s, tr, ws
+            yield s, tr, ws, timing
+            del timing
         del g, order
 
 
@@ -452,7 +556,8 @@ def _one_stream(side: str, tr: StreamTrack, ws: dict, buffers, k, codec):
     group = tr.src if side == "capture" else f"{tr.src} ({side})"
     s["side"] = side
     brief = _Brief(tr.stream, tr.key, tr.src, tr.ssrc, tr.ptime_ms, float(tr.time_s[0]),
-                   float(tr.time_s[-1]), tr.time_s[0], tr.time_s[-1])
+                   float(tr.time_s[-1]), tr.time_s[0], tr.time_s[-1],
+                   float(tr.time_s[0] - tr.t_ms[0] / 1000.0), _track_key(side, tr))
     return s, st.assign(src=group, side=side), group, brief
 
 
@@ -469,6 +574,8 @@ class _Brief:
     last_s: float
     first: object          # the same, numpy scalars (as the whole-file path adds them)
     last: object
+    origin_s: float        # [s since epoch] the capture's first frame (from this stream)
+    track_key: str         # key in JitterReport.tracks
 
 
 class _OnDisk:
@@ -526,5 +633,7 @@ def _assemble(files, results, hop_tracks, n_sides, notes, skipped, tracks) -> Ji
     if any("assumed" in s["codec_constants"]["source"] for s in summaries):
         notes.append("E-model codec constants assumed (not verified) for: " + ", ".join(sorted(
             {s["codec_constants"]["codec"] for s in summaries if "assumed" in s["codec_constants"]["source"]})))
+    spans = {b.track_key: (b.first, b.last, b.origin_s) for b in briefs}
     return JitterReport(files=files, streams=summaries, skipped=skipped, stalls=stalls,
-                        events=events, hops=hops, verdict=verdict, notes=notes, tracks=tracks)
+                        events=events, hops=hops, verdict=verdict, notes=notes, tracks=tracks,
+                        spans=spans)

@@ -50,7 +50,7 @@ from labkit.rtp import stats as _st
 from labkit.rtp.detect import (PORTS_CLAIMED_BEFORE_HEURISTIC, _CLAIMED_LUT, _endpoint_lookup,
                                _flow_heur_before, _header, _lengths, _sdp_table, _take)
 
-__all__ = ["RtpPackets", "find_rtp", "find_rtcp", "rtp_streams", "stream_table", "stream_timing",
+__all__ = ["RtpPackets", "find_rtp", "find_rtcp", "rtp_streams", "stream_table", "stream_timing", "timing_of",
            "stream_payloads", "streams_frame", "payload_type_name", "clock_rate_of", "STATIC_CLOCK_RATES",
            "DYNAMIC_CLOCK_RATES", "PORTS_CLAIMED_BEFORE_HEURISTIC"]
 
@@ -715,15 +715,51 @@ def stream_timing(rtp: RtpPackets, stream):
     """
     s = _stream_index(rtp, stream)
     idx, st = rtp.stream_stats(s)
-    t = rtp.time_ns[idx]
-    flags = st.flags
-    pts = rtp.pt[idx]
+    return timing_of(st, rtp.time_ns[idx], rtp.frame[idx], rtp.seq[idx], rtp.timestamp[idx],
+                     rtp.marker[idx], rtp.pt[idx])
+
+
+def timing_of(st, time_ns, frame, seq, timestamp, marker, pt):
+    """:func:`stream_timing` from one stream's own packets (what a chunked reader holds).
+
+    Parameters
+    ----------
+    st : labkit.rtp.stats.StreamStats
+        :func:`labkit.rtp.stats.analyze_streams` of these packets alone (one stream, with
+        the per-packet fields delta, jitter, skew, flags).
+    time_ns, frame, seq, timestamp, marker, pt : numpy.ndarray
+        The stream's packets in file order: arrival [ns since the epoch], frame number,
+        RTP sequence number, RTP timestamp, marker bit, payload type.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`stream_timing`.
+
+    References
+    ----------
+    As :func:`stream_timing`.
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> from labkit.capture import read_capture
+    >>> rtp = find_rtp(read_capture(data.path("relay_rtpengine")))
+    >>> idx, st = rtp.stream_stats(0)
+    >>> tm = timing_of(st, rtp.time_ns[idx], rtp.frame[idx], rtp.seq[idx], rtp.timestamp[idx],
+    ...                rtp.marker[idx], rtp.pt[idx])
+    >>> tm[["frame", "delta", "jitter"]].head(2).round(3).values.tolist()   # sharkd rtp-analyse
+    [[14.0, 0.0, 0.0], [18.0, 16.364, 0.227]]
+    """
     import pandas as pd
+    t = np.asarray(time_ns, np.int64)
+    flags = np.asarray(st.flags, np.int32)
+    pts = np.asarray(pt, np.uint8)
     return pd.DataFrame({
-        "frame": rtp.frame[idx], "arrival": (t - t[0]) / 1e6,
+        "frame": np.asarray(frame, np.int64), "arrival": (t - t[0]) / 1e6,
         "delta": st.delta, "jitter": st.jitter, "skew": st.skew,
-        "seq": rtp.seq[idx], "timestamp": rtp.timestamp[idx], "marker": rtp.marker[idx],
-        "pt": pts, "flags": flags,
+        "seq": np.asarray(seq, np.int32), "timestamp": np.asarray(timestamp, np.uint32),
+        "marker": np.asarray(marker, bool), "pt": pts, "flags": flags,
         "status": [_status(int(f), int(p)) for f, p in zip(flags.tolist(), pts.tolist())]})
 
 

@@ -13,12 +13,15 @@ import gzip
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import REPO, shared_capture_files
 from labkit import data
 from labkit.capture import frames, read_capture
-from labkit.quality import analyze_jitter
+from labkit.errors import LabkitError
+from labkit.quality import analyze_jitter, tracks_for_plots
+from labkit.rtp import find_rtp, scan_streams, stream_timing
 
 T0 = 1_700_000_000_000_000_000  # [ns]
 
@@ -46,6 +49,10 @@ def assert_same_report(ref, got, tracks=True):
                     assert np.array_equal(x, y), (key, f)
                 else:
                     assert x == y, (key, f)
+        # Wireshark's per-packet numbers of each kept stream: the whole-file stream_timing
+        assert list(got.timings) == list(ref.timings) == list(ref.tracks)
+        for key, a in ref.timings.items():
+            pd.testing.assert_frame_equal(a, got.timings[key])
 
 
 @pytest.mark.parametrize("path", _captures(), ids=lambda p: p.name)
@@ -120,6 +127,45 @@ def test_notes_and_skipped_streams_survive_chunks(tmp_path, chunk):
     # only stream 0 asked for: same as the whole file with the same filter
     assert_same_report(_whole(path, streams=[0]),
                        analyze_jitter(path, chunk_packets=chunk, memory_bytes=1, streams=[0]))
+    # streams by first appearance: 0 the 60-packet one, 1 PT 96 (no clock), 2 one packet
+    table = scan_streams(path)
+    assert tracks_for_plots(path, table) is None                  # small file: every track
+    assert tracks_for_plots(path, table, limit_bytes=0) == [0]
+    assert tracks_for_plots(path, table, streams=[1, 2], limit_bytes=0) == []
+    assert analyze_jitter(path, chunk_packets=chunk, keep_tracks=[]).tracks == {}
+
+
+@pytest.mark.parametrize("name", ["jitter_host_egress", "relay_stall", "relay_rtpengine"])
+def test_keep_tracks_of_chosen_streams(name):
+    # the tracks and Wireshark timing of the streams asked for, and only those; the rest
+    # of the report as the whole-file read's
+    path = data.path(name)
+    ref = _whole(path)
+    rtp = find_rtp(read_capture(path))
+    wanted = [1, rtp.n_streams - 1]
+    keys = [s["key"] for s in ref.streams if s["stream"] in wanted]
+    for got in (analyze_jitter(path, chunk_packets=17, memory_bytes=1, keep_tracks=wanted),
+                analyze_jitter(read_capture(path), keep_tracks=wanted),
+                analyze_jitter(path, keep_tracks=tuple(np.array(wanted)))):
+        assert got.to_dict() == ref.to_dict()
+        assert list(got.tracks) == list(got.timings) == keys
+        for key, s in zip(keys, wanted):
+            assert np.array_equal(got.tracks[key].transit_ms, ref.tracks[key].transit_ms)
+            pd.testing.assert_frame_equal(got.timings[key], stream_timing(rtp, s))
+
+
+def test_keep_tracks_of_compare_side_none():
+    paths = [data.path("jitter_host_egress"), data.path("jitter_host_ingress")]
+    ref = _whole(*paths)
+    got = analyze_jitter(*paths, chunk_packets=50, keep_tracks=[0])
+    assert got.to_dict() == ref.to_dict() and got.hops.equals(ref.hops)
+    assert list(got.tracks) == [ref.streams[0]["key"]]
+
+
+@pytest.mark.parametrize("bad", [["0"], [1.5], "0", 3])
+def test_keep_tracks_bad_value(bad):
+    with pytest.raises(LabkitError, match="keep_tracks"):
+        analyze_jitter(data.path("jitter_host_egress"), keep_tracks=bad)
 
 
 @pytest.mark.requires_shared

@@ -19,6 +19,27 @@ def test_raster_marks_every_stall_and_host_event():
     assert len(ax.patches) == int((rep.events["kind"] == "host").sum())
 
 
+def test_raster_without_tracks_draws_the_same_rows():
+    # a big file keeps no (or one) track: the raster still has a row per analysed stream,
+    # each spanning that stream's first to last arrival (ground truth: its own packets)
+    from labkit.capture import read_capture
+    from labkit.rtp import find_rtp
+    path = data.path("relay_stall")
+    rtp = find_rtp(read_capture(path))
+    full = plots.plot_stall_raster(analyze_jitter(path, keep_tracks=True))
+    for keep in (False, [0]):
+        lean = plots.plot_stall_raster(analyze_jitter(path, keep_tracks=keep))
+        assert [t.get_text() for t in lean.get_yticklabels()] == \
+            [t.get_text() for t in full.get_yticklabels()]
+        assert all(np.array_equal(a.get_xydata(), b.get_xydata())
+                   for a, b in zip(lean.lines, full.lines)) and len(lean.lines) == len(full.lines)
+        spans = [np.asarray(c.get_segments()[0])[:, 0] for c in lean.collections]
+        origin = rtp.packets.first_time_ns / 1e9
+        for s, (a, b) in enumerate(spans):
+            t = rtp.time_ns[rtp.stream == s] / 1e9
+            assert abs(a - (t[0] - origin)) < 1e-6 and abs(b - (t[-1] - origin)) < 1e-6
+
+
 def test_lateness_marks_stalls_and_late_packets():
     from labkit.quality import jbuf
     rep = analyze_jitter(data.path("jitter_host_egress"))

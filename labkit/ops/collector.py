@@ -305,11 +305,11 @@ def write_call(capture, call_id: str, out) -> Path:
     >>> len(sip_messages(read_capture(p)))    # tshark: 13 frames with this Call-ID
     13
     """
-    from labkit.capture import iter_frames, read_capture
+    from labkit.capture import iter_frames
     from labkit.capture.frames import write_pcap
     from labkit.errors import LabkitError
     from labkit.sip import sip_messages
-    msgs = sip_messages(read_capture(capture))
+    msgs = sip_messages(capture)   # read in chunks
     wanted = set(msgs.loc[msgs["call_id"] == call_id, "frame"].astype(int))
     if not wanted:
         raise LabkitError(f"no SIP message with Call-ID {call_id!r}", str(capture),

@@ -15,6 +15,7 @@ the S-CSCF makes the nonce and checks the response: the same arithmetic.
 """
 from __future__ import annotations
 
+import os
 import re
 
 import pandas as pd
@@ -49,8 +50,10 @@ _CREDENTIALS_HEADER = {"www-authenticate": "authorization",
 def _as_messages(packets_or_messages) -> pd.DataFrame:
     if isinstance(packets_or_messages, pd.DataFrame):
         return packets_or_messages
-    from labkit.capture import as_packets
     from labkit.sip.messages import sip_messages
+    if isinstance(packets_or_messages, (str, os.PathLike)):
+        return sip_messages(packets_or_messages)   # a path: read in chunks
+    from labkit.capture import as_packets
     return sip_messages(as_packets(packets_or_messages))
 
 

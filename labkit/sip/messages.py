@@ -23,6 +23,7 @@ TCP reassembly by Content-Length) is the oracle the tests compare with.
 """
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -370,9 +371,11 @@ def sip_messages(packets) -> pd.DataFrame:
 
     Parameters
     ----------
-    packets : labkit.capture.Packets or list of dict
-        UDP datagrams and TCP segments of a capture, or the rows
-        :func:`sip_message_rows` gave for its chunks (a capture read in chunks).
+    packets : path, labkit.capture.Packets or list of dict
+        A capture file (read in chunks of frames with :func:`labkit.capture.iter_capture`,
+        the TCP reassembly carried from chunk to chunk, so memory holds the SIP messages,
+        not the capture), the UDP datagrams and TCP segments of a capture read already,
+        or the rows :func:`sip_message_rows` gave for its chunks.
 
     Returns
     -------
@@ -406,9 +409,17 @@ def sip_messages(packets) -> pd.DataFrame:
     1 UDP 10.0.0.1 -> 10.0.0.2 INVITE <NA> 54605
     2 UDP 10.0.0.2 -> 10.0.0.1 nan 488 54605
     3 UDP 10.0.0.1 -> 10.0.0.2 ACK <NA> 54605
+
+    Given the path, the file is read in chunks (the same table):
+
+    >>> sip_messages(data.path("codec_mismatch_488")).equals(msgs)
+    True
     """
     import pandas as pd
-    rows = packets if isinstance(packets, list) else _message_rows(packets)
+    if isinstance(packets, (str, os.PathLike)):
+        rows = _file_rows(packets)
+    else:
+        rows = packets if isinstance(packets, list) else _message_rows(packets)
     df = pd.DataFrame(rows, columns=_COLUMNS)
     df["status"] = df["status"].astype("Int64")
     df["cseq"] = df["cseq"].astype("Int64")
@@ -451,6 +462,13 @@ def sip_message_rows(packets, tcp_state: dict | None = None) -> list[dict]:
     (13, 'INVITE', 13)
     """
     return _message_rows(packets, tcp_state)
+
+
+def _file_rows(path) -> list[dict]:
+    """:func:`sip_message_rows` of a capture file read in chunks, TCP state carried."""
+    from labkit.capture import iter_capture
+    tcp_state: dict = {}
+    return [r for chunk in iter_capture(path) for r in _message_rows(chunk, tcp_state)]
 
 
 def _message_rows(packets, flows: dict | None = None) -> list[dict]:

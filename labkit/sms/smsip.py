@@ -20,6 +20,7 @@ RFC 4303 (ESP: the integrity check value over the rebuilt payload).
 """
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from pathlib import Path
@@ -56,6 +57,8 @@ def _sip(source) -> pd.DataFrame:
     from labkit.sip import sip_messages
     if isinstance(source, pd.DataFrame):
         return source
+    if isinstance(source, (str, os.PathLike)):
+        return sip_messages(source)   # read in chunks: memory holds the SIP, not the capture
     from labkit.capture import as_packets
     return sip_messages(as_packets(source))
 

@@ -399,3 +399,30 @@ def test_shared_sip_over_tcp_chunked_equals_whole(chunk):
     for f in tcp_files:
         whole = sip.sip_message_rows(read_capture(f, progress=False))
         assert _chunked_rows(f, chunk) == whole, f.name
+
+
+def _sip_capture_files():
+    import glob
+    from pathlib import Path
+    from labkit import data
+    bundled = sorted(Path(p) for p in glob.glob(str(data.path("codec_mismatch_488").parents[1] / "**" / "*.pcap*"),
+                                                  recursive=True))
+    return bundled + [f for f in shared_capture_files() if f.exists()]
+
+
+def test_sip_messages_of_a_path_equals_the_whole_file_read():
+    """A path is read in chunks (TCP state carried): the same table as read_capture's."""
+    import pandas as pd
+    from labkit.capture import read_capture
+    from labkit.errors import LabkitError
+    checked = 0
+    for f in _sip_capture_files():
+        try:
+            whole = sip.sip_messages(read_capture(f, progress=False))
+        except LabkitError:
+            continue
+        if whole.empty:
+            continue
+        pd.testing.assert_frame_equal(sip.sip_messages(f), whole, obj=f.name)
+        checked += 1
+    assert checked >= 20

@@ -34,8 +34,8 @@ from bench_streams import machine, tshark_version  # noqa: E402
 
 RESULTS = HERE / "RESULTS.md"
 BEGIN, END = "<!-- scale: begin -->", "<!-- scale: end -->"
-FILES = {HERE / "out" / "bench_8M_400streams.pcap": 8_000_000,
-         HERE / "out" / "bench_40M_400streams.pcap": 40_000_000}
+FILES = {(HERE / "out" / "bench_8M_400streams.pcap").absolute(): 8_000_000,
+         (HERE / "out" / "bench_40M_400streams.pcap").absolute(): 40_000_000}
 TSHARK = ["tshark", "-n", "-q", "-z", "rtp,streams", "-o", "rtp.heuristic_rtp:TRUE", "-r"]
 LABKIT = [sys.executable, "-m", "labkit.cli"]
 
@@ -75,10 +75,18 @@ def packet_count(path: Path) -> int:
     return int(out.split("\t")[-1])
 
 
-def section(path: Path, n_packets: int, load: float, rows: dict, same: str) -> str:
+def _order(name: str) -> tuple:
+    """8M before 40M: by the packet count in the generated file names."""
+    import re
+    m = re.search(r"_(\d+)M_", name)
+    return (int(m.group(1)) if m else 0, name)
+
+
+def section(path: Path, n_packets: int, load: float, rows: dict, same: str, repeat: int) -> str:
     size = path.stat().st_size
     lines = [f"### `{path.name}` ({n_packets:,} packets, {size / 2**30:.2f} GiB)", "",
-             f"Load average at start {load:.1f}. Table of `labkit streams` equal to tshark's: {same}.",
+             f"Load average at start {load:.1f}; best of {repeat} run(s). Table of `labkit streams` "
+             f"equal to tshark's: {same}.",
              "", "| command | wall [s] | CPU user+sys [s] | peak RSS [MiB] |",
              "|---|---:|---:|---:|"]
     ts = rows.get("tshark -z rtp,streams")
@@ -90,8 +98,20 @@ def section(path: Path, n_packets: int, load: float, rows: dict, same: str) -> s
     return "\n".join(lines + ["", ""])
 
 
-def write_results(text: str) -> None:
+def _sections(block: str) -> dict[str, str]:
+    """The per-file sections ("### `name` ...") of a scale block, by file name."""
+    parts = [p.split("\nReproduce:", 1)[0] for p in block.split("\n### ")[1:]]
+    return {p.split("`")[1]: "### " + p.rstrip("\n") + "\n\n" for p in parts}
+
+
+def write_results(head: str, sections: dict[str, str], tail: str) -> None:
+    """Write the scale block of RESULTS.md; files measured in an earlier run and not in
+    this one keep their section (so the 40M file can be run once, the 8M file often)."""
     old = RESULTS.read_text() if RESULTS.exists() else ""
+    if BEGIN in old and END in old:
+        kept = _sections(old.split(BEGIN, 1)[1].split(END, 1)[0])
+        sections = {**kept, **sections}
+    text = head + "\n" + "".join(sections[k] for k in sorted(sections, key=_order)) + tail
     block = f"{BEGIN}\n{text}{END}\n"
     if BEGIN in old and END in old:
         head, rest = old.split(BEGIN, 1)
@@ -111,9 +131,10 @@ def main(argv=None) -> int:
     ap.add_argument("--skip", action="append", default=[], choices=["streams", "jitter", "overview"],
                     help="leave out a labkit command (repeatable)")
     a = ap.parse_args(argv)
-    files = {p: FILES.get(p, 0) for p in a.file} if a.file else dict(FILES)
-    parts = [f"## Captures bigger than memory\n\nMachine: {machine()}. tshark: {tshark_version()}.\n"
-             "Each command is a separate process; best wall and CPU of the runs, largest RSS.\n"]
+    files = {p.absolute(): FILES.get(p.absolute(), 0) for p in a.file} if a.file else dict(FILES)
+    head = (f"## Captures bigger than memory\n\nMachine: {machine()}. tshark: {tshark_version()}.\n"
+            "Each command is a separate process; best wall and CPU of the runs, largest RSS.\n")
+    sections = {}
     for path, n in files.items():
         if not path.exists():
             if not n:
@@ -129,13 +150,12 @@ def main(argv=None) -> int:
         same = "not compared"
         if "labkit streams" in rows and "tshark -z rtp,streams" in rows:
             same = "yes" if rows["labkit streams"]["out"] == rows["tshark -z rtp,streams"]["out"] else "NO"
-        parts.append(section(path, n, load, rows, same))
-    parts.append("Reproduce: `.venv/bin/python benchmarks/bench_scale.py` (files made by "
-                 "`python benchmarks/make_bench_capture.py OUT --packets N --streams 400`).\n")
-    text = "\n".join(parts)
-    print(text)
+        sections[path.name] = section(path, n, load, rows, same, a.repeat)
+    tail = ("Reproduce: `.venv/bin/python benchmarks/bench_scale.py [--file F] [--repeat N]` (files "
+            "made by `python benchmarks/make_bench_capture.py OUT --packets N --streams 400`).\n")
+    print(head + "\n" + "".join(sections.values()) + tail)
     if not a.no_write:
-        write_results(text)
+        write_results(head, sections, tail)
     return 0
 
 

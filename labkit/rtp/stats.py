@@ -283,14 +283,15 @@ def _jitter_exact_at(diff, approx, points):
     return out
 
 
-def _exact_extremes(jitter_js, diff_js, at_rj) -> bool:
-    """Replace the jitter values that can be the minimum or maximum of a stream's
-    regular packets by Wireshark's exact sequential ones (in place); False when the
-    whole stream must be recomputed. `at_rj`: index into the jitter sequence of every
-    regular packet."""
+def _exact_extremes(jitter_js, diff_js, at_rj, lo: bool, hi: bool) -> bool:
+    """Replace the jitter values that can be the minimum (`lo`) or maximum (`hi`) of a
+    stream's regular packets by Wireshark's exact sequential ones (in place); False when
+    the whole stream must be recomputed. `at_rj`: index into the jitter sequence of
+    every regular packet."""
     jv = jitter_js[at_rj]
     margin = 2 * _BRACKET * float(np.max(diff_js))
-    cand = np.concatenate([at_rj[jv <= jv.min() + margin], at_rj[jv >= jv.max() - margin]])
+    cand = np.concatenate([at_rj[jv <= jv.min() + margin] if lo else at_rj[:0],
+                           at_rj[jv >= jv.max() - margin] if hi else at_rj[:0]])
     exact = _jitter_exact_at(diff_js, jitter_js, cand)
     if exact is None:
         return False
@@ -594,7 +595,8 @@ def _per_stream(n_streams, counts, starts, gid, pos, regular, reg_jit, delta_now
                 seq_j, d_j = jitter_now[js], diff[js]
                 # a tie of the min or max only: exact values at the candidates; of the
                 # mean: the exact sequential recursion over the whole stream
-                if tie[2] or not _exact_extremes(seq_j, d_j, np.searchsorted(js, rj)):
+                if tie[2] or not _exact_extremes(seq_j, d_j, np.searchsorted(js, rj),
+                                                   tie[0], tie[1]):
                     seq_j = _jitter_exact(d_j)
                     mean_j = None
                 jitter_now[js] = seq_j

@@ -1,39 +1,35 @@
-"""The bracketed exact jitter at a few packets equals Wireshark's sequential recursion.
+"""Printed jitter figures of a stream whose minimum lies on a rounding tie.
 
-Oracle: the plain sequential double recursion J = (15 J + D) / 16 of Wireshark 4.0.17
-ui/tap-rtp-analysis.c, run over the whole stream (``_jitter_exact``).
+Oracle: Wireshark 4.0.17 ui/tap-rtp-analysis.c's sequential double arithmetic, written
+out here for a plain stream (in sequence, no marker, one clock rate):
+D = |(t_k - t_(k-1)) - (ts_k - ts_(k-1)) / (clock / 1000)|, J = (15 J + D) / 16.
 """
 import numpy as np
 
-from labkit.rtp import stats as st
+from labkit.rtp.stats import analyze_streams, jitter_recursion
 
 
-def test_exact_at_points_matches_sequential_recursion():
-    rng = np.random.default_rng(7)
-    # |D| values as the stream table sees them: mostly small, some bursts, exact zeros
-    diff = np.abs(rng.normal(0.0, 2.0, 30000))
-    diff[rng.integers(0, 30000, 300)] += 40.0
-    diff[5000:5200] = 0.0
-    exact = st._jitter_exact(diff)
-    approx = st.jitter_recursion(diff, check=False)
-    assert not np.array_equal(exact, approx)          # the scan is not bit-exact
-    points = np.array([0, 1, 100, 2047, 2048, 2049, 5100, 5199, 17000, 29999])
-    got = st._jitter_exact_at(diff, approx, points)
-    assert got is not None
-    assert {i: exact[i] for i in points.tolist()} == got
+def _oracle(t_ms, ts, clock):
+    j, out = 0.0, []
+    for k in range(1, len(t_ms)):
+        d = abs((t_ms[k] - t_ms[k - 1]) - (ts[k] - ts[k - 1]) / (clock // 1000))
+        j = (15 * j + d) / 16
+        out.append(j)
+    return out
 
 
-def test_exact_extremes_patch_min_and_max():
-    rng = np.random.default_rng(11)
-    diff = np.abs(rng.normal(0.0, 1.0, 20000))
-    exact = st._jitter_exact(diff)
-    seq = st.jitter_recursion(diff, check=False)
-    at = np.arange(1, 20000, 3)                       # the "regular" packets
-    assert st._exact_extremes(seq, diff, at)
-    assert seq[at].min() == exact[at].min() and seq[at].max() == exact[at].max()
-
-
-def test_too_many_candidates_asks_for_the_whole_stream():
-    diff = np.ones(5000)                              # J climbs to 1: many near the max
-    seq = st.jitter_recursion(diff, check=False)
-    assert st._jitter_exact_at(diff, seq, np.arange(4000, 5000)) is None
+def test_min_jitter_on_a_tie_is_wireshark_s_to_the_last_bit():
+    n = 12000
+    # packets 20.0625 ms apart (plus sub-ns noise) after 10 that are 3 ms late each:
+    # the jitter falls to 1/16 ms = 0.0625, within 1e-6 of the 3-decimal tie 0.0625
+    gap = 20.0625 + np.random.default_rng(1).uniform(0, 1e-9, n - 1)
+    gap[:10] = 23.0
+    t = np.concatenate(([0.0], np.cumsum(gap)))
+    ts = 160 * np.arange(n)
+    j = _oracle(t.tolist(), ts.tolist(), 8000)
+    assert abs(min(j) - 0.0625) < 1e-6
+    d = np.abs(np.diff(t) - 20.0)
+    assert jitter_recursion(d, check=False).min() != min(j)   # the fast scan is 1 ulp off
+    s = analyze_streams(np.zeros(n, int), t, np.arange(n) % 65536, ts, np.zeros(n, int),
+                        np.zeros(n, bool), np.full(n, 8000), 1, per_packet=False)
+    assert float(s.min_jitter[0]) == min(j) and float(s.max_jitter[0]) == max(j)

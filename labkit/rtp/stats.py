@@ -215,9 +215,8 @@ def _sentinel_min(values):
     """Wireshark's min with -1 as 'unset' (a value equal to -1 makes it unset again)."""
     if len(values) == 0:
         return -1.0
-    run = np.minimum.accumulate(values)
-    if not np.any(run[:-1] == -1.0):
-        return float(run[-1])
+    if not np.any(values[:-1] == -1.0):  # never unset again: the plain minimum
+        return float(values.min())
     m = -1.0
     for x in values.tolist():
         m = x if (m == -1.0 or x < m) else m
@@ -521,8 +520,9 @@ def analyze_streams_batched(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
     def one(span):
         g0, g1, p0, p1 = span
         idx = order[p0:p1]
-        return analyze_streams(stream[idx] - g0, t_ms[idx], seq[idx], ts[idx], pt[idx],
-                               marker[idx], clock[idx], g1 - g0, per_packet=False)
+        take = lambda a: np.take(np.asarray(a), idx)  # noqa: E731  (twice as fast as a[idx])
+        return analyze_streams(take(stream) - g0, take(t_ms), take(seq), take(ts), take(pt),
+                               take(marker), take(clock), g1 - g0, per_packet=False)
 
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     workers = min(2, cpus or 1, len(spans))

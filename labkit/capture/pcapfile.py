@@ -436,8 +436,10 @@ class CaptureFile:
                 return None
             caps.append(cap)
             p += hl + cap
-        if min(caps) == max(caps):
-            return None   # equal lengths: the strided bulk run is faster
+        c = np.array(caps)
+        same = np.flatnonzero(np.diff(c) != 0)
+        if len(same) == 0 or np.diff(same, prepend=-1, append=len(c) - 1).max() >= 8:
+            return None   # streaks of equal lengths: the strided bulk run is faster
         avg, big = (p - off) / _PROBE, hl + max(caps)
         span = min(end - off, int(room * avg * 1.02) + 4 * big)
         k = max(1, min(_CHAINS, span // (64 * big)))

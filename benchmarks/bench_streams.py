@@ -55,21 +55,43 @@ def best(cmd, repeat):
             min(r[3] for r in runs))
 
 
+SCAN_CHUNK = 250_000   # frames per chunk of the timed scan_streams (read-ahead overlap)
+
+
 def in_process(path: Path, repeat: int) -> dict:
+    """Best-of-`repeat` wall and CPU times [s] of the two public paths to the stream
+    table, warm: ``rtp_streams(find_rtp(read_capture(path)))`` and
+    ``scan_streams(path, chunk_packets=SCAN_CHUNK)`` (chunked, a read-ahead thread);
+    both give the same table (checked)."""
     from labkit.capture import read_capture
     from labkit.rtp import find_rtp, rtp_streams
-    read_capture(path, progress=False)  # warm: imports, page cache
-    t_all, t_rtp = [], []
+    from labkit.rtp.scan import scan_streams
+    rtp_streams(find_rtp(read_capture(path, progress=False)))  # warm: imports, page cache
+    scan_streams(path, chunk_packets=SCAN_CHUNK, progress=False)
+    t_all, t_rtp, c_all, t_scan, c_scan = [], [], [], [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         pk = read_capture(path, progress=False)
         t1 = time.perf_counter()
         table = rtp_streams(find_rtp(pk))
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         t_all.append(t2 - t0)
         t_rtp.append(t2 - t1)
-    return {"packets": len(pk), "streams": len(table), "read_s": min(t_all) - min(t_rtp),
-            "all_s": min(t_all), "rtp_s": min(t_rtp)}
+        c_all.append(c2 - c0)
+        rows = len(pk)
+        del pk
+        c0, t0 = time.process_time(), time.perf_counter()
+        scan = scan_streams(path, chunk_packets=SCAN_CHUNK, progress=False)
+        t_scan.append(time.perf_counter() - t0)
+        c_scan.append(time.process_time() - c0)
+    from labkit.rtp.streams import stream_table
+    whole = stream_table(find_rtp(read_capture(path, progress=False)))
+    same = all(list(whole[k]) == list(scan[k]) for k in whole)
+    return {"packets": rows,
+            "frames": _frames(path), "streams": len(table), "read_s": min(t_all) - min(t_rtp),
+            "all_s": min(t_all), "rtp_s": min(t_rtp), "all_cpu_s": min(c_all),
+            "scan_s": min(t_scan), "scan_cpu_s": min(c_scan), "same": same,
+            "repeat": repeat, "load": os.getloadavg()[0]}
 
 
 def read_only_rss(path: Path) -> int:
@@ -117,7 +139,7 @@ def report(path: Path, ours, theirs, inproc, mach, read_rss, title=True, repeat=
     same = "yes" if ours[2] == theirs[2] else "NO"
     rows_out = [ln for ln in ours[2].splitlines()[2:] if ln and not ln.startswith("=")]
     n_streams = len(rows_out)
-    n = inproc["packets"] if inproc else _frames(path)
+    n = inproc["frames"] if inproc else _frames(path)
     rows = [
         ("whole command, wall time [s]", f"{ours[0]:.2f}", f"{theirs[0]:.2f}"),
         ("speed-up (tshark time / labkit time)", f"{theirs[0] / ours[0]:.1f}x", "1.0x"),
@@ -142,13 +164,18 @@ def report(path: Path, ours, theirs, inproc, mach, read_rss, title=True, repeat=
         *[f"| {a} | {b} | {c} |" for a, b, c in rows],
         "",
         *([] if inproc is None else [
-            "Inside a warm Python process (`read_capture` + `find_rtp` + `rtp_streams`):",
+            f"Inside a warm Python process (best of {inproc['repeat']}; load average "
+            f"{inproc['load']:.1f} at the end; CPU = user + system of all threads):",
             "",
-            "| step | time [s] | packets/s |",
-            "|---|---:|---:|",
-            f"| read_capture | {inproc['read_s']:.2f} | {n / inproc['read_s']:,.0f} |",
-            f"| find_rtp + rtp_streams | {inproc['rtp_s']:.2f} | {n / inproc['rtp_s']:,.0f} |",
-            f"| whole pipeline | {inproc['all_s']:.2f} | {n / inproc['all_s']:,.0f} |",
+            "| public path | time [s] | packets/s | CPU [s] |",
+            "|---|---:|---:|---:|",
+            f"| read_capture | {inproc['read_s']:.3f} | {n / inproc['read_s']:,.0f} | |",
+            f"| find_rtp + rtp_streams | {inproc['rtp_s']:.3f} | {n / inproc['rtp_s']:,.0f} | |",
+            f"| whole pipeline (`rtp_streams(find_rtp(read_capture(path)))`) | "
+            f"{inproc['all_s']:.3f} | {n / inproc['all_s']:,.0f} | {inproc['all_cpu_s']:.3f} |",
+            f"| `scan_streams(path, chunk_packets={SCAN_CHUNK:_})` (same table: "
+            f"{'yes' if inproc['same'] else 'NO'}) | {inproc['scan_s']:.3f} | "
+            f"{n / inproc['scan_s']:,.0f} | {inproc['scan_cpu_s']:.3f} |",
             "", ""]),
         "",
     ]

@@ -5,7 +5,9 @@ interface); :mod:`labkit.capture` dissects them. Record headers are walked with 
 ``struct.unpack_from`` loop, except that runs of equal-length records (the common case
 for RTP: every packet of a codec has the same size) are validated in bulk with a strided
 numpy view, which is exact: a run is accepted only while every record in it carries the
-length that puts the next record where the view expects it.
+length that puts the next record where the view expects it. Long stretches of classic
+pcap records of varying length (several codecs) are walked by numpy chains in lockstep,
+each taken over only from where the true walk lands on it (``CaptureFile._chain_pcap``).
 
 References
 ----------
@@ -45,6 +47,9 @@ MAX_RECORD = 0x4000000  # 64 MiB: larger record lengths mean a damaged file
 _RUN_MIN = 16           # records: try a bulk run when at least this many could follow
 _RUN_MAX = 65536        # records per bulk run
 _RUN_BACKOFF = 64       # records read one by one after a failed bulk attempt
+_CHAINS = 1024          # lockstep chains of the vectorised walk of varying-length records
+_CHAIN_MIN = 16384      # records: fewer left in a chunk, or a shorter file, walk one by one
+_PROBE = 256            # records walked one by one to size the chains' blocks
 _PCAP_MAGICS = {0xA1B2C3D4: (1000, 16), 0xA1B23C4D: (1, 16), 0xA1B2CD34: (1000, 24)}
 _PCAPNG_SHB = 0x0A0D0D0A
 _FRAME_BLOCKS = {0x00000BAD, 0x40000BAD, 9}
@@ -309,7 +314,7 @@ class CaptureFile:
         walk = self._walk_pcap if self.format == "pcap" else self._walk_pcapng
         self._pos = self.start
         while self._pos is not None:
-            self._quiet = 0
+            self._quiet, self._no_chain = 0, False
             per = 16 if self.format == "pcap" else 12
             acc = _Acc(max(1, min(chunk_frames, (self.size - self._pos) // per + 1)))
             self._pos = walk(self._pos, acc, chunk_frames)
@@ -344,6 +349,15 @@ class CaptureFile:
         shows up, the rest of the streak is validated in bulk (:meth:`_pcap_run`).
         """
         while acc.count() < limit:
+            room = limit - acc.count()
+            if room >= _CHAIN_MIN and not self._quiet and not self._no_chain:
+                nxt = self._chain_pcap(off, acc, room)
+                if nxt is not None and nxt > off:
+                    # chains that did not meet cost a whole chunk's work for part of
+                    # it: then the rest of the chunk is walked one by one
+                    self._no_chain = limit - acc.count() > room // 2
+                    off = nxt
+                    continue
             offs, off, why = self._scan_pcap(off, acc, limit - acc.count())
             self._store_pcap(acc, offs)
             if why != "streak":
@@ -392,9 +406,122 @@ class CaptureFile:
             off = nxt
         return offs, off, "limit"
 
+    def _u32s(self, pos: np.ndarray) -> np.ndarray:
+        """The 32-bit header fields at byte positions `pos` (all within the file)."""
+        win = np.lib.stride_tricks.as_strided(self.data, (self.size - 3, 4), (1, 1))
+        return win[pos].view(self.endian + "u4")[:, 0].astype(np.int64)
+
+    def _chain_pcap(self, off: int, acc: _Acc, room: int) -> int | None:
+        """Walk up to `room` records of varying length from `off` in numpy; store them
+        and return where to resume, or None to walk one by one.
+
+        The file is cut into `_CHAINS` blocks. Chain 0 starts at `off`; chain k at the
+        first position of block k whose header and the three it points to look like
+        records. All chains step at once (next = position + header + caplen: the walk's
+        own recurrence), each until it is past the next block's start. Chain k-1 is the
+        true walk (by induction); where it lands on a position of chain k, chain k is
+        the true walk from there on. Where it does not (no plausible start, a false
+        one), the walk so far is stored and the caller resumes at the true position
+        reached. Records of equal length are left to the bulk run (:meth:`_pcap_run`);
+        damage (an absurd length, a truncated record) ends the chains before it, so the
+        one-by-one walk finds and reports it as before.
+        """
+        hl, end, buf = self.rec_hdr, self.size, self.buf
+        caplen = struct.Struct(self.endian + "I").unpack_from
+        maxcap = min(max(self.snaplen, 262144, 65535), MAX_RECORD)
+        p, caps = off, []
+        for _ in range(_PROBE):
+            if p + hl > end:
+                return None
+            cap = caplen(buf, p + 8)[0]
+            if cap > maxcap or p + hl + cap > end:
+                return None
+            caps.append(cap)
+            p += hl + cap
+        c = np.array(caps)
+        same = np.flatnonzero(np.diff(c) != 0)
+        if len(same) == 0 or np.diff(same, prepend=-1, append=len(c) - 1).max() >= 8:
+            return None   # streaks of equal lengths: the strided bulk run is faster
+        avg, big = (p - off) / _PROBE, hl + max(caps)
+        span = min(end - off, int(room * avg * 1.02) + 4 * big)
+        k = max(1, min(_CHAINS, span // (64 * big)))
+        if k < 2:
+            return None
+        block, win = span // k, big
+        starts = np.full(k, -1, np.int64)
+        starts[0] = off
+        sec0 = struct.unpack_from(self.endian + "I", buf, off)[0]
+        cand = ((off + block * np.arange(1, k, dtype=np.int64))[:, None]
+                + np.arange(win)).reshape(-1)
+        q = cand[cand + hl <= end]   # a cheap first sieve: the caplen field alone
+        c = self._u32s(q + 8)
+        sieve = (c > 0) & (c <= maxcap) & (q + hl + c <= end)
+        q, keep = q[sieve], np.flatnonzero(cand + hl <= end)[sieve]
+        for _ in range(4):   # a header, and the next three it points to, look like records
+            q, keep = q[q + hl <= end], keep[q + hl <= end]
+            sec, frac = self._u32s(q), self._u32s(q + 4)
+            c, w = self._u32s(q + 8), self._u32s(q + 12)
+            ok = ((c > 0) & (c <= maxcap) & (w >= c) & (q + hl + c <= end)
+                  & (np.abs(sec - sec0) < 86400 * 366)
+                  & (frac < 1_000_000_000 // self.frac_mult))
+            q, keep = (q + hl + c)[ok], keep[ok]
+        if len(keep):
+            first = keep[np.unique(keep // win, return_index=True)[1]]
+            starts[1:][first // win] = cand[first]
+        stop = np.empty(k, np.int64)
+        stop[:-1] = off + block * np.arange(1, k, dtype=np.int64) + win
+        stop[-1] = off + span
+        pos, live = starts.copy(), starts >= 0
+        broke = np.zeros(k, bool)
+        steps, limit = [], (block + win) // hl + 2
+        for _ in range(limit):
+            live &= pos < stop
+            if not live.any():
+                break
+            steps.append(np.where(live, pos, -1))
+            at = np.where(live, pos, off)
+            fits = at + hl <= end
+            c = self._u32s(np.where(fits, at, off) + 8)
+            nxt = at + hl + c
+            bad = live & (~fits | (c > maxcap) | (nxt > end))
+            broke |= bad
+            live &= ~bad
+            pos = np.where(live, nxt, pos)
+        else:
+            return None
+        m = np.array(steps).T if steps else np.zeros((k, 0), np.int64)
+        chains = [row[row >= 0] for row in m]
+        out, cur, cur_end, cur_broke = [], chains[0], int(pos[0]), bool(broke[0])
+        resume = None
+        for j in range(1, k):
+            g = int(starts[j])
+            if g < 0:
+                at = len(cur)
+                resume = cur_end
+                break
+            at = int(np.searchsorted(cur, g))
+            q0 = int(cur[at]) if at < len(cur) else cur_end
+            nxt_chain = chains[j]
+            i = int(np.searchsorted(nxt_chain, q0))
+            if cur_broke and at >= len(cur) or i >= len(nxt_chain) or nxt_chain[i] != q0:
+                resume = q0
+                break
+            out.append(cur[:at])
+            cur, cur_end, cur_broke = nxt_chain[i:], int(pos[j]), bool(broke[j])
+        if resume is None:
+            out.append(cur)
+            resume = cur_end
+        else:
+            out.append(cur[:at])
+        offs = np.concatenate(out) if out else np.zeros(0, np.int64)
+        if len(offs) > room:
+            resume, offs = int(offs[room]), offs[:room]
+        self._store_pcap(acc, offs)
+        return resume
+
     def _store_pcap(self, acc: _Acc, offs: list):
         """Read the headers of records at `offs` in one gather and store them."""
-        if not offs:
+        if not len(offs):
             return
         o = np.array(offs, np.int64)
         win = np.lib.stride_tricks.as_strided(self.data, (self.size - 15, 16), (1, 1))
@@ -489,7 +616,7 @@ class CaptureFile:
 
     def _store_epbs(self, acc: _Acc, offs: list):
         """Read the headers of EPBs at `offs` in one gather, validate and store them."""
-        if not offs:
+        if not len(offs):
             return
         o = np.array(offs, np.int64)
         win = np.lib.stride_tricks.as_strided(self.data, (self.size - 27, 28), (1, 1))

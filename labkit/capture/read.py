@@ -70,6 +70,8 @@ class _Reader:
     esp_null: bool
     reassemble: bool
     keep_head: bool = False   # also keep each row's first HEAD_BYTES payload bytes
+    cast: bool = True         # columns in their Packets dtypes (False: as computed; the
+                              # caller casts while copying them, _Columns.append)
     stats: dict = field(default_factory=dict)
     book: _AddressBook = field(default_factory=_AddressBook)
     first_time_ns: int | None = None
@@ -237,7 +239,8 @@ class _Reader:
             "l3_offset": w["l3"] - fo, "l4_offset": np.where(w["pos"] < 0, -1, w["pos"] - fo),
             "interface": ch.interface[idx],
         }
-        cols = {k: np.asarray(v).astype(_ARRAYS[k], copy=False) for k, v in cols.items()}
+        if self.cast:
+            cols = {k: np.asarray(v).astype(_ARRAYS[k], copy=False) for k, v in cols.items()}
         cols["extra"] = extra
         return cols
 
@@ -485,6 +488,7 @@ def read_capture(path, *, progress=None, reassemble=True, gtp_ports=(2152,),
     """
     reader = _open(path, gtp_ports, esp_null, reassemble)
     reader.keep_head = True   # 16 bytes per row: RTP header parsing needs no second pass
+    reader.cast = False       # _Columns.append casts while it copies (one pass, not two)
     out = _Columns(reader.cf.size)
     for cols in _chunks(reader, READ_CHUNK, progress):
         out.append(cols, reader.cf.size)

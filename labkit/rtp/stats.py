@@ -21,7 +21,9 @@ J = (15 J + D)/16 is a parallel prefix scan (log2(n) numpy passes; relative erro
 ~1e-15) and the means use a cumulative-sum form. Wherever a result lies within 1e-6 of
 a rounding tie of the printed 2 or 3 decimals (e.g. J = 5/16 = 0.3125 exactly), that
 stream is recomputed with Wireshark's own sequential double arithmetic in Python, so
-printed figures are Wireshark's to the last digit.
+printed figures are Wireshark's to the last digit (a tie of the minimum or maximum
+jitter only: just the packets that can hold it, by a bracketed sequential run of a
+few thousand steps, :func:`_jitter_exact_at`).
 """
 from __future__ import annotations
 
@@ -213,9 +215,8 @@ def _sentinel_min(values):
     """Wireshark's min with -1 as 'unset' (a value equal to -1 makes it unset again)."""
     if len(values) == 0:
         return -1.0
-    run = np.minimum.accumulate(values)
-    if not np.any(run[:-1] == -1.0):
-        return float(run[-1])
+    if not np.any(values[:-1] == -1.0):  # never unset again: the plain minimum
+        return float(values.min())
     m = -1.0
     for x in values.tolist():
         m = x if (m == -1.0 or x < m) else m
@@ -241,6 +242,61 @@ def _stats_near_tie(jv, ns) -> bool:
     """Would min/max/mean of these jitter values print differently with 1-ulp noise?"""
     vals = np.array([jv.min(), jv.max(), _recursive_mean(jv, ns)])
     return bool(np.any(_near_tie(vals, 1000.0)))
+
+
+_WINDOW = 2048        # steps of the bracketed exact recursion before a wanted packet
+_BRACKET = 1e-9       # half-width of the start bracket, relative to the largest |D|
+_MAX_POINTS = 32      # more candidates than this: recompute the whole stream instead
+
+
+def _jitter_exact_at(diff, approx, points):
+    """Wireshark's sequential jitter (:func:`_jitter_exact`) at a few positions, without
+    running the recursion over the whole stream; None when that cannot be proven.
+
+    The step J -> (15 J + D) / 16 in double arithmetic is monotone in J (each rounding
+    is), so two sequential runs started below and above the true value bracket it at
+    every later step; where they meet, both equal it exactly. Each run starts
+    `_WINDOW` steps before a wanted position, at the prefix-scan value plus or minus
+    `_BRACKET` times the largest |D| (the scan's and the sequential recursion's errors
+    are both below ~1e-14 of it: sums of non-negative terms), and the bracket shrinks by
+    15/16 a step, so it closes after a few hundred steps.
+    """
+    pts = np.unique(points).tolist()
+    if len(pts) > _MAX_POINTS:
+        return None
+    half = _BRACKET * float(np.max(diff)) if len(diff) else 0.0
+    out = {}
+    for i in pts:
+        k0 = i - _WINDOW
+        if k0 < 0:  # close to the start: the exact run from J_0 = 0 is short
+            lo = hi = 0.0
+            k0 = -1
+        else:
+            lo, hi = float(approx[k0]) - half, float(approx[k0]) + half
+        for d in diff[k0 + 1:i + 1].tolist():
+            lo = (15 * lo + d) / 16
+            hi = (15 * hi + d) / 16
+        if lo != hi:
+            return None
+        out[i] = lo
+    return out
+
+
+def _exact_extremes(jitter_js, diff_js, at_rj, lo: bool, hi: bool) -> bool:
+    """Replace the jitter values that can be the minimum (`lo`) or maximum (`hi`) of a
+    stream's regular packets by Wireshark's exact sequential ones (in place); False when
+    the whole stream must be recomputed. `at_rj`: index into the jitter sequence of
+    every regular packet."""
+    jv = jitter_js[at_rj]
+    margin = 2 * _BRACKET * float(np.max(diff_js))
+    cand = np.concatenate([at_rj[jv <= jv.min() + margin] if lo else at_rj[:0],
+                           at_rj[jv >= jv.max() - margin] if hi else at_rj[:0]])
+    exact = _jitter_exact_at(diff_js, jitter_js, cand)
+    if exact is None:
+        return False
+    for i, v in exact.items():
+        jitter_js[i] = v
+    return True
 
 
 def jitter_recursion(diff: np.ndarray, check: bool = True) -> np.ndarray:
@@ -464,8 +520,9 @@ def analyze_streams_batched(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
     def one(span):
         g0, g1, p0, p1 = span
         idx = order[p0:p1]
-        return analyze_streams(stream[idx] - g0, t_ms[idx], seq[idx], ts[idx], pt[idx],
-                               marker[idx], clock[idx], g1 - g0, per_packet=False)
+        take = lambda a: np.take(np.asarray(a), idx)  # noqa: E731  (twice as fast as a[idx])
+        return analyze_streams(take(stream) - g0, take(t_ms), take(seq), take(ts), take(pt),
+                               take(marker), take(clock), g1 - g0, per_packet=False)
 
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     workers = min(2, cpus or 1, len(spans))
@@ -530,16 +587,27 @@ def _per_stream(n_streams, counts, starts, gid, pos, regular, reg_jit, delta_now
         rd = np.flatnonzero(regular[sl]) + starts[g]
         rj = np.flatnonzero(reg_jit[sl]) + starts[g]
         dv, jv = delta_now[rd], jitter_now[rj]
-        if len(jv) and _stats_near_tie(jv, pos[rj]):
-            js = np.flatnonzero(jit[sl]) + starts[g]  # exact sequential recursion
-            jitter_now[js] = _jitter_exact(diff[js])
-            jv = jitter_now[rj]
+        if len(jv):
+            mean_j = _recursive_mean(jv, pos[rj])
+            tie = _near_tie(np.array([jv.min(), jv.max(), mean_j]), 1000.0)
+            if tie.any():
+                js = np.flatnonzero(jit[sl]) + starts[g]
+                seq_j, d_j = jitter_now[js], diff[js]
+                # a tie of the min or max only: exact values at the candidates; of the
+                # mean: the exact sequential recursion over the whole stream
+                if tie[2] or not _exact_extremes(seq_j, d_j, np.searchsorted(js, rj),
+                                                   tie[0], tie[1]):
+                    seq_j = _jitter_exact(d_j)
+                    mean_j = None
+                jitter_now[js] = seq_j
+                jv = jitter_now[rj]
         res["max_delta"][g] = max(0.0, float(dv.max())) if len(dv) else 0.0
         res["min_delta"][g] = _sentinel_min(dv)
         res["mean_delta"][g] = _recursive_mean(dv, pos[rd]) if reg_g[g] else 0.0
         res["max_jitter"][g] = max(0.0, float(jv.max())) if len(jv) else 0.0
         res["min_jitter"][g] = _sentinel_min(jv)
-        res["mean_jitter"][g] = _recursive_mean(jv, pos[rj])
+        res["mean_jitter"][g] = (mean_j if len(jv) and mean_j is not None
+                                 else _recursive_mean(jv, pos[rj]))
         js = np.flatnonzero(jit[sl]) + starts[g]
         res["max_skew"][g] = _max_abs(skew_now[js])
         rate[g] = ck[js[-1]] if len(js) else 0

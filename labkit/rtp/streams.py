@@ -370,7 +370,33 @@ def _build(packets, sel, hd, hdr, pad, plen, owner, by_sdp, sdp_rows, clock_rate
 
 
 def _first_rank(key: np.ndarray):
-    """Ids 0..k-1 of the distinct values of `key` in order of first appearance."""
+    """Ids 0..k-1 of the distinct values of `key` in order of first appearance, and
+    the sorted first positions.
+
+    Few distinct values among many (RTP streams among packets): the distinct values
+    of a 1-in-64 sample, plus those it missed, are looked up by binary search (a
+    quarter of the time of a full sort); else a sort of all values.
+    """
+    key = np.asarray(key)
+    if len(key) >= 1024:
+        cand = np.unique(key[::64])
+        pos = np.searchsorted(cand, key)
+        np.minimum(pos, len(cand) - 1, out=pos)
+        miss = cand[pos] != key
+        found = not miss.any()
+        if not found:
+            extra = np.unique(key[miss])
+            if len(extra) <= len(key) // 64:  # now every value is in `cand`
+                cand = np.union1d(cand, extra)
+                pos = np.searchsorted(cand, key)
+                found = True
+        if found:
+            first = np.empty(len(cand), np.int64)
+            first[pos[::-1]] = np.arange(len(key) - 1, -1, -1)  # last write wins
+            order = np.argsort(first, kind="stable")
+            rank = np.empty(len(cand), np.int64)
+            rank[order] = np.arange(len(cand))
+            return rank[pos], first[order]
     uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
     rank = np.empty(len(uniq), np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(len(uniq))

@@ -40,8 +40,6 @@ src/mod/endpoints/mod_sofia/mod_sofia.c), cited by line below:
 """
 from __future__ import annotations
 
-import os
-
 from labkit.errors import LabkitError
 from labkit.freeswitch.causes import CAUSE_TO_SIP, SIP_TO_CAUSE
 from labkit.freeswitch.dialstring import (TIMER_VARIABLES, TRAPS, Leg, TimerSettings,  # noqa: F401
@@ -92,14 +90,8 @@ def leg_timelines(packets_or_messages, *, freeswitch: str | None = None) -> "pd.
     """
     import pandas as pd
 
-    from labkit.sip import call_progress, sip_messages
-    if isinstance(packets_or_messages, pd.DataFrame):
-        msgs = packets_or_messages
-    elif isinstance(packets_or_messages, (str, os.PathLike)):
-        msgs = sip_messages(packets_or_messages)   # a path: read in chunks
-    else:
-        from labkit.capture import as_packets
-        msgs = sip_messages(as_packets(packets_or_messages))
+    from labkit.sip import as_messages, call_progress
+    msgs = as_messages(packets_or_messages)
     progress = call_progress(msgs)
     legs = _b_legs(progress, freeswitch)
     if legs.empty:

@@ -15,12 +15,12 @@ the S-CSCF makes the nonce and checks the response: the same arithmetic.
 """
 from __future__ import annotations
 
-import os
 import re
 
 import pandas as pd
 
 from labkit.errors import LabkitError
+from labkit.sip.messages import as_messages
 from labkit.sip.digest import *  # noqa: F401,F403
 from labkit.sip.digest import __all__ as _digest_all
 from labkit.sip.digest import (DigestCredentials, digest_ha1, digest_response,
@@ -45,16 +45,6 @@ VERDICT_COLUMNS = ["frame", "method", "username", "answer_frame", "answer_status
 _CHALLENGE_HEADER = {401: "www-authenticate", 407: "proxy-authenticate"}
 _CREDENTIALS_HEADER = {"www-authenticate": "authorization",
                        "proxy-authenticate": "proxy-authorization"}
-
-
-def _as_messages(packets_or_messages) -> pd.DataFrame:
-    if isinstance(packets_or_messages, pd.DataFrame):
-        return packets_or_messages
-    from labkit.sip.messages import sip_messages
-    if isinstance(packets_or_messages, (str, os.PathLike)):
-        return sip_messages(packets_or_messages)   # a path: read in chunks
-    from labkit.capture import as_packets
-    return sip_messages(as_packets(packets_or_messages))
 
 
 def _header_values(headers, name: str) -> list[str]:
@@ -90,7 +80,7 @@ def auth_challenges(packets_or_messages) -> pd.DataFrame:
     >>> int(c.status), c.realm, c.algorithm, c.qop
     (401, 'lab.example', 'MD5', 'auth')
     """
-    msgs = _as_messages(packets_or_messages)
+    msgs = as_messages(packets_or_messages)
     rows = []
     for m in msgs[msgs["status"].isin(list(_CHALLENGE_HEADER))].itertuples():
         name = _CHALLENGE_HEADER[int(m.status)]
@@ -149,7 +139,7 @@ def auth_attempts(packets_or_messages, challenges: pd.DataFrame | None = None) -
     >>> a.method, a.username, int(a.answer_status), a.uri == a.request_uri
     ('REGISTER', 'alice', 401, False)
     """
-    msgs = _as_messages(packets_or_messages)
+    msgs = as_messages(packets_or_messages)
     ch = auth_challenges(msgs) if challenges is None else challenges
     ch = ch[ch["problem"].isna()]
     finals = msgs[msgs["status"].fillna(0) >= 200]
@@ -348,7 +338,7 @@ def diagnose_auth(packets_or_messages, *, password: str | None = None,
         from labkit.sip.cx import cx_digest_ha1
         packets_or_messages = as_packets(packets_or_messages)
         cx = cx_digest_ha1(packets_or_messages)
-    msgs = _as_messages(packets_or_messages)
+    msgs = as_messages(packets_or_messages)
     ch = auth_challenges(msgs)
     ok_ch = ch[ch["problem"].isna()]
     at = auth_attempts(msgs, ch)
@@ -425,7 +415,7 @@ def auth_verdicts(packets_or_messages, *, password: str | None = None,
         packets_or_messages = as_packets(packets_or_messages)
     if diagnosis is None:
         diagnosis = diagnose_auth(packets_or_messages, password=password, ha1=ha1)
-    msgs = _as_messages(packets_or_messages)
+    msgs = as_messages(packets_or_messages)
     diag = diagnosis
     at = auth_attempts(msgs)
     rows = []

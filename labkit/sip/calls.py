@@ -55,12 +55,8 @@ def call_progress(packets_or_messages) -> "pd.DataFrame":
     """
     import pandas as pd  # lazily: the pandas-free command paths import labkit.sip
 
-    from labkit.sip.messages import sip_messages
-    if isinstance(packets_or_messages, pd.DataFrame):
-        msgs = packets_or_messages
-    else:
-        from labkit.capture import as_packets
-        msgs = sip_messages(as_packets(packets_or_messages))
+    from labkit.sip.messages import as_messages
+    msgs = as_messages(packets_or_messages)
     if not len(msgs):
         return pd.DataFrame(columns=PROGRESS_COLUMNS)
     invites = msgs[msgs["method"] == "INVITE"].drop_duplicates("call_id")
@@ -129,12 +125,8 @@ def ringback_signalling(packets_or_messages) -> "pd.DataFrame":
     """
     import pandas as pd
 
-    from labkit.sip.messages import sip_messages
-    if isinstance(packets_or_messages, pd.DataFrame):
-        msgs = packets_or_messages
-    else:
-        from labkit.capture import as_packets
-        msgs = sip_messages(as_packets(packets_or_messages))
+    from labkit.sip.messages import as_messages
+    msgs = as_messages(packets_or_messages)
     if not len(msgs):
         return pd.DataFrame(columns=RINGBACK_SIGNALLING_COLUMNS)
     status = msgs["status"].fillna(0).astype(int)

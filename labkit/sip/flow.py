@@ -23,7 +23,7 @@ import re
 
 
 from labkit.sip.calls import call_progress
-from labkit.sip.messages import _messages, parse_sip, sip_messages  # noqa: F401  (parse_sip: doctests)
+from labkit.sip.messages import as_messages, parse_sip, sip_messages  # noqa: F401  (parse_sip: doctests)
 from labkit.sip.sdp import parse_sdp
 
 __all__ = ["ladder", "ladder_hosts", "sip_legs", "pair_legs", "correlation_values",
@@ -110,7 +110,7 @@ def ladder(source, *, call_id: str | list | None = None) -> pd.DataFrame:
     'audio PCMA 127.0.42.1:42110 sendrecv'
     """
     import pandas as pd
-    msgs = _messages(source)
+    msgs = as_messages(source)
     if call_id is not None:
         wanted = [call_id] if isinstance(call_id, str) else list(call_id)
         msgs = msgs[msgs["call_id"].isin(wanted)]
@@ -262,7 +262,7 @@ def sip_legs(source) -> pd.DataFrame:
     ['127.0.42.1:42001', '127.0.42.10:42060', 'alice', {'x-cid': 'lab-call-1'}]
     """
     import pandas as pd
-    msgs = _messages(source)
+    msgs = as_messages(source)
     if not len(msgs):
         return pd.DataFrame(columns=_LEG_COLUMNS)
     hop = [tuple(sorted((_endpoint(r.src, r.sport), _endpoint(r.dst, r.dport)))) for r in msgs.itertuples()]

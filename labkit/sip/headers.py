@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 
-from labkit.sip.messages import COMPACT_HEADERS, _messages, sip_messages
+from labkit.sip.messages import COMPACT_HEADERS, as_messages, sip_messages
 
 __all__ = ["header_values", "option_tags", "via_count", "header_findings", "FINDING_COLUMNS",
            "NOT_COMMA_SEPARATED", "IN_DIALOG_METHODS"]
@@ -315,7 +315,7 @@ def header_findings(source) -> pd.DataFrame:
     0
     """
     import pandas as pd
-    msgs = _messages(source)
+    msgs = as_messages(source)
     if not len(msgs):
         return pd.DataFrame(columns=FINDING_COLUMNS)
     rows = []

@@ -33,7 +33,7 @@ import numpy as np
 from labkit.errors import LabkitWarning
 from labkit.sip.sdp import is_sdp, parse_sdp
 
-__all__ = ["SipMessage", "parse_sip", "sip_messages", "sip_message_rows", "sdp_media", "sdp_media_rows", "offers_answers",
+__all__ = ["SipMessage", "parse_sip", "sip_messages", "sip_message_rows", "as_messages", "sdp_media", "sdp_media_rows", "offers_answers",
            "sip_calls", "parse_reason", "COMPACT_HEADERS"]
 
 # RFC 3261 section 7.3.3 compact forms (+ RFC 3515 r, RFC 3265 o/u, RFC 4028 x,
@@ -572,17 +572,43 @@ def _present(value) -> bool:
     return isinstance(value, str) and value != ""
 
 
-def _messages(packets_or_messages) -> pd.DataFrame:
-    """A capture (path), its packets, or sip_messages of it -> sip_messages (the one
-    adapter of the sip subpackage)."""
+def as_messages(source) -> pd.DataFrame:
+    """`source` as a :func:`sip_messages` table: the one way from "a capture the user
+    named" to its SIP messages, for every analysis that accepts either.
+
+    Parameters
+    ----------
+    source : str, Path, labkit.capture.Packets or pandas.DataFrame
+        A capture file (read in chunks by :func:`sip_messages`: memory holds the SIP
+        messages, not the capture), its packets, or a :func:`sip_messages` table (returned
+        as it is).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :func:`sip_messages` table.
+
+    References
+    ----------
+    RFC 3261 section 7 (SIP messages); DESIGN.md principle 5 (one way from a path to
+    data; :func:`labkit.capture.as_packets` is its packet-level twin).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> msgs = as_messages(data.path("codec_mismatch_488"))   # tshark -Y sip: 3 frames
+    >>> len(msgs), as_messages(msgs) is msgs
+    (3, True)
+    """
     import pandas as pd
-    if isinstance(packets_or_messages, pd.DataFrame):
-        return packets_or_messages
-    import os
-    if isinstance(packets_or_messages, (str, os.PathLike)):
-        from labkit.capture import as_packets
-        packets_or_messages = as_packets(packets_or_messages)
-    return sip_messages(packets_or_messages)
+    if isinstance(source, pd.DataFrame):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        return sip_messages(source)
+    if hasattr(source, "payload_len") and hasattr(source, "proto"):
+        return sip_messages(source)   # Packets, or a stand-in with their columns
+    from labkit.capture import as_packets
+    return sip_messages(as_packets(source))   # anything else: as_packets says what to give
 
 
 def _label(row) -> str:
@@ -635,7 +661,7 @@ def sdp_media(packets_or_messages, *, wireshark: bool = True) -> pd.DataFrame:
     {3: ('GSM', 8000), 101: ('telephone-event', 8000)}
     """
     import pandas as pd
-    msgs = _messages(packets_or_messages)
+    msgs = as_messages(packets_or_messages)
     keep = msgs["sdp"].notna() & (msgs["sdp_typed"] if wireshark else True)
     rows = []
     for _, msg in msgs[keep].iterrows():
@@ -759,7 +785,7 @@ def offers_answers(packets_or_messages) -> pd.DataFrame:
     1003 10.0.0.10 -> 10.0.0.1 200 answer (repeat) 1
     """
     import pandas as pd
-    msgs = _messages(packets_or_messages)
+    msgs = as_messages(packets_or_messages)
     rows = []
     for call_id, group in msgs.groupby("call_id", sort=False):
         rows += _dialog_offers(call_id, group)
@@ -936,7 +962,7 @@ def sip_calls(packets_or_messages) -> pd.DataFrame:
     None None 1 3
     """
     import pandas as pd
-    msgs = _messages(packets_or_messages)
+    msgs = as_messages(packets_or_messages)
     rows = []
     for call_id, group in msgs.groupby("call_id", sort=False):
         invites = group[group["method"] == "INVITE"]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 
 from labkit.sip.headers import FINDING_COLUMNS, header_values
-from labkit.sip.messages import _messages, sip_messages
+from labkit.sip.messages import as_messages, sip_messages
 
 __all__ = ["UssdData", "parse_ussd_xml", "ussd_body", "ussd_messages", "ussd_sessions",
            "ussd_findings", "USSD_CONTENT_TYPE", "USSD_PACKAGE", "MAX_BODY"]
@@ -235,7 +235,7 @@ def ussd_messages(source) -> pd.DataFrame:
     ['*100#', 'Balance menu: 1 balance, 2 top-up', '1', 'Your balance is 5.00 EUR']
     """
     import pandas as pd
-    msgs = _messages(source)
+    msgs = as_messages(source)
     calls = [cid for cid, g in msgs.groupby("call_id", sort=False) if _is_ussd_call(g)]
     rows = [_message_row(r) for r in msgs[msgs["call_id"].isin(calls)].to_dict("records")]
     df = pd.DataFrame(rows, columns=_MSG_COLUMNS)

@@ -20,7 +20,6 @@ RFC 4303 (ESP: the integrity check value over the rebuilt payload).
 """
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from pathlib import Path
@@ -54,13 +53,8 @@ _INT_COLUMNS = ["cseq", "rp_mti", "rp_ref", "rp_oa_ton", "rp_oa_len", "rp_da_ton
 
 def _sip(source) -> pd.DataFrame:
     """SIP messages of a capture path, Packets, or an existing sip_messages table."""
-    from labkit.sip import sip_messages
-    if isinstance(source, pd.DataFrame):
-        return source
-    if isinstance(source, (str, os.PathLike)):
-        return sip_messages(source)   # read in chunks: memory holds the SIP, not the capture
-    from labkit.capture import as_packets
-    return sip_messages(as_packets(source))
+    from labkit.sip import as_messages
+    return as_messages(source)   # a path is read in chunks: memory holds the SIP, not the capture
 
 
 def sms_sip_messages(source) -> pd.DataFrame:

@@ -4,8 +4,9 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 PORT ?= 8888
-# pytest-xdist workers for make test (auto: one per CPU; JOBS=0: one process, no workers)
-JOBS ?= auto
+# pytest-xdist workers for make test (JOBS=auto: one per CPU; 0: one process, the default:
+# on 2 workers the papermill run of notebook 01 in tests/test_report.py hung twice, see README)
+JOBS ?= 0
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 .PHONY: setup lab test data bench clean

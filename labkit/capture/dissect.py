@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from labkit.capture import _kernel
 from labkit.capture._rows import _cat, _col, _n, _sub, _take, _u16, _u32
 from labkit.capture.tunnels import ESP_ICV_LENGTHS, TunnelMixin
 
@@ -138,6 +139,8 @@ class Dissector(TunnelMixin):
         self.b = data
         self.stats = stats
         self.gtp_ports = np.asarray(gtp_ports, dtype=np.int64)
+        # UDP ports a later stage may decapsulate (GTP-U, ESP in UDP 4500, VXLAN 4789)
+        self._tunnel_ports = np.unique(np.concatenate([self.gtp_ports, [4500, 4789]]))
         self.esp_null = esp_null
         self.reasm = reassembler
         self.completed: list[tuple] = []   # fragment events (idx, key, Fragment, row)
@@ -218,19 +221,42 @@ class Dissector(TunnelMixin):
 
     # ------------------------------------------------------------------ entry points
     def frames(self, offset, caplen, linktype) -> list[dict]:
-        """Dissect frames (file offsets, captured lengths, link types): finished rows."""
+        """Dissect frames (file offsets, captured lengths, link types): finished rows.
+
+        Plain Ethernet / IPv4 / UDP frames take the compiled path
+        (:mod:`labkit.capture._kernel`, not when recording a trace); the others go
+        through the vectorised stages.
+        """
+        offset = np.asarray(offset, np.int64)
+        caplen = np.asarray(caplen, np.int64)
+        done: list[dict] = []
+        idx, every = None, offset
+        if self.trace is None and len(offset):
+            fast, rows, idx = _kernel.plain_udp4(self.b, offset, caplen, linktype == 1,
+                                                 self._tunnel_ports)
+            if len(fast):
+                row = {k: rows[:, j] for j, k in enumerate(_kernel.FIELDS)}
+                row.update(idx=fast, ver=np.full(len(fast), 4, np.int64),
+                           proto=np.full(len(fast), 17, np.int64), shi=np.zeros(len(fast), np.int64),
+                           seq=np.zeros(len(fast), np.int64))
+                row["dhi"], row["flags"] = row["shi"], row["seq"]
+                done.append(row)
+            if not len(idx):
+                return done
+            offset, caplen, linktype = offset[idx], caplen[idx], linktype[idx]
         n = len(offset)
-        w = {"idx": np.arange(n, dtype=np.int64), "pos": offset.astype(np.int64),
+        w = {"idx": np.arange(n, dtype=np.int64) if idx is None else idx, "pos": offset.copy(),
              "ver": np.zeros(n, np.int64)}
         w["end"] = w["pos"] + caplen
-        self._compact(w["pos"])
+        if 4 * n >= len(every):   # many frames for the vectorised stages: compact copy
+            self._compact(every)
         same = n > 0 and (linktype == linktype[0]).all()
         for lt in (linktype[:1] if same else np.unique(linktype)):
             sel = slice(None) if same else np.flatnonzero(linktype == lt)
             self._link(int(lt), w, sel)
         ok = w["ver"] > 0
         self.count("non_ip", n - int(ok.sum()) - int((linktype < 0).sum()))
-        return self.run(_take(w, ok), {})
+        return done + self.run(_take(w, ok), {})
 
     def datagrams(self, items: list[tuple[int, int, dict]]) -> list[dict]:
         """Continue reassembled datagrams held in ``self.b``: items of (start, length,

@@ -310,8 +310,8 @@ def _statistics(records: _Records, n_streams: int) -> dict:
     groups at a time on a machine with two CPUs)."""
     if not records.spilled:
         r = records.all()
-        s = _st.analyze_streams_batched(r["s"], r["t"], r["q"], r["ts"], r["pt"], r["mk"],
-                                        r["ck"], n_streams)
+        s = _st.analyze_streams(r["s"], r["t"], r["q"], r["ts"], r["pt"], r["mk"], r["ck"],
+                                n_streams, per_packet=False)
         return {f: getattr(s, f) for f in _PER_STREAM}
     out = None
     with ThreadPoolExecutor(_workers()) as pool:

@@ -206,9 +206,9 @@ class RtpPackets:
         :meth:`stream_stats` / :func:`stream_timing`.
         """
         if "stats" not in self._cache:
-            self._cache["stats"] = _st.analyze_streams_batched(
+            self._cache["stats"] = _st.analyze_streams(
                 self.stream, self.t_ms, self.seq, self.timestamp, self.pt, self.marker,
-                self.clock, self.n_streams)
+                self.clock, self.n_streams, per_packet=False)
         return self._cache["stats"]
 
     def stream_stats(self, stream: int) -> tuple[np.ndarray, _st.StreamStats]:

@@ -353,25 +353,6 @@ def test_stream_picker_lists_every_stream(tmp_path):
     assert [v for _, v in box.children[0].options] == [0, 1]
 
 
-def test_batched_analysis_equals_one_batch():
-    # many small streams split over batches of 50 packets give the same per-stream results
-    rng = np.random.default_rng(3)
-    n, k = 2000, 37
-    stream = rng.integers(0, k, n)
-    t = np.sort(rng.uniform(0, 60_000, n))
-    seq = rng.integers(0, 65536, n)
-    ts = rng.integers(0, 2**32, n).astype(np.uint32)
-    pt = rng.choice([0, 8, 13, 96], n)
-    mk = rng.random(n) < 0.05
-    clock = np.where(pt == 96, 0, 8000)
-    from labkit.rtp import stats as rtp_stats
-    a = rtp_stats.analyze_streams(stream, t, seq, ts, pt, mk, clock, k, per_packet=False)
-    b = rtp_stats.analyze_streams_batched(stream, t, seq, ts, pt, mk, clock, k, batch=50)
-    for f in ("packets", "lost", "expected", "seq_errors", "cycles", "problem", "min_delta",
-              "mean_delta", "max_delta", "min_jitter", "mean_jitter", "max_jitter"):
-        assert np.array_equal(getattr(a, f), getattr(b, f)), f
-
-
 @pytest.mark.requires_tshark
 @pytest.mark.parametrize("mix", ["g711", "mixed"])
 def test_benchmark_capture_equals_tshark(tmp_path, mix):

@@ -42,3 +42,25 @@ def shared_dir() -> Path:
     if not SHARED.exists():
         pytest.skip(f"{SHARED} absent")
     return SHARED
+
+
+# The per-packet loops (labkit._jit) run compiled by numba for large inputs and as
+# plain Python for small ones. Every tshark comparison of the capture, RTP and quality
+# tests runs both ways: "compiled" compiles every input, "python" none.
+_JIT_DIRS = ("tests/capture/", "tests/rtp/", "tests/quality/")
+
+
+def pytest_generate_tests(metafunc):
+    node = metafunc.definition.nodeid
+    if (metafunc.definition.get_closest_marker("requires_tshark")
+            and node.startswith(_JIT_DIRS) and "jit" not in metafunc.fixturenames):
+        metafunc.fixturenames.append("jit")
+        metafunc.parametrize("jit", ["python", "compiled"], indirect=True)
+
+
+@pytest.fixture
+def jit(request, monkeypatch):
+    from labkit import _jit
+    mode = getattr(request, "param", "python")
+    monkeypatch.setattr(_jit, "COMPILE_MIN", 0 if mode == "compiled" else 1 << 62)
+    return mode

@@ -45,6 +45,7 @@ DOCUMENTED += ["labkit.ops.mariadb", "labkit.widgets.audio", "labkit.sip.message
 DOCUMENTED += ["labkit.audio.ringback"]
 DOCUMENTED += ["labkit.sms.smsip", "labkit.sms.whatif"]
 DOCUMENTED += ["labkit.capture.layers", "labkit.sms.overhead"]
+DOCUMENTED += ["labkit._jit"]
 SECTIONS = ("Parameters", "Returns", "References", "Examples")
 
 

@@ -8,7 +8,7 @@ vectorised stages would compute (same rules, same names); every frame it does no
 tunnel ports) goes through the vectorised dissector unchanged, so what it decides is
 only "this frame is the plain case".
 
-Compiled on first use and cached next to this file (numba ``cache=True``).
+Plain Python functions, run compiled (numba) by :func:`labkit._jit.run` for large inputs.
 
 References
 ----------
@@ -18,20 +18,13 @@ fragments: the MF flag and fragment offset), RFC 768 (UDP).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 # row fields written by the kernel, in the order of its output matrix
 FIELDS = ("pos", "end", "l3", "ipend", "cut", "slo", "dlo", "sport", "dport", "poff",
           "plen", "vlan")
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _u16(b, p):
-    return (np.int64(b[p]) << 8) | np.int64(b[p + 1])
-
-
-@njit(cache=True, nogil=True)
-def plain_udp4(b, offset, caplen, ethernet, tunnel_ports):
+def plain_udp4(b, offset, caplen, ethernet, tunnel_ports, head_width):
     """Frames of a batch that are Ethernet [802.1Q]* / IPv4 unfragmented / UDP not on a
     tunnel port.
 
@@ -46,17 +39,21 @@ def plain_udp4(b, offset, caplen, ethernet, tunnel_ports):
     tunnel_ports : int64 array
         UDP ports decapsulated by later stages (GTP-U, ESP in UDP, VXLAN): frames on them
         are left to the vectorised dissector.
+    head_width : int
+        Payload bytes to copy per frame taken (0: none), zero past the payload.
 
     Returns
     -------
-    (idx, rows, rest)
+    (idx, rows, rest, head)
         Frame indices taken, an int64 matrix [len(idx), len(FIELDS)] of their row
-        fields, and the indices of the frames not taken.
+        fields, the indices of the frames not taken, and the first `head_width` payload
+        bytes of each frame taken (uint8 matrix).
     """
     n = len(offset)
     idx = np.empty(n, np.int64)
     rest = np.empty(n, np.int64)
     rows = np.empty((n, len(FIELDS)), np.int64)
+    head = np.zeros((n if head_width else 0, head_width), np.uint8)
     m = 0
     r = 0
     for i in range(n):
@@ -66,12 +63,12 @@ def plain_udp4(b, offset, caplen, ethernet, tunnel_ports):
         vlan = -1
         et = 0
         if ok:
-            et = _u16(b, p + 12)
+            et = ((np.int64(b[p + 12]) << 8) | np.int64(b[p + 13]))
             p += 14
             for _ in range(3):              # 802.1Q, QinQ (802.1ad) and one more level
                 if (et == 0x8100 or et == 0x88A8 or et == 0x9100) and p + 4 <= end:
-                    vlan = _u16(b, p) & 0x0FFF
-                    et = _u16(b, p + 2)
+                    vlan = ((np.int64(b[p]) << 8) | np.int64(b[p + 1])) & 0x0FFF
+                    et = ((np.int64(b[p + 2]) << 8) | np.int64(b[p + 3]))
                     p += 4
                 else:
                     break
@@ -80,21 +77,23 @@ def plain_udp4(b, offset, caplen, ethernet, tunnel_ports):
             l3 = p
             ihl = np.int64(b[p] & 15) * 4
             ok = ihl >= 20 and p + ihl <= end and b[p + 9] == 17 \
-                and (_u16(b, p + 6) & 0x3FFF) == 0
+                and (((np.int64(b[p + 6]) << 8) | np.int64(b[p + 7])) & 0x3FFF) == 0
         if ok:
-            tot = _u16(b, p + 2)
+            tot = ((np.int64(b[p + 2]) << 8) | np.int64(b[p + 3]))
             if tot == 0:                    # TSO captures: total length 0
                 tot = end - p
             full = p + max(tot, ihl)
             ipend = min(full, end)
             cut = 1 if full > end else 0
-            slo = (_u16(b, p + 12) << 16) | _u16(b, p + 14)
-            dlo = (_u16(b, p + 16) << 16) | _u16(b, p + 18)
+            slo = ((np.int64(b[p + 12]) << 24) | (np.int64(b[p + 13]) << 16)
+                   | (np.int64(b[p + 14]) << 8) | np.int64(b[p + 15]))
+            dlo = ((np.int64(b[p + 16]) << 24) | (np.int64(b[p + 17]) << 16)
+                   | (np.int64(b[p + 18]) << 8) | np.int64(b[p + 19]))
             p += ihl
             ok = p + 8 <= end
         if ok:
-            sport = _u16(b, p)
-            dport = _u16(b, p + 2)
+            sport = ((np.int64(b[p]) << 8) | np.int64(b[p + 1]))
+            dport = ((np.int64(b[p + 2]) << 8) | np.int64(b[p + 3]))
             for port in tunnel_ports:
                 if sport == port or dport == port:
                     ok = False
@@ -102,7 +101,7 @@ def plain_udp4(b, offset, caplen, ethernet, tunnel_ports):
             rest[r] = i
             r += 1
             continue
-        ulen = _u16(b, p + 4)
+        ulen = ((np.int64(b[p + 4]) << 8) | np.int64(b[p + 5]))
         plen = min(ulen - 8, min(ipend, end) - p - 8)
         if plen < 0:
             plen = 0
@@ -119,12 +118,14 @@ def plain_udp4(b, offset, caplen, ethernet, tunnel_ports):
         row[9] = p + 8
         row[10] = plen
         row[11] = vlan
+        if head_width:
+            for j in range(min(head_width, plen)):
+                head[m, j] = b[p + 8 + j]
         idx[m] = i
         m += 1
-    return idx[:m], rows[:m], rest[:r]
+    return idx[:m], rows[:m], rest[:r], head[:m]
 
 
-@njit(cache=True, nogil=True)
 def rows_of(buf, starts, width):
     """``buf[s:s + width]`` for every start s, zero past the end of `buf` (uint8 matrix
     [len(starts), width])."""
@@ -139,7 +140,6 @@ def rows_of(buf, starts, width):
     return out
 
 
-@njit(cache=True, nogil=True)
 def v4_cached(lo, keys, ids, shift):
     """Ids of IPv4 addresses `lo` from a direct-mapped cache (slot = Knuth's
     multiplicative hash of the address, `keys` = address + 1, 0 = empty); -1 where the

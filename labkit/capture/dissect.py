@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from labkit import _jit
 from labkit.capture import _kernel
 from labkit.capture._rows import _cat, _col, _n, _sub, _take, _u16, _u32
 from labkit.capture.tunnels import ESP_ICV_LENGTHS, TunnelMixin
@@ -149,6 +150,10 @@ class Dissector(TunnelMixin):
         # header boundaries crossed, when recording (labkit.capture.layers): a list of
         # (name, idx, offset, length, detail); None = not recording (the fast path)
         self.trace = None
+        # payload bytes the compiled path copies per frame it takes (0: none), and what
+        # it copied: (frame indices, uint8 matrix)
+        self.head_width = 0
+        self.fast_head = None
 
     def mark(self, name: str, idx, offset, length, detail: str = ""):
         """Record that rows `idx` cross header `name` at `offset` (`length` octets).
@@ -223,17 +228,18 @@ class Dissector(TunnelMixin):
     def frames(self, offset, caplen, linktype) -> list[dict]:
         """Dissect frames (file offsets, captured lengths, link types): finished rows.
 
-        Plain Ethernet / IPv4 / UDP frames take the compiled path
-        (:mod:`labkit.capture._kernel`, not when recording a trace); the others go
-        through the vectorised stages.
+        In batches of at least :data:`labkit._jit.COMPILE_MIN` frames, plain Ethernet /
+        IPv4 / UDP frames take the compiled path (:mod:`labkit.capture._kernel`, not when
+        recording a trace); the others go through the vectorised stages.
         """
         offset = np.asarray(offset, np.int64)
         caplen = np.asarray(caplen, np.int64)
         done: list[dict] = []
         idx, every = None, offset
-        if self.trace is None and len(offset):
-            fast, rows, idx = _kernel.plain_udp4(self.b, offset, caplen, linktype == 1,
-                                                 self._tunnel_ports)
+        if self.trace is None and _jit.use_compiled(len(offset)):
+            fast, rows, idx, head = _jit.compiled(_kernel.plain_udp4)(self.b, offset, caplen, linktype == 1,
+                                                       self._tunnel_ports, self.head_width)
+            self.fast_head = (fast, head)
             if len(fast):
                 row = {k: rows[:, j] for j, k in enumerate(_kernel.FIELDS)}
                 row.update(idx=fast, ver=np.full(len(fast), 4, np.int64),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from labkit import _jit
 from labkit.capture import _kernel
 
 __all__ = ["Packets", "Frame"]
@@ -247,8 +248,8 @@ class Packets:
 def _rows_of(buf: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
     """``buf[s:s+width]`` for every start s (bytes past the end of `buf` are 0)."""
     starts = np.asarray(starts, np.int64)
-    if len(starts) and starts.min() >= 0:
-        return _kernel.rows_of(buf, starts, width)
+    if _jit.use_compiled(len(starts)) and starts.min() >= 0:
+        return _jit.compiled(_kernel.rows_of)(buf, starts, width)
     if len(buf) < width:
         buf = np.concatenate([buf, np.zeros(width, np.uint8)])
     last = len(buf) - width
@@ -311,11 +312,19 @@ class _AddressBook:
     def _lookup_v4(self, lo) -> np.ndarray:
         """IPv4 keys: ids from the cache; the addresses not in it (new, or sharing a
         slot with another) through :meth:`_lookup`, in order of first appearance."""
-        ids = _kernel.v4_cached(np.asarray(lo), self.v4_key, self.v4_id, 32 - self._BITS)
-        miss = np.flatnonzero(ids < 0)
+        lo = np.asarray(lo)
+        if _jit.use_compiled(len(lo)):
+            ids = _jit.compiled(_kernel.v4_cached)(lo, self.v4_key, self.v4_id, 32 - self._BITS)
+            miss = np.flatnonzero(ids < 0)
+        else:
+            slot = self._slot(lo)
+            with np.errstate(over="ignore"):
+                hit = self.v4_key[slot] == lo.astype(np.int64) + 1
+            ids = self.v4_id[slot]
+            miss = np.flatnonzero(~hit)
         if not len(miss):
             return ids
-        slot = self._slot(np.asarray(lo)[miss])
+        slot = self._slot(lo[miss])
         m_lo = np.asarray(lo)[miss]
         ids[miss] = got = self._lookup(np.full(len(miss), 4), np.zeros(len(miss), np.int64), m_lo)
         self.v4_key[slot] = m_lo.astype(np.int64) + 1   # newest of a slot stays

@@ -88,6 +88,7 @@ class _Reader:
         lt = self._linktypes(ch)
         d = Dissector(self.cf.data, self.stats, gtp_ports=self.gtp_ports,
                       esp_null=self.esp_null, reassembler=self.reasm)
+        d.head_width = HEAD_BYTES if self.keep_head else 0
         rows = d.frames(ch.offset, ch.caplen, lt)
         extra = self._reassembled(d, rows)
         cols = self._columns(ch, rows, extra)
@@ -96,19 +97,30 @@ class _Reader:
         return cols
 
     def _head(self, d: Dissector, rows: list, cols: dict, extra: np.ndarray) -> np.ndarray:
-        """``Packets.head(HEAD_BYTES)`` of the chunk's rows, mostly from the dissector's
-        compact copy of the frames' first bytes (no second pass over the file)."""
+        """``Packets.head(HEAD_BYTES)`` of the chunk's rows: copied by the compiled path
+        for the frames it took, else from the dissector's compact copy of the frames'
+        first bytes, else read from the buffer (no second pass over the file)."""
         off, plen = cols["payload_offset"], cols["payload_len"]
         n, size, w = len(off), len(self.cf.data), HEAD_BYTES
+        if d.fast_head is not None and len(d.fast_head[0]) == n:
+            return d.fast_head[1]         # every row from the compiled path, in order
         out = np.zeros((n, w), np.uint8)
         if not n:
             return out
+        idx = self._row_frames            # the frame (chunk index) of each row
         got = np.zeros(n, bool)
+        if d.fast_head is not None and len(d.fast_head[0]):
+            fast, head = d.fast_head
+            at = np.full(int(max(idx.max(), fast.max())) + 1, -1, np.int64)
+            at[fast] = np.arange(len(fast))
+            k = at[idx]
+            got = k >= 0
+            out[got] = head[k[got]]       # zero past the payload already
+        fast_rows = got.copy()
         if d.h is not None:
-            idx = self._row_frames            # the frame (chunk index) of each row
             rel = off - d.base[idx]
-            got = (off < size) & (rel >= 0) & (rel + w <= d.h.shape[1])
-            if got.all():
+            fits = ~got & (off < size) & (rel >= 0) & (rel + w <= d.h.shape[1])
+            if fits.all():
                 r = rel[0]
                 if not (rel == r).all():
                     out[:] = d.h[idx[:, None], rel[:, None] + np.arange(w)]
@@ -116,15 +128,16 @@ class _Reader:
                     out[:] = d.h[:, r:r + w]
                 else:
                     out[:] = d.h[idx, r:r + w]
-            elif got.any():
-                k = np.flatnonzero(got)
+            elif fits.any():
+                k = np.flatnonzero(fits)
                 out[k] = d.h[idx[k, None], rel[k, None] + np.arange(w)]
+            got |= fits
         for buf, rest, base in ((self.cf.data, ~got & (off < size), 0),
                                 (extra, ~got & (off >= size), size)):
             rest = np.flatnonzero(rest)
             if len(rest) and len(buf):
                 out[rest] = _rows_of(buf, off[rest] - base, w)
-        short = np.flatnonzero(plen < w)  # zero past the payload, as Packets.head
+        short = np.flatnonzero(~fast_rows & (plen < w))  # zero past the payload, as Packets.head
         if len(short):
             out[short] *= np.arange(w) < plen[short, None]
         return out

@@ -1,4 +1,4 @@
-"""Wireshark 4.0's per-packet RTP analysis as one compiled sequential pass (numba).
+"""Wireshark 4.0's per-packet RTP analysis as one sequential pass, compiled (numba).
 
 Internal engine of :func:`labkit.rtp.stats.analyze_streams`. Wireshark's
 ``rtppacket_analyse()`` (ui/tap-rtp-analysis.c) is a loop over packets with a little
@@ -8,8 +8,8 @@ Wireshark's, step for step: the jitter J = (15 J + D)/16, the means
 m = (m (n - 1) + x)/n with n the packet's index in its stream, min with -1 as unset,
 max from 0, the skew of largest magnitude (the first on ties).
 
-Compiled on first use and cached next to this file (numba ``cache=True``): the first
-call on a machine takes about a second, later ones load the machine code.
+Plain Python functions, run compiled by :func:`labkit._jit.run` for large inputs (the
+first compilation on a machine takes a few seconds and is cached next to this file).
 
 References
 ----------
@@ -19,7 +19,6 @@ Wireshark 4.0.17 ui/tap-rtp-analysis.c (``rtppacket_analyse``) and ui/tap-rtp-co
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 _HALF = 0x80000000
 _U32 = 0xFFFFFFFF
@@ -29,7 +28,6 @@ _PT_CN, _FOLLOW_PT_CN, _REG_PT_CHANGE = 0x10, 0x20, 0x40
 _WRONG_TIMESTAMP, _PT_T_EVENT = 0x80, 0x100
 
 
-@njit(cache=True, nogil=True)
 def analyze(stream, t_ms, seq, ts, pt, marker, clock, tevent, n_streams, per_packet):
     """One pass over the packets in file order.
 
@@ -189,3 +187,44 @@ def analyze(stream, t_ms, seq, ts, pt, marker, clock, tevent, n_streams, per_pac
     return (count, start_seq, last_seq, cycles, seq_errors, problem, min_delta, mean_delta,
             max_delta, min_jitter, mean_jitter, max_jitter, max_skew, rate, regular_n,
             o_delta, o_jitter, o_skew, o_flags)
+
+
+def first_seen(key):
+    """Codes 0..k-1 of the distinct values of `key` (uint64) in order of first
+    appearance, and the position of each code's first occurrence (increasing): an
+    open-addressing hash table, one pass."""
+    n = len(key)
+    bits = 10
+    cap = 1 << bits
+    slot_code = np.full(cap, -1, np.int64)
+    code_key = np.empty(max(n, 1), np.uint64)
+    codes = np.empty(n, np.int64)
+    first = np.empty(max(n, 1), np.int64)
+    m = 0
+    mult = np.uint64(0x9E3779B97F4A7C15)
+    for i in range(n):
+        k = key[i]
+        h = np.int64((k * mult) >> np.uint64(64 - bits))
+        while True:
+            c = slot_code[h]
+            if c < 0:
+                slot_code[h] = m
+                code_key[m] = k
+                first[m] = i
+                codes[i] = m
+                m += 1
+                if 2 * m > cap:                 # grow: load factor at most 1/2
+                    bits += 1
+                    cap = 1 << bits
+                    slot_code = np.full(cap, -1, np.int64)
+                    for j in range(m):
+                        g = np.int64((code_key[j] * mult) >> np.uint64(64 - bits))
+                        while slot_code[g] >= 0:
+                            g = (g + 1) & (cap - 1)
+                        slot_code[g] = j
+                break
+            if code_key[c] == k:
+                codes[i] = c
+                break
+            h = (h + 1) & (cap - 1)
+    return codes, first[:m]

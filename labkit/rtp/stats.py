@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from labkit import _jit
 from labkit.rtp import _kernel
 
 __all__ = ["StreamStats", "analyze_streams", "rel_ms", "FLAG_FIRST", "FLAG_MARKER",
@@ -182,8 +183,8 @@ def analyze_streams(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
                          f"got {int(stream.min())}..{int(stream.max())}")
     te = np.zeros(n, bool) if tevent is None else np.ascontiguousarray(tevent, dtype=bool)
     (counts, start, stop, cycles, seq_err, prob, min_d, mean_d, max_d, min_j, mean_j, max_j,
-     max_skew, rate, _, delta, jitter, skew, flags) = _kernel.analyze(
-        stream, np.ascontiguousarray(t_ms, dtype=np.float64),
+     max_skew, rate, _, delta, jitter, skew, flags) = _jit.run(
+        _kernel.analyze, n, stream, np.ascontiguousarray(t_ms, dtype=np.float64),
         np.ascontiguousarray(seq, dtype=np.int64), np.ascontiguousarray(ts, dtype=np.int64),
         np.ascontiguousarray(pt, dtype=np.int64), np.ascontiguousarray(marker, dtype=bool),
         np.ascontiguousarray(clock, dtype=np.int64), te, int(n_streams), bool(per_packet))

@@ -40,13 +40,14 @@ conversation's SDP, else "RTPType-N" and no jitter; telephone-event rate 0.
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from labkit.errors import LabkitError
 from labkit.rtp import stats as _st
+from labkit import _jit
+from labkit.rtp import _kernel
 from labkit.rtp.detect import (PORTS_CLAIMED_BEFORE_HEURISTIC, _CLAIMED_LUT, _endpoint_lookup,
                                _flow_heur_before, _header, _lengths, _sdp_table, _take)
 
@@ -403,23 +404,12 @@ def _first_rank(key: np.ndarray):
     return rank[inv.reshape(-1)], np.sort(first)
 
 
-_FACTORIZE_MIN = 1 << 20  # [packets] below this a sort beats importing pandas (~0.2 s)
-
-
 def _first_seen(key: np.ndarray):
-    """Like :func:`_first_rank` with a hash table (pandas.factorize) instead of a sort.
-
-    Same result; the sort is used for small inputs when pandas is not loaded yet, so
-    that the command line does not pay for the pandas import.
-    """
-    if len(key) < _FACTORIZE_MIN and "pandas" not in sys.modules:
+    """Like :func:`_first_rank` with a hash table (compiled, one pass) instead of a sort
+    for large inputs: the same ids and first positions."""
+    if not _jit.use_compiled(len(key)):
         return _first_rank(key)
-    import pandas as pd
-    codes, _ = pd.factorize(key)
-    codes = codes.astype(np.int64)
-    first = np.full(int(codes.max(initial=-1)) + 1, len(codes), np.int64)
-    np.minimum.at(first, codes, np.arange(len(codes)))
-    return codes, first
+    return _jit.compiled(_kernel.first_seen)(np.ascontiguousarray(key, dtype=np.uint64))
 
 
 def _key(a, b):

@@ -1,0 +1,112 @@
+"""Compiled loops where they pay: numba for large inputs, plain Python for small ones.
+
+The per-packet loops of :mod:`labkit.rtp._kernel` and :mod:`labkit.capture._kernel`
+are written as plain Python functions. :func:`run` calls the numba-compiled version
+(``njit(cache=True, nogil=True)``, compiled on a machine's first use and cached next
+to the source) when the input has at least :data:`COMPILE_MIN` elements, and the
+function as written below that: importing numba costs about 0.7 s and 170 MiB, which a
+capture of a few thousand packets would not win back. Both run the same code, so the
+results are the same; tests run the tshark comparisons both ways
+(``LABKIT_COMPILE_MIN=0`` compiles everything).
+"""
+from __future__ import annotations
+
+import os
+
+__all__ = ["COMPILE_MIN", "run", "compiled", "use_compiled"]
+
+COMPILE_MIN = int(os.environ.get("LABKIT_COMPILE_MIN", 65_536))   # [elements]
+_COMPILED: dict = {}
+
+
+def use_compiled(n: int) -> bool:
+    """Is an input of `n` elements worth the compiled version?
+
+    Parameters
+    ----------
+    n : int
+        Size of the input [elements: packets, frames, keys].
+
+    Returns
+    -------
+    bool
+        ``n >= COMPILE_MIN`` (65,536 unless ``$LABKIT_COMPILE_MIN`` says otherwise).
+
+    References
+    ----------
+    numba's ``njit`` (https://numba.readthedocs.io/en/stable/user/jit.html), with
+    ``cache=True`` (compiled code kept on disk) and ``nogil=True`` (threads run it side
+    by side).
+
+    Examples
+    --------
+    A bundled capture of a few thousand packets runs as plain Python (numba is not even
+    imported); a chunk of 250,000 frames compiled:
+
+    >>> use_compiled(2_200), use_compiled(250_000)
+    (False, True)
+    """
+    return n >= COMPILE_MIN
+
+
+def compiled(fn):
+    """The numba-compiled version of `fn` (numba imported on the first call).
+
+    Parameters
+    ----------
+    fn : function
+        A plain Python function of numpy arrays and numbers, written for numba.
+
+    Returns
+    -------
+    numba dispatcher
+        ``njit(cache=True, nogil=True)(fn)``, made once per function and process.
+
+    References
+    ----------
+    As :func:`use_compiled`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from labkit.rtp import _kernel
+    >>> codes, first = compiled(_kernel.first_seen)(np.array([7, 3, 7, 9], np.uint64))
+    >>> codes.tolist(), first.tolist()
+    ([0, 1, 0, 2], [0, 1, 3])
+    """
+    c = _COMPILED.get(fn)
+    if c is None:
+        from numba import njit
+        c = _COMPILED[fn] = njit(cache=True, nogil=True)(fn)
+    return c
+
+
+def run(fn, n: int, *args):
+    """``fn(*args)``, compiled when `n` (the input's size) is at least COMPILE_MIN.
+
+    Parameters
+    ----------
+    fn : function
+        As :func:`compiled`.
+    n : int
+        Size of the input [elements].
+    *args
+        Arguments of `fn`.
+
+    Returns
+    -------
+    object
+        What `fn` returns (the same either way).
+
+    References
+    ----------
+    As :func:`use_compiled`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from labkit.rtp import _kernel
+    >>> run(_kernel.first_seen, 3, np.array([5, 5, 6], np.uint64))[0].tolist()
+    [0, 0, 1]
+    """
+    return compiled(fn)(*args) if use_compiled(n) else fn(*args)

@@ -1,0 +1,54 @@
+"""labkit._jit: the compiled loops give what the same code gives as plain Python.
+
+Oracle for the values: the tshark comparisons of tests/capture, tests/rtp and
+tests/quality, which run both ways (tests/conftest.py ``jit``). Here: the switch itself,
+and the compiled RTP analysis against its plain-Python run on random streams with every
+impairment (reorder, duplicates, wraps, CN, markers, timestamp jumps, unknown clocks).
+"""
+import numpy as np
+import pytest
+
+from labkit import _jit
+from labkit.rtp import _kernel
+
+
+def _random(seed, n=3000, k=7):
+    rng = np.random.default_rng(seed)
+    stream = rng.integers(0, k, n)
+    t = np.sort(rng.uniform(0, 60_000, n))
+    seq = (np.arange(n) + rng.integers(-3, 4, n)) % 65536
+    ts = rng.integers(0, 2**32, n) if seed % 2 else (np.arange(n) * 160 + rng.integers(-500, 500, n)) % 2**32
+    pt = rng.choice([0, 8, 13, 19, 96, 101], n)
+    mk = rng.random(n) < 0.05
+    clock = np.where(pt >= 96, 0, 8000)
+    te = pt == 101
+    return (stream.astype(np.int64), t, seq.astype(np.int64), ts.astype(np.int64),
+            pt.astype(np.int64), mk, clock.astype(np.int64), te, k, True)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_analysis_equals_the_same_code_in_python(seed):
+    args = _random(seed)
+    a = _kernel.analyze(*args)
+    b = _jit.compiled(_kernel.analyze)(*args)
+    for x, y in zip(a, b):
+        assert np.array_equal(x, y), (x, y)    # bit for bit (NaN-free)
+
+
+def test_first_seen_equals_the_sort_based_ids():
+    from labkit.rtp.streams import _first_rank
+    rng = np.random.default_rng(5)
+    key = (rng.integers(0, 3000, 200_000).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    codes, first = _jit.compiled(_kernel.first_seen)(key)
+    want_codes, want_first = _first_rank(key)
+    assert np.array_equal(codes, want_codes) and np.array_equal(first, want_first)
+
+
+def test_the_threshold_picks_the_version(monkeypatch):
+    calls = []
+    monkeypatch.setattr(_jit, "compiled", lambda fn: (calls.append(fn), fn)[1])
+    monkeypatch.setattr(_jit, "COMPILE_MIN", 100)
+    _jit.run(len, 99, [1])
+    assert calls == []
+    _jit.run(len, 100, [1])
+    assert calls == [len]

@@ -5,7 +5,8 @@ are written as plain Python functions. :func:`run` calls the numba-compiled vers
 (``njit(cache=True, nogil=True)``, compiled on a machine's first use and cached next
 to the source) when the input has at least :data:`COMPILE_MIN` elements, and the
 function as written below that: importing numba costs about 0.7 s and 170 MiB, which a
-capture of a few thousand packets would not win back. Both run the same code, so the
+capture of a few thousand packets would not win back (once numba is loaded, inputs of
+:data:`WARM_MIN` elements and more run compiled). Both run the same code, so the
 results are the same; tests run the tshark comparisons both ways
 (``LABKIT_COMPILE_MIN=0`` compiles everything).
 """
@@ -16,6 +17,7 @@ import os
 __all__ = ["COMPILE_MIN", "run", "compiled", "use_compiled"]
 
 COMPILE_MIN = int(os.environ.get("LABKIT_COMPILE_MIN", 65_536))   # [elements]
+WARM_MIN = 1_024   # [elements]: the threshold once numba is loaded (a cached load is ~50 ms)
 _COMPILED: dict = {}
 
 
@@ -30,7 +32,10 @@ def use_compiled(n: int) -> bool:
     Returns
     -------
     bool
-        ``n >= COMPILE_MIN`` (65,536 unless ``$LABKIT_COMPILE_MIN`` says otherwise).
+        ``n >= COMPILE_MIN`` (65,536 unless ``$LABKIT_COMPILE_MIN`` says otherwise), or
+        ``n >= WARM_MIN`` (1,024) once this process compiled a loop (numba is loaded:
+        e.g. the per-stream analysis of a big capture's 400 streams of 20,000 packets
+        each, after its chunked read).
 
     References
     ----------
@@ -43,10 +48,11 @@ def use_compiled(n: int) -> bool:
     A bundled capture of a few thousand packets runs as plain Python (numba is not even
     imported); a chunk of 250,000 frames compiled:
 
+    >>> _COMPILED.clear()       # a fresh process
     >>> use_compiled(2_200), use_compiled(250_000)
     (False, True)
     """
-    return n >= COMPILE_MIN
+    return n >= COMPILE_MIN or (bool(_COMPILED) and n >= WARM_MIN)
 
 
 def compiled(fn):

@@ -101,7 +101,7 @@ class Overview:
     n_sms: int
 
 
-def overview(capture, *, clock_rates=None, chunk_packets: int = 1_000_000) -> Overview:
+def overview(capture, *, clock_rates=None, chunk_packets: int = 250_000) -> Overview:
     """Read `capture` (path or :class:`~labkit.capture.Packets`) and summarise it.
 
     Parameters

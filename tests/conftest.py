@@ -63,4 +63,6 @@ def jit(request, monkeypatch):
     from labkit import _jit
     mode = getattr(request, "param", "python")
     monkeypatch.setattr(_jit, "COMPILE_MIN", 0 if mode == "compiled" else 1 << 62)
+    if mode == "python":     # nothing compiled yet: small inputs stay plain Python
+        monkeypatch.setattr(_jit, "_COMPILED", {})
     return mode

@@ -48,7 +48,16 @@ def test_the_threshold_picks_the_version(monkeypatch):
     calls = []
     monkeypatch.setattr(_jit, "compiled", lambda fn: (calls.append(fn), fn)[1])
     monkeypatch.setattr(_jit, "COMPILE_MIN", 100)
+    monkeypatch.setattr(_jit, "_COMPILED", {})
     _jit.run(len, 99, [1])
     assert calls == []
     _jit.run(len, 100, [1])
     assert calls == [len]
+
+
+def test_once_numba_is_loaded_smaller_inputs_run_compiled(monkeypatch):
+    monkeypatch.setattr(_jit, "COMPILE_MIN", 1 << 40)
+    monkeypatch.setattr(_jit, "_COMPILED", {})
+    assert not _jit.use_compiled(20_000)
+    _jit.compiled(_kernel.first_seen)
+    assert _jit.use_compiled(20_000) and not _jit.use_compiled(_jit.WARM_MIN - 1)

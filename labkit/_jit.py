@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["COMPILE_MIN", "run", "compiled", "use_compiled"]
+__all__ = ["COMPILE_MIN", "WARM_MIN", "run", "compiled", "use_compiled", "forget"]
 
 COMPILE_MIN = int(os.environ.get("LABKIT_COMPILE_MIN", 65_536))   # [elements]
 WARM_MIN = 1_024   # [elements]: the threshold once numba is loaded (a cached load is ~50 ms)
@@ -48,7 +48,7 @@ def use_compiled(n: int) -> bool:
     A bundled capture of a few thousand packets runs as plain Python (numba is not even
     imported); a chunk of 250,000 frames compiled:
 
-    >>> _COMPILED.clear()       # a fresh process
+    >>> forget()                # as in a fresh process
     >>> use_compiled(2_200), use_compiled(250_000)
     (False, True)
     """
@@ -116,3 +116,25 @@ def run(fn, n: int, *args):
     [0, 0, 1]
     """
     return compiled(fn)(*args) if use_compiled(n) else fn(*args)
+
+
+def forget() -> None:
+    """Drop the compiled versions made so far: as in a fresh process, inputs below
+    COMPILE_MIN run as plain Python again (numba stays imported; the machine code stays
+    in its on-disk cache).
+
+    Returns
+    -------
+    None
+
+    References
+    ----------
+    As :func:`use_compiled`.
+
+    Examples
+    --------
+    >>> forget()
+    >>> use_compiled(20_000)
+    False
+    """
+    _COMPILED.clear()

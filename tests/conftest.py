@@ -64,5 +64,5 @@ def jit(request, monkeypatch):
     mode = getattr(request, "param", "python")
     monkeypatch.setattr(_jit, "COMPILE_MIN", 0 if mode == "compiled" else 1 << 62)
     if mode == "python":     # nothing compiled yet: small inputs stay plain Python
-        monkeypatch.setattr(_jit, "_COMPILED", {})
+        _jit.forget()
     return mode

@@ -35,20 +35,23 @@ def test_compiled_analysis_equals_the_same_code_in_python(seed):
         assert np.array_equal(x, y), (x, y)    # bit for bit (NaN-free)
 
 
-def test_first_seen_equals_the_sort_based_ids():
-    from labkit.rtp.streams import _first_rank
+def test_first_seen_numbers_keys_by_first_appearance():
     rng = np.random.default_rng(5)
     key = (rng.integers(0, 3000, 200_000).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
     codes, first = _jit.compiled(_kernel.first_seen)(key)
-    want_codes, want_first = _first_rank(key)
-    assert np.array_equal(codes, want_codes) and np.array_equal(first, want_first)
+    # oracle: numpy's sort-based unique, renumbered by first occurrence
+    uniq, first_at, inverse = np.unique(key, return_index=True, return_inverse=True)
+    rank = np.empty(len(uniq), np.int64)
+    rank[np.argsort(first_at)] = np.arange(len(uniq))
+    assert np.array_equal(codes, rank[inverse.ravel()])
+    assert np.array_equal(first, np.sort(first_at))
 
 
 def test_the_threshold_picks_the_version(monkeypatch):
     calls = []
     monkeypatch.setattr(_jit, "compiled", lambda fn: (calls.append(fn), fn)[1])
     monkeypatch.setattr(_jit, "COMPILE_MIN", 100)
-    monkeypatch.setattr(_jit, "_COMPILED", {})
+    _jit.forget()
     _jit.run(len, 99, [1])
     assert calls == []
     _jit.run(len, 100, [1])
@@ -57,7 +60,7 @@ def test_the_threshold_picks_the_version(monkeypatch):
 
 def test_once_numba_is_loaded_smaller_inputs_run_compiled(monkeypatch):
     monkeypatch.setattr(_jit, "COMPILE_MIN", 1 << 40)
-    monkeypatch.setattr(_jit, "_COMPILED", {})
+    _jit.forget()
     assert not _jit.use_compiled(20_000)
     _jit.compiled(_kernel.first_seen)
     assert _jit.use_compiled(20_000) and not _jit.use_compiled(_jit.WARM_MIN - 1)

@@ -334,10 +334,8 @@ def diagnose_auth(packets_or_messages, *, password: str | None = None,
     [[3, False]]
     """
     if cx is None and not isinstance(packets_or_messages, pd.DataFrame):
-        from labkit.capture import as_packets
         from labkit.sip.cx import cx_digest_ha1
-        packets_or_messages = as_packets(packets_or_messages)
-        cx = cx_digest_ha1(packets_or_messages)
+        cx = cx_digest_ha1(packets_or_messages)     # a path: read chunk by chunk
     msgs = as_messages(packets_or_messages)
     ch = auth_challenges(msgs)
     ok_ch = ch[ch["problem"].isna()]
@@ -411,10 +409,13 @@ def auth_verdicts(packets_or_messages, *, password: str | None = None,
     (401, 'response')
     """
     if not isinstance(packets_or_messages, pd.DataFrame):
-        from labkit.capture import as_packets
-        packets_or_messages = as_packets(packets_or_messages)
+        from labkit.sip.cx import cx_digest_ha1
+        cx = cx_digest_ha1(packets_or_messages) if diagnosis is None else None
+        packets_or_messages = as_messages(packets_or_messages)   # a path: chunk by chunk
+    else:
+        cx = None
     if diagnosis is None:
-        diagnosis = diagnose_auth(packets_or_messages, password=password, ha1=ha1)
+        diagnosis = diagnose_auth(packets_or_messages, password=password, ha1=ha1, cx=cx)
     msgs = as_messages(packets_or_messages)
     diag = diagnosis
     at = auth_attempts(msgs)

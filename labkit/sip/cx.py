@@ -11,6 +11,9 @@ TCP segments on port 3868 (one or more whole messages per segment).
 """
 from __future__ import annotations
 
+import os
+
+import numpy as np
 import pandas as pd
 
 __all__ = ["cx_digest_ha1", "CX_COLUMNS", "DIAMETER_PORT"]
@@ -26,7 +29,8 @@ def cx_digest_ha1(packets_or_path) -> pd.DataFrame:
     Parameters
     ----------
     packets_or_path : path or Packets
-        A capture (Diameter over TCP port 3868) or its packets.
+        A capture (Diameter over TCP port 3868) or its packets. A file is read chunk by
+        chunk (:func:`labkit.capture.iter_capture`: bounded memory).
 
     Returns
     -------
@@ -48,15 +52,21 @@ def cx_digest_ha1(packets_or_path) -> pd.DataFrame:
     >>> cx.loc[0, "user"], cx.loc[0, "scheme"], cx.loc[0, "ha1"]
     ('carol@ims.lab.example', 'SIP Digest', '35ac8fabe9229db3078727515cad57af')
     """
-    from labkit.capture import as_packets
-    pk = as_packets(packets_or_path)
-    rows = []
-    for i in range(len(pk.frame)):
-        if int(pk.proto[i]) != 6 or int(pk.payload_len[i]) < 20 or \
-                DIAMETER_PORT not in (int(pk.sport[i]), int(pk.dport[i])):
-            continue
-        rows += [{"frame": int(pk.frame[i]), **r} for r in _messages(bytes(pk.payload(i)))]
+    from labkit.capture import as_packets, iter_capture
+    if isinstance(packets_or_path, (str, os.PathLike)):   # a file: chunk by chunk
+        rows = [r for pk in iter_capture(packets_or_path) for r in _rows(pk)]
+    else:
+        rows = _rows(as_packets(packets_or_path))
     return pd.DataFrame(rows, columns=CX_COLUMNS)
+
+
+def _rows(pk) -> list[dict]:
+    """Cx MAA rows of the Diameter segments (TCP port 3868, 20+ bytes) among `pk`."""
+    cand = np.flatnonzero((np.asarray(pk.proto) == 6) & (np.asarray(pk.payload_len) >= 20)
+                          & ((np.asarray(pk.sport) == DIAMETER_PORT)
+                             | (np.asarray(pk.dport) == DIAMETER_PORT)))
+    return [{"frame": int(pk.frame[i]), **r} for i in cand.tolist()
+            for r in _messages(bytes(pk.payload(i)))]
 
 
 def _messages(buf: bytes) -> list[dict]:

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from labkit.errors import DecodeError
 
 __all__ = ["HepChunk", "HepPacket", "HepStats", "encode_hep", "decode_hep", "hep_chunks",
-           "PROTO_TYPES", "GENERIC_CHUNKS", "hep_frame", "packets_to_hep"]
+           "PROTO_TYPES", "GENERIC_CHUNKS", "hep_frame", "packets_to_hep", "hep_datagrams"]
 
 #: HEP protocol type ids (chunk 0x0b) of the specification's table [1]_.
 PROTO_TYPES = {0: "reserved", 1: "SIP", 2: "XMPP", 3: "SDP", 4: "RTP", 5: "RTCP",
@@ -442,6 +442,56 @@ def hep_frame(pkt: HepPacket, tcp_seq: dict | None = None) -> bytes | None:
               else frames.ipv4(seg, pkt.src, pkt.dst, 6))
         return frames.ethernet(ip, ethertype=0x86DD if ":" in pkt.src else 0x0800)
     return frames.udp_frame(pkt.payload, pkt.src, pkt.dst, pkt.sport, pkt.dport)
+
+
+def hep_datagrams(capture, port: int) -> list[bytes]:
+    """The UDP payloads sent to `port` in a capture: the HEP datagrams an agent sent to its
+    collector, as recorded on the wire.
+
+    Parameters
+    ----------
+    capture : path or labkit.capture.Packets
+        A pcap/pcapng file (read chunk by chunk: memory grows with the HEP datagrams, not
+        with the file) or packets already read.
+    port : int
+        The collector's UDP port (HEP has no registered port; kamailio's siptrace and
+        heplify send where they are told, 9060 by convention).
+
+    Returns
+    -------
+    list of bytes
+        One payload per datagram, in capture order.
+
+    References
+    ----------
+    sipcapture, "HEP3 Network Protocol Specification", rev. 37 (github.com/sipcapture/HEP):
+    HEP over UDP, one packet per datagram; RFC 768.
+
+    Examples
+    --------
+    The real kamailio burst (data/ops): tshark ``-Y "udp.dstport == 47202"`` shows 154
+    frames, the first with UDP length 609 (8 header bytes + 601 of HEP):
+
+    >>> import json
+    >>> from labkit import data
+    >>> port = json.loads(data.path("ops_ports").read_text())["ports"]["hep"]
+    >>> d = hep_datagrams(data.path("kamailio_burst"), port)
+    >>> len(d), len(d[0]), d[0][:4]
+    (154, 601, b'HEP3')
+    """
+    import os
+
+    import numpy as np
+
+    from labkit.capture import as_packets, iter_capture
+
+    chunks = (iter_capture(capture) if isinstance(capture, (str, os.PathLike))
+              else [as_packets(capture)])
+    out = []
+    for pk in chunks:
+        rows = np.flatnonzero((np.asarray(pk.proto) == 17) & (np.asarray(pk.dport) == port))
+        out += [bytes(pk.payload(i)) for i in rows.tolist()]
+    return out
 
 
 def packets_to_hep(packets, *, capture_id: int = 0, node_name: bytes | None = None,

@@ -871,7 +871,86 @@ def _raw_streams(packets, sdp_rows, until=None) -> list[StreamPackets]:
     return out
 
 
-def stream_packets(capture, *, sdp=None) -> list[StreamPackets]:
+def _raw_streams_file(path, until=None, chunk_packets: int = 250_000) -> list[StreamPackets]:
+    """:func:`_raw_streams` of a capture file in two chunked passes (bounded memory: the
+    header records of the RTP packets and the payloads kept, not the capture).
+
+    Pass 1 finds the streams (:class:`labkit.rtp.scan.StreamScan`, the same stream ids
+    and table as a whole-file read) and where each packet's payload lies in its
+    datagram; pass 2 slices the payloads of the packets kept (main payload type, up to
+    `until`) out of the same rows, found by frame number."""
+    from labkit.capture import iter_capture
+    from labkit.rtp.scan import StreamScan
+
+    scan = StreamScan(payloads=True)
+    try:
+        origin = None
+        for pk in iter_capture(path, chunk_packets=chunk_packets):
+            origin = pk.first_time_ns if origin is None else origin
+            scan.add(pk)
+            del pk
+        n_streams = len(scan.streams()["keys"])
+        kept = [None] * n_streams
+        for g in scan.groups():
+            for s in np.unique(g["s"]).tolist():
+                kept[s] = _kept(g, np.flatnonzero(g["s"] == s), origin, until)
+        table = scan.table()
+    finally:
+        scan.close()
+    payloads = _payloads_by_frame(path, [k for k in kept if k is not None], chunk_packets)
+    out = []
+    for s, k in enumerate(kept):
+        out.append(StreamPackets(
+            s, str(table["src"][s]), int(table["sport"][s]), str(table["dst"][s]),
+            int(table["dport"][s]), int(table["ssrc"][s]), k["pt"], k["seq"], k["ts"],
+            k["time"], [payloads[f] for f in k["fr"].tolist()], int(table["lost"][s]),
+            str(table["codec"][s])))
+    return out
+
+
+def _kept(g: dict, idx: np.ndarray, origin: int, until) -> dict:
+    """One stream's packets as :func:`_raw_streams` keeps them: up to `until`, its most
+    frequent payload type."""
+    t = (g["ns"][idx].astype(np.int64) - np.int64(origin)) / 1e9
+    if until is not None and len(idx):
+        inside = np.flatnonzero(t <= until(float(t[0])))
+        cut = int(inside[-1]) + 1 if len(inside) else 1
+        idx, t = idx[:cut], t[:cut]
+    pts, counts = np.unique(g["pt"][idx], return_counts=True)
+    main = int(pts[np.argmax(counts)])
+    keep = g["pt"][idx] == main
+    idx = idx[keep]
+    return {"pt": main, "seq": g["q"][idx].astype(np.int64), "ts": g["ts"][idx].astype(np.int64),
+            "time": t[keep], "fr": g["fr"][idx].astype(np.int64),
+            "ho": g["ho"][idx].astype(np.int64), "bl": g["bl"][idx].astype(np.int64)}
+
+
+def _payloads_by_frame(path, kept: list[dict], chunk_packets: int) -> dict:
+    """{frame number: RTP payload} of the packets in `kept`, one more chunked pass."""
+    from labkit.capture import iter_capture
+    frames = np.concatenate([k["fr"] for k in kept]) if kept else np.zeros(0, np.int64)
+    start = np.concatenate([k["ho"] for k in kept]) if kept else frames
+    length = np.concatenate([k["bl"] for k in kept]) if kept else frames
+    order = np.argsort(frames, kind="stable")
+    frames, start, length = frames[order], start[order], length[order]
+    out = {}
+    if not len(frames):
+        return out
+    for pk in iter_capture(path, chunk_packets=chunk_packets, progress=False):
+        fr = np.asarray(pk.frame)
+        lo, hi = np.searchsorted(frames, [fr[0], fr[-1] + 1]) if len(fr) else (0, 0)
+        for j in range(lo, hi):
+            f = int(frames[j])
+            row = int(np.searchsorted(fr, f))       # rows are in frame order
+            while row < len(fr) and fr[row] == f and int(pk.proto[row]) != 17:
+                row += 1                            # the frame's UDP row
+            a = int(start[j])
+            out[f] = bytes(pk.payload(row)[a:a + int(length[j])])
+        del pk
+    return out
+
+
+def stream_packets(capture, *, sdp=None, chunk_packets: int = 250_000) -> list[StreamPackets]:
     """Every RTP stream of a capture, as the per-stream functions take it.
 
     Parameters
@@ -882,6 +961,10 @@ def stream_packets(capture, *, sdp=None) -> list[StreamPackets]:
         :func:`labkit.sip.sdp_media` of the capture: streams announced by SDP are found
         on their ports (default: read from the capture; a :class:`LabkitWarning` if its
         SIP cannot be read).
+    chunk_packets : int
+        A file (without `sdp`) is read this many frames at a time [frames], twice: the
+        streams (:class:`labkit.rtp.scan.StreamScan`), then the payloads of their
+        packets. Memory holds the header records and payloads, not the capture.
 
     Returns
     -------
@@ -906,7 +989,11 @@ def stream_packets(capture, *, sdp=None) -> list[StreamPackets]:
     0 10.0.0.2:10024 -> 10.0.0.1:10010 96 551 0
     1 10.0.0.1:10010 -> 10.0.0.2:10024 96 551 0
     """
+    import os
+
     from labkit.capture import as_packets
+    if sdp is None and isinstance(capture, (str, os.PathLike)):
+        return _raw_streams_file(capture, chunk_packets=chunk_packets)   # chunk by chunk
     packets = as_packets(capture)
     return _raw_streams(packets, _sdp_rows(packets) if sdp is None else sdp)
 
@@ -1059,17 +1146,30 @@ def _window(raw: StreamPackets, timeline: dict, seconds: float | None) -> Stream
 
 
 def _analyze(capture, stream, codecs, plans, decode, seconds=None) -> RingbackReport:
+    import os
+
     from labkit.capture import as_packets
-    packets = as_packets(capture)
-    calls = call_timelines(packets)
-    sdp_rows = _sdp_rows(packets)
+    on_file = isinstance(capture, (str, os.PathLike))
+    if on_file:        # chunk by chunk: the SIP messages once, then the RTP (two passes)
+        from labkit.sip import as_messages
+        name = str(capture)
+        try:
+            signalling = as_messages(capture)
+        except Exception:  # noqa: BLE001 - call_timelines/_sdp_rows warn about it below
+            signalling = capture
+    else:
+        packets = as_packets(capture)
+        name = str(getattr(packets, "path", ""))
+        signalling = packets
+    calls = call_timelines(signalling)
+    sdp_rows = _sdp_rows(signalling)
     until = None
     if seconds is not None:   # no call is judged past its answer + seconds: slice no more
         answers = [c["answer"] for c in calls if c.get("answer") is not None]
         latest = max(answers, default=None)
         until = (lambda first: max(first, latest) + seconds) if latest is not None else \
             (lambda first: first + seconds)
-    raws = _raw_streams(packets, sdp_rows, until)
+    raws = _raw_streams_file(capture, until) if on_file else _raw_streams(packets, sdp_rows, until)
     dirs = stream_directions(raws, calls, sdp_rows)
     chosen = {r.stream for r in _select(raws, stream)}
     rows, results = [], []
@@ -1077,7 +1177,7 @@ def _analyze(capture, stream, codecs, plans, decode, seconds=None) -> RingbackRe
         codec, oa, source = stream_codec(raw, sdp_rows, override=codecs.get(raw.stream))
         extract = None
         if decode and raw.stream in chosen:
-            where = f"{Path(str(getattr(packets, 'path', 'capture'))).name}, stream {raw.stream} " \
+            where = f"{Path(name or 'capture').name}, stream {raw.stream} " \
                     f"(SSRC 0x{raw.ssrc:08X})"
             call = stream_call(raw, calls, sdp_rows)
             extract, parts = _analyze_raw(_window(raw, call, seconds), codec, oa,
@@ -1086,7 +1186,7 @@ def _analyze(capture, stream, codecs, plans, decode, seconds=None) -> RingbackRe
         rows.append(_stream_row(raw, codec, oa, source, dirs[raw.stream], extract))
     table = pd.DataFrame(rows, columns=_STREAM_COLUMNS)
     results.sort(key=lambda d: (d.direction, d.t0, d.stream))
-    return RingbackReport(str(getattr(packets, "path", "")), table, tuple(results),
+    return RingbackReport(name, table, tuple(results),
                           calls[0] if calls else {}, calls=tuple(calls))
 
 

@@ -53,6 +53,9 @@ _FIELDS = {"s": np.int32, "t": np.float64, "q": np.int32, "ts": np.uint32, "pt":
 _REC_BYTES = sum(np.dtype(t).itemsize for t in _FIELDS.values())
 # with packets=True also the arrival [ns since the epoch] and frame number (16 more bytes)
 _PACKET_FIELDS = {**_FIELDS, "ns": np.int64, "fr": np.int64}
+# with payloads=True also where the payload starts in the datagram [octets: RTP header,
+# CSRC list, extension] and its length without padding [octets] (6 more bytes)
+_PAYLOAD_FIELDS = {**_PACKET_FIELDS, "ho": np.uint16, "bl": np.int32}
 
 
 def _by_group(cols: dict) -> tuple[dict, list]:
@@ -272,6 +275,10 @@ def _chunk(state: _State, packets, records: _Records):
     cols = {"s": gid.astype(np.int32), "t": _st.rel_ms(time_ns, state.origin_ns),
             "q": hd["seq"].astype(np.int32), "ts": hd["ts"].astype(np.uint32), "pt": pt,
             "mk": (hd["b1"] & 0x80) != 0, "ck": clock.astype(np.int32)}
+    if "ho" in records.fields:   # RFC 3550 5.1: after header, CSRCs, extension; no padding
+        cols["ho"] = hdr.astype(np.uint16)
+        cols["bl"] = np.maximum(plen - hdr - np.where((hd["b0"] & 0x20) != 0, pad, 0),
+                                0).astype(np.int32)
     if "ns" in records.fields:
         cols["ns"], cols["fr"] = time_ns.astype(np.int64), frame.astype(np.int64)
         if state.backwards_frame is None:
@@ -375,6 +382,10 @@ class StreamScan:
         Also keep each RTP packet's arrival [ns] and frame number (42 instead of 26
         bytes per packet), for readers that walk the streams' packets with
         :meth:`groups` (``labkit.quality.analyze_jitter`` on a file).
+    payloads : bool
+        Also (implies `packets`) where each RTP payload starts in its datagram and its
+        length without padding (48 bytes per packet), so that a second pass can slice
+        the payloads of chosen packets (``labkit.audio.stream_packets`` on a file).
 
     References
     ----------
@@ -392,10 +403,12 @@ class StreamScan:
     """
 
     def __init__(self, *, heuristic=True, clock_rates=None, decode_as=None,
-                 memory_bytes: int = MEMORY_BYTES, spill_dir=None, packets: bool = False):
+                 memory_bytes: int = MEMORY_BYTES, spill_dir=None, packets: bool = False,
+                 payloads: bool = False):
         self._state = _State(heuristic, clock_rates, decode_as)
+        fields = _PAYLOAD_FIELDS if payloads else _PACKET_FIELDS if packets else _FIELDS
         self._records = _Records(memory_bytes, None if spill_dir is None else str(spill_dir),
-                                 fields=_PACKET_FIELDS if packets else _FIELDS)
+                                 fields=fields)
 
     def add(self, packets) -> None:
         """Take the next chunk (a :class:`labkit.capture.Packets` of consecutive frames)."""
@@ -441,7 +454,9 @@ class StreamScan:
             Columns, one value per RTP packet of the group's streams, file order: s
             (stream id), t (arrival [ms since the first frame]), q (sequence number), ts
             (RTP timestamp), pt, mk (marker), ck (clock rate [Hz]); with ``packets=True``
-            also ns (arrival [ns since the epoch]) and fr (frame number).
+            also ns (arrival [ns since the epoch]) and fr (frame number); with
+            ``payloads=True`` also ho (payload start in the datagram [octets]) and bl
+            (payload length without padding [octets]).
 
         Examples
         --------

@@ -451,3 +451,46 @@ def test_seconds_window_keeps_the_ringback_verdict_and_judges_less():
     for d in cut.directions:
         if d.phase == "after answer" and d.audio is not None:
             assert d.t0 + len(d.audio.pcm) / d.audio.rate <= answer + 3.0 + 0.1
+
+
+def _captures_with_rtp():
+    from conftest import REPO, shared_capture_files
+    return sorted((REPO / "data").rglob("*.pcap*")) + [p for p in shared_capture_files()
+                                                       if p.exists()]
+
+
+def _same(a, b):
+    assert [(x.stream, x.src, x.sport, x.dst, x.dport, x.ssrc, x.pt, x.lost, x.codec_hint)
+            for x in a] == [(y.stream, y.src, y.sport, y.dst, y.dport, y.ssrc, y.pt, y.lost,
+                             y.codec_hint) for y in b]
+    for x, y in zip(a, b):
+        assert np.array_equal(x.seq, y.seq) and np.array_equal(x.timestamp, y.timestamp)
+        assert np.array_equal(x.time, y.time) and x.payloads == y.payloads
+
+
+@pytest.mark.parametrize("path", _captures_with_rtp(), ids=lambda p: p.name)
+def test_a_file_read_in_chunks_gives_the_streams_of_a_whole_read(path):
+    """stream_packets(path) reads twice in chunks (streams, then payloads): the same
+    streams, packets and payload bytes as from the whole file's packets, whose stream
+    table the RTP tests check against tshark; with 7-frame chunks too (streams, SDP,
+    fragments and payloads across chunk boundaries)."""
+    from labkit.capture import read_capture
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            whole = audio.stream_packets(read_capture(path, progress=False))
+        except LabkitError:
+            pytest.skip("not a capture labkit reads")
+        for chunk in (250_000, 7):
+            _same(whole, audio.stream_packets(path, chunk_packets=chunk))
+
+
+@pytest.mark.parametrize("name", ["ringback_amrwb", "ringback_amrnb", "early_media_ringback"])
+def test_analyze_ringback_on_a_path_equals_on_its_packets(name):
+    from labkit import data
+    from labkit.capture import read_capture
+    path = data.path(name)
+    a = ringback.analyze_ringback(path, seconds=30)
+    b = ringback.analyze_ringback(read_capture(path), seconds=30)
+    assert a.verdicts().equals(b.verdicts())
+    assert a.streams.equals(b.streams) and a.path == b.path

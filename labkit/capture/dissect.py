@@ -237,14 +237,14 @@ class Dissector(TunnelMixin):
         done: list[dict] = []
         idx, every = None, offset
         if self.trace is None and _jit.use_compiled(len(offset)):
-            fast, rows, idx, head = _jit.compiled(_kernel.plain_udp4)(self.b, offset, caplen, linktype == 1,
-                                                       self._tunnel_ports, self.head_width)
+            fast, rows, idx, head = _jit.compiled(_kernel.plain_udp4)(
+                self.b, offset, caplen, linktype == 1, self._tunnel_ports, self.head_width)
             self.fast_head = (fast, head)
             if len(fast):
                 row = {k: rows[:, j] for j, k in enumerate(_kernel.FIELDS)}
-                row.update(idx=fast, ver=np.full(len(fast), 4, np.int64),
-                           proto=np.full(len(fast), 17, np.int64), shi=np.zeros(len(fast), np.int64),
-                           seq=np.zeros(len(fast), np.int64))
+                m = len(fast)
+                row.update(idx=fast, ver=np.full(m, 4, np.int64), proto=np.full(m, 17, np.int64),
+                           shi=np.zeros(m, np.int64), seq=np.zeros(m, np.int64))
                 row["dhi"], row["flags"] = row["shi"], row["seq"]
                 done.append(row)
             if not len(idx):

@@ -936,7 +936,7 @@ def _payloads_by_frame(path, kept: list[dict], chunk_packets: int) -> dict:
     out = {}
     if not len(frames):
         return out
-    for pk in iter_capture(path, chunk_packets=chunk_packets, progress=False):
+    for pk in iter_capture(path, chunk_packets=chunk_packets):    # second bar: payloads
         fr = np.asarray(pk.frame)
         lo, hi = np.searchsorted(frames, [fr[0], fr[-1] + 1]) if len(fr) else (0, 0)
         for j in range(lo, hi):

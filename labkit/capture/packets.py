@@ -324,8 +324,8 @@ class _AddressBook:
             miss = np.flatnonzero(~hit)
         if not len(miss):
             return ids
-        slot = self._slot(lo[miss])
-        m_lo = np.asarray(lo)[miss]
+        m_lo = lo[miss]
+        slot = self._slot(m_lo)
         ids[miss] = got = self._lookup(np.full(len(miss), 4), np.zeros(len(miss), np.int64), m_lo)
         self.v4_key[slot] = m_lo.astype(np.int64) + 1   # newest of a slot stays
         self.v4_id[slot] = got

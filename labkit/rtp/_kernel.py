@@ -37,7 +37,7 @@ def analyze(stream, t_ms, seq, ts, pt, marker, clock, tevent, n_streams, per_pac
 
     Returns per-stream arrays (packets, first and last sequence number, cycles,
     seq_errors, problem, min/mean/max delta and jitter [ms], max_skew [ms], clock_rate
-    [Hz], regular-packet count) and per-packet delta, jitter, skew [ms] and flags
+    [Hz]) and per-packet delta, jitter, skew [ms] and flags
     (length 0 unless `per_packet`).
     """
     n = len(stream)
@@ -47,8 +47,7 @@ def analyze(stream, t_ms, seq, ts, pt, marker, clock, tevent, n_streams, per_pac
     first_t = np.zeros(S, np.float64)
     tracked = np.zeros(S, np.int64)
     start_seq = np.zeros(S, np.int64)
-    last_seq = np.zeros(S, np.int64)
-    prev_seq = np.zeros(S, np.int64)
+    prev_seq = np.zeros(S, np.int64)       # the last packet's (at the end: the stream's last)
     prev_pt = np.zeros(S, np.int64)
     reg_pt = np.zeros(S, np.int64)         # pt of the last packet that was first or not CN
     t_ref = np.zeros(S, np.float64)        # arrival of the last in-sequence packet
@@ -68,7 +67,6 @@ def analyze(stream, t_ms, seq, ts, pt, marker, clock, tevent, n_streams, per_pac
     max_jitter = np.zeros(S, np.float64)
     max_skew = np.zeros(S, np.float64)
     rate = np.zeros(S, np.int64)
-    regular_n = np.zeros(S, np.int64)
     m = n if per_packet else 0
     o_delta = np.zeros(m, np.float64)
     o_jitter = np.zeros(m, np.float64)
@@ -136,7 +134,6 @@ def analyze(stream, t_ms, seq, ts, pt, marker, clock, tevent, n_streams, per_pac
             run_delta[g] = delta_now
         regular = (not first) and (not mk) and (not cn) and (not wrong_ts) and (not follow_cn)
         if regular:
-            regular_n[g] += 1
             if delta_now > max_delta[g]:
                 max_delta[g] = delta_now
             if min_delta[g] == -1.0 or delta_now < min_delta[g]:
@@ -183,9 +180,8 @@ def analyze(stream, t_ms, seq, ts, pt, marker, clock, tevent, n_streams, per_pac
             reg_pt[g] = p
         prev_pt[g] = p
         prev_seq[g] = q
-        last_seq[g] = q
-    return (count, start_seq, last_seq, cycles, seq_errors, problem, min_delta, mean_delta,
-            max_delta, min_jitter, mean_jitter, max_jitter, max_skew, rate, regular_n,
+    return (count, start_seq, prev_seq, cycles, seq_errors, problem, min_delta, mean_delta,
+            max_delta, min_jitter, mean_jitter, max_jitter, max_skew, rate,
             o_delta, o_jitter, o_skew, o_flags)
 
 

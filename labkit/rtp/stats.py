@@ -183,7 +183,7 @@ def analyze_streams(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
                          f"got {int(stream.min())}..{int(stream.max())}")
     te = np.zeros(n, bool) if tevent is None else np.ascontiguousarray(tevent, dtype=bool)
     (counts, start, stop, cycles, seq_err, prob, min_d, mean_d, max_d, min_j, mean_j, max_j,
-     max_skew, rate, _, delta, jitter, skew, flags) = _jit.run(
+     max_skew, rate, delta, jitter, skew, flags) = _jit.run(
         _kernel.analyze, n, stream, np.ascontiguousarray(t_ms, dtype=np.float64),
         np.ascontiguousarray(seq, dtype=np.int64), np.ascontiguousarray(ts, dtype=np.int64),
         np.ascontiguousarray(pt, dtype=np.int64), np.ascontiguousarray(marker, dtype=bool),

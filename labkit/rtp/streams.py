@@ -44,10 +44,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from labkit.errors import LabkitError
-from labkit.rtp import stats as _st
 from labkit import _jit
+from labkit.errors import LabkitError
 from labkit.rtp import _kernel
+from labkit.rtp import stats as _st
 from labkit.rtp.detect import (PORTS_CLAIMED_BEFORE_HEURISTIC, _CLAIMED_LUT, _endpoint_lookup,
                                _flow_heur_before, _header, _lengths, _sdp_table, _take)
 

@@ -852,15 +852,10 @@ def _raw_streams(packets, sdp_rows, until=None) -> list[StreamPackets]:
     out = []
     for s in range(r.n_streams):
         idx = np.flatnonzero(r.stream == s)
-        if until is not None and len(idx):
-            t = (r.time_ns[idx].astype(np.int64) - np.int64(origin)) / 1e9
-            inside = np.flatnonzero(t <= until(float(t[0])))
-            idx = idx[:int(inside[-1]) + 1 if len(inside) else 1]
-        pts, counts = np.unique(r.pt[idx], return_counts=True)
-        main = int(pts[np.argmax(counts)])
-        keep = r.pt[idx] == main
-        payloads = [p for p, k in zip(rtpmod.stream_payloads(r, s, limit=len(idx)), keep) if k]
-        idx = idx[keep]
+        n, main, keep = _kept_packets((r.time_ns[idx].astype(np.int64) - np.int64(origin)) / 1e9,
+                                      r.pt[idx], until)
+        payloads = [p for p, k in zip(rtpmod.stream_payloads(r, s, limit=n), keep) if k]
+        idx = idx[:n][keep]
         row = table.loc[s]
         out.append(StreamPackets(
             s, str(row["src"]), int(row["sport"]), str(row["dst"]), int(row["dport"]),
@@ -908,20 +903,27 @@ def _raw_streams_file(path, until=None, chunk_packets: int = 250_000) -> list[St
     return out
 
 
-def _kept(g: dict, idx: np.ndarray, origin: int, until) -> dict:
-    """One stream's packets as :func:`_raw_streams` keeps them: up to `until`, its most
-    frequent payload type."""
-    t = (g["ns"][idx].astype(np.int64) - np.int64(origin)) / 1e9
-    if until is not None and len(idx):
+def _kept_packets(t: np.ndarray, pt: np.ndarray, until):
+    """Which of a stream's packets are judged: the first n (up to ``until(t[0])`` [s]),
+    and of those the ones of its most frequent payload type. Returns (n, that payload
+    type, mask over the first n)."""
+    n = len(t)
+    if until is not None and n:
         inside = np.flatnonzero(t <= until(float(t[0])))
-        cut = int(inside[-1]) + 1 if len(inside) else 1
-        idx, t = idx[:cut], t[:cut]
-    pts, counts = np.unique(g["pt"][idx], return_counts=True)
+        n = int(inside[-1]) + 1 if len(inside) else 1
+    pts, counts = np.unique(pt[:n], return_counts=True)
     main = int(pts[np.argmax(counts)])
-    keep = g["pt"][idx] == main
-    idx = idx[keep]
+    return n, main, pt[:n] == main
+
+
+def _kept(g: dict, idx: np.ndarray, origin: int, until) -> dict:
+    """One stream's records (a :meth:`StreamScan.groups` group, positions `idx`) as
+    :func:`_raw_streams` keeps them (:func:`_kept_packets`)."""
+    t = (g["ns"][idx].astype(np.int64) - np.int64(origin)) / 1e9
+    n, main, keep = _kept_packets(t, g["pt"][idx], until)
+    t, idx = t[:n][keep], idx[:n][keep]
     return {"pt": main, "seq": g["q"][idx].astype(np.int64), "ts": g["ts"][idx].astype(np.int64),
-            "time": t[keep], "fr": g["fr"][idx].astype(np.int64),
+            "time": t, "fr": g["fr"][idx].astype(np.int64),
             "ho": g["ho"][idx].astype(np.int64), "bl": g["bl"][idx].astype(np.int64)}
 
 

@@ -53,7 +53,7 @@ from labkit.capture.packets import (_ARRAYS, Frame, Packets, _AddressBook, _Colu
                                     _rows_of, _Store)
 from labkit.capture.pcapfile import NO_LINK, CaptureFile, RecordChunk
 
-__all__ = ["Packets", "Frame", "as_packets", "read_capture", "iter_capture", "iter_frames",
+__all__ = ["Packets", "Frame", "as_packets", "packet_chunks", "read_capture", "iter_capture", "iter_frames",
            "require_udp", "PROGRESS_BYTES", "show_progress", "progress_bar"]
 
 PROGRESS_BYTES = 50 * 2**20   # files larger than this get a progress bar by default
@@ -453,6 +453,46 @@ def as_packets(source, **kwargs) -> Packets:
         return read_capture(source, **kwargs)
     raise CaptureError(f"cannot read a capture from a {type(source).__name__}", None,
                        "give a pcap/pcapng path or the Packets of read_capture()")
+
+
+def packet_chunks(source, **kwargs) -> Iterator[Packets]:
+    """`source` as consecutive :class:`Packets`: a path read chunk by chunk
+    (:func:`iter_capture`, bounded memory), packets already read as one chunk.
+
+    For readers that keep a little of each chunk (the Diameter segments, the datagrams
+    to one port) and so never need the whole capture in memory.
+
+    Parameters
+    ----------
+    source : Packets, str or os.PathLike
+        Packets from :func:`read_capture`, or a pcap/pcapng(.gz) file.
+    **kwargs
+        Passed to :func:`iter_capture` when `source` is a path (e.g. chunk_packets).
+
+    Yields
+    ------
+    Packets
+        Consecutive frames of the capture, in file order.
+
+    Raises
+    ------
+    CaptureError
+        When `source` is neither (as :func:`as_packets`).
+
+    Examples
+    --------
+    >>> from labkit import data
+    >>> [len(pk) for pk in packet_chunks(data.path("relay_rtpengine"), chunk_packets=1000)]
+    [1000, 1000, 228]
+
+    References
+    ----------
+    As :func:`as_packets`.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        yield from iter_capture(source, **kwargs)
+    else:
+        yield as_packets(source)
 
 
 def read_capture(path, *, progress=None, reassemble=True, gtp_ports=(2152,),

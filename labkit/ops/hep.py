@@ -479,16 +479,12 @@ def hep_datagrams(capture, port: int) -> list[bytes]:
     >>> len(d), len(d[0]), d[0][:4]
     (154, 601, b'HEP3')
     """
-    import os
-
     import numpy as np
 
-    from labkit.capture import as_packets, iter_capture
+    from labkit.capture import packet_chunks
 
-    chunks = (iter_capture(capture) if isinstance(capture, (str, os.PathLike))
-              else [as_packets(capture)])
     out = []
-    for pk in chunks:
+    for pk in packet_chunks(capture):
         rows = np.flatnonzero((np.asarray(pk.proto) == 17) & (np.asarray(pk.dport) == port))
         out += [bytes(pk.payload(i)) for i in rows.tolist()]
     return out

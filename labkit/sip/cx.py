@@ -11,8 +11,6 @@ TCP segments on port 3868 (one or more whole messages per segment).
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 
@@ -52,11 +50,8 @@ def cx_digest_ha1(packets_or_path) -> pd.DataFrame:
     >>> cx.loc[0, "user"], cx.loc[0, "scheme"], cx.loc[0, "ha1"]
     ('carol@ims.lab.example', 'SIP Digest', '35ac8fabe9229db3078727515cad57af')
     """
-    from labkit.capture import as_packets, iter_capture
-    if isinstance(packets_or_path, (str, os.PathLike)):   # a file: chunk by chunk
-        rows = [r for pk in iter_capture(packets_or_path) for r in _rows(pk)]
-    else:
-        rows = _rows(as_packets(packets_or_path))
+    from labkit.capture import packet_chunks
+    rows = [r for pk in packet_chunks(packets_or_path) for r in _rows(pk)]   # a file: chunked
     return pd.DataFrame(rows, columns=CX_COLUMNS)
 
 

@@ -26,13 +26,32 @@ def _random(seed, n=3000, k=7):
             pt.astype(np.int64), mk, clock.astype(np.int64), te, k, True)
 
 
+def _pass(fn, args, pieces=1):
+    """State and per-packet outputs of the analysis of `args`, fed in `pieces`."""
+    *cols, k, per_packet = args
+    state = _kernel.new_state(k)
+    outs = []
+    for part in np.array_split(np.arange(len(cols[0])), pieces):
+        outs.append(fn(*state, *(c[part] for c in cols), per_packet))
+    return state, [np.concatenate(o) for o in zip(*outs)]
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_compiled_analysis_equals_the_same_code_in_python(seed):
     args = _random(seed)
-    a = _kernel.analyze(*args)
-    b = _jit.compiled(_kernel.analyze)(*args)
-    for x, y in zip(a, b):
+    a = _pass(_kernel.analyze_into, args)
+    b = _pass(_jit.compiled(_kernel.analyze_into), args)
+    for x, y in zip([*a[0], *a[1]], [*b[0], *b[1]]):
         assert np.array_equal(x, y), (x, y)    # bit for bit (NaN-free)
+
+
+@pytest.mark.parametrize("pieces", [2, 7, 3000])
+def test_the_analysis_fed_in_pieces_equals_one_pass(pieces):
+    args = _random(11)
+    whole = _pass(_kernel.analyze_into, args)
+    cut = _pass(_jit.compiled(_kernel.analyze_into), args, pieces)
+    for x, y in zip([*whole[0], *whole[1]], [*cut[0], *cut[1]]):
+        assert np.array_equal(x, y)
 
 
 def test_first_seen_numbers_keys_by_first_appearance():

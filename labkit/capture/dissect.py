@@ -150,10 +150,10 @@ class Dissector(TunnelMixin):
         # header boundaries crossed, when recording (labkit.capture.layers): a list of
         # (name, idx, offset, length, detail); None = not recording (the fast path)
         self.trace = None
-        # payload bytes the compiled path copies per frame it takes (0: none), and what
-        # it copied: (frame indices, uint8 matrix)
+        # payload bytes the compiled path copies per frame it takes (0: none), and the
+        # frames it took, already as columns: the tuple of _kernel.plain_udp4, or None
         self.head_width = 0
-        self.fast_head = None
+        self.fast = None
 
     def mark(self, name: str, idx, offset, length, detail: str = ""):
         """Record that rows `idx` cross header `name` at `offset` (`length` octets).
@@ -230,26 +230,20 @@ class Dissector(TunnelMixin):
 
         In batches of at least :data:`labkit._jit.COMPILE_MIN` frames, plain Ethernet /
         IPv4 / UDP frames take the compiled path (:mod:`labkit.capture._kernel`, not when
-        recording a trace); the others go through the vectorised stages.
+        recording a trace): they are not in the returned rows but in ``self.fast``, as
+        finished columns. The others go through the vectorised stages.
         """
         offset = np.asarray(offset, np.int64)
-        caplen = np.asarray(caplen, np.int64)
         done: list[dict] = []
         idx, every = None, offset
         if self.trace is None and _jit.use_compiled(len(offset)):
-            fast, rows, idx, head = _jit.compiled(_kernel.plain_udp4)(
+            self.fast = _jit.compiled(_kernel.plain_udp4)(
                 self.b, offset, caplen, linktype == 1, self._tunnel_ports, self.head_width)
-            self.fast_head = (fast, head)
-            if len(fast):
-                row = {k: rows[:, j] for j, k in enumerate(_kernel.FIELDS)}
-                m = len(fast)
-                row.update(idx=fast, ver=np.full(m, 4, np.int64), proto=np.full(m, 17, np.int64),
-                           shi=np.zeros(m, np.int64), seq=np.zeros(m, np.int64))
-                row["dhi"], row["flags"] = row["shi"], row["seq"]
-                done.append(row)
+            idx = self.fast[1]
             if not len(idx):
                 return done
             offset, caplen, linktype = offset[idx], caplen[idx], linktype[idx]
+        caplen = np.asarray(caplen, np.int64)
         n = len(offset)
         w = {"idx": np.arange(n, dtype=np.int64) if idx is None else idx, "pos": offset.copy(),
              "ver": np.zeros(n, np.int64)}

@@ -38,6 +38,8 @@ from typing import Iterator
 
 import numpy as np
 
+from labkit import _jit
+from labkit.capture import _kernel
 from labkit.errors import CaptureError
 
 __all__ = ["CaptureFile", "RecordChunk", "Interface", "NO_LINK"]
@@ -442,7 +444,18 @@ class CaptureFile:
         same = np.flatnonzero(np.diff(c) != 0)
         if len(same) == 0 or np.diff(same, prepend=-1, append=len(c) - 1).max() >= 8:
             return None   # streaks of equal lengths: the strided bulk run is faster
-        avg, big = (p - off) / _PROBE, hl + max(caps)
+        avg = (p - off) / _PROBE                  # [bytes] per record so far
+        if _jit.use_compiled(min(room, int((end - off) / avg))):  # one compiled walk, no chains
+            acc.flush()
+            room = min(room, len(acc.offset) - acc.n)
+            k, nxt = _jit.compiled(_kernel.walk_pcap)(
+                self.data, off, end, hl, maxcap, self.endian == ">",
+                1_000_000_000 // self.frac_mult, acc.offset, acc.caplen, acc.wirelen,
+                acc.ticks, acc.n, room)
+            acc.iface[acc.n:acc.n + k] = 0
+            acc.n += k
+            return nxt if k else None
+        big = hl + max(caps)
         span = min(end - off, int(room * avg * 1.02) + 4 * big)
         k = max(1, min(_CHAINS, span // (64 * big)))
         if k < 2:
@@ -554,6 +567,15 @@ class CaptureFile:
             self._store_epbs(acc, offs)
             if why in ("limit", "end"):
                 return off if why == "limit" else None
+            if why == "varying":   # EPBs of varying lengths: one compiled walk
+                acc.flush()
+                room = min(limit - acc.count(), len(acc.offset) - acc.n)
+                k, off = _jit.compiled(_kernel.walk_epbs)(
+                    self.data, off, self.size, self.endian == ">", self._iface_base,
+                    len(self.interfaces), acc.offset, acc.caplen, acc.wirelen, acc.ticks,
+                    acc.iface, acc.n, room)
+                acc.n += k
+                continue
             btype = struct.unpack_from(self.endian + "I", self.buf, off)[0]
             if btype == _PCAPNG_SHB:
                 self._section(off)
@@ -574,15 +596,22 @@ class CaptureFile:
         return off
 
     def _scan_pcapng(self, off: int, acc: _Acc, room: int):
-        """EPB offsets from `off` until another block type, `room`, the end or a streak
-        of equal block lengths (8, or 64 right after a failed bulk attempt)."""
+        """EPB offsets from `off` until another block type, `room`, the end, a streak
+        of equal block lengths (8, or 64 right after a failed bulk attempt) or, when
+        compiled loops are worth it for `room` records, `_PROBE` EPBs of varying
+        lengths ("varying")."""
         end, buf = self.size, self.buf
         head = struct.Struct(self.endian + "II").unpack_from
         offs: list[int] = []
         add = offs.append
         last, streak, stop = -1, 0, (_RUN_BACKOFF if self._quiet else 8)
         self._quiet = 0
+        start, varying = off, _PROBE if _jit.use_compiled(room) else -1
         for _ in itertools.repeat(None, room):
+            if len(offs) == varying:   # worth a compiled walk for the records left?
+                if _jit.use_compiled(min(room, (end - off) * _PROBE // (off - start))):
+                    return offs, off, "varying"
+                varying = -1
             if off + 12 > end:
                 if off < end:
                     self._damaged(f"block header truncated ({end - off} bytes)",

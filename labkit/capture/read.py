@@ -52,6 +52,7 @@ from labkit.errors import CaptureError, LabkitWarning
 from labkit.capture.packets import (_ARRAYS, Frame, Packets, _AddressBook, _Columns, _merge,
                                     _rows_of, _Store)
 from labkit.capture.pcapfile import NO_LINK, CaptureFile, RecordChunk
+from labkit.capture._rows import _cat, _n
 
 __all__ = ["Packets", "Frame", "as_packets", "packet_chunks", "read_capture", "iter_capture", "iter_frames",
            "require_udp", "PROGRESS_BYTES", "show_progress", "progress_bar"]
@@ -91,35 +92,25 @@ class _Reader:
         d.head_width = HEAD_BYTES if self.keep_head else 0
         rows = d.frames(ch.offset, ch.caplen, lt)
         extra = self._reassembled(d, rows)
-        cols = self._columns(ch, rows, extra)
+        cols, head = self._columns(ch, rows, extra, d)
         if self.keep_head:
-            cols["head"] = self._head(d, rows, cols, extra)
+            cols["head"] = head
         return cols
 
-    def _head(self, d: Dissector, rows: list, cols: dict, extra: np.ndarray) -> np.ndarray:
-        """``Packets.head(HEAD_BYTES)`` of the chunk's rows: copied by the compiled path
-        for the frames it took, else from the dissector's compact copy of the frames'
-        first bytes, else read from the buffer (no second pass over the file)."""
-        off, plen = cols["payload_offset"], cols["payload_len"]
+    def _head(self, d: Dissector, off: np.ndarray, plen: np.ndarray, idx: np.ndarray,
+              extra: np.ndarray) -> np.ndarray:
+        """``Packets.head(HEAD_BYTES)`` of rows of the vectorised dissector (payload
+        offsets `off`, lengths `plen`, frames `idx`): from the dissector's compact copy
+        of the frames' first bytes where it holds them, else read from the buffer (no
+        second pass over the file)."""
         n, size, w = len(off), len(self.cf.data), HEAD_BYTES
-        if d.fast_head is not None and len(d.fast_head[0]) == n:
-            return d.fast_head[1]         # every row from the compiled path, in order
         out = np.zeros((n, w), np.uint8)
         if not n:
             return out
-        idx = self._row_frames            # the frame (chunk index) of each row
         got = np.zeros(n, bool)
-        if d.fast_head is not None and len(d.fast_head[0]):
-            fast, head = d.fast_head
-            at = np.full(int(max(idx.max(), fast.max())) + 1, -1, np.int64)
-            at[fast] = np.arange(len(fast))
-            k = at[idx]
-            got = k >= 0
-            out[got] = head[k[got]]       # zero past the payload already
-        fast_rows = got.copy()
         if d.h is not None:
             rel = off - d.base[idx]
-            fits = ~got & (off < size) & (rel >= 0) & (rel + w <= d.h.shape[1])
+            fits = (off < size) & (rel >= 0) & (rel + w <= d.h.shape[1])
             if fits.all():
                 r = rel[0]
                 if not (rel == r).all():
@@ -137,7 +128,7 @@ class _Reader:
             rest = np.flatnonzero(rest)
             if len(rest) and len(buf):
                 out[rest] = _rows_of(buf, off[rest] - base, w)
-        short = np.flatnonzero(~fast_rows & (plen < w))  # zero past the payload, as Packets.head
+        short = np.flatnonzero(plen < w)  # zero past the payload, as Packets.head
         if len(short):
             out[short] *= np.arange(w) < plen[short, None]
         return out
@@ -217,45 +208,95 @@ class _Reader:
             base += len(dgram)
         return np.frombuffer(b"".join(bufs), np.uint8) if bufs else np.zeros(0, np.uint8)
 
-    def _columns(self, ch: RecordChunk, rows: list, extra: np.ndarray) -> dict:
-        from labkit.capture._rows import _cat
+    def _columns(self, ch: RecordChunk, rows: list, extra: np.ndarray, d: Dissector):
+        """The chunk's columns, in the dtypes of :class:`Packets`, and the first payload
+        bytes of each row (with `keep_head`): the frames of the compiled path
+        (``d.fast``) and the `rows` of the vectorised dissector, in frame order.
 
+        Address ids are given in one order whatever path a row took: outer tunnel
+        addresses, then sources, then destinations, each in row order.
+        """
+        fast = d.fast if d.fast is not None and len(d.fast[0]) else None
         w = _cat(rows)
-        if not w:
-            return {"extra": extra, **{k: np.zeros(0, t) for k, t in _ARRAYS.items()}}
-        if len(w["idx"]) > 1 and (np.diff(w["idx"]) < 0).any():
+        if fast is None and not w:
+            cols = {k: np.zeros(0, t) for k, t in _ARRAYS.items()}
+            cols["extra"] = extra
+            return cols, np.zeros((0, HEAD_BYTES), np.uint8)
+        if _n(w) > 1 and (np.diff(w["idx"]) < 0).any():
             order = np.argsort(w["idx"], kind="stable")
             w = {k: v[order] for k, v in w.items()}
-        idx = self._row_frames = w["idx"]
+        parts = []                       # (frame index of each row, columns, keys, head)
+        if fast is not None:
+            parts.append(self._fast_part(ch, fast, d))
+        if w:
+            parts.append(self._row_part(ch, w, extra, d))
+        if len(parts) == 1:
+            _, cols, keys, head = parts[0]
+        else:
+            cols, keys, head = _interleave(parts)
+        if keys["over"] is not None:     # rows inside a tunnel: their outer addresses
+            has = keys["over"] > 0
+            if has.any():
+                ov = keys["over"][has]
+                cols["outer_src_id"][has] = self.book.lookup(ov, keys["ohi_s"][has], keys["olo_s"][has])
+                cols["outer_dst_id"][has] = self.book.lookup(ov, keys["ohi_d"][has], keys["olo_d"][has])
+        cols["src_id"] = self.book.lookup(keys["ver"], keys["shi"], keys["slo"])
+        cols["dst_id"] = self.book.lookup(keys["ver"], keys["dhi"], keys["dlo"])
+        cols = {k: cols[k] for k in _ARRAYS}
+        cols["extra"] = extra
+        return cols, head
+
+    def _fast_part(self, ch: RecordChunk, fast: tuple, d: Dissector):
+        """Columns of the frames the compiled path took (``_kernel.plain_udp4``)."""
+        idx, _, sport, dport, poff, plen, vlan, l3, l4, slo, dlo, head = fast
+        m = len(idx)
+        pick = slice(None) if m == len(ch) else idx    # every frame: no gathers
+        cols = {"frame": ch.number[pick], "time_ns": ch.time_ns[pick],
+                "proto": np.full(m, 17, np.uint8), "ip_version": np.full(m, 4, np.uint8),
+                "sport": sport, "dport": dport, "payload_offset": poff, "payload_len": plen,
+                "tcp_seq": np.zeros(m, np.uint32), "tcp_flags": np.zeros(m, np.uint8),
+                "teid": np.full(m, -1, np.int64), "outer_src_id": np.full(m, -1, np.int32),
+                "outer_dst_id": np.full(m, -1, np.int32),
+                "vlan": vlan, "esp_spi": np.full(m, -1, np.int64),
+                "frame_offset": ch.offset[pick], "caplen": ch.caplen[pick],
+                "wirelen": ch.wirelen[pick], "l3_offset": l3, "l4_offset": l4,
+                "interface": ch.interface[pick]}
+        cols = {k: v.astype(_ARRAYS[k], copy=False) for k, v in cols.items()}
+        hi = np.zeros(m, np.int64)
+        keys = {"ver": np.full(m, 4, np.int64), "shi": hi, "slo": slo, "dhi": hi, "dlo": dlo,
+                "over": None}
+        return idx, cols, keys, head if self.keep_head else None
+
+    def _row_part(self, ch: RecordChunk, w: dict, extra: np.ndarray, d: Dissector):
+        """Columns of the rows of the vectorised dissector (frame order)."""
+        idx = w["idx"]
+        pick = idx
         if len(idx) == len(ch) and (len(idx) == 0 or idx[-1] == len(ch) - 1):
-            idx = slice(None)  # every frame gave one row, in order: no gathers
-        fo = ch.offset[idx]
-        n = len(w["idx"])
+            pick = slice(None)  # every frame gave one row, in order: no gathers
+        fo = ch.offset[pick]
+        n = len(idx)
         get = lambda k: w.get(k, np.full(n, -1, np.int64))  # noqa: E731
-        has_outer = get("over") > 0
-        outer_s = np.full(n, -1, np.int32)
-        outer_d = outer_s.copy()
-        if has_outer.any():
-            ov = w["over"][has_outer]
-            outer_s[has_outer] = self.book.lookup(ov, w["ohi_s"][has_outer], w["olo_s"][has_outer])
-            outer_d[has_outer] = self.book.lookup(ov, w["ohi_d"][has_outer], w["olo_d"][has_outer])
         cols = {
-            "frame": ch.number[idx], "time_ns": ch.time_ns[idx], "proto": w["proto"],
-            "ip_version": w["ver"],
-            "src_id": self.book.lookup(w["ver"], w["shi"], w["slo"]),
-            "dst_id": self.book.lookup(w["ver"], w["dhi"], w["dlo"]),
-            "sport": w["sport"], "dport": w["dport"], "payload_offset": w["poff"],
-            "payload_len": w["plen"], "tcp_seq": w["seq"], "tcp_flags": w["flags"],
-            "teid": get("teid"), "outer_src_id": outer_s, "outer_dst_id": outer_d,
-            "vlan": get("vlan"), "esp_spi": get("spi"), "frame_offset": fo,
-            "caplen": ch.caplen[idx], "wirelen": ch.wirelen[idx],
-            "l3_offset": w["l3"] - fo, "l4_offset": np.where(w["pos"] < 0, -1, w["pos"] - fo),
-            "interface": ch.interface[idx],
+            "frame": ch.number[pick], "time_ns": ch.time_ns[pick], "proto": w["proto"],
+            "ip_version": w["ver"], "sport": w["sport"], "dport": w["dport"],
+            "payload_offset": w["poff"], "payload_len": w["plen"], "tcp_seq": w["seq"],
+            "tcp_flags": w["flags"], "teid": get("teid"), "vlan": get("vlan"),
+            "outer_src_id": np.full(n, -1, np.int32), "outer_dst_id": np.full(n, -1, np.int32),
+            "esp_spi": get("spi"), "frame_offset": fo, "caplen": ch.caplen[pick],
+            "wirelen": ch.wirelen[pick], "l3_offset": w["l3"] - fo,
+            "l4_offset": np.where(w["pos"] < 0, -1, w["pos"] - fo),
+            "interface": ch.interface[pick],
         }
         if self.cast:
             cols = {k: np.asarray(v).astype(_ARRAYS[k], copy=False) for k, v in cols.items()}
-        cols["extra"] = extra
-        return cols
+        keys = {k: w[k] for k in ("ver", "shi", "slo", "dhi", "dlo")}
+        keys["over"] = get("over")
+        for k in ("ohi_s", "olo_s", "ohi_d", "olo_d"):
+            keys[k] = w.get(k)
+        head = None
+        if self.keep_head:
+            head = self._head(d, w["poff"], w["plen"], idx, extra)
+        return idx, cols, keys, head
 
     def finish_stats(self) -> dict:
         st = self.stats
@@ -281,6 +322,31 @@ class _Reader:
             out.append(f"{self.cf.name}: {k} frames on interfaces with an unsupported "
                        "link type were skipped")
         return tuple(out)
+
+
+def _interleave(parts: list):
+    """Join the columns, address keys and heads of two sets of rows by frame index
+    (each set in frame order; a frame's rows are all in one set)."""
+    (ia, ca, ka, ha), (ib, cb, kb, hb) = parts
+    n = len(ia) + len(ib)
+    at_a = np.arange(len(ia)) + np.searchsorted(ib, ia)
+    at_b = np.arange(len(ib)) + np.searchsorted(ia, ib, side="right")
+
+    def join(x, y, dtype=None):
+        out = np.empty((n,) + np.shape(x)[1:], dtype or np.result_type(x, y))
+        out[at_a] = x
+        out[at_b] = y
+        return out
+
+    cols = {k: join(ca[k], cb[k], _ARRAYS[k]) for k in ca}
+    keys = {k: join(ka[k], kb[k], np.int64) for k in ("ver", "shi", "slo", "dhi", "dlo")}
+    keys["over"] = None
+    if kb["over"] is not None and (kb["over"] > 0).any():
+        keys["over"] = join(np.full(len(ia), -1, np.int64), kb["over"], np.int64)
+        for k in ("ohi_s", "olo_s", "ohi_d", "olo_d"):
+            keys[k] = join(np.zeros(len(ia), np.int64), kb[k], np.int64)
+    head = None if ha is None else join(ha, hb, np.uint8)
+    return cols, keys, head
 
 
 def _packets(reader: _Reader, cols: dict, extra: np.ndarray, head=None) -> Packets:

@@ -34,10 +34,7 @@ def register(subparsers) -> None:
                    help="clock rate of a dynamic payload type, e.g. 96=AMR-WB or 96=16000 "
                         "(repeatable)")
     p.add_argument("--chunk-packets", type=int, default=None, metavar="N",
-                   help="frames read at a time (default 1,000,000; less = less memory)")
-    p.add_argument("--spill-dir", metavar="DIR",
-                   help="directory for temporary files of big captures (default: the "
-                        "system's temporary directory; 26 bytes per RTP packet)")
+                   help="frames read at a time (default 250,000; less = less memory)")
     p.set_defaults(func=run)
 
 
@@ -80,7 +77,7 @@ def run(args) -> int:
     if chunk < 1:
         raise LabkitError(f"bad --chunk-packets {chunk}", None, "give a positive number of frames")
     table = scan_streams(args.file, clock_rates=rates or None, heuristic=not args.no_heuristic,
-                         chunk_packets=chunk, spill_dir=args.spill_dir)
+                         chunk_packets=chunk)
     if args.json:
         cols = list(table)
         recs = [dict(zip(cols, v)) for v in zip(*(table[c] for c in cols))][::-1]

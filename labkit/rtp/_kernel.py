@@ -1,6 +1,7 @@
 """Wireshark 4.0's per-packet RTP analysis as one sequential pass, compiled (numba).
 
-Internal engine of :func:`labkit.rtp.stats.analyze_streams`. Wireshark's
+Internal engine of :func:`labkit.rtp.stats.analyze_streams` and
+:class:`labkit.rtp.stats.RunningAnalysis`. Wireshark's
 ``rtppacket_analyse()`` (ui/tap-rtp-analysis.c) is a loop over packets with a little
 state per stream; this is that loop, compiled by numba, over every stream of a capture
 at once (state arrays indexed by stream id). Being sequential, its double arithmetic is
@@ -28,45 +29,56 @@ _PT_CN, _FOLLOW_PT_CN, _REG_PT_CHANGE = 0x10, 0x20, 0x40
 _WRONG_TIMESTAMP, _PT_T_EVENT = 0x80, 0x100
 
 
-def analyze(stream, t_ms, seq, ts, pt, marker, clock, tevent, n_streams, per_packet):
-    """One pass over the packets in file order.
+# the per-stream state of the pass, one row per stream: integer, float and bool columns
+INT_STATE = ("count", "first_ts", "tracked", "start_seq", "prev_seq", "prev_pt", "reg_pt",
+             "cycles", "seq_errors", "rate")
+FLOAT_STATE = ("first_t", "t_ref", "last_nom", "jit_now", "run_delta", "run_skew",
+               "min_delta", "mean_delta", "max_delta", "min_jitter", "mean_jitter",
+               "max_jitter", "max_skew")
+BOOL_STATE = ("last_ev_a", "problem")
 
-    Parameters are equal-length arrays: stream id (int), arrival [ms] (float64), RTP
-    sequence number, timestamp [ticks] (int64), payload type, marker (bool), clock rate
-    [Hz] (0 = no jitter), telephone-event (bool); `n_streams`; `per_packet` (bool).
 
-    Returns per-stream arrays (packets, first and last sequence number, cycles,
-    seq_errors, problem, min/mean/max delta and jitter [ms], max_skew [ms], clock_rate
-    [Hz]) and per-packet delta, jitter, skew [ms] and flags
-    (length 0 unless `per_packet`).
+def new_state(n_streams, old=None):
+    """State of `n_streams` streams before their first packet: (int64, float64, bool)
+    matrices with a row per stream (min delta and min jitter -1 = unset); with `old`,
+    the rows of `old` kept (streams seen so far) and new rows added."""
+    ints = np.zeros((n_streams, len(INT_STATE)), np.int64)
+    floats = np.zeros((n_streams, len(FLOAT_STATE)), np.float64)
+    floats[:, FLOAT_STATE.index("min_delta")] = -1.0
+    floats[:, FLOAT_STATE.index("min_jitter")] = -1.0
+    bools = np.zeros((n_streams, len(BOOL_STATE)), np.bool_)
+    if old is not None:
+        for new, prev in zip((ints, floats, bools), old):
+            new[:len(prev)] = prev
+    return ints, floats, bools
+
+
+def analyze_into(ints, floats, bools, stream, t_ms, seq, ts, pt, marker, clock, tevent,
+                 per_packet):
+    """One pass over packets in file order, continuing from the per-stream state of
+    :func:`new_state` (updated in place): a capture's packets fed in pieces, in file
+    order, leave the state one pass over all of them leaves.
+
+    Parameters are the state matrices, then equal-length arrays: stream id (int, a row
+    of the state), arrival [ms] (float64), RTP sequence number, timestamp [ticks],
+    payload type, marker (bool), clock rate [Hz] (0 = no jitter), telephone-event
+    (bool); and `per_packet` (bool). Integer inputs of any width: each value is read
+    as int64.
+
+    Returns the per-packet delta, jitter, skew [ms] and flags of these packets (length 0
+    unless `per_packet`); the per-stream results are the state's columns (packets,
+    first and last sequence number, cycles, seq_errors, problem, min/mean/max delta and
+    jitter [ms], max_skew [ms], clock_rate [Hz]).
     """
     n = len(stream)
-    S = n_streams
-    count = np.zeros(S, np.int64)
-    first_ts = np.zeros(S, np.int64)
-    first_t = np.zeros(S, np.float64)
-    tracked = np.zeros(S, np.int64)
-    start_seq = np.zeros(S, np.int64)
-    prev_seq = np.zeros(S, np.int64)       # the last packet's (at the end: the stream's last)
-    prev_pt = np.zeros(S, np.int64)
-    reg_pt = np.zeros(S, np.int64)         # pt of the last packet that was first or not CN
-    t_ref = np.zeros(S, np.float64)        # arrival of the last in-sequence packet
-    last_nom = np.zeros(S, np.float64)     # nominal time of the last jitter packet
-    jit_now = np.zeros(S, np.float64)
-    run_delta = np.zeros(S, np.float64)
-    run_skew = np.zeros(S, np.float64)
-    last_ev_a = np.zeros(S, np.bool_)      # the last wrap-cycle event was a wrap
-    cycles = np.zeros(S, np.int64)
-    seq_errors = np.zeros(S, np.int64)
-    problem = np.zeros(S, np.bool_)
-    min_delta = np.full(S, -1.0)
-    mean_delta = np.zeros(S, np.float64)
-    max_delta = np.zeros(S, np.float64)
-    min_jitter = np.full(S, -1.0)
-    mean_jitter = np.zeros(S, np.float64)
-    max_jitter = np.zeros(S, np.float64)
-    max_skew = np.zeros(S, np.float64)
-    rate = np.zeros(S, np.int64)
+    count, first_ts, tracked, start_seq = ints[:, 0], ints[:, 1], ints[:, 2], ints[:, 3]
+    prev_seq, prev_pt, reg_pt, cycles = ints[:, 4], ints[:, 5], ints[:, 6], ints[:, 7]
+    seq_errors, rate = ints[:, 8], ints[:, 9]
+    first_t, t_ref, last_nom, jit_now = floats[:, 0], floats[:, 1], floats[:, 2], floats[:, 3]
+    run_delta, run_skew, min_delta = floats[:, 4], floats[:, 5], floats[:, 6]
+    mean_delta, max_delta, min_jitter = floats[:, 7], floats[:, 8], floats[:, 9]
+    mean_jitter, max_jitter, max_skew = floats[:, 10], floats[:, 11], floats[:, 12]
+    last_ev_a, problem = bools[:, 0], bools[:, 1]
     m = n if per_packet else 0
     o_delta = np.zeros(m, np.float64)
     o_jitter = np.zeros(m, np.float64)
@@ -180,9 +192,7 @@ def analyze(stream, t_ms, seq, ts, pt, marker, clock, tevent, n_streams, per_pac
             reg_pt[g] = p
         prev_pt[g] = p
         prev_seq[g] = q
-    return (count, start_seq, prev_seq, cycles, seq_errors, problem, min_delta, mean_delta,
-            max_delta, min_jitter, mean_jitter, max_jitter, max_skew, rate,
-            o_delta, o_jitter, o_skew, o_flags)
+    return o_delta, o_jitter, o_skew, o_flags
 
 
 def first_seen(key):

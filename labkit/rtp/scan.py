@@ -11,20 +11,23 @@ RTP analysis remembers between packets:
   reuses that conversation, with its empty payload-type map);
 - the stream of each (src, sport, dst, dport, SSRC), numbered by first appearance;
 - per stream: first and last packet, the payload names seen;
-- the header fields the per-stream statistics need (26 bytes per RTP packet), kept in
-  memory up to `memory_bytes` and spilled beyond that to temporary files, one per group
-  of streams, so that the statistics (:mod:`labkit.rtp.stats`) then run on whole
-  streams, a group at a time.
+- per stream, the state of Wireshark's per-packet analysis (sequence tracking, jitter,
+  deltas, skew: :class:`labkit.rtp.stats.RunningAnalysis`), continued chunk by chunk,
+  so that nothing per packet is kept for the table.
+
+Readers that need the streams' packets afterwards (``StreamScan(packets=True)``: the
+jitter analysis and the audio of a big file) also get their header records, kept in
+memory up to `memory_bytes` and spilled beyond that to temporary files, one per group of
+streams, read back a group at a time (:meth:`StreamScan.groups`).
 
 The result is the same table, value for value, as ``stream_table(find_rtp(
 read_capture(path)))`` (tests/rtp/test_scan.py checks it on every capture the tests use,
-with chunks down to a few frames); peak memory is bounded by the chunk, the memory
-budget and the largest group of streams, not by the file.
+with chunks down to a few frames); peak memory is bounded by the chunk and the number
+of streams, not by the file.
 
 Limits: a SIP message whose TCP segments fall in two different chunks is not joined, so
 its SDP (and the RTP it sets up, found then by the heuristic) may differ from a whole-
-file read; chunks of a million frames make that rare. A single stream of N packets
-needs about 26 N bytes during its statistics (40 million packets in one stream: 1 GB).
+file read; chunks of a quarter of a million frames make that rare.
 """
 from __future__ import annotations
 
@@ -32,7 +35,6 @@ import os
 import queue
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,7 +52,6 @@ N_GROUPS = 64                  # stream groups (spill files); stream id % N_GROU
 # the header fields the statistics need, per RTP packet (26 bytes)
 _FIELDS = {"s": np.int32, "t": np.float64, "q": np.int32, "ts": np.uint32, "pt": np.uint8,
            "mk": np.bool_, "ck": np.int32}
-_REC_BYTES = sum(np.dtype(t).itemsize for t in _FIELDS.values())
 # with packets=True also the arrival [ns since the epoch] and frame number (16 more bytes)
 _PACKET_FIELDS = {**_FIELDS, "ns": np.int64, "fr": np.int64}
 # with payloads=True also where the payload starts in the datagram [octets: RTP header,
@@ -177,6 +178,7 @@ class _State:
     first: list = field(default_factory=list)        # (time_ns, frame, codec) per stream
     last: list = field(default_factory=list)         # (time_ns, frame) per stream
     names: dict = field(default_factory=dict)        # (stream, pt) -> payload name
+    running: _st.RunningAnalysis = field(default_factory=_st.RunningAnalysis)
     origin_ns: int | None = None
     last_ns: int | None = None                       # arrival of the last RTP packet so far
     backwards_frame: int | None = None               # first RTP frame earlier than the one before
@@ -235,8 +237,9 @@ def _first_of_each(codes: np.ndarray, bound: int):
     return zip(present.tolist(), first[present].tolist())
 
 
-def _chunk(state: _State, packets, records: _Records):
-    """Find the RTP of one chunk; update the per-stream state; hand the header fields to records."""
+def _chunk(state: _State, packets, records: _Records | None):
+    """Find the RTP of one chunk; update the per-stream state and statistics; hand the
+    header fields to `records` (if kept)."""
     if state.origin_ns is None:
         state.origin_ns = packets.first_time_ns
     sel, hd, hdr, pad, plen, owner, by_sdp, sdp_rows = _detect(
@@ -275,6 +278,10 @@ def _chunk(state: _State, packets, records: _Records):
     cols = {"s": gid.astype(np.int32), "t": _st.rel_ms(time_ns, state.origin_ns),
             "q": hd["seq"].astype(np.int32), "ts": hd["ts"].astype(np.uint32), "pt": pt,
             "mk": (hd["b1"] & 0x80) != 0, "ck": clock.astype(np.int32)}
+    state.running.add(cols["s"], cols["t"], cols["q"], cols["ts"], cols["pt"], cols["mk"],
+                      cols["ck"], len(state.keys))
+    if records is None:
+        return
     if "ho" in records.fields:   # RFC 3550 5.1: after header, CSRCs, extension; no padding
         cols["ho"] = hdr.astype(np.uint16)
         cols["bl"] = np.maximum(plen - hdr - np.where((hd["b0"] & 0x20) != 0, pad, 0),
@@ -290,10 +297,6 @@ def _chunk(state: _State, packets, records: _Records):
     records.add(cols)
 
 
-_PER_STREAM = [f for f in _st.StreamStats.__dataclass_fields__
-               if f not in ("delta", "jitter", "skew", "flags")]
-
-
 def _workers() -> int:
     """Threads worth running side by side: the machine's CPUs, at most 2 (numpy releases
     the GIL in its array loops, so a second thread gains; a third gains little)."""
@@ -301,50 +304,10 @@ def _workers() -> int:
     return max(1, min(2, cpus or 1))
 
 
-def _group_stats(r: dict):
-    """Per-stream statistics of one group's records: (stream ids, fields)."""
-    present = np.bincount(r["s"]) > 0
-    ids = np.flatnonzero(present)
-    local = np.cumsum(present) - 1         # stream id -> index among `ids`
-    s = _st.analyze_streams(local[r["s"]], r["t"], r["q"], r["ts"], r["pt"], r["mk"],
-                            r["ck"], len(ids), per_packet=False)
-    return ids, {f: getattr(s, f) for f in _PER_STREAM}
-
-
-def _statistics(records: _Records, n_streams: int) -> dict:
-    """Per-stream fields of :func:`labkit.rtp.stats.analyze_streams`: all streams at once
-    when the records stayed in memory, else group by group from the spill files (two
-    groups at a time on a machine with two CPUs)."""
-    if not records.spilled:
-        r = records.all()
-        s = _st.analyze_streams(r["s"], r["t"], r["q"], r["ts"], r["pt"], r["mk"], r["ck"],
-                                n_streams, per_packet=False)
-        return {f: getattr(s, f) for f in _PER_STREAM}
-    out = None
-    with ThreadPoolExecutor(_workers()) as pool:
-        for ids, s in _bounded_map(pool, _group_stats, records.groups(), _workers()):
-            if out is None:
-                out = {f: np.zeros(n_streams, s[f].dtype) for f in _PER_STREAM}
-            for f in _PER_STREAM:
-                out[f][ids] = s[f]
-    return out
-
-
-def _bounded_map(pool, fn, items, ahead: int):
-    """``pool.map(fn, items)`` (results in order) with at most `ahead` items taken from
-    `items` and not yet returned (Executor.map would take them all: every group in
-    memory at once)."""
-    pending = []
-    for item in items:
-        pending.append(pool.submit(fn, item))
-        del item
-        if len(pending) >= ahead:
-            yield pending.pop(0).result()
-    while pending:
-        yield pending.pop(0).result()
-
-
-def _table(state: _State, st: dict) -> dict:
+def _table(state: _State) -> dict:
+    r = state.running.result()
+    st = {f: getattr(r, f) for f in _st.StreamStats.__dataclass_fields__
+          if f not in ("delta", "jitter", "skew", "flags")}
     ns = len(state.keys)
     origin = state.origin_ns or 0
     first_ns = np.array([f[0] for f in state.first], np.int64)
@@ -375,13 +338,16 @@ class StreamScan:
     heuristic, clock_rates, decode_as
         As :func:`labkit.rtp.find_rtp`.
     memory_bytes : int
-        RTP header records kept in memory [bytes] before spilling to `spill_dir`.
+        With `packets`: RTP header records kept in memory [bytes] before spilling to
+        `spill_dir`.
     spill_dir : str or Path, optional
         Directory of the temporary files (default: the system's).
     packets : bool
-        Also keep each RTP packet's arrival [ns] and frame number (42 instead of 26
-        bytes per packet), for readers that walk the streams' packets with
-        :meth:`groups` (``labkit.quality.analyze_jitter`` on a file).
+        Keep each RTP packet's header fields, arrival [ns] and frame number (42 bytes
+        per packet), for readers that walk the streams' packets with :meth:`groups`
+        (``labkit.quality.analyze_jitter`` on a file). Without it nothing per packet is
+        kept: the table's statistics run chunk by chunk
+        (:class:`labkit.rtp.stats.RunningAnalysis`).
     payloads : bool
         Also (implies `packets`) where each RTP payload starts in its datagram and its
         length without padding (48 bytes per packet), so that a second pass can slice
@@ -406,25 +372,29 @@ class StreamScan:
                  memory_bytes: int = MEMORY_BYTES, spill_dir=None, packets: bool = False,
                  payloads: bool = False):
         self._state = _State(heuristic, clock_rates, decode_as)
-        fields = _PAYLOAD_FIELDS if payloads else _PACKET_FIELDS if packets else _FIELDS
-        self._records = _Records(memory_bytes, None if spill_dir is None else str(spill_dir),
-                                 fields=fields)
+        self._records = None
+        if packets or payloads:
+            self._records = _Records(memory_bytes,
+                                     None if spill_dir is None else str(spill_dir),
+                                     fields=_PAYLOAD_FIELDS if payloads else _PACKET_FIELDS)
 
     def add(self, packets) -> None:
         """Take the next chunk (a :class:`labkit.capture.Packets` of consecutive frames)."""
         _chunk(self._state, packets, self._records)
 
     def table(self) -> dict:
-        """The columns of :func:`labkit.rtp.stream_table` for every chunk added; the
-        temporary files are removed (call once)."""
+        """The columns of :func:`labkit.rtp.stream_table` for every chunk added (the
+        statistics ran chunk by chunk); the temporary files of kept records are
+        removed (call after the last :meth:`groups`)."""
         try:
-            return _table(self._state, _statistics(self._records, len(self._state.keys)))
+            return _table(self._state)
         finally:
-            self._records.close()
+            self.close()
 
     def close(self) -> None:
-        """Remove the temporary files (after an error; :meth:`table` does it too)."""
-        self._records.close()
+        """Remove the temporary files of the kept records (``packets=True``)."""
+        if self._records is not None:
+            self._records.close()
 
     def streams(self) -> dict:
         """The streams found so far, in stream id order (oldest first).
@@ -462,7 +432,7 @@ class StreamScan:
         --------
         >>> from labkit import data
         >>> from labkit.capture import iter_capture
-        >>> scan = StreamScan(memory_bytes=1)           # every record spilled
+        >>> scan = StreamScan(memory_bytes=1, packets=True)   # every record spilled
         >>> for chunk in iter_capture(data.path("relay_rtpengine"), chunk_packets=1000):
         ...     scan.add(chunk)
         >>> sorted(int(s) for g in scan.groups() for s in set(g["s"].tolist()))
@@ -470,6 +440,9 @@ class StreamScan:
         >>> scan.close()
         """
         rec = self._records
+        if rec is None:
+            raise ValueError("StreamScan.groups(): the header records are kept only with "
+                             "StreamScan(packets=True) or payloads=True")
         if rec.spilled:
             yield from rec.groups()
             return
@@ -479,8 +452,7 @@ class StreamScan:
 
 
 def scan_streams(path, *, heuristic=True, clock_rates=None, decode_as=None,
-                 chunk_packets: int = CHUNK_PACKETS, memory_bytes: int = MEMORY_BYTES,
-                 spill_dir=None, progress=None) -> dict:
+                 chunk_packets: int = CHUNK_PACKETS, progress=None) -> dict:
     """The RTP stream table of a capture file, read in chunks (bounded memory).
 
     Parameters
@@ -490,13 +462,8 @@ def scan_streams(path, *, heuristic=True, clock_rates=None, decode_as=None,
     heuristic, clock_rates, decode_as
         As :func:`labkit.rtp.find_rtp`.
     chunk_packets : int
-        Frames per chunk [frames]; memory grows with it (about 150 bytes per frame).
-    memory_bytes : int
-        RTP header records [bytes] (26 per RTP packet) kept in memory; beyond that
-        they go to temporary files in `spill_dir`.
-    spill_dir : str or Path, optional
-        Where the temporary files go (default: the system's temporary directory).
-        They take 26 bytes per RTP packet and are removed at the end.
+        Frames per chunk [frames]; memory grows with it (about 150 bytes per frame),
+        not with the file: nothing per packet is kept between chunks.
     progress : bool or None
         tqdm progress bar over the file; None = only for files over 50 MiB.
 
@@ -532,8 +499,7 @@ def scan_streams(path, *, heuristic=True, clock_rates=None, decode_as=None,
     """
     from labkit.capture import iter_capture
 
-    scan = StreamScan(heuristic=heuristic, clock_rates=clock_rates, decode_as=decode_as,
-                      memory_bytes=memory_bytes, spill_dir=spill_dir)
+    scan = StreamScan(heuristic=heuristic, clock_rates=clock_rates, decode_as=decode_as)
     try:
         for packets in _read_ahead(lambda: iter_capture(path, chunk_packets=chunk_packets,
                                                         progress=progress)):

@@ -29,7 +29,7 @@ import numpy as np
 from labkit import _jit
 from labkit.rtp import _kernel
 
-__all__ = ["StreamStats", "analyze_streams", "rel_ms", "FLAG_FIRST", "FLAG_MARKER",
+__all__ = ["StreamStats", "analyze_streams", "RunningAnalysis", "rel_ms", "FLAG_FIRST", "FLAG_MARKER",
            "FLAG_WRONG_SEQ", "FLAG_PT_CHANGE", "FLAG_PT_CN", "FLAG_FOLLOW_PT_CN",
            "FLAG_REG_PT_CHANGE", "FLAG_WRONG_TIMESTAMP", "FLAG_PT_T_EVENT"]
 
@@ -176,31 +176,104 @@ def analyze_streams(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
     >>> round(float(s.mean_jitter[0]), 6), float(s.max_jitter[0])    # (0 + 0.3125 + 0.60546875) / 3
     (0.30599, 0.60546875)
     """
-    stream = np.ascontiguousarray(stream, dtype=np.int64)
+    stream = np.asarray(stream)
     n = len(stream)
     if n and (stream.min() < 0 or stream.max() >= n_streams):
         raise ValueError(f"analyze_streams: stream ids must lie in 0..{n_streams - 1}, "
                          f"got {int(stream.min())}..{int(stream.max())}")
-    te = np.zeros(n, bool) if tevent is None else np.ascontiguousarray(tevent, dtype=bool)
-    (counts, start, stop, cycles, seq_err, prob, min_d, mean_d, max_d, min_j, mean_j, max_j,
-     max_skew, rate, delta, jitter, skew, flags) = _jit.run(
-        _kernel.analyze, n, stream, np.ascontiguousarray(t_ms, dtype=np.float64),
-        np.ascontiguousarray(seq, dtype=np.int64), np.ascontiguousarray(ts, dtype=np.int64),
-        np.ascontiguousarray(pt, dtype=np.int64), np.ascontiguousarray(marker, dtype=bool),
-        np.ascontiguousarray(clock, dtype=np.int64), te, int(n_streams), bool(per_packet))
+    state = _kernel.new_state(int(n_streams))
+    delta, jitter, skew, flags = _feed(state, stream, t_ms, seq, ts, pt, marker, clock,
+                                       tevent, per_packet)
+    per = _per_stream(state)
+    if not per_packet:
+        return StreamStats(delta=None, jitter=None, skew=None, flags=None, **per)
+    return StreamStats(delta=delta, jitter=jitter, skew=skew, flags=flags, **per)
+
+
+def _feed(state, stream, t_ms, seq, ts, pt, marker, clock, tevent, per_packet):
+    """Run the pass over these packets from `state` (:func:`labkit.rtp._kernel.new_state`)."""
+    n = len(stream)
+    c = np.ascontiguousarray   # integer columns keep their width: the pass reads int64
+    te = np.zeros(n, bool) if tevent is None else c(tevent, dtype=bool)
+    return _jit.run(_kernel.analyze_into, n, *state, c(stream), c(t_ms, dtype=np.float64),
+                    c(seq), c(ts), c(pt), c(marker, dtype=bool), c(clock), te,
+                    bool(per_packet))
+
+
+def _per_stream(state) -> dict:
+    """The per-stream fields of :class:`StreamStats` from the pass's state (RFC 3550
+    A.3: expected = highest extended sequence number - first + 1, in Wireshark's
+    32-bit arithmetic; lost = expected - received as a signed 32-bit number)."""
+    ints, floats, bools = state
+    i = {k: ints[:, j] for j, k in enumerate(_kernel.INT_STATE)}
+    f = {k: floats[:, j].copy() for j, k in enumerate(_kernel.FLOAT_STATE)}
+    counts, start, stop, cycles = i["count"].copy(), i["start_seq"], i["prev_seq"], i["cycles"].copy()
     expected = (stop + cycles * 0x10000 - start + 1) & 0xFFFFFFFF
     expected = np.where(counts > 0, expected, 0)
     lost = ((expected - counts + 2**31) % 2**32 - 2**31).astype(np.int64)
     lost100 = (lost * 100 + 2**31) % 2**32 - 2**31
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.where(expected != 0, lost100 / np.where(expected == 0, 1, expected), 0.0)
-    per = dict(packets=counts, expected=expected.astype(np.int64), lost=lost,
-               lost_pct=pct.astype(np.float64), seq_errors=seq_err, cycles=cycles,
-               min_delta=min_d, mean_delta=mean_d, max_delta=max_d, min_jitter=min_j,
-               mean_jitter=mean_j, max_jitter=max_j, max_skew=max_skew, clock_rate=rate,
-               problem=prob)
-    if not per_packet:
-        return StreamStats(delta=None, jitter=None, skew=None, flags=None, **per)
-    return StreamStats(delta=delta, jitter=jitter, skew=skew, flags=flags, **per)
+    return dict(packets=counts, expected=expected.astype(np.int64), lost=lost,
+                lost_pct=pct.astype(np.float64), seq_errors=i["seq_errors"].copy(),
+                cycles=cycles, min_delta=f["min_delta"], mean_delta=f["mean_delta"],
+                max_delta=f["max_delta"], min_jitter=f["min_jitter"],
+                mean_jitter=f["mean_jitter"], max_jitter=f["max_jitter"],
+                max_skew=f["max_skew"], clock_rate=i["rate"].copy(),
+                problem=bools[:, 1].copy())
+
+
+class RunningAnalysis:
+    """:func:`analyze_streams` fed in pieces: the per-stream results of a capture whose
+    RTP packets come chunk after chunk (file order), without keeping them.
+
+    The pass keeps, per stream, what Wireshark's ``rtppacket_analyse`` keeps between
+    packets; each :meth:`add` continues it, so the result is the one a single pass
+    over all packets gives, value for value (:mod:`labkit.rtp.scan` reads captures of
+    any size this way).
+
+    References
+    ----------
+    As :func:`analyze_streams`.
+
+    Examples
+    --------
+    The packets of the :func:`analyze_streams` example, in two pieces:
+
+    >>> r = RunningAnalysis()
+    >>> r.add(stream=[0, 0], t_ms=[0.0, 20.0], seq=[1, 2], ts=[0, 160], pt=[0, 0],
+    ...       marker=[False] * 2, clock=[8000] * 2, n_streams=1)
+    >>> r.add(stream=[0, 0], t_ms=[45.0, 60.0], seq=[4, 5], ts=[320, 480], pt=[0, 0],
+    ...       marker=[False] * 2, clock=[8000] * 2, n_streams=1)
+    >>> s = r.result()
+    >>> int(s.lost[0]), float(s.max_jitter[0])
+    (1, 0.60546875)
+    """
+
+    def __init__(self):
+        self._state = _kernel.new_state(0)   # rows: room for streams (doubling)
+        self.n_streams = 0                    # streams known so far
+
+    def add(self, stream, t_ms, seq, ts, pt, marker, clock, n_streams, tevent=None) -> None:
+        """Continue the pass with these packets (arrays as :func:`analyze_streams`);
+        `n_streams`: streams known so far (ids 0..n_streams-1), which only grows."""
+        if n_streams < self.n_streams:
+            raise ValueError(f"RunningAnalysis.add: n_streams went down from "
+                             f"{self.n_streams} to {n_streams}")
+        stream = np.asarray(stream)
+        if len(stream) and (stream.min() < 0 or stream.max() >= n_streams):
+            raise ValueError(f"RunningAnalysis.add: stream ids must lie in 0..{n_streams - 1}, "
+                             f"got {int(stream.min())}..{int(stream.max())}")
+        room = len(self._state[0])
+        if n_streams > room:
+            self._state = _kernel.new_state(max(int(n_streams), 2 * room), self._state)
+        self.n_streams = int(n_streams)
+        _feed(self._state, stream, t_ms, seq, ts, pt, marker, clock, tevent, False)
+
+    def result(self) -> StreamStats:
+        """Per-stream fields of :class:`StreamStats` so far (per-packet fields None)."""
+        state = tuple(a[:self.n_streams] for a in self._state)
+        return StreamStats(delta=None, jitter=None, skew=None, flags=None,
+                           **_per_stream(state))
 
 

@@ -76,7 +76,8 @@ def compiled(fn):
     --------
     >>> import numpy as np
     >>> from labkit.rtp import _kernel
-    >>> codes, first = compiled(_kernel.first_seen)(np.array([7, 3, 7, 9], np.uint64))
+    >>> src, port = np.array([7, 3, 7, 9]), np.array([5004, 5004, 5004, 5004])
+    >>> codes, first = compiled(_kernel.stream_keys)(src, port, src, port, src)
     >>> codes.tolist(), first.tolist()
     ([0, 1, 0, 2], [0, 1, 3])
     """
@@ -112,7 +113,8 @@ def run(fn, n: int, *args):
     --------
     >>> import numpy as np
     >>> from labkit.rtp import _kernel
-    >>> run(_kernel.first_seen, 3, np.array([5, 5, 6], np.uint64))[0].tolist()
+    >>> a = np.array([5, 5, 6])
+    >>> run(_kernel.stream_keys, 3, a, a, a, a, a)[0].tolist()
     [0, 0, 1]
     """
     return compiled(fn)(*args) if use_compiled(n) else fn(*args)

@@ -101,7 +101,7 @@ class Overview:
     n_sms: int
 
 
-def overview(capture, *, clock_rates=None, chunk_packets: int = 250_000) -> Overview:
+def overview(capture, *, clock_rates=None, chunk_packets: int | None = None) -> Overview:
     """Read `capture` (path or :class:`~labkit.capture.Packets`) and summarise it.
 
     Parameters
@@ -109,9 +109,10 @@ def overview(capture, *, clock_rates=None, chunk_packets: int = 250_000) -> Over
     capture : str, Path or Packets
     clock_rates : dict, optional
         Passed to :func:`labkit.rtp.rtp_streams` (e.g. ``{96: "AMR-WB"}``).
-    chunk_packets : int
+    chunk_packets : int, optional
         A file is read this many frames at a time [frames], in bounded memory
-        (:mod:`labkit.rtp.scan`); the result is the same as for its Packets.
+        (:mod:`labkit.rtp.scan`; default its ``CHUNK_PACKETS``); the result is the same
+        as for its Packets.
 
     Returns
     -------
@@ -153,8 +154,9 @@ def _overview_of_file(path: Path, clock_rates, chunk_packets: int) -> Overview:
     """:func:`overview` of a file read in chunks, in one pass (bounded memory: see
     :mod:`labkit.rtp.scan`; SIP messages are kept, RTP is summed per stream)."""
     from labkit.capture import iter_capture
-    from labkit.rtp.scan import StreamScan
+    from labkit.rtp.scan import CHUNK_PACKETS, StreamScan
 
+    chunk_packets = chunk_packets or CHUNK_PACKETS
     scan = StreamScan(clock_rates=clock_rates)
     n_udp = n_tcp = tunnelled = n_frames = 0
     t_min = t_max = None

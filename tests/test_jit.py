@@ -54,12 +54,20 @@ def test_the_analysis_fed_in_pieces_equals_one_pass(pieces):
         assert np.array_equal(x, y)
 
 
-def test_first_seen_numbers_keys_by_first_appearance():
+@pytest.mark.parametrize("mode", ["python", "compiled"])
+def test_stream_keys_number_tuples_by_first_appearance(mode):
     rng = np.random.default_rng(5)
-    key = (rng.integers(0, 3000, 200_000).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
-    codes, first = _jit.compiled(_kernel.first_seen)(key)
-    # oracle: numpy's sort-based unique, renumbered by first occurrence
-    uniq, first_at, inverse = np.unique(key, return_index=True, return_inverse=True)
+    n = 200_000 if mode == "compiled" else 5_000    # plain Python: a slow loop
+    # few values per field, so that tuples differ in one field only; SSRCs with high
+    # and low halves that would collide if the fields were mixed carelessly
+    cols = [rng.integers(0, 9, n), rng.integers(0, 3, n) * 20_000, rng.integers(0, 9, n),
+            rng.integers(0, 3, n), rng.choice([0, 1, 0x10000, 0xFFFF0000, 2**32 - 1], n)]
+    fn = _kernel.stream_keys if mode == "python" else _jit.compiled(_kernel.stream_keys)
+    with np.errstate(over="ignore"):    # the hash wraps modulo 2**64 by design
+        codes, first = fn(*cols)
+    # oracle: numpy's sort-based unique of the exact tuples, renumbered by first occurrence
+    rows = np.stack(cols, axis=1)
+    uniq, first_at, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
     rank = np.empty(len(uniq), np.int64)
     rank[np.argsort(first_at)] = np.arange(len(uniq))
     assert np.array_equal(codes, rank[inverse.ravel()])
@@ -81,5 +89,5 @@ def test_once_numba_is_loaded_smaller_inputs_run_compiled(monkeypatch):
     monkeypatch.setattr(_jit, "COMPILE_MIN", 1 << 40)
     _jit.forget()
     assert not _jit.use_compiled(20_000)
-    _jit.compiled(_kernel.first_seen)
+    _jit.compiled(_kernel.stream_keys)
     assert _jit.use_compiled(20_000) and not _jit.use_compiled(_jit.WARM_MIN - 1)

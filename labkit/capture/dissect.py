@@ -51,6 +51,16 @@ _V6_NAMES = {0: "ipv6.hopopts", 43: "ipv6.routing", 60: "ipv6.dstopts", 135: "ip
 HEAD = 64  # bytes per frame kept in the compact array (Ethernet+VLAN+IPv6+UDP fits)
 
 
+class _NoBook:
+    """An empty IPv4 cache: every address a miss (a Dissector used on its own)."""
+    _BITS = 1
+    v4_key = np.zeros(2, np.int64)
+    v4_id = np.zeros(2, np.int32)
+
+
+_NO_BOOK = _NoBook()
+
+
 @dataclass
 class Fragment:
     """One IP fragment waiting for reassembly (RFC 815 hole filling, first copy wins)."""
@@ -154,6 +164,7 @@ class Dissector(TunnelMixin):
         # frames it took, already as columns: the tuple of _kernel.plain_udp4, or None
         self.head_width = 0
         self.fast = None
+        self.book = _NO_BOOK  # the reader's address book, whose IPv4 cache it reads
 
     def mark(self, name: str, idx, offset, length, detail: str = ""):
         """Record that rows `idx` cross header `name` at `offset` (`length` octets).
@@ -237,8 +248,10 @@ class Dissector(TunnelMixin):
         done: list[dict] = []
         idx, every = None, offset
         if self.trace is None and _jit.use_compiled(len(offset)):
+            book = self.book
             self.fast = _jit.compiled(_kernel.plain_udp4)(
-                self.b, offset, caplen, linktype == 1, self._tunnel_ports, self.head_width)
+                self.b, offset, caplen, linktype == 1, self._tunnel_ports, self.head_width,
+                book.v4_key, book.v4_id, 32 - book._BITS)
             idx = self.fast[1]
             if not len(idx):
                 return done

@@ -315,13 +315,19 @@ class _AddressBook:
         lo = np.asarray(lo)
         if _jit.use_compiled(len(lo)):
             ids = _jit.compiled(_kernel.v4_cached)(lo, self.v4_key, self.v4_id, 32 - self._BITS)
-            miss = np.flatnonzero(ids < 0)
         else:
             slot = self._slot(lo)
             with np.errstate(over="ignore"):
                 hit = self.v4_key[slot] == lo.astype(np.int64) + 1
             ids = self.v4_id[slot]
-            miss = np.flatnonzero(~hit)
+            ids[~hit] = -1
+        return self.fill_v4_misses(ids, lo)
+
+    def fill_v4_misses(self, ids, lo) -> np.ndarray:
+        """`ids` of IPv4 addresses `lo` from the cache (-1 = not in it) completed: the
+        missing ones through :meth:`_lookup`, in order of first appearance, and the
+        cache updated."""
+        miss = np.flatnonzero(ids < 0)
         if not len(miss):
             return ids
         m_lo = lo[miss]

@@ -90,6 +90,7 @@ class _Reader:
         d = Dissector(self.cf.data, self.stats, gtp_ports=self.gtp_ports,
                       esp_null=self.esp_null, reassembler=self.reasm)
         d.head_width = HEAD_BYTES if self.keep_head else 0
+        d.book = self.book
         rows = d.frames(ch.offset, ch.caplen, lt)
         extra = self._reassembled(d, rows)
         cols, head = self._columns(ch, rows, extra, d)
@@ -135,8 +136,11 @@ class _Reader:
 
     def _linktypes(self, ch: RecordChunk) -> np.ndarray:
         lts = np.array([i.linktype for i in self.cf.interfaces] + [NO_LINK], np.int64)
+        known = np.isin(lts, list(LINKTYPES) + [NO_LINK])
+        if len(lts) == 2 and known.all() and not (ch.interface < 0).any():
+            return np.full(len(ch), lts[0], np.int64)     # one interface (pcap)
         lt = lts[ch.interface]
-        bad = ~np.isin(lt, list(LINKTYPES) + [NO_LINK])
+        bad = ~known[ch.interface]
         if bad.any():
             self.stats["unsupported_link"] = self.stats.get("unsupported_link", 0) + int(bad.sum())
             lt = np.where(bad, NO_LINK, lt)
@@ -240,15 +244,19 @@ class _Reader:
                 ov = keys["over"][has]
                 cols["outer_src_id"][has] = self.book.lookup(ov, keys["ohi_s"][has], keys["olo_s"][has])
                 cols["outer_dst_id"][has] = self.book.lookup(ov, keys["ohi_d"][has], keys["olo_d"][has])
-        cols["src_id"] = self.book.lookup(keys["ver"], keys["shi"], keys["slo"])
-        cols["dst_id"] = self.book.lookup(keys["ver"], keys["dhi"], keys["dlo"])
+        if "ids" in keys:                # the compiled path read the IPv4 cache
+            cols["src_id"] = self.book.fill_v4_misses(keys["ids"][0], keys["slo"])
+            cols["dst_id"] = self.book.fill_v4_misses(keys["ids"][1], keys["dlo"])
+        else:
+            cols["src_id"] = self.book.lookup(keys["ver"], keys["shi"], keys["slo"])
+            cols["dst_id"] = self.book.lookup(keys["ver"], keys["dhi"], keys["dlo"])
         cols = {k: cols[k] for k in _ARRAYS}
         cols["extra"] = extra
         return cols, head
 
     def _fast_part(self, ch: RecordChunk, fast: tuple, d: Dissector):
         """Columns of the frames the compiled path took (``_kernel.plain_udp4``)."""
-        idx, _, sport, dport, poff, plen, vlan, l3, l4, slo, dlo, head = fast
+        idx, _, sport, dport, poff, plen, vlan, l3, l4, slo, dlo, head, sid, did = fast
         m = len(idx)
         pick = slice(None) if m == len(ch) else idx    # every frame: no gathers
         cols = {"frame": ch.number[pick], "time_ns": ch.time_ns[pick],
@@ -264,7 +272,7 @@ class _Reader:
         cols = {k: v.astype(_ARRAYS[k], copy=False) for k, v in cols.items()}
         hi = np.zeros(m, np.int64)
         keys = {"ver": np.full(m, 4, np.int64), "shi": hi, "slo": slo, "dhi": hi, "dlo": dlo,
-                "over": None}
+                "over": None, "ids": (sid, did)}
         return idx, cols, keys, head if self.keep_head else None
 
     def _row_part(self, ch: RecordChunk, w: dict, extra: np.ndarray, d: Dissector):

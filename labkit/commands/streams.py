@@ -34,7 +34,7 @@ def register(subparsers) -> None:
                    help="clock rate of a dynamic payload type, e.g. 96=AMR-WB or 96=16000 "
                         "(repeatable)")
     p.add_argument("--chunk-packets", type=int, default=None, metavar="N",
-                   help="frames read at a time (default 250,000; less = less memory)")
+                   help="frames read at a time (default 125,000; less = less memory)")
     p.set_defaults(func=run)
 
 

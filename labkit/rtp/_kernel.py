@@ -195,27 +195,35 @@ def analyze_into(ints, floats, bools, stream, t_ms, seq, ts, pt, marker, clock, 
     return o_delta, o_jitter, o_skew, o_flags
 
 
-def first_seen(key):
-    """Codes 0..k-1 of the distinct values of `key` (uint64) in order of first
-    appearance, and the position of each code's first occurrence (increasing): an
-    open-addressing hash table, one pass."""
-    n = len(key)
+def stream_keys(src, sport, dst, dport, ssrc):
+    """Codes 0..k-1 of the distinct (src, sport, dst, dport, ssrc) tuples in order of
+    first appearance, and the position of each code's first occurrence (increasing).
+
+    Address ids (int, below 2**32), ports (below 2**16) and the SSRC (32 bits) fill two
+    64-bit words exactly, so the open-addressing table compares whole keys: no
+    collision to check afterwards.
+    """
+    n = len(src)
     bits = 10
     cap = 1 << bits
     slot_code = np.full(cap, -1, np.int64)
-    code_key = np.empty(max(n, 1), np.uint64)
+    key_a = np.empty(max(n, 1), np.uint64)
+    key_b = np.empty(max(n, 1), np.uint64)
     codes = np.empty(n, np.int64)
     first = np.empty(max(n, 1), np.int64)
     m = 0
     mult = np.uint64(0x9E3779B97F4A7C15)
     for i in range(n):
-        k = key[i]
-        h = np.int64((k * mult) >> np.uint64(64 - bits))
+        s = np.uint64(ssrc[i])
+        a = (np.uint64(src[i]) << np.uint64(16)) | np.uint64(sport[i]) | ((s >> np.uint64(16)) << np.uint64(48))
+        b = (np.uint64(dst[i]) << np.uint64(16)) | np.uint64(dport[i]) | ((s & np.uint64(0xFFFF)) << np.uint64(48))
+        h = np.int64(((a ^ (b * np.uint64(0xC2B2AE3D27D4EB4F))) * mult) >> np.uint64(64 - bits))
         while True:
             c = slot_code[h]
             if c < 0:
                 slot_code[h] = m
-                code_key[m] = k
+                key_a[m] = a
+                key_b[m] = b
                 first[m] = i
                 codes[i] = m
                 m += 1
@@ -224,13 +232,66 @@ def first_seen(key):
                     cap = 1 << bits
                     slot_code = np.full(cap, -1, np.int64)
                     for j in range(m):
-                        g = np.int64((code_key[j] * mult) >> np.uint64(64 - bits))
+                        g = np.int64(((key_a[j] ^ (key_b[j] * np.uint64(0xC2B2AE3D27D4EB4F)))
+                                      * mult) >> np.uint64(64 - bits))
                         while slot_code[g] >= 0:
                             g = (g + 1) & (cap - 1)
                         slot_code[g] = j
                 break
-            if code_key[c] == k:
+            if key_a[c] == a and key_b[c] == b:
                 codes[i] = c
                 break
             h = (h + 1) & (cap - 1)
     return codes, first[:m]
+
+
+def header_fields(head, rows, payload_len):
+    """RTP header fields of candidate rows from their first 16 payload bytes.
+
+    Parameters
+    ----------
+    head : uint8 matrix [n_packets, 16]
+        First payload bytes of every packet (zero past the payload).
+    rows : int64 array
+        Candidate rows.
+    payload_len : int array
+        Payload length of every packet [bytes].
+
+    Returns
+    -------
+    (b0, b1, seq, ts, ssrc, ext16, plen, hdr, slow)
+        Per candidate: the first two octets, sequence number, timestamp, SSRC and the
+        16-bit length word after a CSRC-free header (RFC 3550 5.1, 5.3.1); the payload
+        length [bytes]; the header length [bytes] with CSRCs and, when there are no
+        CSRCs, the extension; and whether the packet needs a look at its whole payload
+        (an extension after CSRCs, or padding: RFC 3550 5.1 P bit).
+    """
+    n = len(rows)
+    b0 = np.empty(n, np.int32)
+    b1 = np.empty(n, np.int32)
+    seq = np.empty(n, np.int32)
+    ts = np.empty(n, np.uint32)
+    ssrc = np.empty(n, np.uint32)
+    ext16 = np.empty(n, np.int32)
+    plen = np.empty(n, np.int64)
+    hdr = np.empty(n, np.int32)
+    slow = np.zeros(n, np.bool_)
+    for k in range(n):
+        r = rows[k]
+        h = head[r]
+        x = np.int32(h[0])
+        b0[k] = x
+        b1[k] = h[1]
+        seq[k] = (np.int32(h[2]) << 8) | np.int32(h[3])
+        ts[k] = ((np.uint32(h[4]) << 24) | (np.uint32(h[5]) << 16) | (np.uint32(h[6]) << 8)
+                 | np.uint32(h[7]))
+        ssrc[k] = ((np.uint32(h[8]) << 24) | (np.uint32(h[9]) << 16)
+                   | (np.uint32(h[10]) << 8) | np.uint32(h[11]))
+        e = (np.int32(h[14]) << 8) | np.int32(h[15])
+        ext16[k] = e
+        plen[k] = payload_len[r]
+        cc = x & 0x0F
+        ext = (x & 0x10) != 0
+        hdr[k] = 12 + 4 * cc + (4 + 4 * e if ext and cc == 0 else 0)
+        slow[k] = (ext and cc > 0) or (x & 0x20) != 0
+    return b0, b1, seq, ts, ssrc, ext16, plen, hdr, slow

@@ -13,7 +13,9 @@ import warnings
 
 import numpy as np
 
+from labkit import _jit
 from labkit.errors import LabkitError, LabkitWarning
+from labkit.rtp import _kernel
 
 __all__ = ["PORTS_CLAIMED_BEFORE_HEURISTIC"]
 
@@ -121,17 +123,39 @@ def _lengths(packets, rows, hd):
     hdr = 12 + 4 * cc
     ext = (hd["b0"] & 0x10) != 0
     hdr = np.where(ext & (cc == 0), hdr + 4 + 4 * hd["ext16"], hdr)
-    pad = np.zeros(len(rows), np.int64)
     slow = np.flatnonzero((ext & (cc > 0)) | ((hd["b0"] & 0x20) != 0))
+    return plen, hdr, _whole_payload_fields(packets, rows, hd, hdr, slow)
+
+
+def _whole_payload_fields(packets, rows, hd, hdr, slow) -> np.ndarray:
+    """Padding count of every row (0 unless the P bit is set: the payload's last
+    octet, RFC 3550 5.1); for the `slow` rows the extension after a CSRC list is
+    added to `hdr` in place (1 << 30 when it is not captured)."""
+    pad = np.zeros(len(rows), np.int64)
     for i in slow.tolist():
         data = packets.payload(int(rows[i]))
         h = int(hdr[i])
-        if ext[i] and cc[i] > 0:
+        b0 = int(hd["b0"][i])
+        if b0 & 0x10 and b0 & 0x0F:
             h = h + 4 + 4 * int.from_bytes(data[h + 2:h + 4], "big") if len(data) >= h + 4 else 1 << 30
             hdr[i] = h
-        if hd["b0"][i] & 0x20 and data:
+        if b0 & 0x20 and data:
             pad[i] = data[-1]
-    return plen, hdr, pad
+    return pad
+
+
+def _header_and_lengths(packets, rows):
+    """:func:`_header` and :func:`_lengths` of the candidate `rows`: (fields, payload
+    length, header length, padding). Large inputs in one compiled pass
+    (:func:`labkit.rtp._kernel.header_fields`), the same values."""
+    if not _jit.use_compiled(len(rows)):
+        hd = _header(packets, rows)
+        return (hd, *_lengths(packets, rows, hd))
+    head = np.ascontiguousarray(_head_from_file(packets, 16))
+    b0, b1, seq, ts, ssrc, ext16, plen, hdr, slow = _jit.compiled(_kernel.header_fields)(
+        head, np.ascontiguousarray(rows, dtype=np.int64), np.asarray(packets.payload_len))
+    hd = dict(b0=b0, b1=b1, seq=seq, ts=ts, ssrc=ssrc, ext16=ext16)
+    return hd, plen, hdr, _whole_payload_fields(packets, rows, hd, hdr, np.flatnonzero(slow))
 
 
 # ------------------------------------------------------------ SDP conversations

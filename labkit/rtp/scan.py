@@ -46,7 +46,8 @@ from labkit.rtp.streams import (_detect, _names_and_clock, _rel_s, _stream_ids,
 
 __all__ = ["scan_streams", "StreamScan", "CHUNK_PACKETS", "MEMORY_BYTES"]
 
-CHUNK_PACKETS = 250_000        # [frames] per chunk read (smaller: less memory, no slower)
+CHUNK_PACKETS = 125_000        # [frames] per chunk read (smaller: less memory; the last
+                               # chunk's work is what the read-ahead cannot overlap)
 MEMORY_BYTES = 96 * 2**20      # [bytes] of RTP header records kept before spilling
 N_GROUPS = 64                  # stream groups (spill files); stream id % N_GROUPS
 # the header fields the statistics need, per RTP packet (26 bytes)

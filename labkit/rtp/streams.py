@@ -49,7 +49,8 @@ from labkit.errors import LabkitError
 from labkit.rtp import _kernel
 from labkit.rtp import stats as _st
 from labkit.rtp.detect import (PORTS_CLAIMED_BEFORE_HEURISTIC, _CLAIMED_LUT, _endpoint_lookup,
-                               _flow_heur_before, _header, _lengths, _sdp_table, _take)
+                               _flow_heur_before, _header, _header_and_lengths,
+                               _sdp_table, _take)
 
 __all__ = ["RtpPackets", "find_rtp", "find_rtcp", "rtp_streams", "stream_table", "stream_timing", "timing_of",
            "stream_payloads", "streams_frame", "payload_type_name", "clock_rate_of", "STATIC_CLOCK_RATES",
@@ -277,8 +278,7 @@ def _detect(packets, heuristic, sdp_rows_of):
     """
     proto = np.asarray(packets.proto)
     cand = np.flatnonzero(proto == 17)
-    hd = _header(packets, cand)
-    plen, hdr, pad = _lengths(packets, cand, hd)
+    hd, plen, hdr, pad = _header_and_lengths(packets, cand)
     padbit = (hd["b0"] & 0x20) != 0
     # dissect_rtp: header, CSRC list and extension must be captured; a padded packet
     # cut short by the snap length is shown as data and never reaches the RTP tap
@@ -404,14 +404,6 @@ def _first_rank(key: np.ndarray):
     return rank[inv.reshape(-1)], np.sort(first)
 
 
-def _first_seen(key: np.ndarray):
-    """Like :func:`_first_rank` with a hash table (compiled, one pass) instead of a sort
-    for large inputs: the same ids and first positions."""
-    if not _jit.use_compiled(len(key)):
-        return _first_rank(key)
-    return _jit.compiled(_kernel.first_seen)(np.ascontiguousarray(key, dtype=np.uint64))
-
-
 def _key(a, b):
     """(address id << 16 | port) as uint64."""
     k = np.asarray(a).astype(np.uint64)
@@ -434,10 +426,16 @@ def _same_keys(stream, first, cols, block=1 << 18) -> bool:
 def _stream_ids(packets, src, sp, dst, dp, ssrc):
     """Stream id per packet by first appearance of (src, sport, dst, dport, SSRC).
 
-    A 64-bit mix of the five fields is factorised (hash table); a check of every
-    packet against its stream's first packet (in blocks, to bound memory) falls back
-    to factorising the exact tuple if two keys ever collided.
+    Large inputs: the exact five fields in a compiled hash table
+    (:func:`labkit.rtp._kernel.stream_keys`). Small ones: a 64-bit mix of the five
+    fields is factorised (a sort); a check of every packet against its stream's first
+    packet (in blocks, to bound memory) falls back to factorising the exact tuple if two
+    keys ever collided. Both number the streams by first appearance.
     """
+    if _jit.use_compiled(len(src)):    # exact keys in a compiled hash table
+        stream, first = _jit.compiled(_kernel.stream_keys)(
+            *(np.ascontiguousarray(c) for c in (src, sp, dst, dp, ssrc)))
+        return stream, _stream_key_columns(packets, src, sp, dst, dp, ssrc, first)
     with np.errstate(over="ignore"):
         mix = _key(src, sp)
         mix *= np.uint64(0x9E3779B97F4A7C15)
@@ -448,17 +446,21 @@ def _stream_ids(packets, src, sp, dst, dp, ssrc):
         tmp *= np.uint64(0x165667B19E3779F9)
         mix ^= tmp
     del tmp
-    stream, first = _first_seen(mix)
+    stream, first = _first_rank(mix)
     del mix
     if not _same_keys(stream, first, (src, sp, dst, dp, ssrc)):  # pragma: no cover
         k1, k2 = _key(src, sp).astype(np.int64), _key(dst, dp).astype(np.int64)
         flow, _ = _first_rank(_first_rank(k1)[0] * (len(k2) + 1) + _first_rank(k2)[0])
         stream, first = _first_rank((flow << 32) | np.asarray(ssrc).astype(np.int64))
+    return stream, _stream_key_columns(packets, src, sp, dst, dp, ssrc, first)
+
+
+def _stream_key_columns(packets, src, sp, dst, dp, ssrc, first) -> dict:
+    """The key fields of each stream (its first packet's), addresses as text."""
     addrs = np.asarray(packets.addresses, dtype=object)
-    keys = {"src": addrs[src[first]].astype(str), "sport": sp[first].astype(int),
+    return {"src": addrs[src[first]].astype(str), "sport": sp[first].astype(int),
             "dst": addrs[dst[first]].astype(str), "dport": dp[first].astype(int),
             "ssrc": ssrc[first].astype(np.int64)}
-    return stream, keys
 
 
 # -------------------------------------------------------------------- find_rtcp

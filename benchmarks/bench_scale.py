@@ -9,8 +9,9 @@ by make_bench_capture.py when missing) this times, as separate processes:
 - ``labkit jitter FILE --json`` (every stream's per-packet analysis and the verdict);
 - ``labkit overview FILE --json``.
 
-It reports wall time, CPU time (user + system) and peak RSS (``wait4``) of each, with the
-load average at the start, and writes them between the ``scale`` markers of
+Each file is read once first, so that every command starts with it in the page cache
+when it fits in free memory (else each reads it from disk). It reports wall time, CPU time
+(user + system) and peak RSS (``wait4``) of each, with the load average at the start, and writes them between the ``scale`` markers of
 benchmarks/RESULTS.md (the rest of the file is kept). tshark on the 40M file needs
 about 11 GiB of memory and several minutes; ``--tshark-max-packets`` skips it above a size.
 
@@ -59,6 +60,29 @@ def best(cmd: list[str], repeat: int) -> dict:
             "rss": max(r["rss"] for r in runs), "out": runs[-1]["out"]}
 
 
+def _available_bytes() -> int:
+    """The kernel's MemAvailable (free memory plus the page cache it can drop) [bytes]."""
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def warm_page_cache(path: Path) -> str:
+    """Read the file once, so that every command starts with it in the page cache (when
+    it fits in the free memory; else every command reads it from disk). Returns what
+    the section says about it."""
+    size, free = path.stat().st_size, _available_bytes()
+    if size > 0.8 * free:
+        return "the file does not fit in free memory: every command reads it from disk"
+    with open(path, "rb", buffering=0) as fh:
+        buf = bytearray(64 << 20)
+        while fh.readinto(buf):
+            pass
+    return "the file was read once before the runs (in the page cache for every command)"
+
+
 def commands(path: Path, skip: set[str], with_tshark: bool) -> dict[str, list[str]]:
     cmds = {"labkit streams": LABKIT + ["streams", str(path)],
             "labkit jitter --json": LABKIT + ["jitter", str(path), "--json"],
@@ -82,11 +106,12 @@ def _order(name: str) -> tuple:
     return (int(m.group(1)) if m else 0, name)
 
 
-def section(path: Path, n_packets: int, load: float, rows: dict, same: str, repeat: int) -> str:
+def section(path: Path, n_packets: int, load: float, rows: dict, same: str, repeat: int,
+            cache: str = "") -> str:
     size = path.stat().st_size
     lines = [f"### `{path.name}` ({n_packets:,} packets, {size / 2**30:.2f} GiB)", "",
-             f"Load average at start {load:.1f}; best of {repeat} run(s). Table of `labkit streams` "
-             f"equal to tshark's: {same}.",
+             f"Load average at start {load:.1f}; best of {repeat} run(s); {cache}. Table of "
+             f"`labkit streams` equal to tshark's: {same}.",
              "", "| command | wall [s] | CPU user+sys [s] | peak RSS [MiB] |",
              "|---|---:|---:|---:|"]
     ts = rows.get("tshark -z rtp,streams")
@@ -142,6 +167,7 @@ def main(argv=None) -> int:
             print(f"generating {path} ...", flush=True)
             make_bench_capture.main([str(path), "--packets", str(n), "--streams", "400"])
         n = n or packet_count(path)
+        cache = warm_page_cache(path)
         load = os.getloadavg()[0]
         rows = {}
         for name, cmd in commands(path, set(a.skip), n <= a.tshark_max_packets).items():
@@ -150,7 +176,7 @@ def main(argv=None) -> int:
         same = "not compared"
         if "labkit streams" in rows and "tshark -z rtp,streams" in rows:
             same = "yes" if rows["labkit streams"]["out"] == rows["tshark -z rtp,streams"]["out"] else "NO"
-        sections[path.name] = section(path, n, load, rows, same, a.repeat)
+        sections[path.name] = section(path, n, load, rows, same, a.repeat, cache)
     tail = ("Reproduce: `.venv/bin/python benchmarks/bench_scale.py [--file F] [--repeat N]` (files "
             "made by `python benchmarks/make_bench_capture.py OUT --packets N --streams 400`).\n")
     print(head + "\n" + "".join(sections.values()) + tail)

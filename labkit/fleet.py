@@ -39,6 +39,7 @@ STALL_COLUMNS = ["file", "relay", "start_utc", "end_utc", "duration_ms", "stream
 RELAY_COLUMNS = ["file", "relay", "streams", "first_utc", "last_utc", "host_stalls",
                  "path_stalls", "capture_cause"]
 QUALITY_BUFFER = "adaptive"   # the jitter buffer whose MOS the fleet tables carry
+WHOLE_BYTES = 64 * 2**20      # [bytes] captures up to this size are read whole, bigger in chunks
 ERROR_COLUMNS = ["file", "error"]
 ALIGN_MS = 20.0    # [ms] stall releases this close on different relays = one instant
 P_CHANCE = 0.01    # alignments less likely than this by chance are a shared cause
@@ -157,7 +158,8 @@ def summarize_capture(path) -> tuple[pd.DataFrame, pd.DataFrame]:
         With :data:`CALL_COLUMNS` and :data:`STREAM_COLUMNS`. Streams are the rows of
         :func:`labkit.rtp.rtp_streams` (Wireshark 4.0's numbers), tied to their call by
         :func:`labkit.rtp.stream_calls`; a call's rtp_packets, rtp_lost and max_jitter
-        [ms] sum (max) over its streams; start_utc is the first packet's time.
+        [ms] sum (max) over its streams; start_utc is the first packet's time. A file
+        over :data:`WHOLE_BYTES` is read in chunks (memory does not grow with it).
 
     Raises
     ------
@@ -180,15 +182,28 @@ def summarize_capture(path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _summarize(path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """calls, streams, stalls and relays of one capture (the fleet task's work)."""
+    """calls, streams, stalls and relays of one capture (the fleet task's work).
+
+    A file up to :data:`WHOLE_BYTES` is read once, whole. A bigger one is read in chunks
+    by each reader (bounded memory, whatever its size): the SIP messages (TCP reassembly
+    carried across chunks), the stream table (:func:`labkit.rtp.scan_streams`) and the
+    jitter analysis (its streams a group at a time, no per-packet arrays kept). Both
+    give the same tables (tests/test_fleet.py).
+    """
     from labkit import rtp, sip
-    from labkit.capture import read_capture
+    from labkit.capture import iter_capture, read_capture
     path = Path(path)
-    pk = read_capture(path, progress=False)
-    origin = int(pk.time_ns.min()) if len(pk) else 0
-    messages = sip.sip_messages(pk)
-    streams = rtp.rtp_streams(pk)
-    quality = _quality(pk)
+    if path.stat().st_size <= WHOLE_BYTES:
+        source = read_capture(path, progress=False)
+        origin = source.first_time_ns
+        streams = rtp.rtp_streams(source)
+    else:
+        source = path
+        first = next(iter(iter_capture(path, chunk_packets=1, progress=False)), None)
+        origin = first.first_time_ns if first is not None else 0
+        streams = rtp.streams_frame(rtp.scan_streams(path, progress=False))
+    messages = sip.sip_messages(source)
+    quality = _quality(source)
     streams = streams.assign(file=path.name,
                              call_id=rtp.stream_calls(streams, sip.sdp_media(messages)),
                              start_utc=_utc(origin, streams["start"]),
@@ -245,20 +260,19 @@ def _utc(origin_ns: int, seconds):
     return pd.to_datetime(origin_ns, unit="ns", utc=True) + pd.to_timedelta(seconds, unit="s")
 
 
-def _quality(pk) -> dict:
+def _quality(source) -> dict:
     """Per stream id: PDV p99.9 [ms], stalls, MOS through the adaptive buffer
     (labkit.quality); the capture's host / network / none verdict, its stall events and
     the first and last packet [s since epoch] of each sender's analysed streams."""
     from labkit.quality.analysis import analyze_jitter
-    rep = analyze_jitter(pk)
-    per = {}
+    rep = analyze_jitter(source, keep_tracks=False)
+    per, active = {}, {}
     for s in rep.streams:
         buf = s["buffers"].get(QUALITY_BUFFER) or next(iter(s["buffers"].values()), {})
         per[int(s["stream"])] = {"pdv_p999_ms": s["pdv_ms"]["p99.9"], "stalls": len(s["stalls"]),
                                  "mos": buf.get("MOS")}
-    active: dict = {}
-    for tr in rep.tracks.values():
-        active.setdefault(str(tr.src), []).append((float(tr.time_s[0]), float(tr.time_s[-1])))
+        first, last, _ = rep.spans[s["key"]]
+        active.setdefault(str(s["src"]), []).append((float(first), float(last)))
     return {"streams": per, "cause": rep.cause, "events": rep.events, "active": active}
 
 

@@ -42,6 +42,13 @@ def test_local_dask_cluster_equals_a_serial_run(serial):
     assert len(serial.calls) == 8 and serial.errors.empty
 
 
+def test_big_files_read_in_chunks_give_the_same_tables(serial, monkeypatch):
+    # every file over the threshold: SIP, streams and jitter each read in chunks (oracle:
+    # the whole-file read of the serial run, itself checked against tshark below)
+    monkeypatch.setattr(fleet, "WHOLE_BYTES", 0)
+    _same(fleet.run_fleet([LAB, SMS], scheduler="serial"), serial)
+
+
 @pytest.mark.requires_tshark
 def test_per_call_sip_messages_and_per_file_rtp_packets_equal_tshark(serial):
     from labkit.capture.wireshark import tshark_fields, tshark_rtp_streams

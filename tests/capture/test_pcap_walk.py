@@ -104,3 +104,36 @@ def test_pcapng_blocks_of_varying_length(tmp_path, jit, big_endian):
         o, c = int(got["offset"][k]), int(got["caplen"][k])
         assert data[o:o + c] == recs[k][1]
     assert cf.warnings == []
+
+
+def _epb_offsets(data: bytes) -> list[int]:
+    """Offsets of the Enhanced Packet Blocks of a little-endian pcapng (block walk)."""
+    out, off = [], 0
+    while off + 8 <= len(data):
+        btype, blen = struct.unpack_from("<II", data, off)
+        if btype == 6:
+            out.append(off)
+        off += blen
+    return out
+
+
+def test_pcapng_damage_after_many_blocks_is_found_where_it_is(tmp_path, jit):
+    from labkit.errors import CaptureError
+
+    caps = _caplens(3_000, seed=3)
+    recs = [(1_700_000_000_000_000_000 + k, bytes(max(c, 1))) for k, c in enumerate(caps)]
+    good = F.write_pcapng(tmp_path / "g.pcapng", recs).read_bytes()
+    at = _epb_offsets(good)[2_000]
+    # a truncated file: the frames before the cut, and a warning naming the first lost one
+    cut = tmp_path / "cut.pcapng"
+    cut.write_bytes(good[:at + 20])
+    cf = CaptureFile(cut)
+    assert sum(len(c) for c in cf.chunks(262_144)) == 2_000
+    assert len(cf.warnings) == 1 and "frame 2001" in cf.warnings[0]
+    # an unknown interface in block 2,001, and a captured length beyond its block
+    for field, value, words in ((8, 3, "interface 3"), (20, 1 << 20, "frame 2001: captured length")):
+        bad = bytearray(good)
+        struct.pack_into("<I", bad, at + field, value)
+        (tmp_path / "bad.pcapng").write_bytes(bytes(bad))
+        with pytest.raises(CaptureError, match=words):
+            list(CaptureFile(tmp_path / "bad.pcapng").chunks(262_144))

@@ -491,14 +491,14 @@ class CaptureFile:
             live &= pos < stop
             if not live.any():
                 break
-            steps.append(np.where(live, pos, -1))
             at = np.where(live, pos, off)
             fits = at + hl <= end
             c = self._u32s(np.where(fits, at, off) + 8)
             nxt = at + hl + c
             bad = live & (~fits | (c > maxcap) | (nxt > end))
             broke |= bad
-            live &= ~bad
+            live &= ~bad        # a damaged record is no step: its chain stops before it
+            steps.append(np.where(live, pos, -1))
             pos = np.where(live, nxt, pos)
         else:
             return None

@@ -608,8 +608,11 @@ def test_capture_without_udp(tmp_path):
     assert require_udp(udp) is udp
 
 
-def test_truncated_and_mutated_files_never_crash(tmp_path):
-    """Every cut and random byte damage gives Packets (+ warnings) or a CaptureError."""
+@pytest.mark.parametrize("jit", ["python", "compiled"], indirect=True)
+def test_truncated_and_mutated_files_never_crash(tmp_path, jit):
+    """Every cut and random byte damage gives Packets (+ warnings) or a CaptureError
+    (compiled: the plain-frame kernel reads every frame, with no bounds checks of its
+    own, so its tests of lengths are what keeps it inside the file)."""
     dg = F.udp(b"z" * 3000, 1, 2, "10.0.0.1", "10.0.0.2")
     frags = F.ipv4_fragments(dg, "10.0.0.1", "10.0.0.2", 17) + F.ipv6_fragments(dg, *V6, 17)
     recs = [(T0 + i, f) for i, f in enumerate(_variety() + [F.link_frame(p) for p in frags])]
@@ -636,3 +639,43 @@ def test_truncated_and_mutated_files_never_crash(tmp_path):
             assert (pk.payload_len >= 0).all()
             for i in range(len(pk)):
                 assert len(pk.payload(i)) == pk.payload_len[i]
+
+
+def _outcome(path, mode, monkeypatch):
+    """What reading `path` gives with nothing / everything compiled: the error, or the
+    frames, their lengths and the warnings."""
+    from labkit import _jit
+    monkeypatch.setattr(_jit, "COMPILE_MIN", 0 if mode == "compiled" else 1 << 62)
+    _jit.forget()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LabkitWarning)
+        try:
+            pk = read_capture(path, progress=False)
+        except CaptureError as exc:
+            return str(exc), None
+    return (pk.frame.tolist(), pk.caplen.tolist(), pk.payload_len.tolist(),
+            sorted(str(w.message) for w in caught)), pk
+
+
+def test_damaged_long_files_read_the_same_by_both_walks(tmp_path, monkeypatch):
+    """Files long enough for the compiled record walks (varying lengths: pcap beyond
+    16,384 records, pcapng beyond 256 blocks), damaged at random: the compiled walk and
+    the numpy / one-by-one walk give the same frames, warnings or error, and every frame
+    lies inside the file."""
+    rng = np.random.default_rng(7)
+    sizes = rng.choice([20, 33, 160, 200, 320], 17_000)
+    recs = [(T0 + i * 1000, F.udp_frame(bytes([i % 251]) * int(n), "10.0.0.1", "10.0.0.2",
+                                        4000 + i % 5, 5004)) for i, n in enumerate(sizes)]
+    for name, good in (("p.pcap", F.write_pcap(tmp_path / "p.pcap", recs).read_bytes()),
+                       ("n.pcapng", F.write_pcapng(tmp_path / "n.pcapng", recs).read_bytes())):
+        for k in range(12):
+            b = bytearray(good)
+            for pos in rng.integers(24, len(b), int(rng.integers(1, 40))):
+                b[pos] = int(rng.integers(0, 256))
+            blob = bytes(b) if k % 3 else bytes(b[:int(rng.integers(100, len(b)))])
+            path = tmp_path / f"{k}_{name}"
+            path.write_bytes(blob)
+            ref, pk = _outcome(path, "python", monkeypatch)
+            assert _outcome(path, "compiled", monkeypatch)[0] == ref, (name, k)
+            if pk is not None:
+                assert (pk.frame_offset + pk.caplen <= len(blob)).all()

@@ -71,10 +71,13 @@ def plain_udp4(b, offset, caplen, ethernet, tunnel_ports, head_width, v4_key, v4
     head = np.zeros((n if head_width else 0, head_width), np.uint8)
     m = 0
     r = 0
+    size = len(b)
     for i in range(n):
         start = offset[i]
         p = start
-        end = p + np.int64(caplen[i])
+        # never past the buffer, whatever a record says (the walk already ensures it;
+        # compiled code has no bounds checks of its own)
+        end = min(p + np.int64(caplen[i]), size)
         vlan = -1
         ihl = 0
         # the usual layout first: Ethernet II, IPv4 without options, UDP, unfragmented.

@@ -162,7 +162,7 @@ def _overview_of_file(path: Path, clock_rates, chunk_packets: int) -> Overview:
     t_min = t_max = None
     rows, tcp_state = [], {}
     try:
-        for pk in iter_capture(path, chunk_packets=chunk_packets):
+        for pk in iter_capture(path, chunk_packets=chunk_packets, read_ahead=True):
             n_frames = int(pk.n_frames)
             if len(pk):
                 t = pk.time_ns

@@ -41,6 +41,8 @@ import os
 
 import heapq
 import mmap
+import queue
+import threading
 import warnings
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -636,7 +638,7 @@ def _warn(pk: Packets):
 
 
 def iter_capture(path, *, chunk_packets=1_000_000, progress=None, reassemble=True,
-                 gtp_ports=(2152,), esp_null=True) -> Iterator[Packets]:
+                 gtp_ports=(2152,), esp_null=True, read_ahead=False) -> Iterator[Packets]:
     """Read a capture in chunks of frames, in bounded memory.
 
     Parameters
@@ -647,6 +649,10 @@ def iter_capture(path, *, chunk_packets=1_000_000, progress=None, reassemble=Tru
         Frames per chunk (each chunk yields one :class:`Packets`, possibly empty).
     progress, reassemble, gtp_ports, esp_null
         As :func:`read_capture`.
+    read_ahead : bool
+        Read and dissect the next chunk in a second thread while the caller works on
+        this one (on a machine with two CPUs or more; two chunks in memory instead of
+        one). Errors of the reading thread are raised in the caller's.
 
     Yields
     ------
@@ -667,6 +673,11 @@ def iter_capture(path, *, chunk_packets=1_000_000, progress=None, reassemble=Tru
     >>> sizes, sum(sizes)
     ([1000, 1000, 228], 2228)
     """
+    if read_ahead:
+        yield from _read_ahead(lambda: iter_capture(
+            path, chunk_packets=chunk_packets, progress=progress, reassemble=reassemble,
+            gtp_ports=gtp_ports, esp_null=esp_null))
+        return
     reader = _open(path, gtp_ports, esp_null, reassemble)
     reader.keep_head = True   # RTP/... header parsing needs no second pass over the file
     pk, parts, start, done = None, [], 0, 0
@@ -687,6 +698,60 @@ def iter_capture(path, *, chunk_packets=1_000_000, progress=None, reassemble=Tru
         yield pk
     if pk is not None:
         _warn(pk)
+
+
+def _workers() -> int:
+    """Threads worth running side by side: the machine's CPUs, at most 2 (numpy releases
+    the GIL in its array loops, so a second thread gains; a third gains little)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(2, cpus or 1))
+
+
+_END = object()
+
+
+def _read_ahead(make_chunks):
+    """The items of ``make_chunks()``, the next one made in a thread while the caller
+    works on the current one (at most two alive: memory as two chunks, not one).
+
+    Exceptions of the reader are raised here, in the caller's thread; on one CPU it is
+    plain iteration.
+    """
+    if _workers() < 2:
+        yield from make_chunks()
+        return
+    ready: queue.Queue = queue.Queue()
+    slots = threading.Semaphore(1)    # chunks the reader may read beyond the caller's
+    stop = threading.Event()
+
+    def read():
+        try:
+            for item in make_chunks():
+                ready.put((item, None))
+                del item
+                slots.acquire()
+                if stop.is_set():
+                    return
+            ready.put((_END, None))
+        except BaseException as exc:   # handed to the caller
+            ready.put((_END, exc))
+
+    reader = threading.Thread(target=read, name="labkit-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item, exc = ready.get()
+            if exc is not None:
+                raise exc
+            if item is _END:
+                return
+            yield item
+            del item
+            slots.release()
+    finally:
+        stop.set()
+        slots.release()
+        reader.join()
 
 
 def _merge_with_head(parts: list[dict]):

@@ -32,9 +32,7 @@ file read; chunks of a quarter of a million frames make that rare.
 from __future__ import annotations
 
 import os
-import queue
 import tempfile
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -298,13 +296,6 @@ def _chunk(state: _State, packets, records: _Records | None):
     records.add(cols)
 
 
-def _workers() -> int:
-    """Threads worth running side by side: the machine's CPUs, at most 2 (numpy releases
-    the GIL in its array loops, so a second thread gains; a third gains little)."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(2, cpus or 1))
-
-
 def _table(state: _State) -> dict:
     r = state.running.result()
     st = {f: getattr(r, f) for f in _st.StreamStats.__dataclass_fields__
@@ -502,57 +493,10 @@ def scan_streams(path, *, heuristic=True, clock_rates=None, decode_as=None,
 
     scan = StreamScan(heuristic=heuristic, clock_rates=clock_rates, decode_as=decode_as)
     try:
-        for packets in _read_ahead(lambda: iter_capture(path, chunk_packets=chunk_packets,
-                                                        progress=progress)):
+        for packets in iter_capture(path, chunk_packets=chunk_packets, progress=progress,
+                                    read_ahead=True):
             scan.add(packets)
             del packets
         return scan.table()
     finally:
         scan.close()
-
-
-_END = object()
-
-
-def _read_ahead(make_chunks):
-    """The items of ``make_chunks()``, the next one made in a thread while the caller
-    works on the current one (at most two alive: memory as two chunks, not one).
-
-    Exceptions of the reader are raised here, in the caller's thread; on one CPU it is
-    plain iteration.
-    """
-    if _workers() < 2:
-        yield from make_chunks()
-        return
-    ready: queue.Queue = queue.Queue()
-    slots = threading.Semaphore(1)    # chunks the reader may read beyond the caller's
-    stop = threading.Event()
-
-    def read():
-        try:
-            for item in make_chunks():
-                ready.put((item, None))
-                del item
-                slots.acquire()
-                if stop.is_set():
-                    return
-            ready.put((_END, None))
-        except BaseException as exc:   # handed to the caller
-            ready.put((_END, exc))
-
-    reader = threading.Thread(target=read, name="labkit-read-ahead", daemon=True)
-    reader.start()
-    try:
-        while True:
-            item, exc = ready.get()
-            if exc is not None:
-                raise exc
-            if item is _END:
-                return
-            yield item
-            del item
-            slots.release()
-    finally:
-        stop.set()
-        slots.release()
-        reader.join()

@@ -679,3 +679,25 @@ def test_damaged_long_files_read_the_same_by_both_walks(tmp_path, monkeypatch):
             assert _outcome(path, "compiled", monkeypatch)[0] == ref, (name, k)
             if pk is not None:
                 assert (pk.frame_offset + pk.caplen <= len(blob)).all()
+
+
+def test_read_ahead_gives_the_same_chunks_and_stops_when_the_caller_does(tmp_path):
+    import threading
+
+    path = F.write_pcapng(tmp_path / "m.pcapng", _mixed_records(), interfaces=[(1, 9), (113, 6)])
+    plain = list(iter_capture(path, chunk_packets=37))
+    ahead = list(iter_capture(path, chunk_packets=37, read_ahead=True))
+    assert [len(p) for p in ahead] == [len(p) for p in plain]
+    for a, b in zip(ahead, plain):
+        assert np.array_equal(a.frame, b.frame) and np.array_equal(a.head(16), b.head(16))
+        assert a.addresses[:len(b.addresses)] == b.addresses
+    for chunk in iter_capture(path, chunk_packets=37, read_ahead=True):
+        break                               # the reading thread ends with the generator
+    del chunk
+    import gc
+    gc.collect()
+    assert not [t for t in threading.enumerate() if t.name == "labkit-read-ahead"]
+    with pytest.raises(CaptureError):
+        bad = tmp_path / "bad.pcap"
+        bad.write_bytes(b"not a capture at all" * 5)
+        list(iter_capture(bad, read_ahead=True))

@@ -27,7 +27,7 @@ of streams, not by the file.
 
 Limits: a SIP message whose TCP segments fall in two different chunks is not joined, so
 its SDP (and the RTP it sets up, found then by the heuristic) may differ from a whole-
-file read; chunks of a quarter of a million frames make that rare.
+file read; chunks of 125,000 frames make that rare.
 """
 from __future__ import annotations
 

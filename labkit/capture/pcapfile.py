@@ -5,9 +5,12 @@ interface); :mod:`labkit.capture` dissects them. Record headers are walked with 
 ``struct.unpack_from`` loop, except that runs of equal-length records (the common case
 for RTP: every packet of a codec has the same size) are validated in bulk with a strided
 numpy view, which is exact: a run is accepted only while every record in it carries the
-length that puts the next record where the view expects it. Long stretches of classic
-pcap records of varying length (several codecs) are walked by numpy chains in lockstep,
-each taken over only from where the true walk lands on it (``CaptureFile._chain_pcap``).
+length that puts the next record where the view expects it. Long stretches of records
+of varying length (several codecs) are walked by one compiled loop
+(:mod:`labkit.capture._kernel`: ``walk_pcap``, ``walk_epbs``) once numba is worth loading;
+below that, classic pcap by numpy chains in lockstep, each taken over only from where the
+true walk lands on it (``CaptureFile._chain_pcap``). Either way a damaged record stops the
+fast walk, and the one-by-one walk reports it.
 
 References
 ----------

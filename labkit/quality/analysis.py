@@ -427,7 +427,8 @@ def _analyze_files(caps, buffers, k, clock_rates, codec, streams, keep_tracks, p
                 sc = _scan.StreamScan(clock_rates=clock_rates, memory_bytes=memory_bytes,
                                       spill_dir=spill_dir, packets=True)
                 sides.append((side, cap, sc))
-                for chunk in iter_capture(cap, chunk_packets=chunk_packets, progress=progress):
+                for chunk in iter_capture(cap, chunk_packets=chunk_packets, progress=progress,
+                                          read_ahead=True):
                     sc.add(chunk)
                     del chunk
                 ssrcs.update(key[4] for key in sc.streams()["keys"])

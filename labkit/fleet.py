@@ -185,24 +185,18 @@ def _summarize(path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataF
     """calls, streams, stalls and relays of one capture (the fleet task's work).
 
     A file up to :data:`WHOLE_BYTES` is read once, whole. A bigger one is read in chunks
-    by each reader (bounded memory, whatever its size): the SIP messages (TCP reassembly
-    carried across chunks), the stream table (:func:`labkit.rtp.scan_streams`) and the
-    jitter analysis (its streams a group at a time, no per-packet arrays kept). Both
+    (bounded memory, whatever its size), in two passes: the SIP messages (TCP reassembly
+    carried across chunks) and the stream table (:func:`labkit.overview.overview`), then
+    the jitter analysis (its streams a group at a time, no per-packet arrays kept). Both
     give the same tables (tests/test_fleet.py).
     """
     from labkit import rtp, sip
-    from labkit.capture import iter_capture, read_capture
+    from labkit.capture import read_capture
+    from labkit.overview import overview
     path = Path(path)
-    if path.stat().st_size <= WHOLE_BYTES:
-        source = read_capture(path, progress=False)
-        origin = source.first_time_ns
-        streams = rtp.rtp_streams(source)
-    else:
-        source = path
-        first = next(iter(iter_capture(path, chunk_packets=1, progress=False)), None)
-        origin = first.first_time_ns if first is not None else 0
-        streams = rtp.streams_frame(rtp.scan_streams(path, progress=False))
-    messages = sip.sip_messages(source)
+    source = read_capture(path, progress=False) if path.stat().st_size <= WHOLE_BYTES else path
+    ov = overview(source, progress=False)    # a file: SIP and streams in one chunked pass
+    origin, messages, streams = ov.first_time_ns, ov.messages, ov.streams
     quality = _quality(source)
     streams = streams.assign(file=path.name,
                              call_id=rtp.stream_calls(streams, sip.sdp_media(messages)),
@@ -210,7 +204,7 @@ def _summarize(path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataF
                              **{c: streams["stream"].map(lambda s, c=c: quality["streams"].get(s, {}).get(c))
                                 for c in ("pdv_p999_ms", "stalls", "mos")})
     streams = streams[STREAM_COLUMNS].sort_values(["start_utc", "stream"]).reset_index(drop=True)
-    calls = sip.sip_calls(messages)
+    calls = ov.calls
     first = messages.groupby("call_id")["time"].min() if len(messages) else pd.Series(dtype=float)
     rows = [_call_row(path.name, c, streams[streams["call_id"] == c.call_id],
                       _utc(origin, first.get(c.call_id, 0.0)),
@@ -265,7 +259,7 @@ def _quality(source) -> dict:
     (labkit.quality); the capture's host / network / none verdict, its stall events and
     the first and last packet [s since epoch] of each sender's analysed streams."""
     from labkit.quality.analysis import analyze_jitter
-    rep = analyze_jitter(source, keep_tracks=False)
+    rep = analyze_jitter(source, keep_tracks=False, progress=False)
     per, active = {}, {}
     for s in rep.streams:
         buf = s["buffers"].get(QUALITY_BUFFER) or next(iter(s["buffers"].values()), {})

@@ -87,6 +87,9 @@ class Overview:
         the first frame).
     n_sms : int
         SIP MESSAGEs carrying ``application/vnd.3gpp.sms``.
+    first_time_ns : int
+        Time of the first frame [ns since the epoch]: the zero of ``messages.time`` and
+        of the streams' start and end.
     """
 
     path: Path
@@ -99,9 +102,11 @@ class Overview:
     calls: pd.DataFrame
     messages: pd.DataFrame
     n_sms: int
+    first_time_ns: int = 0
 
 
-def overview(capture, *, clock_rates=None, chunk_packets: int | None = None) -> Overview:
+def overview(capture, *, clock_rates=None, chunk_packets: int | None = None,
+             progress=None) -> Overview:
     """Read `capture` (path or :class:`~labkit.capture.Packets`) and summarise it.
 
     Parameters
@@ -113,6 +118,8 @@ def overview(capture, *, clock_rates=None, chunk_packets: int | None = None) -> 
         A file is read this many frames at a time [frames], in bounded memory
         (:mod:`labkit.rtp.scan`; default its ``CHUNK_PACKETS``); the result is the same
         as for its Packets.
+    progress : bool or None
+        Progress bar over a file (as :func:`labkit.capture.read_capture`).
 
     Returns
     -------
@@ -132,7 +139,7 @@ def overview(capture, *, clock_rates=None, chunk_packets: int | None = None) -> 
     (1116, 2, 1)
     """
     if isinstance(capture, (str, Path)):
-        return _overview_of_file(Path(capture), clock_rates, chunk_packets)
+        return _overview_of_file(Path(capture), clock_rates, chunk_packets, progress)
     pk = as_packets(capture)
     messages = sip.sip_messages(pk)
     t = pk.time_ns
@@ -140,17 +147,19 @@ def overview(capture, *, clock_rates=None, chunk_packets: int | None = None) -> 
     return _result(Path(pk.path), int(pk.n_frames), duration,
                    int(np.count_nonzero(pk.proto == 17)), int(np.count_nonzero(pk.proto == 6)),
                    int(np.count_nonzero(pk.teid >= 0)),
-                   rtp.rtp_streams(pk, clock_rates=clock_rates), messages)
+                   rtp.rtp_streams(pk, clock_rates=clock_rates), messages, pk.first_time_ns)
 
 
-def _result(path, n_frames, duration, n_udp, n_tcp, tunnelled, streams, messages) -> Overview:
+def _result(path, n_frames, duration, n_udp, n_tcp, tunnelled, streams, messages,
+            first_time_ns) -> Overview:
     n_sms = int((messages["content_type"].fillna("").str.lower() == SMS_CONTENT_TYPE).sum()) if len(messages) else 0
     return Overview(path=path, n_frames=n_frames, duration_s=duration, n_udp=n_udp,
                     n_tcp=n_tcp, tunnelled=tunnelled, streams=streams,
-                    calls=sip.sip_calls(messages), messages=messages, n_sms=n_sms)
+                    calls=sip.sip_calls(messages), messages=messages, n_sms=n_sms,
+                    first_time_ns=int(first_time_ns or 0))
 
 
-def _overview_of_file(path: Path, clock_rates, chunk_packets: int) -> Overview:
+def _overview_of_file(path: Path, clock_rates, chunk_packets: int, progress) -> Overview:
     """:func:`overview` of a file read in chunks, in one pass (bounded memory: see
     :mod:`labkit.rtp.scan`; SIP messages are kept, RTP is summed per stream)."""
     from labkit.capture import iter_capture
@@ -158,12 +167,13 @@ def _overview_of_file(path: Path, clock_rates, chunk_packets: int) -> Overview:
 
     chunk_packets = chunk_packets or CHUNK_PACKETS
     scan = StreamScan(clock_rates=clock_rates)
-    n_udp = n_tcp = tunnelled = n_frames = 0
+    n_udp = n_tcp = tunnelled = n_frames = first_ns = 0
     t_min = t_max = None
     rows, tcp_state = [], {}
     try:
-        for pk in iter_capture(path, chunk_packets=chunk_packets, read_ahead=True):
-            n_frames = int(pk.n_frames)
+        for pk in iter_capture(path, chunk_packets=chunk_packets, progress=progress,
+                               read_ahead=True):
+            n_frames, first_ns = int(pk.n_frames), pk.first_time_ns
             if len(pk):
                 t = pk.time_ns
                 lo, hi = int(t.min()), int(t.max())
@@ -181,7 +191,8 @@ def _overview_of_file(path: Path, clock_rates, chunk_packets: int) -> Overview:
     messages = sip.sip_messages(rows)
     streams = rtp.streams_frame(table)
     duration = (t_max - t_min) / 1e9 if t_min is not None else 0.0
-    return _result(path, n_frames, duration, n_udp, n_tcp, tunnelled, streams, messages)
+    return _result(path, n_frames, duration, n_udp, n_tcp, tunnelled, streams, messages,
+                   first_ns)
 
 
 def _failed_calls(ov: Overview) -> pd.DataFrame:

@@ -224,17 +224,17 @@ def walk_pcap(b, off, end, hl, maxcap, big, units, offset, caplen, wirelen, tick
     captured length, original length).
     """
     k = 0
+    w = np.zeros(4, np.int64)
     while k < room and off + hl <= end:
-        if big:
-            sec = (np.int64(b[off]) << 24) | (np.int64(b[off + 1]) << 16) | (np.int64(b[off + 2]) << 8) | np.int64(b[off + 3])
-            frac = (np.int64(b[off + 4]) << 24) | (np.int64(b[off + 5]) << 16) | (np.int64(b[off + 6]) << 8) | np.int64(b[off + 7])
-            cap = (np.int64(b[off + 8]) << 24) | (np.int64(b[off + 9]) << 16) | (np.int64(b[off + 10]) << 8) | np.int64(b[off + 11])
-            wire = (np.int64(b[off + 12]) << 24) | (np.int64(b[off + 13]) << 16) | (np.int64(b[off + 14]) << 8) | np.int64(b[off + 15])
-        else:
-            sec = (np.int64(b[off + 3]) << 24) | (np.int64(b[off + 2]) << 16) | (np.int64(b[off + 1]) << 8) | np.int64(b[off])
-            frac = (np.int64(b[off + 7]) << 24) | (np.int64(b[off + 6]) << 16) | (np.int64(b[off + 5]) << 8) | np.int64(b[off + 4])
-            cap = (np.int64(b[off + 11]) << 24) | (np.int64(b[off + 10]) << 16) | (np.int64(b[off + 9]) << 8) | np.int64(b[off + 8])
-            wire = (np.int64(b[off + 15]) << 24) | (np.int64(b[off + 14]) << 16) | (np.int64(b[off + 13]) << 8) | np.int64(b[off + 12])
+        for f in range(4):            # seconds, fraction, captured and original length
+            p = off + 4 * f
+            if big:
+                w[f] = ((np.int64(b[p]) << 24) | (np.int64(b[p + 1]) << 16)
+                        | (np.int64(b[p + 2]) << 8) | np.int64(b[p + 3]))
+            else:
+                w[f] = ((np.int64(b[p + 3]) << 24) | (np.int64(b[p + 2]) << 16)
+                        | (np.int64(b[p + 1]) << 8) | np.int64(b[p]))
+        sec, frac, cap, wire = w[0], w[1], w[2], w[3]
         nxt = off + hl + cap
         if cap > maxcap or nxt > end:
             break

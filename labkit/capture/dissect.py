@@ -51,16 +51,6 @@ _V6_NAMES = {0: "ipv6.hopopts", 43: "ipv6.routing", 60: "ipv6.dstopts", 135: "ip
 HEAD = 64  # bytes per frame kept in the compact array (Ethernet+VLAN+IPv6+UDP fits)
 
 
-class _NoBook:
-    """An empty IPv4 cache: every address a miss (a Dissector used on its own)."""
-    _BITS = 1
-    v4_key = np.zeros(2, np.int64)
-    v4_id = np.zeros(2, np.int32)
-
-
-_NO_BOOK = _NoBook()
-
-
 @dataclass
 class Fragment:
     """One IP fragment waiting for reassembly (RFC 815 hole filling, first copy wins)."""
@@ -146,7 +136,8 @@ class Dissector(TunnelMixin):
     ``proto``; finished rows add ``sport, dport, poff, plen, seq, flags``.
     """
 
-    def __init__(self, data, stats, *, gtp_ports=(2152,), esp_null=True, reassembler=None):
+    def __init__(self, data, stats, *, gtp_ports=(2152,), esp_null=True, reassembler=None,
+                 book=None):
         self.b = data
         self.stats = stats
         self.gtp_ports = np.asarray(gtp_ports, dtype=np.int64)
@@ -164,7 +155,9 @@ class Dissector(TunnelMixin):
         # frames it took, already as columns: the tuple of _kernel.plain_udp4, or None
         self.head_width = 0
         self.fast = None
-        self.book = _NO_BOOK  # the reader's address book, whose IPv4 cache it reads
+        # the reader's address book (labkit.capture.packets._AddressBook): the compiled
+        # path reads its IPv4 cache; without one every frame takes the vectorised stages
+        self.book = book
 
     def mark(self, name: str, idx, offset, length, detail: str = ""):
         """Record that rows `idx` cross header `name` at `offset` (`length` octets).
@@ -240,15 +233,15 @@ class Dissector(TunnelMixin):
         """Dissect frames (file offsets, captured lengths, link types): finished rows.
 
         In batches of at least :data:`labkit._jit.COMPILE_MIN` frames, plain Ethernet /
-        IPv4 / UDP frames take the compiled path (:mod:`labkit.capture._kernel`, not when
-        recording a trace): they are not in the returned rows but in ``self.fast``, as
-        finished columns. The others go through the vectorised stages.
+        IPv4 / UDP frames take the compiled path (:mod:`labkit.capture._kernel`; with the
+        reader's address book, not when recording a trace): they are not in the returned
+        rows but in ``self.fast``, as finished columns. The others go through the vectorised stages.
         """
         offset = np.asarray(offset, np.int64)
         done: list[dict] = []
         idx, every = None, offset
-        if self.trace is None and _jit.use_compiled(len(offset)):
-            book = self.book
+        book = self.book
+        if self.trace is None and book is not None and _jit.use_compiled(len(offset)):
             self.fast = _jit.compiled(_kernel.plain_udp4)(
                 self.b, offset, caplen, linktype == 1, self._tunnel_ports, self.head_width,
                 book.v4_key, book.v4_id, 32 - book._BITS)

@@ -609,7 +609,7 @@ class CaptureFile:
         add = offs.append
         last, streak, stop = -1, 0, (_RUN_BACKOFF if self._quiet else 8)
         self._quiet = 0
-        start, varying = off, _PROBE if _jit.use_compiled(room) else -1
+        start, varying = off, _PROBE
         for _ in itertools.repeat(None, room):
             if len(offs) == varying:   # worth a compiled walk for the records left?
                 if _jit.use_compiled(min(room, (end - off) * _PROBE // (off - start))):

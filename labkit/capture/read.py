@@ -90,9 +90,8 @@ class _Reader:
         self.n_frames += len(ch)
         lt = self._linktypes(ch)
         d = Dissector(self.cf.data, self.stats, gtp_ports=self.gtp_ports,
-                      esp_null=self.esp_null, reassembler=self.reasm)
+                      esp_null=self.esp_null, reassembler=self.reasm, book=self.book)
         d.head_width = HEAD_BYTES if self.keep_head else 0
-        d.book = self.book
         rows = d.frames(ch.offset, ch.caplen, lt)
         extra = self._reassembled(d, rows)
         cols, head = self._columns(ch, rows, extra, d)
@@ -233,7 +232,7 @@ class _Reader:
             w = {k: v[order] for k, v in w.items()}
         parts = []                       # (frame index of each row, columns, keys, head)
         if fast is not None:
-            parts.append(self._fast_part(ch, fast, d))
+            parts.append(self._fast_part(ch, fast))
         if w:
             parts.append(self._row_part(ch, w, extra, d))
         if len(parts) == 1:
@@ -256,7 +255,7 @@ class _Reader:
         cols["extra"] = extra
         return cols, head
 
-    def _fast_part(self, ch: RecordChunk, fast: tuple, d: Dissector):
+    def _fast_part(self, ch: RecordChunk, fast: tuple):
         """Columns of the frames the compiled path took (``_kernel.plain_udp4``)."""
         idx, _, sport, dport, poff, plen, vlan, l3, l4, slo, dlo, head, sid, did = fast
         m = len(idx)

@@ -176,11 +176,7 @@ def analyze_streams(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
     >>> round(float(s.mean_jitter[0]), 6), float(s.max_jitter[0])    # (0 + 0.3125 + 0.60546875) / 3
     (0.30599, 0.60546875)
     """
-    stream = np.asarray(stream)
-    n = len(stream)
-    if n and (stream.min() < 0 or stream.max() >= n_streams):
-        raise ValueError(f"analyze_streams: stream ids must lie in 0..{n_streams - 1}, "
-                         f"got {int(stream.min())}..{int(stream.max())}")
+    stream = _stream_ids(stream, n_streams, "analyze_streams")
     state = _kernel.new_state(int(n_streams))
     delta, jitter, skew, flags = _feed(state, stream, t_ms, seq, ts, pt, marker, clock,
                                        tevent, per_packet)
@@ -188,6 +184,15 @@ def analyze_streams(stream, t_ms, seq, ts, pt, marker, clock, n_streams,
     if not per_packet:
         return StreamStats(delta=None, jitter=None, skew=None, flags=None, **per)
     return StreamStats(delta=delta, jitter=jitter, skew=skew, flags=flags, **per)
+
+
+def _stream_ids(stream, n_streams: int, who: str) -> np.ndarray:
+    """`stream` as an array, every id a row of the state (the compiled pass does not check)."""
+    stream = np.asarray(stream)
+    if len(stream) and (stream.min() < 0 or stream.max() >= n_streams):
+        raise ValueError(f"{who}: stream ids must lie in 0..{n_streams - 1}, "
+                         f"got {int(stream.min())}..{int(stream.max())}")
+    return stream
 
 
 def _feed(state, stream, t_ms, seq, ts, pt, marker, clock, tevent, per_packet):
@@ -260,10 +265,7 @@ class RunningAnalysis:
         if n_streams < self.n_streams:
             raise ValueError(f"RunningAnalysis.add: n_streams went down from "
                              f"{self.n_streams} to {n_streams}")
-        stream = np.asarray(stream)
-        if len(stream) and (stream.min() < 0 or stream.max() >= n_streams):
-            raise ValueError(f"RunningAnalysis.add: stream ids must lie in 0..{n_streams - 1}, "
-                             f"got {int(stream.min())}..{int(stream.max())}")
+        stream = _stream_ids(stream, n_streams, "RunningAnalysis.add")
         room = len(self._state[0])
         if n_streams > room:
             self._state = _kernel.new_state(max(int(n_streams), 2 * room), self._state)

@@ -866,7 +866,7 @@ def _raw_streams(packets, sdp_rows, until=None) -> list[StreamPackets]:
     return out
 
 
-def _raw_streams_file(path, until=None, chunk_packets: int = 250_000) -> list[StreamPackets]:
+def _raw_streams_file(path, until=None, chunk_packets: int | None = None) -> list[StreamPackets]:
     """:func:`_raw_streams` of a capture file in two chunked passes (bounded memory: the
     header records of the RTP packets and the payloads kept, not the capture).
 
@@ -952,7 +952,7 @@ def _payloads_by_frame(path, kept: list[dict], chunk_packets: int) -> dict:
     return out
 
 
-def stream_packets(capture, *, sdp=None, chunk_packets: int = 250_000) -> list[StreamPackets]:
+def stream_packets(capture, *, sdp=None, chunk_packets: int | None = None) -> list[StreamPackets]:
     """Every RTP stream of a capture, as the per-stream functions take it.
 
     Parameters
@@ -963,10 +963,11 @@ def stream_packets(capture, *, sdp=None, chunk_packets: int = 250_000) -> list[S
         :func:`labkit.sip.sdp_media` of the capture: streams announced by SDP are found
         on their ports (default: read from the capture; a :class:`LabkitWarning` if its
         SIP cannot be read).
-    chunk_packets : int
+    chunk_packets : int, optional
         A file (without `sdp`) is read this many frames at a time [frames], twice: the
         streams (:class:`labkit.rtp.scan.StreamScan`), then the payloads of their
-        packets. Memory holds the header records and payloads, not the capture.
+        packets (default ``labkit.rtp.scan.CHUNK_PACKETS``). Memory holds the header
+        records and payloads, not the capture.
 
     Returns
     -------

@@ -875,8 +875,9 @@ def _raw_streams_file(path, until=None, chunk_packets: int | None = None) -> lis
     datagram; pass 2 slices the payloads of the packets kept (main payload type, up to
     `until`) out of the same rows, found by frame number."""
     from labkit.capture import iter_capture
-    from labkit.rtp.scan import StreamScan
+    from labkit.rtp.scan import CHUNK_PACKETS, StreamScan
 
+    chunk_packets = chunk_packets or CHUNK_PACKETS
     scan = StreamScan(payloads=True)
     try:
         origin = None
